@@ -1,0 +1,97 @@
+"""Resolver: the resolution-team process for residential property managers, as a workflow engine."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine as SQLAlchemyEngine
+
+from .config import Config, from_environment
+from .resources import resource_dir
+
+__all__ = ["create_app"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: defaults, then ``RESOLVER_*`` environment variables, then ``config``."""
+    settings = {**from_environment(), **(config or {})}
+    instance_path = settings.pop("INSTANCE_PATH", None) or os.environ.get("RESOLVER_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(resource_dir("templates")),
+    )
+    app.config.from_object(Config)
+    app.config.update(settings)
+    _configure_instance(app)
+    _configure_database(app)
+    _configure_extensions(app)
+    _configure_templates(app)
+    _configure_blueprints(app)
+    _configure_cli(app)
+    return app
+
+
+def _configure_instance(app: Flask) -> None:
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        # A newcomer needs no setup: keep a generated key in the instance folder across restarts.
+        key_file = Path(app.instance_path) / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+    if not app.config.get("UPLOAD_FOLDER"):
+        app.config["UPLOAD_FOLDER"] = str(Path(app.instance_path) / "files")
+
+
+def _configure_database(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{Path(app.instance_path) / 'resolver.db'}"
+    app.config["DATABASE_URL"] = url
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+@event.listens_for(SQLAlchemyEngine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        # WAL lets pages read while the worker writes; foreign keys are off in SQLite unless asked.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _configure_extensions(app: Flask) -> None:
+    from .extensions import csrf, db, login_manager, mail
+
+    db.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+
+def _configure_templates(app: Flask) -> None:
+    from . import presentation
+
+    presentation.init_app(app)
+
+
+def _configure_blueprints(app: Flask) -> None:
+    from .web import register_blueprints
+
+    register_blueprints(app)
+
+
+def _configure_cli(app: Flask) -> None:
+    from .cli import register_commands
+
+    register_commands(app)

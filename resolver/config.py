@@ -1,0 +1,62 @@
+"""Configuration: a class of defaults, overridden by ``RESOLVER_*`` environment variables."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+
+class Config:
+    SECRET_KEY: str | None = None  # filled from the instance folder when not set
+    DATABASE_URL: str | None = None  # default: SQLite in the instance folder
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    UPLOAD_FOLDER: str | None = None  # default: <instance>/evidence
+    MAIL_SERVER: str | None = None  # None: `resolver serve` starts the local mail catcher
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "Resolver <resolver@localhost>"
+    MAIL_SUPPRESS_SEND = False
+    LOCAL_MAIL_PORT = 8025
+    MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds it
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    WORKER_POLL_SECONDS = 5.0
+    OUTBOX_BATCH = 100
+    DEADLINE_BATCH = 500
+
+
+# Variables read from the environment, with the type each one is parsed as.
+_ENVIRONMENT = {
+    "SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "PUBLIC_BASE_URL": str,
+    "UPLOAD_FOLDER": str,
+    "MAIL_SERVER": str,
+    "MAIL_PORT": int,
+    "MAIL_USE_TLS": bool,
+    "MAIL_USE_SSL": bool,
+    "MAIL_USERNAME": str,
+    "MAIL_PASSWORD": str,
+    "MAIL_DEFAULT_SENDER": str,
+    "LOCAL_MAIL_PORT": int,
+    "WORKER_POLL_SECONDS": float,
+}
+
+
+def _parse(kind, raw: str):
+    if kind is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return kind(raw)
+
+
+def from_environment(environ=os.environ) -> dict:
+    return {
+        name: _parse(kind, environ[f"RESOLVER_{name}"])
+        for name, kind in _ENVIRONMENT.items()
+        if environ.get(f"RESOLVER_{name}")
+    }

@@ -1,0 +1,134 @@
+"""The deadline sweep: fire every pending timer whose moment has come, exactly once.
+
+A timer is claimed by flipping it from pending to fired in the same transaction as what it does,
+with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so workers on several machines share the work and
+never fire one timer twice. On SQLite the database's single write lock serialises sweeps.
+Each timer runs in a savepoint: one that fails is recorded and retried later, the rest go on.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from .actors import Actor
+from .clock import now_utc
+from .errors import DomainError
+from .extensions import db
+from .links import current_link, link_url
+from .models import Dispute, PanelSeat, Timer, Vote
+from .outbox import queue_email
+from .workflow.engine import dispute_engine
+
+log = logging.getLogger(__name__)
+SYSTEM = Actor.system("Resolver (deadline)")
+RETRY_AFTER = timedelta(minutes=5)
+
+
+def due_timers(now: datetime, limit: int):
+    query = (
+        select(Timer)
+        .where(Timer.status == "pending", Timer.due_dt <= now)
+        .order_by(Timer.due_dt, Timer.id)
+        .limit(limit)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return db.session.scalars(query).all()
+
+
+def sweep_deadlines(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Fire up to ``limit`` due timers and commit; return how many fired."""
+    now = now or now_utc()
+    fired = 0
+    for timer in due_timers(now, limit):
+        try:
+            with db.session.begin_nested():
+                # The conditional update is the claim: a sweep that lost the race changes no row.
+                claimed = db.session.execute(
+                    update(Timer)
+                    .where(Timer.id == timer.id, Timer.status == "pending")
+                    .values(status="fired", fired_dt=now)
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                if not claimed:
+                    continue
+                outcome = fire_timer(timer, now)
+                db.session.execute(
+                    update(Timer).where(Timer.id == timer.id).values(outcome=outcome[:500])
+                    .execution_options(synchronize_session=False)
+                )
+            fired += 1
+        except Exception as error:  # one bad timer must not stop the others
+            log.exception("timer %s (dispute %s) failed", timer.id, timer.dispute_id)
+            db.session.execute(
+                update(Timer)
+                .where(Timer.id == timer.id, Timer.status == "pending")
+                .values(due_dt=now + RETRY_AFTER, outcome=f"failed, will retry: {error}"[:500])
+                .execution_options(synchronize_session=False)
+            )
+    db.session.commit()
+    return fired
+
+
+def fire_timer(timer: Timer, now: datetime) -> str:
+    dispute = db.session.get(Dispute, timer.dispute_id)
+    window = dispute_engine.definition.windows[timer.window]
+    if dispute.state not in window.active_in:
+        return f"skipped: the dispute is {dispute.state_label}"
+    if timer.kind.endswith(":due"):
+        return _on_due(window.on_due, dispute)
+    index = int(timer.kind.rsplit(":", 1)[1])
+    reminder = window.reminders[index]
+    sent = _remind(dispute, reminder.email, reminder.to)
+    return f"reminded {sent}"
+
+
+def _on_due(action: str, dispute: Dispute) -> str:
+    # The verbs live beside the parts they serve; import here to keep this module a thin dispatcher.
+    from .services import disputes, outcome, panel
+
+    actions = {
+        "lapse": disputes.lapse_dispute,
+        "record_reply_breach": disputes.record_reply_breach,
+        "close_panel": panel.close_panel,
+        "follow_up": outcome.follow_up,
+    }
+    try:
+        actions[action](SYSTEM, dispute)
+    except DomainError as refusal:
+        return f"not done: {refusal.message}"
+    return f"done: {action}"
+
+
+def _remind(dispute: Dispute, template: str, to: str) -> int:
+    context = {"due": None, "link_url": None}
+    recipients: list[tuple[str, str, dict]] = []
+    if to == "resident":
+        link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+        extra = {"due": dispute.evidence_due_dt, "link_url": link_url(link) if link else None}
+        recipients.append((dispute.resident.email, dispute.resident.name, extra))
+    elif to == "manager":
+        recipients.append((dispute.manager.email, dispute.manager.name, {"due": dispute.reply_due_dt}))
+    elif to == "supervisor":
+        from .services.disputes import supervisors_of
+
+        for person in supervisors_of(dispute):
+            recipients.append((person["email"], person["name"], {"due": dispute.reply_due_dt}))
+    elif to == "panel_pending":
+        seats = db.session.scalars(
+            select(PanelSeat)
+            .outerjoin(Vote, Vote.seat_id == PanelSeat.id)
+            .where(PanelSeat.dispute_id == dispute.id, PanelSeat.recused_dt.is_(None), Vote.id.is_(None))
+        )
+        for seat in seats:
+            link = current_link(dispute.id, "vote", seat_id=seat.id)
+            extra = {"due": dispute.panel_due_dt, "link_url": link_url(link) if link else None, "member": seat.member}
+            recipients.append((seat.member.email, seat.member.name, extra))
+    else:
+        raise ValueError(f"unknown reminder recipient {to!r}")
+    for address, name, extra in recipients:
+        queue_email(template, to_addr=address, to_name=name, company=dispute.company, dispute=dispute,
+                    context={**context, **extra})
+    return len(recipients)

@@ -1,0 +1,115 @@
+"""Personal email links: signed tokens backed by an ``AccessLink`` row.
+
+The token carries only the row's random nonce and the link's purpose, signed with the app's secret,
+so a tampered token is refused before the database is asked, and a genuine one can still be expired
+or revoked there. Every request made with a link is logged, accepted or not.
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask import current_app, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+
+from .clock import now_utc
+from .errors import LinkError
+from .extensions import db
+from .models import AccessLink, LinkUse
+
+_ENDPOINTS = {"evidence": "resident.evidence_form", "vote": "panel.vote_page", "outcome": "resident.outcome_page"}
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="resolver.access-link")
+
+
+def issue_link(dispute, purpose: str, *, expires_dt: datetime, resident=None, seat=None) -> AccessLink:
+    link = AccessLink(
+        nonce=secrets.token_urlsafe(32),
+        dispute_id=dispute.id,
+        purpose=purpose,
+        resident_id=resident.id if resident is not None else None,
+        seat_id=seat.id if seat is not None else None,
+        expires_dt=expires_dt,
+    )
+    db.session.add(link)
+    return link
+
+
+def token_for(link: AccessLink) -> str:
+    return _serializer().dumps([link.nonce, link.purpose])
+
+
+def link_url(link: AccessLink) -> str:
+    """The absolute URL to put in an email."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    with current_app.test_request_context(base_url=base):
+        return url_for(_ENDPOINTS[link.purpose], token=token_for(link), _external=True)
+
+
+def current_link(dispute_id: int, purpose: str, *, resident_id=None, seat_id=None) -> AccessLink | None:
+    """The newest usable link of this kind, to reuse in a reminder."""
+    query = select(AccessLink).where(
+        AccessLink.dispute_id == dispute_id, AccessLink.purpose == purpose, AccessLink.revoked_dt.is_(None)
+    )
+    if resident_id is not None:
+        query = query.where(AccessLink.resident_id == resident_id)
+    if seat_id is not None:
+        query = query.where(AccessLink.seat_id == seat_id)
+    return db.session.scalars(query.order_by(AccessLink.id.desc()).limit(1)).first()
+
+
+def resolve_link(token: str, purpose: str, *, now: datetime | None = None) -> AccessLink:
+    """The link behind ``token``, if it may be used for ``purpose`` now; else a LinkError.
+
+    Logs the use either way (when the token is genuine). The caller commits.
+    """
+    now = now or now_utc()
+    try:
+        nonce, signed_purpose = _serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise LinkError("This link is not valid. Please use the link exactly as it appears in your email.",
+                        reason="tampered") from None
+    link = db.session.scalars(select(AccessLink).where(AccessLink.nonce == nonce)).first()
+    if link is None:
+        raise LinkError("This link is not valid. Please use the link exactly as it appears in your email.",
+                        reason="unknown")
+    problem = None
+    if signed_purpose != purpose or link.purpose != purpose:
+        problem = LinkError("This link is for something else. Please use the link from the email about this step.",
+                            reason="wrong-purpose")
+    elif link.revoked_dt is not None:
+        problem = LinkError("This link has been withdrawn. A newer email may have a fresh link; "
+                            "otherwise please contact the property manager.", reason="revoked")
+    elif now > link.expires_dt:
+        problem = LinkError("This link has expired.", reason="expired")
+    log_use(link, problem.reason if problem else "ok", now)
+    if problem:
+        problem.link = link
+        raise problem
+    return link
+
+
+def log_use(link: AccessLink, outcome: str, now: datetime) -> None:
+    db.session.add(
+        LinkUse(
+            link_id=link.id,
+            used_dt=now,
+            method=request.method if request else "",
+            path=(request.path if request else "")[:500],
+            ip=(request.remote_addr or "")[:64] if request else "",
+            user_agent=(request.user_agent.string if request else "")[:500],
+            outcome=outcome,
+        )
+    )
+
+
+def revoke_links(dispute_id: int, purpose: str, now: datetime, reason: str, *, seat_id=None) -> None:
+    query = db.update(AccessLink).where(
+        AccessLink.dispute_id == dispute_id, AccessLink.purpose == purpose, AccessLink.revoked_dt.is_(None)
+    )
+    if seat_id is not None:
+        query = query.where(AccessLink.seat_id == seat_id)
+    db.session.execute(query.values(revoked_dt=now, revoked_reason=reason))

@@ -1,0 +1,15 @@
+"""Resolver's data model (SQLAlchemy 2.x typed mappings)."""
+from .base import Base
+from .company import Company, Property, Resident, StaffUser, Unit
+from .dispute import DECISIONS, AuditEvent, Dispute, DisputedItem, Timer
+from .evidence import EvidenceFile, ExtensionRequest, Submission
+from .letters import Letter, Task
+from .links import AccessLink, LinkUse
+from .outbox import OutboxEmail
+from .panel import CasePacket, PanelMember, PanelSeat, Vote, VoteRevision
+
+__all__ = [
+    "Base", "Company", "Property", "Resident", "StaffUser", "Unit", "DECISIONS", "AuditEvent", "Dispute",
+    "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest", "Submission", "Letter", "Task", "AccessLink",
+    "LinkUse", "OutboxEmail", "CasePacket", "PanelMember", "PanelSeat", "Vote", "VoteRevision",
+]

@@ -1,0 +1,115 @@
+"""Companies (tenants), their staff, properties, units and residents."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now_utc
+from .base import Base
+
+
+class Company(Base):
+    __tablename__ = "company"
+    __table_args__ = (
+        CheckConstraint("panel_size % 2 = 1 AND panel_size >= 1", name="panel_size_odd"),
+        CheckConstraint("evidence_window_days >= 1 AND reply_window_days >= 1", name="windows_positive"),
+        CheckConstraint("token_cap_cents >= 0 AND concession_cap_cents >= 0", name="caps_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/Denver")
+    evidence_window_days: Mapped[int] = mapped_column(default=5)
+    reply_window_days: Mapped[int] = mapped_column(default=7)
+    panel_window_days: Mapped[int] = mapped_column(default=3)
+    follow_up_days: Mapped[int] = mapped_column(default=7)
+    offer_valid_days: Mapped[int] = mapped_column(default=30)
+    is_business_days: Mapped[bool] = mapped_column(default=False)
+    # ISO dates ("2026-12-25") that do not count as business days.
+    holidays: Mapped[list] = mapped_column(JSON, default=list)
+    panel_size: Mapped[int] = mapped_column(default=3)
+    is_panel_anonymous: Mapped[bool] = mapped_column(default=True)
+    token_cap_cents: Mapped[int] = mapped_column(default=5000)
+    concession_cap_cents: Mapped[int] = mapped_column(default=50000)
+    supervisor_name: Mapped[str] = mapped_column(String(200), default="")
+    supervisor_email: Mapped[str] = mapped_column(String(254), default="")
+    supervisor_phone: Mapped[str] = mapped_column(String(40), default="")
+    home_office_phone: Mapped[str] = mapped_column(String(40), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    # Where a resident can go when the company's answer does not settle it. Many local BBBs do
+    # not take landlord-tenant complaints, so this is the company's own choice, never assumed.
+    mediation_service_name: Mapped[str] = mapped_column(String(200), default="")
+    mediation_service_contact: Mapped[str] = mapped_column(Text, default="")
+    created_dt: Mapped[datetime] = mapped_column(default=now_utc)
+
+    staff: Mapped[list[StaffUser]] = relationship(back_populates="company")
+
+    def __repr__(self) -> str:
+        return f"<Company {self.slug}>"
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_user"
+    __table_args__ = (CheckConstraint("role IN ('manager', 'supervisor')", name="role_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="manager")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_dt: Mapped[datetime] = mapped_column(default=now_utc)
+
+    company: Mapped[Company] = relationship(back_populates="staff")
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == "supervisor"
+
+    def __repr__(self) -> str:
+        return f"<StaffUser {self.email} {self.role}>"
+
+
+class Property(Base):
+    __tablename__ = "property"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(Text, default="")
+    portfolio: Mapped[str] = mapped_column(String(120), default="")
+
+    units: Mapped[list[Unit]] = relationship(back_populates="property")
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+    __table_args__ = (UniqueConstraint("property_id", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
+    label: Mapped[str] = mapped_column(String(40))
+
+    property: Mapped[Property] = relationship(back_populates="units")
+
+
+class Resident(Base):
+    __tablename__ = "resident"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+
+    unit: Mapped[Unit | None] = relationship()
+
+    @property
+    def initials(self) -> str:
+        return "".join(part[0].upper() + "." for part in self.name.split() if part)

@@ -1,0 +1,72 @@
+"""What the resident sends: submissions, evidence files, and requests for more time."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..clock import now_utc
+from .base import Base
+
+
+class Submission(Base):
+    """One send of the resident's form; a resident may send more than once before the window closes."""
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        CheckConstraint("suggested_amount_cents IS NULL OR suggested_amount_cents >= 0", name="amount_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    # The form's one-time key: a double-clicked submit arrives twice with the same key, saved once.
+    form_key: Mapped[str] = mapped_column(String(64), unique=True)
+    received_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    details: Mapped[str] = mapped_column(Text, default="")
+    suggested_resolution: Mapped[str] = mapped_column(Text, default="")
+    suggested_amount_cents: Mapped[int | None]
+    # {"<item id>": "the resident's response"}
+    item_responses: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    files: Mapped[list[EvidenceFile]] = relationship(back_populates="submission", order_by="EvidenceFile.id")
+
+
+class EvidenceFile(Base):
+    __tablename__ = "evidence_file"
+    __table_args__ = (
+        CheckConstraint("size_bytes > 0", name="not_empty"),
+        CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    received_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    captured_dt: Mapped[datetime | None]  # from the photo's EXIF, when it has one
+
+    submission: Mapped[Submission] = relationship(back_populates="files")
+
+
+class ExtensionRequest(Base):
+    """A resident asks for more time; the manager grants or refuses, and either way it is kept."""
+
+    __tablename__ = "extension_request"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'granted', 'refused')", name="status_known"),
+        Index("ix_extension_request_dispute", "dispute_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"))
+    requested_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    days_asked: Mapped[int] = mapped_column(default=3)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    answered_dt: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    answer_note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,69 @@
+"""The written outcome and the manager's follow-through tasks."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import now_utc
+from .base import Base
+
+
+class Letter(Base):
+    """One version of the outcome letter. Once sent it never changes; a correction is a new letter."""
+
+    __tablename__ = "letter"
+    __table_args__ = (
+        UniqueConstraint("dispute_id", "version"),
+        CheckConstraint("status IN ('draft', 'approved', 'sent', 'superseded')", name="status_known"),
+        CheckConstraint("status != 'sent' OR (sent_dt IS NOT NULL AND pdf_sha256 IS NOT NULL)", name="sent_complete"),
+        CheckConstraint(
+            "(token_cents IS NULL OR token_cents >= 0) AND (concession_cents IS NULL OR concession_cents >= 0)",
+            name="amounts_not_negative",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    version: Mapped[int] = mapped_column(default=1)
+    corrects_letter_id: Mapped[int | None] = mapped_column(ForeignKey("letter.id"))
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    token_kind: Mapped[str] = mapped_column(String(120), default="")
+    token_cents: Mapped[int | None]
+    concession_cents: Mapped[int | None]
+    offer_expires_dt: Mapped[datetime | None]
+    offer_response: Mapped[str | None] = mapped_column(String(12))  # accepted / declined
+    offer_response_dt: Mapped[datetime | None]
+    tone_flags: Mapped[list] = mapped_column(JSON, default=list)
+    tone_override_reason: Mapped[str] = mapped_column(Text, default="")
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    approved_dt: Mapped[datetime | None]
+    sent_dt: Mapped[datetime | None]
+
+    @property
+    def has_offer(self) -> bool:
+        return bool(self.token_cents) or bool(self.concession_cents)
+
+
+class Task(Base):
+    """Something a staff member must do: follow up with the resident, send the gift card, adjust the deposit."""
+
+    __tablename__ = "task"
+    __table_args__ = (CheckConstraint("kind IN ('follow_up', 'fulfil_offer', 'review')", name="kind_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    assignee_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    due_dt: Mapped[datetime | None]
+    created_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    done_dt: Mapped[datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))

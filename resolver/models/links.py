@@ -1,0 +1,48 @@
+"""Personal links sent by email: one person, one dispute, one purpose; signed, expiring, revocable."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import now_utc
+from .base import Base
+
+PURPOSES = ("evidence", "vote", "outcome")
+
+
+class AccessLink(Base):
+    __tablename__ = "access_link"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('evidence', 'vote', 'outcome')", name="purpose_known"),
+        # A link belongs to exactly one person: the resident, or one panel seat.
+        CheckConstraint("(resident_id IS NULL) != (seat_id IS NULL)", name="one_holder"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(43), unique=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    seat_id: Mapped[int | None] = mapped_column(ForeignKey("panel_seat.id"))
+    created_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    expires_dt: Mapped[datetime]
+    revoked_dt: Mapped[datetime | None]
+    revoked_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class LinkUse(Base):
+    """Every request made with a link, whether it was accepted or not."""
+
+    __tablename__ = "link_use"
+    __table_args__ = (Index("ix_link_use_link_time", "link_id", "used_dt"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    link_id: Mapped[int] = mapped_column(ForeignKey("access_link.id"))
+    used_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(500), default="")
+    outcome: Mapped[str] = mapped_column(String(40), default="ok")

@@ -1,0 +1,59 @@
+"""Queueing email: render a template pair and write it to the outbox in the caller's transaction.
+
+The worker sends it later (``resolver.mail``). Rendering now, not at send time, means the email says
+exactly what was true when the change that caused it committed.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import current_app
+
+from .clock import now_utc
+from .extensions import db
+from .models import OutboxEmail
+
+
+def render_email(template: str, context: dict) -> tuple[str, str, str]:
+    """Return (subject, text, html) for ``templates/emails/<template>.txt`` and ``.html``."""
+    env = current_app.jinja_env
+    text_template = env.get_template(f"emails/{template}.txt")
+    html_template = env.get_template(f"emails/{template}.html")
+    full_context = {**current_app.jinja_env.globals, **context}
+    subject_block = text_template.blocks.get("subject")
+    if subject_block is None:
+        raise LookupError(f"emails/{template}.txt has no subject block")
+    subject = "".join(subject_block(text_template.new_context(full_context))).strip()
+    return " ".join(subject.split()), text_template.render(context).strip() + "\n", html_template.render(context)
+
+
+def queue_email(
+    template: str,
+    *,
+    to_addr: str,
+    to_name: str = "",
+    context: dict,
+    company=None,
+    dispute=None,
+    attachments: list[dict] | None = None,
+) -> OutboxEmail:
+    if not to_addr:
+        raise ValueError(f"no address to send {template!r} to")
+    context = {"company": company, "dispute": dispute, "recipient_name": to_name, **context}
+    subject, body_text, body_html = render_email(template, context)
+    domain = current_app.config.get("MESSAGE_ID_DOMAIN") or "resolver.local"
+    email = OutboxEmail(
+        company_id=company.id if company is not None else None,
+        dispute_id=dispute.id if dispute is not None else None,
+        template=template,
+        message_id=f"<{uuid.uuid4().hex}@{domain}>",
+        to_addr=to_addr,
+        to_name=to_name,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        attachments=attachments or [],
+        next_attempt_dt=now_utc(),
+    )
+    db.session.add(email)
+    return email

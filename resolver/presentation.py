@@ -1,0 +1,38 @@
+"""Jinja filters and globals shared by pages, emails and letters: dates in the company's zone, money."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+
+from .clock import now_utc
+from .workdays import format_day, format_moment, local
+
+
+def money(cents: int | None) -> str:
+    if cents is None:
+        return ""
+    dollars, rest = divmod(int(cents), 100)
+    return f"${dollars:,}" if rest == 0 else f"${dollars:,}.{rest:02d}"
+
+
+def time_left(due: datetime | None, now: datetime | None = None) -> str:
+    """'due in 2 days', 'due in 5 hours', 'overdue by 1 day'."""
+    if due is None:
+        return ""
+    now = now or now_utc()
+    seconds = (due - now).total_seconds()
+    hours = abs(seconds) / 3600
+    amount = f"{round(hours)} hour{'s' if round(hours) != 1 else ''}" if hours < 36 else (
+        f"{round(hours / 24)} day{'s' if round(hours / 24) != 1 else ''}"
+    )
+    return f"due in {amount}" if seconds >= 0 else f"overdue by {amount}"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["money"] = money
+    app.jinja_env.filters["day"] = lambda value, company: format_day(value, company) if value else ""
+    app.jinja_env.filters["moment"] = lambda value, company: format_moment(value, company) if value else ""
+    app.jinja_env.filters["local"] = lambda value, company: local(value, company) if value else None
+    app.jinja_env.filters["time_left"] = time_left
+    app.jinja_env.globals["now_utc"] = now_utc

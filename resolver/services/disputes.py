@@ -1,0 +1,264 @@
+"""Verbs for a dispute's life outside the panel and the letter: create, open, lapse, extend,
+withdraw, close, and the reply-deadline breach."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..actors import Actor
+from ..clock import now_utc
+from ..errors import InvalidInput, WrongState
+from ..extensions import db
+from ..links import current_link, issue_link, link_url, revoke_links
+from ..models import AuditEvent, Dispute, DisputedItem, Resident, StaffUser, Unit
+from ..outbox import queue_email
+from ..workflow.engine import dispute_engine
+from .access import check_version, require_staff
+
+# Links outlive their window a little, so a late resident reads a polite page, not "invalid link".
+LINK_GRACE = timedelta(days=30)
+
+
+def create_dispute(
+    actor: Actor,
+    *,
+    resident: Resident,
+    issue: str,
+    what_was_fixed: str = "",
+    company_position: str = "",
+    category: str = "",
+    unit: Unit | None = None,
+    manager: StaffUser | None = None,
+    items: list[dict] | None = None,
+) -> Dispute:
+    """A draft dispute; nothing is sent until it is opened."""
+    if not actor.is_staff or actor.company_id != resident.company_id:
+        raise InvalidInput("The resident belongs to another company.", field="resident")
+    if not issue.strip():
+        raise InvalidInput("Describe the issue as the resident put it.", field="issue")
+    manager_id = manager.id if manager is not None else actor.id
+    if manager is not None and manager.company_id != actor.company_id:
+        raise InvalidInput("The manager belongs to another company.", field="manager")
+    dispute = Dispute(
+        company_id=actor.company_id,
+        manager_id=manager_id,
+        resident_id=resident.id,
+        unit_id=(unit.id if unit is not None else resident.unit_id),
+        issue=issue.strip(),
+        what_was_fixed=what_was_fixed.strip(),
+        company_position=company_position.strip(),
+        category=category.strip(),
+        created_dt=now_utc(),
+    )
+    for position, item in enumerate(items or []):
+        dispute.items.append(_disputed_item(position, item))
+    db.session.add(dispute)
+    db.session.flush()
+    db.session.add(
+        AuditEvent(
+            dispute_id=dispute.id,
+            occurred_dt=dispute.created_dt,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_label=actor.label,
+            action="create",
+            from_state=None,
+            to_state="draft",
+        )
+    )
+    return dispute
+
+
+def _disputed_item(position: int, item: dict) -> DisputedItem:
+    description = str(item.get("description", "")).strip()
+    if not description:
+        raise InvalidInput("Each disputed item needs a description.", field="items")
+    try:
+        amount = int(item.get("amount_cents") or 0)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"The amount for {description!r} is not a number.", field="items") from None
+    if amount < 0:
+        raise InvalidInput(f"The amount for {description!r} cannot be negative.", field="items")
+    return DisputedItem(
+        position=position, description=description, amount_cents=amount,
+        company_reason=str(item.get("company_reason", "")).strip(),
+    )
+
+
+def open_dispute(actor: Actor, dispute: Dispute, *, expected_version: int | None = None) -> Dispute:
+    """Invite the resident to send their side within the evidence window."""
+    require_staff(actor, dispute)
+    check_version(dispute, expected_version)
+    now = now_utc()
+    dispute.opened_dt = now
+    dispute_engine.fire(dispute, "open", actor=actor, now=now)
+    link = issue_link(dispute, "evidence", resident=dispute.resident, expires_dt=dispute.evidence_due_dt + LINK_GRACE)
+    db.session.flush()
+    queue_email(
+        "evidence_invitation",
+        to_addr=dispute.resident.email,
+        to_name=dispute.resident.name,
+        company=dispute.company,
+        dispute=dispute,
+        context={"link_url": link_url(link), "due": dispute.evidence_due_dt, "manager": dispute.manager},
+    )
+    return dispute
+
+
+def lapse_dispute(actor: Actor, dispute: Dispute) -> Dispute:
+    """The evidence window ended with nothing received; tell the manager."""
+    now = now_utc()
+    dispute.lapsed_dt = now
+    dispute_engine.fire(dispute, "lapse", actor=actor, now=now, reason="No submission arrived in time.")
+    queue_email(
+        "evidence_lapsed",
+        to_addr=dispute.manager.email,
+        to_name=dispute.manager.name,
+        company=dispute.company,
+        dispute=dispute,
+        context={"due": dispute.evidence_due_dt},
+    )
+    return dispute
+
+
+def extend_window(
+    actor: Actor, dispute: Dispute, *, window: str, new_due: datetime, reason: str, expected_version: int | None = None
+) -> Dispute:
+    """Move a deadline with a logged reason; the history keeps both dates."""
+    require_staff(actor, dispute)
+    check_version(dispute, expected_version)
+    if not reason.strip():
+        raise InvalidInput("Say why the deadline moves; the history keeps the reason.", field="reason")
+    now = now_utc()
+    if new_due <= now:
+        raise InvalidInput("The new deadline must be in the future.", field="new_due")
+    if window not in dispute_engine.definition.windows:
+        raise InvalidInput(f"There is no {window!r} deadline.", field="window")
+    current_due = getattr(dispute, dispute_engine.definition.windows[window].due_column)
+    if current_due is not None and new_due <= current_due:
+        raise InvalidInput("An extension must move the deadline later.", field="new_due")
+    old_due = dispute_engine.move_window(dispute, window, new_due, now)
+    if window == "evidence":
+        # The link must stay usable until the new deadline.
+        link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+        if link is not None and link.expires_dt < new_due + LINK_GRACE:
+            link.expires_dt = new_due + LINK_GRACE
+    db.session.add(
+        AuditEvent(
+            dispute_id=dispute.id,
+            occurred_dt=now,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_label=actor.label,
+            action="extend",
+            from_state=dispute.state,
+            to_state=dispute.state,
+            reason=reason.strip(),
+            data={"window": window, "old_due": old_due.isoformat() if old_due else None, "new_due": new_due.isoformat()},
+        )
+    )
+    if window == "evidence":
+        queue_email(
+            "window_extended",
+            to_addr=dispute.resident.email,
+            to_name=dispute.resident.name,
+            company=dispute.company,
+            dispute=dispute,
+            context={"old_due": old_due, "due": new_due, "reason": reason.strip(), "link_url": _evidence_url(dispute)},
+        )
+    return dispute
+
+
+def _evidence_url(dispute: Dispute) -> str | None:
+    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+    return link_url(link) if link is not None else None
+
+
+def withdraw_dispute(actor: Actor, dispute: Dispute, *, reason: str, expected_version: int | None = None) -> Dispute:
+    require_staff(actor, dispute)
+    check_version(dispute, expected_version)
+    if not reason.strip():
+        raise InvalidInput("Say why the dispute is withdrawn.", field="reason")
+    now = now_utc()
+    was_open = dispute.state != "draft"
+    dispute.withdrawn_dt = now
+    dispute.close_reason = reason.strip()
+    dispute_engine.fire(dispute, "withdraw", actor=actor, now=now, reason=reason.strip())
+    for purpose in ("evidence", "vote"):
+        revoke_links(dispute.id, purpose, now, "the dispute was withdrawn")
+    if was_open:
+        queue_email(
+            "dispute_withdrawn",
+            to_addr=dispute.resident.email,
+            to_name=dispute.resident.name,
+            company=dispute.company,
+            dispute=dispute,
+            context={"reason": reason.strip(), "manager": dispute.manager},
+        )
+    return dispute
+
+
+def close_dispute(actor: Actor, dispute: Dispute, *, reason: str = "", expected_version: int | None = None) -> Dispute:
+    require_staff(actor, dispute)
+    check_version(dispute, expected_version)
+    now = now_utc()
+    dispute.closed_dt = now
+    dispute.close_reason = reason.strip() or dispute.close_reason
+    dispute_engine.fire(dispute, "close", actor=actor, now=now, reason=reason.strip())
+    for purpose in ("evidence", "vote", "outcome"):
+        revoke_links(dispute.id, purpose, now, "the dispute is closed")
+    return dispute
+
+
+def record_reply_breach(actor: Actor, dispute: Dispute) -> Dispute:
+    """The written reply was not sent within the reply window: record it, tell the supervisor."""
+    if dispute.state not in dispute_engine.definition.windows["reply"].active_in:
+        raise WrongState("The reply window is not running for this dispute.")
+    now = now_utc()
+    if dispute.reply_breached_dt is not None:
+        return dispute
+    dispute.reply_breached_dt = now
+    db.session.add(
+        AuditEvent(
+            dispute_id=dispute.id, occurred_dt=now, actor_kind=actor.kind, actor_id=actor.id,
+            actor_label=actor.label, action="reply_breached", from_state=dispute.state, to_state=dispute.state,
+            reason="The written reply was not sent within the reply window.",
+            data={"reply_due": dispute.reply_due_dt.isoformat()},
+        )
+    )
+    for person in _supervisors_and_manager(dispute):
+        queue_email(
+            "reply_breached",
+            to_addr=person["email"],
+            to_name=person["name"],
+            company=dispute.company,
+            dispute=dispute,
+            context={"due": dispute.reply_due_dt},
+        )
+    return dispute
+
+
+def _supervisors_and_manager(dispute: Dispute) -> list[dict]:
+    people = [{"email": dispute.manager.email, "name": dispute.manager.name}]
+    company = dispute.company
+    if company.supervisor_email:
+        people.append({"email": company.supervisor_email, "name": company.supervisor_name})
+    else:
+        supervisors = db.session.scalars(
+            db.select(StaffUser).where(
+                StaffUser.company_id == company.id, StaffUser.role == "supervisor", StaffUser.is_active.is_(True)
+            )
+        )
+        people += [{"email": s.email, "name": s.name} for s in supervisors]
+    seen, unique = set(), []
+    for person in people:
+        if person["email"] and person["email"] not in seen:
+            seen.add(person["email"])
+            unique.append(person)
+    return unique
+
+
+def supervisors_of(dispute: Dispute) -> list[dict]:
+    """The people to escalate to: the company's supervisor contact, else its supervisor accounts."""
+    return [p for p in _supervisors_and_manager(dispute) if p["email"] != dispute.manager.email] or [
+        {"email": dispute.manager.email, "name": dispute.manager.name}
+    ]

@@ -1,0 +1,163 @@
+"""Verbs for the resident's side: submitting evidence, asking for more time, and the answer."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..actors import Actor
+from ..clock import now_utc
+from ..errors import InvalidInput, NotAllowed, WrongState
+from ..extensions import db
+from ..links import current_link, link_url
+from ..models import AuditEvent, Dispute, EvidenceFile, ExtensionRequest, Submission
+from ..outbox import queue_email
+from ..workdays import add_days
+from ..workflow.engine import dispute_engine
+from .access import require_staff
+
+MAX_TEXT = 20_000
+
+
+def _require_resident(actor: Actor, dispute: Dispute) -> None:
+    if actor.kind != "resident" or actor.id != dispute.resident_id:
+        raise NotAllowed("Only the resident this dispute is about can send their side.")
+
+
+def submit_evidence(
+    actor: Actor,
+    dispute: Dispute,
+    *,
+    form_key: str,
+    details: str,
+    suggested_resolution: str,
+    suggested_amount_cents: int | None = None,
+    item_responses: dict | None = None,
+    files: list[dict] | None = None,
+) -> Submission:
+    """Record one submission. ``files`` are already stored by hash: dicts with original_name,
+    content_type, size_bytes, sha256 and optionally captured_dt."""
+    _require_resident(actor, dispute)
+    existing = db.session.scalars(select(Submission).where(Submission.form_key == form_key)).first()
+    if existing is not None:
+        if existing.dispute_id != dispute.id:
+            raise InvalidInput("This form was already used for another dispute.")
+        return existing  # a double-clicked submit: the first one counts, once
+    details, suggested_resolution = details.strip(), suggested_resolution.strip()
+    if not details and not files:
+        raise InvalidInput("Tell us what happened, or attach at least one file.", field="details")
+    if len(details) > MAX_TEXT or len(suggested_resolution) > MAX_TEXT:
+        raise InvalidInput(f"Please keep each answer under {MAX_TEXT:,} characters.", field="details")
+    if suggested_amount_cents is not None and suggested_amount_cents < 0:
+        raise InvalidInput("The amount cannot be negative.", field="suggested_amount")
+    known_items = {str(item.id) for item in dispute.items}
+    responses = {k: str(v).strip() for k, v in (item_responses or {}).items() if str(v).strip()}
+    if set(responses) - known_items:
+        raise InvalidInput("A response refers to an item that is not on this dispute.", field="items")
+    now = now_utc()
+    is_first = dispute.state == "awaiting_evidence"
+    if is_first:
+        dispute.evidence_received_dt = now
+    dispute_engine.fire(
+        dispute, "submit_evidence", actor=actor, now=now,
+        data={"files": len(files or []), "first": is_first},
+    )
+    submission = Submission(
+        dispute_id=dispute.id,
+        form_key=form_key,
+        received_dt=now,
+        details=details,
+        suggested_resolution=suggested_resolution,
+        suggested_amount_cents=suggested_amount_cents,
+        item_responses=responses,
+    )
+    db.session.add(submission)
+    db.session.flush()
+    for stored in files or []:
+        db.session.add(
+            EvidenceFile(
+                submission_id=submission.id,
+                dispute_id=dispute.id,
+                original_name=stored["original_name"][:255],
+                content_type=stored["content_type"],
+                size_bytes=stored["size_bytes"],
+                sha256=stored["sha256"],
+                received_dt=now,
+                captured_dt=stored.get("captured_dt"),
+            )
+        )
+    db.session.flush()
+    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+    common = {"submission": submission, "files": submission.files, "reply_due": dispute.reply_due_dt}
+    queue_email(
+        "evidence_receipt", to_addr=dispute.resident.email, to_name=dispute.resident.name,
+        company=dispute.company, dispute=dispute,
+        context={**common, "link_url": link_url(link) if link else None},
+    )
+    queue_email(
+        "evidence_arrived", to_addr=dispute.manager.email, to_name=dispute.manager.name,
+        company=dispute.company, dispute=dispute, context=common,
+    )
+    return submission
+
+
+def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str) -> ExtensionRequest:
+    _require_resident(actor, dispute)
+    if dispute.state != "awaiting_evidence":
+        raise WrongState("More time can only be asked for while the evidence window is open.")
+    if not 1 <= days <= 14:
+        raise InvalidInput("Ask for between 1 and 14 more days.", field="days")
+    pending = db.session.scalars(
+        select(ExtensionRequest).where(ExtensionRequest.dispute_id == dispute.id, ExtensionRequest.status == "pending")
+    ).first()
+    if pending is not None:
+        raise InvalidInput("You have already asked for more time; the manager will answer soon.")
+    now = now_utc()
+    request = ExtensionRequest(dispute_id=dispute.id, requested_dt=now, days_asked=days, reason=reason.strip()[:2000])
+    db.session.add(request)
+    db.session.add(
+        AuditEvent(
+            dispute_id=dispute.id, occurred_dt=now, actor_kind=actor.kind, actor_id=actor.id,
+            actor_label=actor.label, action="ask_more_time", from_state=dispute.state, to_state=dispute.state,
+            reason=reason.strip()[:2000], data={"days": days},
+        )
+    )
+    queue_email(
+        "more_time_requested", to_addr=dispute.manager.email, to_name=dispute.manager.name,
+        company=dispute.company, dispute=dispute, context={"request": request},
+    )
+    return request
+
+
+def answer_more_time(
+    actor: Actor, dispute: Dispute, request: ExtensionRequest, *, grant: bool, note: str = ""
+) -> ExtensionRequest:
+    """The manager grants (the evidence window moves) or refuses; the resident is told either way."""
+    from .disputes import extend_window
+
+    require_staff(actor, dispute)
+    if request.dispute_id != dispute.id or request.status != "pending":
+        raise InvalidInput("This request has already been answered.")
+    now = now_utc()
+    request.status = "granted" if grant else "refused"
+    request.answered_dt = now
+    request.answered_by_id = actor.id
+    request.answer_note = note.strip()
+    if grant:
+        new_due = add_days(dispute.evidence_due_dt, request.days_asked, dispute.company)
+        extend_window(actor, dispute, window="evidence", new_due=new_due,
+                      reason=note.strip() or f"The resident asked for {request.days_asked} more days.")
+    else:
+        db.session.add(
+            AuditEvent(
+                dispute_id=dispute.id, occurred_dt=now, actor_kind=actor.kind, actor_id=actor.id,
+                actor_label=actor.label, action="refuse_more_time", from_state=dispute.state,
+                to_state=dispute.state, reason=note.strip(),
+            )
+        )
+        link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+        queue_email(
+            "more_time_refused", to_addr=dispute.resident.email, to_name=dispute.resident.name,
+            company=dispute.company, dispute=dispute,
+            context={"note": note.strip(), "due": dispute.evidence_due_dt, "link_url": link_url(link) if link else None},
+        )
+    return request
+

@@ -1,0 +1,2 @@
+"""Routes of the api blueprint."""
+from . import blueprint  # noqa: F401

@@ -1,0 +1,2 @@
+"""Routes of the mailbox blueprint."""
+from . import blueprint  # noqa: F401

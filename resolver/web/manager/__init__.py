@@ -1,0 +1,6 @@
+"""The manager blueprint."""
+from flask import Blueprint
+
+blueprint = Blueprint("manager", __name__)
+
+from . import views  # noqa: E402,F401  (registers the routes)

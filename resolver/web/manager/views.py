@@ -1,0 +1,2 @@
+"""Routes of the manager blueprint."""
+from . import blueprint  # noqa: F401

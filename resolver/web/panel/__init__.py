@@ -1,0 +1,6 @@
+"""The panel blueprint."""
+from flask import Blueprint
+
+blueprint = Blueprint("panel", __name__)
+
+from . import views  # noqa: E402,F401  (registers the routes)

@@ -1,0 +1,6 @@
+"""The resident blueprint."""
+from flask import Blueprint
+
+blueprint = Blueprint("resident", __name__)
+
+from . import views  # noqa: E402,F401  (registers the routes)

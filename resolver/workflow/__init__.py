@@ -1,0 +1,1 @@
+"""Workflow definitions (``workflows/*.yaml``) and the engine that runs disputes through them."""

@@ -1,0 +1,158 @@
+"""Reads a workflow definition from ``workflows/<name>.yaml`` into plain, frozen objects."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import cache
+
+import yaml
+
+from ..resources import resource_dir
+
+_DURATION = re.compile(r"^\s*(\d+)\s*(day|days|hour|hours)\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (write '3 days' or '12 hours')")
+    amount, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=amount) if unit.startswith("day") else timedelta(hours=amount)
+
+
+@dataclass(frozen=True)
+class StateDef:
+    name: str
+    label: str
+    requires: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    guards: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reminder:
+    before: timedelta
+    email: str
+    to: str
+
+
+@dataclass(frozen=True)
+class WindowDef:
+    name: str
+    due_column: str
+    length: timedelta
+    setting: str | None
+    active_in: frozenset[str]
+    reminders: tuple[Reminder, ...]
+    on_due: str
+    ends_before: tuple[str, timedelta] | None = None
+
+    def timer_kinds(self) -> list[str]:
+        return [f"{self.name}:due"] + [f"{self.name}:remind:{i}" for i in range(len(self.reminders))]
+
+
+@dataclass(frozen=True)
+class PanelRules:
+    size: int
+    quorum_share: float
+    majority_share: float
+    tie: str
+    early_close: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    name: str
+    initial: str
+    terminal: frozenset[str]
+    states: dict[str, StateDef]
+    transitions: dict[str, TransitionDef]
+    windows: dict[str, WindowDef]
+    panel: PanelRules
+    source: dict = field(repr=False, compare=False, hash=False)
+
+    def allowed_triggers(self, state: str) -> list[str]:
+        return [t.trigger for t in self.transitions.values() if state in t.sources]
+
+    def label(self, state: str) -> str:
+        return self.states[state].label
+
+
+def _listed(value) -> tuple[str, ...]:
+    return tuple(value or ())
+
+
+def build_definition(raw: dict) -> WorkflowDef:
+    states = {
+        name: StateDef(name, spec.get("label", name.replace("_", " ")), _listed(spec.get("requires")))
+        for name, spec in raw["states"].items()
+    }
+    terminal = frozenset(raw.get("terminal", ()))
+    transitions = {}
+    for trigger, spec in raw["transitions"].items():
+        sources = _listed(spec["source"])
+        if sources == ("*",):
+            sources = tuple(s for s in states if s not in terminal)
+        transitions[trigger] = TransitionDef(trigger, sources, spec["dest"], _listed(spec.get("guards")))
+    windows = {}
+    for name, spec in raw.get("windows", {}).items():
+        ends_before = spec.get("ends_before")
+        windows[name] = WindowDef(
+            name=name,
+            due_column=spec["due_column"],
+            length=parse_duration(spec["length"]),
+            setting=spec.get("setting"),
+            active_in=frozenset(spec["active_in"]),
+            reminders=tuple(
+                Reminder(parse_duration(r["before"]), r["email"], r["to"]) for r in spec.get("reminders", ())
+            ),
+            on_due=spec["on_due"],
+            ends_before=(ends_before["window"], parse_duration(ends_before["by"])) if ends_before else None,
+        )
+    panel = raw.get("panel", {})
+    definition = WorkflowDef(
+        name=raw["name"],
+        initial=raw["initial"],
+        terminal=terminal,
+        states=states,
+        transitions=transitions,
+        windows=windows,
+        panel=PanelRules(
+            size=int(panel.get("size", 3)),
+            quorum_share=float(panel.get("quorum_share", 0.5)),
+            majority_share=float(panel.get("majority_share", 0.5)),
+            tie=panel.get("tie", "deadlocked"),
+            early_close=_listed(panel.get("early_close")),
+        ),
+        source=raw,
+    )
+    _check(definition)
+    return definition
+
+
+def _check(definition: WorkflowDef) -> None:
+    """Refuse a definition that names states it does not declare."""
+    known = set(definition.states)
+    problems = [f"initial state {definition.initial!r}"] if definition.initial not in known else []
+    for t in definition.transitions.values():
+        problems += [f"{t.trigger}: unknown state {s!r}" for s in (*t.sources, t.dest) if s not in known]
+    for w in definition.windows.values():
+        problems += [f"window {w.name}: unknown state {s!r}" for s in w.active_in if s not in known]
+        if w.ends_before and w.ends_before[0] not in definition.windows:
+            problems.append(f"window {w.name}: ends before unknown window {w.ends_before[0]!r}")
+    if problems:
+        raise ValueError(f"workflow {definition.name!r} is inconsistent: " + "; ".join(problems))
+
+
+@cache
+def load_definition(name: str = "dispute") -> WorkflowDef:
+    path = resource_dir("workflows") / f"{name}.yaml"
+    with path.open(encoding="utf-8") as handle:
+        return build_definition(yaml.safe_load(handle))

@@ -1,0 +1,175 @@
+"""Runs disputes through their workflow definition.
+
+One ``transitions`` machine is built per workflow when this module is imported and shared by every
+request and worker. Rows are never added to it: each transition passes the dispute in and the
+machine keeps nothing. After a transition the engine opens and closes the workflow's windows
+(due columns and timers) and records the audit event, all in the caller's transaction.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from transitions import Machine, MachineError
+
+from ..actors import Actor
+from ..clock import now_utc
+from ..errors import GuardFailed, WrongState
+from ..extensions import db
+from ..models import AuditEvent, Dispute, Timer
+from ..workdays import add_days
+from .definition import WindowDef, WorkflowDef, load_definition
+from .guards import GUARDS
+
+# A panel that opens late still gets at least this long, as long as the reply window allows it.
+MINIMUM_PANEL_TIME = timedelta(hours=24)
+
+
+class Engine:
+    def __init__(self, definition: WorkflowDef):
+        self.definition = definition
+        self.machine = Machine(
+            model=None,
+            states=list(definition.states),
+            initial=definition.initial,
+            transitions=[
+                {
+                    "trigger": t.trigger,
+                    "source": list(t.sources),
+                    "dest": t.dest,
+                    "conditions": [self._guard(name) for name in t.guards],
+                }
+                for t in definition.transitions.values()
+            ],
+            auto_transitions=False,
+            send_event=True,
+            model_attribute="state",
+        )
+
+    @staticmethod
+    def _guard(name: str):
+        check = GUARDS[name]
+
+        def condition(event) -> bool:
+            problem = check(event.model, event.kwargs.get("now"))
+            if problem:
+                event.kwargs["refusals"].append(problem)
+            return problem is None
+
+        condition.__name__ = name
+        return condition
+
+    def allowed(self, dispute: Dispute) -> list[str]:
+        return self.definition.allowed_triggers(dispute.state)
+
+    def fire(
+        self,
+        dispute: Dispute,
+        trigger: str,
+        *,
+        actor: Actor,
+        reason: str = "",
+        data: dict | None = None,
+        now: datetime | None = None,
+    ) -> AuditEvent:
+        """Move ``dispute`` by ``trigger``; raise a domain error and change nothing if it may not."""
+        now = now or now_utc()
+        source = dispute.state
+        if trigger not in self.definition.transitions:
+            raise WrongState(f"Resolver has no step called {trigger!r}.")
+        if source not in self.definition.transitions[trigger].sources:
+            raise WrongState(
+                f"A dispute that is {self.definition.label(source)} cannot {trigger.replace('_', ' ')}. "
+                f"Allowed now: {self._describe(self.allowed(dispute))}.",
+                allowed=self.allowed(dispute),
+            )
+        refusals: list[str] = []
+        # No flush until the state and the columns it requires are both set (the check constraints).
+        with db.session.no_autoflush:
+            try:
+                moved = self.machine.events[trigger].trigger(dispute, now=now, refusals=refusals)
+            except MachineError as error:  # the definition and the machine disagree: a bug, say so
+                raise WrongState(str(error)) from error
+            if not moved:
+                dispute.state = source
+                raise GuardFailed(" ".join(refusals) or f"{trigger} is not possible now.", allowed=self.allowed(dispute))
+            self._move_windows(dispute, source, dispute.state, now)
+        event = AuditEvent(
+            dispute_id=dispute.id,
+            occurred_dt=now,
+            actor_kind=actor.kind,
+            actor_id=actor.id,
+            actor_label=actor.label,
+            action=trigger,
+            from_state=source,
+            to_state=dispute.state,
+            reason=reason,
+            data=data or {},
+        )
+        db.session.add(event)
+        return event
+
+    def _describe(self, triggers: list[str]) -> str:
+        return ", ".join(t.replace("_", " ") for t in triggers) or "nothing (this dispute is finished)"
+
+    # Windows ---------------------------------------------------------------------------------
+
+    def _move_windows(self, dispute: Dispute, source: str, dest: str, now: datetime) -> None:
+        for window in self.definition.windows.values():
+            was, is_ = source in window.active_in, dest in window.active_in
+            if is_ and not was:
+                self.open_window(dispute, window, now)
+            elif was and not is_:
+                cancel_timers(dispute, window.name, now, "the dispute moved on")
+
+    def window_due(self, dispute: Dispute, window: WindowDef, start: datetime) -> datetime:
+        company = dispute.company
+        days = getattr(company, window.setting, None) if window.setting else None
+        if days:
+            due = add_days(start, int(days), company)
+        else:
+            due = start + window.length
+        if window.ends_before:
+            other, margin = window.ends_before
+            limit = getattr(dispute, self.definition.windows[other].due_column)
+            if limit is not None:
+                due = min(due, limit - margin)
+                due = max(due, min(start + MINIMUM_PANEL_TIME, limit))
+        return due
+
+    def open_window(self, dispute: Dispute, window: WindowDef, now: datetime) -> datetime:
+        due = self.window_due(dispute, window, now)
+        setattr(dispute, window.due_column, due)
+        schedule_timers(dispute, window, due, now)
+        return due
+
+    def move_window(self, dispute: Dispute, window_name: str, new_due: datetime, now: datetime) -> datetime:
+        """Set a window's new due time (an extension): pending timers are replaced, fired ones kept."""
+        window = self.definition.windows[window_name]
+        if dispute.state not in window.active_in:
+            raise WrongState(f"The {window_name} window is not running for a dispute that is {dispute.state_label}.")
+        old_due = getattr(dispute, window.due_column)
+        cancel_timers(dispute, window.name, now, "the deadline moved")
+        setattr(dispute, window.due_column, new_due)
+        schedule_timers(dispute, window, new_due, now)
+        return old_due
+
+
+def schedule_timers(dispute: Dispute, window: WindowDef, due: datetime, now: datetime) -> None:
+    db.session.add(Timer(dispute_id=dispute.id, window=window.name, kind=f"{window.name}:due", due_dt=due))
+    for index, reminder in enumerate(window.reminders):
+        at = due - reminder.before
+        if at > now:  # a reminder whose moment has passed would only arrive late
+            db.session.add(
+                Timer(dispute_id=dispute.id, window=window.name, kind=f"{window.name}:remind:{index}", due_dt=at)
+            )
+
+
+def cancel_timers(dispute: Dispute, window_name: str, now: datetime, why: str) -> None:
+    db.session.execute(
+        db.update(Timer)
+        .where(Timer.dispute_id == dispute.id, Timer.window == window_name, Timer.status == "pending")
+        .values(status="cancelled", fired_dt=None, outcome=why)
+    )
+
+
+dispute_engine = Engine(load_definition("dispute"))
