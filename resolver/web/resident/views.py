@@ -5,8 +5,3 @@ from . import blueprint
 @blueprint.get("/e/<token>")
 def evidence_form(token: str):
     return "evidence form", 501
-
-
-@blueprint.get("/o/<token>")
-def outcome_page(token: str):
-    return "outcome", 501
