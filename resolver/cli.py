@@ -1,16 +1,270 @@
-"""The ``resolver`` command line (also ``flask --app wsgi ...``)."""
+"""The ``resolver`` command line (also ``flask --app wsgi ...``).
+
+``init`` builds or upgrades the database, ``create-company`` and ``create-user`` add people, ``demo``
+fills a company with disputes in every state, ``serve`` runs everything on one machine, ``worker``
+and ``tick`` fire deadlines and send mail, ``diagram`` draws the workflow.
+"""
 from __future__ import annotations
 
+import logging
+import os
+import re
+
 import click
-from flask import Flask
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+ROLES = ("manager", "supervisor")
 
 
 def register_commands(app: Flask) -> None:
-    pass
+    for command in (init, create_company, create_user, demo, serve, worker, tick, diagram):
+        app.cli.add_command(command)
 
 
 def main() -> None:
     from . import create_app
 
-    app = create_app()
-    app.cli.main(prog_name="resolver")
+    cli = FlaskGroup(
+        name="resolver",
+        create_app=lambda: create_app(),
+        help="Resolver: the resolution-team process for residential property managers. "
+        "Settings come from RESOLVER_* environment variables (see the README).",
+    )
+    cli.main(prog_name="resolver")
+
+
+# Database ------------------------------------------------------------------------------------
+
+
+@click.command("init")
+@with_appcontext
+def init() -> None:
+    """Create the database, or upgrade it to the newest schema."""
+    from .migrations import upgrade_database
+
+    before, after = upgrade_database()
+    url = current_app.config["DATABASE_URL"]
+    if before == after:
+        click.echo(f"The database is up to date (revision {after}): {url}")
+    elif before is None:
+        click.echo(f"Created the database (revision {after}): {url}")
+    else:
+        click.echo(f"Upgraded the database from revision {before} to {after}: {url}")
+
+
+def _require_current_schema() -> None:
+    from sqlalchemy import inspect
+
+    from .extensions import db
+    from .migrations import current_revision, head_revision
+
+    revision = current_revision()
+    if revision is None and not inspect(db.engine).has_table("dispute"):
+        raise click.ClickException("There is no database yet. Run `resolver init` first.")
+    if revision is not None and revision != head_revision():
+        raise click.ClickException("The database needs an upgrade. Run `resolver init` first.")
+
+
+# People --------------------------------------------------------------------------------------
+
+
+@click.command("create-company")
+@click.option("--slug", required=True, help="Short name used on the command line, e.g. aspen.")
+@click.option("--name", required=True, help="The company's name as residents know it.")
+@click.option("--time-zone", default="America/Denver", show_default=True, help="Where deadlines are counted.")
+@click.option("--contact-email", default="", help="The office address residents may write to.")
+@with_appcontext
+def create_company(slug: str, name: str, time_zone: str, contact_email: str) -> None:
+    """Add a company (a tenant); its staff, residents and disputes are its own."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from .extensions import db
+    from .models import Company
+
+    _require_current_schema()
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", slug):
+        raise click.BadParameter("use lower-case letters, digits and dashes", param_hint="--slug")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(f"{time_zone!r} is not a time zone (e.g. America/Denver)", param_hint="--time-zone")
+    if db.session.scalar(db.select(Company).where(Company.slug == slug)) is not None:
+        raise click.ClickException(f"There is already a company called {slug!r}.")
+    db.session.add(Company(slug=slug, name=name.strip(), time_zone=time_zone, contact_email=contact_email))
+    db.session.commit()
+    click.echo(f"Created company {name.strip()} ({slug}).")
+
+
+def set_staff_password(user, password: str) -> None:
+    """Hash the password with the sign-in code's own function when it is there."""
+    try:
+        from .web.manager.auth import set_password
+    except ImportError:
+        from werkzeug.security import generate_password_hash
+
+        user.password_hash = generate_password_hash(password, method="scrypt")
+    else:
+        set_password(user, password)
+
+
+@click.command("create-user")
+@click.option("--company", "company_slug", required=True, help="The company's slug.")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(ROLES), default="manager", show_default=True)
+@click.password_option(help="Asked for when not given.", confirmation_prompt=True)
+@with_appcontext
+def create_user(company_slug: str, email: str, name: str, role: str, password: str) -> None:
+    """Add a staff member (manager or supervisor) who signs in with email and password."""
+    from .extensions import db
+    from .models import Company, StaffUser
+
+    _require_current_schema()
+    company = db.session.scalar(db.select(Company).where(Company.slug == company_slug))
+    if company is None:
+        raise click.ClickException(
+            f"There is no company {company_slug!r}. Add it with `resolver create-company --slug {company_slug} --name ...`."
+        )
+    email = email.strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise click.BadParameter("that is not an email address", param_hint="--email")
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if db.session.scalar(db.select(StaffUser).where(StaffUser.email == email)) is not None:
+        raise click.ClickException(f"{email} already has an account.")
+    user = StaffUser(company_id=company.id, email=email, name=name.strip(), role=role)
+    set_staff_password(user, password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {role} {user.name} <{email}> at {company.name}. They can sign in now.")
+
+
+# Demo data -----------------------------------------------------------------------------------
+
+
+@click.command("demo")
+@click.option("--password", default=None, help="The demo manager's password (default: a new random one).")
+@with_appcontext
+def demo(password: str | None) -> None:
+    """Fill a demo company, Aspen Property Co, with people and disputes in every state."""
+    from .demo import build_demo
+
+    _require_current_schema()
+    report = build_demo(password=password)
+    for line in report.lines():
+        click.echo(line)
+
+
+# Running -------------------------------------------------------------------------------------
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.command("worker")
+@click.option("--poll", type=float, default=None, help="Seconds to wait when there is nothing to do.")
+@with_appcontext
+def worker(poll: float | None) -> None:
+    """Fire due deadlines and send queued email until stopped (SIGTERM or Ctrl-C)."""
+    from .worker import Worker
+
+    _configure_logging()
+    _require_current_schema()
+    loop = Worker(current_app._get_current_object(), poll_seconds=poll)
+    loop.install_signal_handlers()
+    click.echo(f"Worker started (pid {os.getpid()}); waiting {loop.poll_seconds:g} s between idle rounds.")
+    loop.run()
+    click.echo(f"Worker stopped after {loop.rounds} rounds.")
+
+
+@click.command("tick")
+@with_appcontext
+def tick() -> None:
+    """One sweep of due deadlines and one batch of email, then exit (for cron)."""
+    from .worker import run_round
+
+    _require_current_schema()
+    result = run_round(current_app._get_current_object())
+    click.echo(f"Fired {result.fired} timers, sent {result.sent} emails.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """Run Resolver on this machine: database, mail catcher, worker and web app in one process."""
+    from werkzeug.serving import make_server
+
+    from .migrations import is_up_to_date, upgrade_database
+    from .worker import Worker
+
+    app = current_app._get_current_object()
+    _configure_logging()
+    if not is_up_to_date():
+        before, after = upgrade_database()
+        click.echo(f"Database brought to revision {after} (was {before or 'empty'}).")
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    if not os.environ.get("RESOLVER_PUBLIC_BASE_URL"):
+        # Links in emails must point where this server really listens.
+        app.config["PUBLIC_BASE_URL"] = f"http://{shown_host}:{port}"
+    base_url = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    catcher = None
+    if not app.config.get("MAIL_SERVER"):
+        from .mailcatcher import start_mail_catcher
+
+        catcher = start_mail_catcher(app)
+    server = make_server(host, port, app, threaded=True)
+    loop = Worker(app)
+    thread = loop.start_in_thread()
+    click.echo(f"Resolver is running at {base_url}/")
+    if catcher is not None:
+        click.echo(f"Mail is caught locally, not sent: read it at {base_url}/mailbox/")
+    else:
+        click.echo(f"Mail goes out through {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}.")
+    click.echo("Press Ctrl-C to stop.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        click.echo("Stopping: finishing the worker's round in hand...")
+        server.server_close()
+        loop.stop()
+        thread.join(timeout=60)
+        if catcher is not None and hasattr(catcher, "stop"):
+            catcher.stop()
+        click.echo("Stopped.")
+
+
+# The workflow --------------------------------------------------------------------------------
+
+
+def mermaid_diagram(workflow_name: str = "dispute") -> str:
+    """A Mermaid state diagram of a workflow definition, transitions labelled by their trigger."""
+    from .workflow.definition import load_definition
+
+    definition = load_definition(workflow_name)
+    timed = {window.on_due: window for window in definition.windows.values()}
+    lines = ["stateDiagram-v2", f"    [*] --> {definition.initial}"]
+    for state in definition.states.values():
+        lines.append(f"    {state.name}: {state.label}")
+    for transition in definition.transitions.values():
+        label = transition.trigger.replace("_", " ")
+        if transition.trigger in timed:
+            label += f" (when the {timed[transition.trigger].name.replace('_', '-')} window ends)"
+        for source in transition.sources:
+            lines.append(f"    {source} --> {transition.dest}: {label}")
+    for state in sorted(definition.terminal):
+        lines.append(f"    {state} --> [*]")
+    return "\n".join(lines) + "\n"
+
+
+@click.command("diagram")
+@click.option("--workflow", "workflow_name", default="dispute", show_default=True)
+@with_appcontext
+def diagram(workflow_name: str) -> None:
+    """Print the workflow as a Mermaid state diagram (the README's diagram is this output)."""
+    click.echo(mermaid_diagram(workflow_name), nl=False)
