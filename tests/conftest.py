@@ -2,6 +2,7 @@
 on loopback, and factories that build disputes in any state through the real verbs."""
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from datetime import datetime, timezone
@@ -82,13 +83,89 @@ def frozen_clock():
     clock.reset()
 
 
+# The suite runs on SQLite by default and on PostgreSQL with RESOLVER_TEST_DATABASE=postgresql.
+TEST_DATABASE = os.environ.get("RESOLVER_TEST_DATABASE", "sqlite")
+
+
+def is_postgres() -> bool:
+    return TEST_DATABASE == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throw-away PostgreSQL server, unless RESOLVER_TEST_DATABASE_URL names one."""
+    if not is_postgres():
+        pytest.skip("PostgreSQL runs only with RESOLVER_TEST_DATABASE=postgresql")
+    if os.environ.get("RESOLVER_TEST_DATABASE_URL"):
+        yield None
+        return
+    from .pgserver import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def fresh_database(request, tmp_path_factory):
+    """``fresh_database(name)``: the URL of a new, empty database (SQLite file or PostgreSQL)."""
+
+    def make(name: str) -> str:
+        if not is_postgres():
+            return f"sqlite:///{tmp_path_factory.mktemp(name) / 'resolver.db'}"
+        server = request.getfixturevalue("postgres_server")
+        if server is None:
+            import psycopg
+            from sqlalchemy.engine import make_url
+
+            base = make_url(os.environ["RESOLVER_TEST_DATABASE_URL"])
+            with psycopg.connect(base.set(drivername="postgresql").render_as_string(hide_password=False),
+                                 autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                connection.execute(f'CREATE DATABASE "{name}"')
+            return base.set(database=name).render_as_string(hide_password=False)
+        return server.create_database(name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_postgres_url(fresh_database):
+    """On PostgreSQL the tests share one database, emptied before each test (fast)."""
+    url = fresh_database("resolver_tests")
+    from sqlalchemy import create_engine
+
+    from resolver.models import Base
+
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+def empty_all_tables() -> None:
+    from resolver.models import Base
+
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    db.session.execute(db.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
 @pytest.fixture
-def app(tmp_path, smtp_server, frozen_clock):
+def database_url(request, tmp_path):
+    if is_postgres():
+        return request.getfixturevalue("shared_postgres_url")
+    return f"sqlite:///{tmp_path / 'resolver.db'}"
+
+
+@pytest.fixture
+def app(tmp_path, smtp_server, frozen_clock, database_url):
     app = create_app(
         {
             "TESTING": True,
             "INSTANCE_PATH": str(tmp_path / "instance"),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'resolver.db'}",
+            "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp_server.port,
@@ -97,7 +174,10 @@ def app(tmp_path, smtp_server, frozen_clock):
         }
     )
     with app.app_context():
-        db.create_all()
+        if is_postgres():
+            empty_all_tables()
+        else:
+            db.create_all()
         yield app
         db.session.remove()
         db.engine.dispose()

@@ -24,14 +24,14 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory, smtp_server):
+def live_server(tmp_path_factory, smtp_server, fresh_database):
     folder = tmp_path_factory.mktemp("live")
     port = free_port()
     app = create_app(
         {
             "TESTING": True,
             "INSTANCE_PATH": str(folder / "instance"),
-            "DATABASE_URL": f"sqlite:///{folder / 'resolver.db'}",
+            "DATABASE_URL": fresh_database("resolver_live"),
             "SECRET_KEY": "browser-secret",
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": smtp_server.port,
