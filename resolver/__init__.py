@@ -86,9 +86,11 @@ def _configure_templates(app: Flask) -> None:
 
 
 def _configure_blueprints(app: Flask) -> None:
+    from . import observability
     from .web import register_blueprints
 
     register_blueprints(app)
+    observability.init_app(app)
 
 
 def _configure_cli(app: Flask) -> None:
