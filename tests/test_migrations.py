@@ -1,0 +1,93 @@
+"""The migrations build exactly the schema the models describe, constraints included."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from resolver import create_app
+from resolver.extensions import db
+from resolver.migrations import alembic_config, current_revision, head_revision, upgrade_database
+from resolver.models import Base, Company, Dispute, Resident, StaffUser
+
+
+@pytest.fixture
+def empty_app(tmp_path, fresh_database):
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": fresh_database(f"migrations_{uuid.uuid4().hex[:8]}"),
+            "SECRET_KEY": "test-secret",
+        }
+    )
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def differences() -> list:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def test_upgrading_an_empty_database_gives_exactly_the_models(empty_app):
+    assert current_revision() is None
+    before, after = upgrade_database()
+    assert (before, after) == (None, head_revision())
+    assert differences() == []
+    tables = set(inspect(db.engine).get_table_names())
+    assert {table.name for table in Base.metadata.sorted_tables} <= tables
+
+
+def test_upgrading_twice_changes_nothing(empty_app):
+    upgrade_database()
+    assert upgrade_database() == (head_revision(), head_revision())
+
+
+def test_downgrading_to_nothing_removes_every_table(empty_app):
+    upgrade_database()
+    with db.engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_the_check_constraints_come_with_the_migrations(empty_app):
+    upgrade_database()
+    db.session.add(Company(name="Aspen Property Co", slug="aspen"))
+    db.session.commit()  # a sound row goes in
+    db.session.add(Company(name="Even Panels Inc", slug="even", panel_size=4))  # panels seat an odd number
+    with pytest.raises(IntegrityError, match="(?i)panel_size_odd|check constraint"):
+        db.session.commit()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Company.id))) == 1
+
+
+def test_a_dispute_cannot_sit_in_a_state_without_its_dates(empty_app):
+    """The workflow's `requires` lists are constraints in the migrated schema too."""
+    upgrade_database()
+    company = Company(name="Aspen Property Co", slug="aspen")
+    db.session.add(company)
+    db.session.flush()
+    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
+    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
+    db.session.add_all([manager, resident])
+    db.session.commit()
+
+    def dispute(state: str) -> Dispute:
+        return Dispute(company_id=company.id, manager_id=manager.id, resident_id=resident.id, issue="x", state=state)
+
+    db.session.add(dispute("awaiting_evidence"))  # without opened_dt and evidence_due_dt
+    with pytest.raises(IntegrityError, match="(?i)awaiting_evidence_complete|check constraint"):
+        db.session.commit()
+    db.session.rollback()
+    db.session.add(dispute("draft"))
+    db.session.commit()
+    assert db.session.scalar(select(func.count(Dispute.id))) == 1
