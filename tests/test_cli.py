@@ -1,0 +1,214 @@
+"""The command line as an operator uses it: build the database, add people, run a tick, load the demo."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from resolver import clock, create_app
+from resolver.cli import mermaid_diagram
+from resolver.extensions import db
+from resolver.models import Dispute, OutboxEmail, StaffUser, Timer
+from resolver.workflow.definition import load_definition
+
+from .conftest import START
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def password_matches(user: StaffUser, password: str) -> bool:
+    """Check a password the way sign-in does (its own function when there is one)."""
+    try:
+        from resolver.web.manager.auth import check_password
+    except ImportError:
+        from werkzeug.security import check_password_hash
+
+        return check_password_hash(user.password_hash, password)
+    return bool(check_password(user, password))
+
+
+@pytest.fixture
+def blank_app(tmp_path, fresh_database, frozen_clock):
+    """An app on a database with no tables at all, as on a new machine."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": fresh_database(f"cli_{uuid.uuid4().hex[:8]}"),
+            "SECRET_KEY": "test-secret",
+        }
+    )
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def run(blank_app):
+    runner = blank_app.test_cli_runner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(args=list(args), input=input)
+
+    return invoke
+
+
+def test_init_creates_the_database_and_can_run_again(blank_app, run):
+    first = run("init")
+    assert first.exit_code == 0, first.output
+    assert "Created the database" in first.output
+    assert inspect(db.engine).has_table("dispute")
+    again = run("init")
+    assert again.exit_code == 0, again.output
+    assert "up to date" in again.output
+
+
+def test_commands_that_need_a_database_say_to_run_init_first(run):
+    result = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co")
+    assert result.exit_code != 0
+    assert "resolver init" in result.output
+
+
+def test_create_user_makes_a_staff_member_who_can_sign_in(blank_app, run):
+    assert run("init").exit_code == 0
+    made = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co")
+    assert made.exit_code == 0, made.output
+    result = run(
+        "create-user", "--company", "aspen", "--email", "Dana@Aspen.test", "--name", "Dana Whitfield",
+        "--role", "manager", input="correct horse battery\ncorrect horse battery\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created manager Dana Whitfield <dana@aspen.test>" in result.output
+    assert "correct horse" not in result.output  # the password is asked for, never echoed
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == "dana@aspen.test"))
+    assert user.role == "manager" and user.company.slug == "aspen" and user.is_active
+    assert password_matches(user, "correct horse battery")
+    assert not password_matches(user, "wrong password")
+
+
+def test_create_user_refuses_bad_input_and_changes_nothing(blank_app, run):
+    run("init")
+    run("create-company", "--slug", "aspen", "--name", "Aspen Property Co")
+    unknown = run("create-user", "--company", "nowhere", "--email", "a@b.test", "--name", "A", input="longenough\n" * 2)
+    assert unknown.exit_code != 0 and "no company 'nowhere'" in unknown.output
+    short = run("create-user", "--company", "aspen", "--email", "a@b.test", "--name", "A", input="short\nshort\n")
+    assert short.exit_code != 0 and "at least 8 characters" in short.output
+    role = run("create-user", "--company", "aspen", "--email", "a@b.test", "--name", "A", "--role", "owner",
+               input="longenough\n" * 2)
+    assert role.exit_code != 0
+    ok = run("create-user", "--company", "aspen", "--email", "a@b.test", "--name", "A", input="longenough\n" * 2)
+    assert ok.exit_code == 0, ok.output
+    twice = run("create-user", "--company", "aspen", "--email", "a@b.test", "--name", "A", input="longenough\n" * 2)
+    assert twice.exit_code != 0 and "already has an account" in twice.output
+    assert db.session.scalar(select(func.count(StaffUser.id))) == 1
+
+
+def test_tick_fires_a_due_timer_and_delivers_its_mail(app, smtp, make_dispute, manager):
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["tick"])  # sends the invitation; no deadline has come yet
+    assert first.exit_code == 0, first.output
+    assert "Fired 0 timers" in first.output
+    assert smtp.to(dispute.resident.email), "the evidence invitation went out"
+
+    clock.advance(dispute.evidence_due_dt - clock.now_utc() + timedelta(minutes=1))
+    result = runner.invoke(args=["tick"])
+    assert result.exit_code == 0, result.output
+    fired, sent = map(int, re.search(r"Fired (\d+) timers, sent (\d+) emails", result.output).groups())
+    assert fired >= 1 and sent >= 1
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute.id).state == "lapsed"
+    assert db.session.scalar(
+        select(Timer.status).where(Timer.dispute_id == dispute.id, Timer.kind == "evidence:due")
+    ) == "fired"
+    assert smtp.to(manager.email), "the manager was told the window lapsed"
+    pending = db.session.scalar(select(func.count(OutboxEmail.id)).where(OutboxEmail.status == "pending"))
+    assert pending == 0
+
+    quiet = runner.invoke(args=["tick"])
+    assert "Fired 0 timers, sent 0 emails" in quiet.output  # each timer fires once, each email goes once
+
+
+def _states_the_demo_can_reach() -> set[str]:
+    """Every state, less those whose steps are not in this checkout yet."""
+    import importlib.util
+
+    states = set(load_definition("dispute").states)
+    if importlib.util.find_spec("resolver.services.panel") is None:
+        states -= {"panel_review", "deadlocked", "decided"}
+    if importlib.util.find_spec("resolver.services.outcome") is None:
+        states -= {"outcome_draft", "outcome_sent", "acknowledged", "referred", "closed"}
+    return states
+
+
+def test_demo_builds_a_company_with_a_dispute_in_every_state(blank_app, run):
+    assert run("init").exit_code == 0
+    result = run("demo")
+    assert result.exit_code == 0, result.output
+    password = re.search(r"password: (\S+)", result.output).group(1)
+    manager = db.session.scalar(select(StaffUser).where(StaffUser.email == "demo@aspen.test"))
+    assert manager.company.name == "Aspen Property Co"
+    assert password_matches(manager, password)
+    states = set(db.session.scalars(select(Dispute.state)))
+    assert _states_the_demo_can_reach() <= states, result.output
+    assert clock.now_utc() == START, "the demo puts the clock back as it found it"
+    # Deadlines still running are ahead of today, so nothing fires the moment the server starts.
+    assert db.session.scalar(
+        select(func.count(Timer.id)).where(Timer.status == "pending", Timer.due_dt <= clock.now_utc())
+    ) == 0
+
+    disputes_before = db.session.scalar(select(func.count(Dispute.id)))
+    again = run("demo", "--password", "a-known-demo-password")
+    assert again.exit_code == 0, again.output
+    assert "nothing new was made" in again.output
+    assert db.session.scalar(select(func.count(Dispute.id))) == disputes_before
+    db.session.expire_all()
+    assert password_matches(db.session.get(StaffUser, manager.id), "a-known-demo-password")
+
+
+def test_the_readme_diagram_is_the_diagram_command_output(app):
+    result = app.test_cli_runner().invoke(args=["diagram"])
+    assert result.exit_code == 0
+    assert result.output == mermaid_diagram()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```mermaid\n(.*?)```", readme, re.S)
+    assert block, "the README shows the workflow diagram"
+    assert block.group(1) == result.output, "regenerate it: resolver diagram"
+    for state in load_definition("dispute").states:
+        assert f"    {state}: " in result.output
+
+
+def _readme() -> str:
+    return (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_readme_documents_every_setting():
+    used = set()
+    for path in [*(ROOT / "resolver").rglob("*.py"), *(ROOT / "deploy").glob("*"), ROOT / "wsgi.py"]:
+        if path.is_file():
+            used |= set(re.findall(r"RESOLVER_[A-Z_]+[A-Z]", path.read_text(encoding="utf-8", errors="replace")))
+    from resolver.config import _ENVIRONMENT
+
+    used |= {f"RESOLVER_{name}" for name in _ENVIRONMENT}
+    missing = sorted(name for name in used if f"`{name}`" not in _readme())
+    assert missing == [], "describe these in the README's configuration section"
+
+
+def test_the_readme_says_why_each_dependency_is_there():
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    requirements = config["options"]["install_requires"].split("\n")
+    for extra in config["options.extras_require"].values():
+        requirements += extra.split("\n")
+    names = {re.split(r"[<>=\[ ;]", line.strip(), maxsplit=1)[0] for line in requirements if line.strip()}
+    section = _readme().split("## Why each dependency is here", 1)[1]
+    missing = sorted(name for name in names if name.lower() not in section.lower())
+    assert missing == [], "say in the README why these are needed"
