@@ -6,9 +6,9 @@ and ``tick`` fire deadlines and send mail, ``diagram`` draws the workflow.
 """
 from __future__ import annotations
 
-import logging
 import os
 import re
+import signal
 
 import click
 from flask import Flask, current_app
@@ -159,8 +159,12 @@ def demo(password: str | None) -> None:
 # Running -------------------------------------------------------------------------------------
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _configure_logging(default_format: str) -> None:
+    from .observability import configure_logging
+
+    configure_logging(
+        os.environ.get("RESOLVER_LOG_LEVEL", "INFO"), os.environ.get("RESOLVER_LOG_FORMAT", default_format)
+    )
 
 
 @click.command("worker")
@@ -170,7 +174,7 @@ def worker(poll: float | None) -> None:
     """Fire due deadlines and send queued email until stopped (SIGTERM or Ctrl-C)."""
     from .worker import Worker
 
-    _configure_logging()
+    _configure_logging("json")
     _require_current_schema()
     loop = Worker(current_app._get_current_object(), poll_seconds=poll)
     loop.install_signal_handlers()
@@ -202,7 +206,7 @@ def serve(host: str, port: int) -> None:
     from .worker import Worker
 
     app = current_app._get_current_object()
-    _configure_logging()
+    _configure_logging("text")
     if not is_up_to_date():
         before, after = upgrade_database()
         click.echo(f"Database brought to revision {after} (was {before or 'empty'}).")
@@ -225,6 +229,7 @@ def serve(host: str, port: int) -> None:
     else:
         click.echo(f"Mail goes out through {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}.")
     click.echo("Press Ctrl-C to stop.")
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is handled like Ctrl-C
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -237,6 +242,10 @@ def serve(host: str, port: int) -> None:
         if catcher is not None and hasattr(catcher, "stop"):
             catcher.stop()
         click.echo("Stopped.")
+
+
+def _interrupt(*_ignored) -> None:
+    raise KeyboardInterrupt
 
 
 # The workflow --------------------------------------------------------------------------------

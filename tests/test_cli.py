@@ -1,7 +1,12 @@
 """The command line as an operator uses it: build the database, add people, run a tick, load the demo."""
 from __future__ import annotations
 
+import os
 import re
+import signal
+import subprocess
+import sys
+import urllib.request
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +20,7 @@ from resolver.extensions import db
 from resolver.models import Dispute, OutboxEmail, StaffUser, Timer
 from resolver.workflow.definition import load_definition
 
-from .conftest import START
+from .conftest import START, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -212,3 +217,39 @@ def test_the_readme_says_why_each_dependency_is_there():
     section = _readme().split("## Why each dependency is here", 1)[1]
     missing = sorted(name for name in names if name.lower() not in section.lower())
     assert missing == [], "say in the README why these are needed"
+
+
+def test_serve_builds_the_database_and_answers_on_its_port(tmp_path, smtp_server):
+    """One machine, one command: migrations, worker and web app; SIGTERM stops it cleanly."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RESOLVER_")}
+    environment.update(
+        PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
+        RESOLVER_INSTANCE_PATH=str(tmp_path / "instance"),
+        RESOLVER_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.db'}",
+        RESOLVER_MAIL_SERVER="127.0.0.1", RESOLVER_MAIL_PORT=str(smtp_server.port),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from resolver.cli import main; main()", "serve", "--port", str(port)],
+        cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        lines = []
+        while not any("Press Ctrl-C" in line for line in lines):
+            line = process.stdout.readline()
+            assert line, "".join(lines) + process.stderr.read()
+            lines.append(line)
+        output = "".join(lines)
+        assert "Database brought to revision" in output
+        assert f"Resolver is running at http://127.0.0.1:{port}/" in output
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, never a proxy
+        with direct.open(f"http://127.0.0.1:{port}/healthz", timeout=10) as response:
+            assert response.status == 200
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert "Stopped." in out
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
