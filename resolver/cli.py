@@ -220,7 +220,10 @@ def serve(host: str, port: int) -> None:
         from .mailcatcher import start_mail_catcher
 
         catcher = start_mail_catcher(app)
-    server = make_server(host, port, app, threaded=True)
+    try:
+        server = make_server(host, port, app, threaded=True)
+    except OSError as error:
+        raise click.ClickException(f"Cannot listen on {host}:{port} ({error.strerror}). Try --port.") from error
     loop = Worker(app)
     thread = loop.start_in_thread()
     click.echo(f"Resolver is running at {base_url}/")

@@ -96,7 +96,7 @@ SCENARIOS: dict[str, Scenario] = {
         "We sent two written notices to the neighbour and moved his bedroom's smoke detector that chirped.",
         "We followed the noise policy; the lease allows an early exit with 60 days' notice and a fee.",
         "I reported the noise eleven times. Nothing changed for three months.",
-        "Let me end the lease with 30 days' notice and no fee.", 0, days_ago=4,
+        "Let me end the lease with 30 days' notice and no fee.", 0, days_ago=1.5,
     ),
     "deadlocked": Scenario(
         "Aisha Brooks", "Willow Court", "3C", "pest control",
