@@ -148,3 +148,23 @@ def test_a_worker_in_a_thread_stops_when_asked(app):
     worker.stop()  # wakes the idle wait at once rather than after 30 seconds
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_a_failed_round_does_not_end_the_loop(app, monkeypatch, caplog):
+    """A database hiccup is logged and the next round runs; the rows it left are still there."""
+    import resolver.worker as worker_module
+
+    calls = []
+
+    def flaky_round(_app):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")
+        worker.stop()
+        return worker_module.Round()
+
+    monkeypatch.setattr(worker_module, "run_round", flaky_round)
+    worker = Worker(app, poll_seconds=0)
+    worker.run()
+    assert len(calls) == 2
+    assert "worker round failed" in caplog.text
