@@ -27,6 +27,8 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     WORKER_POLL_SECONDS = 5.0
     OUTBOX_BATCH = 100
+    # How long a worker holds claimed emails before another worker may take them over.
+    OUTBOX_LEASE_SECONDS = 300
     DEADLINE_BATCH = 500
 
 
@@ -45,6 +47,7 @@ _ENVIRONMENT = {
     "MAIL_DEFAULT_SENDER": str,
     "LOCAL_MAIL_PORT": int,
     "WORKER_POLL_SECONDS": float,
+    "OUTBOX_LEASE_SECONDS": int,
 }
 
 

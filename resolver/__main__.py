@@ -1,0 +1,4 @@
+"""``python -m resolver`` is the ``resolver`` command."""
+from .cli import main
+
+main()
