@@ -111,7 +111,9 @@ def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str)
     if pending is not None:
         raise InvalidInput("You have already asked for more time; the manager will answer soon.")
     now = now_utc()
-    request = ExtensionRequest(dispute_id=dispute.id, requested_dt=now, days_asked=days, reason=reason.strip()[:2000])
+    request = ExtensionRequest(
+        dispute_id=dispute.id, requested_dt=now, days_asked=days, reason=reason.strip()[:2000], status="pending"
+    )
     db.session.add(request)
     db.session.add(
         AuditEvent(
