@@ -1,6 +1,6 @@
-"""The manager blueprint."""
+"""The manager blueprint: the staff's web app (sign-in, dashboard, disputes, settings, reports)."""
 from flask import Blueprint
 
 blueprint = Blueprint("manager", __name__)
 
-from . import views  # noqa: E402,F401  (registers the routes)
+from . import auth, views  # noqa: E402,F401  (registers the routes and the sign-in)

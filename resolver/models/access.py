@@ -1,0 +1,54 @@
+"""Getting in: staff sign-in attempts (for throttling) and the company API keys used by
+property-management systems."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..clock import now_utc
+from .base import Base
+
+
+class SignInAttempt(Base):
+    """One try at signing in, kept so repeated failures can be slowed down, per address and per client."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (
+        Index("ix_sign_in_attempt_email_time", "email", "attempted_dt"),
+        Index("ix_sign_in_attempt_ip_time", "ip", "attempted_dt"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    attempted_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    is_success: Mapped[bool] = mapped_column(default=False)
+
+
+class ApiKey(Base):
+    """A company's key for the JSON API. Only a hash is kept; the key itself is shown once."""
+
+    __tablename__ = "api_key"
+    __table_args__ = (
+        CheckConstraint("length(key_hash) = 64", name="hash_is_sha256"),
+        CheckConstraint("length(prefix) = 8", name="prefix_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # The first characters of the key, shown in the settings so people can tell keys apart.
+    prefix: Mapped[str] = mapped_column(String(8), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Disputes opened through the key are the work of this staff member unless the request names another.
+    acting_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    created_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    last_used_dt: Mapped[datetime | None]
+    revoked_dt: Mapped[datetime | None]
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_dt is not None

@@ -1,0 +1,273 @@
+"""The things a manager can do from the dispute page, each a POST form that calls one verb.
+
+An action is offered only when the workflow allows it now (``dispute_engine.allowed``) and its verb
+exists. Every form carries ``expected_version``: a form drawn before someone else changed the
+dispute is refused with "this dispute changed", and nothing happens.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Callable
+
+from sqlalchemy import select
+
+from ...actors import Actor
+from ...errors import InvalidInput
+from ...extensions import db
+from ...models import Dispute, ExtensionRequest, Letter, Task
+from ...services.access import check_version
+from ...services.disputes import close_dispute, extend_window, open_dispute, withdraw_dispute
+from ...services.evidence import answer_more_time
+from ...workdays import format_moment
+from ...workflow.engine import dispute_engine
+from .forms import parse_amount, parse_day, parse_id, parse_version, text
+
+
+def service(module: str, name: str) -> Callable | None:
+    """A verb from ``resolver.services.<module>``, or None while it is not written yet."""
+    try:
+        found = importlib.import_module(f"resolver.services.{module}")
+    except ImportError:
+        return None
+    return getattr(found, name, None)
+
+
+def _call(verb: Callable, dispute: Dispute, version: int, *args, **kwargs):
+    """Call ``verb``, letting it check the version itself when it knows how, else checking first."""
+    if "expected_version" in inspect.signature(verb).parameters:
+        return verb(*args, expected_version=version, **kwargs)
+    check_version(dispute, version)
+    return verb(*args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Context:
+    dispute: Dispute
+    allowed: list[str]
+    requests: list[ExtensionRequest]
+    seats: list
+    letters: list[Letter]
+    tasks: list[Task]
+
+    @property
+    def draft_letter(self) -> Letter | None:
+        return next((x for x in self.letters if x.status in ("draft", "approved")), None)
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    is_available: Callable[[Context], bool]
+    run: Callable[[Actor, Dispute, dict], str]
+
+
+def _due(dispute: Dispute, value) -> str:
+    return format_moment(value, dispute.company) if value else ""
+
+
+# Handlers: parse the form, call the verb, say what happened --------------------------------------
+
+def _open(actor, dispute, form):
+    open_dispute(actor, dispute, expected_version=parse_version(form.get("expected_version")))
+    return (f"The invitation is on its way to {dispute.resident.name}. They have until "
+            f"{_due(dispute, dispute.evidence_due_dt)} to send their side.")
+
+
+def running_windows(dispute: Dispute) -> list[str]:
+    return [w.name for w in dispute_engine.definition.windows.values()
+            if dispute.state in w.active_in and getattr(dispute, w.due_column) is not None]
+
+
+def _extend(actor, dispute, form):
+    version = parse_version(form.get("expected_version"))
+    window = form.get("window", "")
+    if window not in running_windows(dispute):
+        raise InvalidInput("Choose one of the deadlines that is running now.", field="window")
+    new_due = parse_day(form.get("new_due"), dispute.company, field="new_due")
+    extend_window(actor, dispute, window=window, new_due=new_due, reason=text(form, "reason", limit=2000),
+                  expected_version=version)
+    return f"The deadline moved to {_due(dispute, new_due)}. The history keeps both dates and your reason."
+
+
+def _answer_more_time(actor, dispute, form):
+    version = parse_version(form.get("expected_version"))
+    request_id = parse_id(form.get("request_id"), field="request_id", label="the request")
+    request = db.session.get(ExtensionRequest, request_id) if request_id else None
+    if request is None or request.dispute_id != dispute.id:
+        raise InvalidInput("That request for more time is not on this dispute.", field="request_id")
+    answer = form.get("answer")
+    if answer not in ("grant", "refuse"):
+        raise InvalidInput("Choose whether to give the resident more time.", field="answer")
+    _call(answer_more_time, dispute, version, actor, dispute, request, grant=answer == "grant",
+          note=text(form, "note", limit=2000))
+    if answer == "grant":
+        return f"More time given: the resident now has until {_due(dispute, dispute.evidence_due_dt)}."
+    return "The resident has been told there is no more time, and until when they can still send their side."
+
+
+def _seat_panel(actor, dispute, form):
+    version = parse_version(form.get("expected_version"))
+    ids = []
+    for raw in form.getlist("member_ids"):
+        member_id = parse_id(raw, field="member_ids", label="team members")
+        if member_id is not None:
+            ids.append(member_id)
+    if not ids:
+        raise InvalidInput("Choose the members of the resolution team.", field="member_ids")
+    kwargs = {}
+    verb = service("panel", "seat_panel")
+    parameters = inspect.signature(verb).parameters
+    chair_id = parse_id(form.get("chair_id"), field="chair_id", label="the chair")
+    if chair_id is not None and "chair_id" in parameters:
+        kwargs["chair_id"] = chair_id
+    note = text(form, "conflict_note", limit=2000)
+    if note and "conflict_note" in parameters:
+        kwargs["conflict_note"] = note
+    _call(verb, dispute, version, actor, dispute, ids, **kwargs)
+    return f"The team is chosen ({len(ids)} member{'s' if len(ids) != 1 else ''}). Send the case when ready."
+
+
+def _send_to_panel(actor, dispute, form):
+    _call(service("panel", "send_to_panel"), dispute, parse_version(form.get("expected_version")), actor, dispute)
+    return f"The case went to the resolution team. Their review closes {_due(dispute, dispute.panel_due_dt)}."
+
+
+def _decide_deadlock(actor, dispute, form):
+    version = parse_version(form.get("expected_version"))
+    decision = form.get("decision", "")
+    if decision not in ("uphold", "resident", "compromise"):
+        raise InvalidInput("Choose the decision.", field="decision")
+    _call(service("panel", "decide_deadlock"), dispute, version, actor, dispute, decision=decision,
+          note=text(form, "note", limit=5000))
+    return "Decided. Next, draft the letter to the resident."
+
+
+def _draft_outcome(actor, dispute, form):
+    _call(service("outcome", "draft_outcome"), dispute, parse_version(form.get("expected_version")), actor, dispute)
+    return "A draft letter is ready below. Read it, edit it, then approve it."
+
+
+def _letter_from_form(dispute: Dispute, form) -> Letter:
+    letter_id = parse_id(form.get("letter_id"), field="letter_id", label="the letter")
+    letter = db.session.get(Letter, letter_id) if letter_id else None
+    if letter is None or letter.dispute_id != dispute.id:
+        raise InvalidInput("That letter is not on this dispute.", field="letter_id")
+    return letter
+
+
+def _edit_letter(actor, dispute, form):
+    version = parse_version(form.get("expected_version"))
+    letter = _letter_from_form(dispute, form)
+    verb = service("outcome", "edit_letter")
+    parameters = inspect.signature(verb).parameters
+    fields = {
+        "subject": text(form, "subject", limit=300),
+        "body_text": text(form, "body_text", limit=50_000),
+        "token_kind": text(form, "token_kind", limit=120),
+        "token_cents": parse_amount(form.get("token"), field="token", label="The token amount"),
+        "concession_cents": parse_amount(form.get("concession"), field="concession", label="The concession"),
+    }
+    _call(verb, dispute, version, actor, letter, **{k: v for k, v in fields.items() if k in parameters})
+    return "The letter is saved."
+
+
+def _approve_letter(actor, dispute, form):
+    version = parse_version(form.get("expected_version"))
+    letter = _letter_from_form(dispute, form)
+    _call(service("outcome", "approve_letter"), dispute, version, actor, letter,
+          override_reason=text(form, "override_reason", limit=2000))
+    return "The letter is approved. Send it when ready."
+
+
+def _send_outcome(actor, dispute, form):
+    _call(service("outcome", "send_outcome"), dispute, parse_version(form.get("expected_version")), actor, dispute)
+    return f"The letter is on its way to {dispute.resident.name}, with the PDF attached."
+
+
+def _refer_out(actor, dispute, form):
+    _call(service("outcome", "refer_out"), dispute, parse_version(form.get("expected_version")), actor, dispute,
+          reason=text(form, "reason", limit=2000))
+    return "Referred to outside mediation."
+
+
+def _complete_task(actor, dispute, form):
+    version = parse_version(form.get("expected_version"))
+    task_id = parse_id(form.get("task_id"), field="task_id", label="the task")
+    task = db.session.get(Task, task_id) if task_id else None
+    if task is None or task.dispute_id != dispute.id:
+        raise InvalidInput("That task is not on this dispute.", field="task_id")
+    verb = service("outcome", "complete_task")
+    kwargs = {"note": text(form, "note", limit=2000)} if "note" in inspect.signature(verb).parameters else {}
+    _call(verb, dispute, version, actor, task, **kwargs)
+    return f"Done: {task.title}."
+
+
+def _withdraw(actor, dispute, form):
+    withdraw_dispute(actor, dispute, reason=text(form, "reason", limit=2000),
+                     expected_version=parse_version(form.get("expected_version")))
+    return "The dispute is withdrawn. Its links no longer work."
+
+
+def _close(actor, dispute, form):
+    close_dispute(actor, dispute, reason=text(form, "reason", limit=2000),
+                  expected_version=parse_version(form.get("expected_version")))
+    return "The dispute is closed."
+
+
+def _has(module: str, name: str) -> bool:
+    return service(module, name) is not None
+
+
+_LIST = [
+    Action("open", "Send the invitation", lambda c: "open" in c.allowed, _open),
+    Action("answer_more_time", "Answer the request for more time",
+           lambda c: any(r.status == "pending" for r in c.requests), _answer_more_time),
+    Action("extend", "Extend a deadline", lambda c: bool(running_windows(c.dispute)), _extend),
+    Action("seat_panel", "Choose the resolution team",
+           lambda c: "send_to_panel" in c.allowed and _has("panel", "seat_panel"), _seat_panel),
+    Action("send_to_panel", "Send the case to the team",
+           lambda c: "send_to_panel" in c.allowed and bool(c.seats) and _has("panel", "send_to_panel"),
+           _send_to_panel),
+    Action("decide_deadlock", "Decide for the split team",
+           lambda c: "manager_decides" in c.allowed and _has("panel", "decide_deadlock"), _decide_deadlock),
+    Action("draft_outcome", "Draft the letter",
+           lambda c: "draft_outcome" in c.allowed and c.draft_letter is None and _has("outcome", "draft_outcome"),
+           _draft_outcome),
+    Action("edit_letter", "Edit the letter",
+           lambda c: c.dispute.state == "outcome_draft" and c.draft_letter is not None
+           and _has("outcome", "edit_letter"), _edit_letter),
+    Action("approve_letter", "Approve the letter",
+           lambda c: c.dispute.state == "outcome_draft" and c.draft_letter is not None
+           and c.draft_letter.status == "draft" and _has("outcome", "approve_letter"), _approve_letter),
+    Action("send_outcome", "Send the letter",
+           lambda c: "send_outcome" in c.allowed and any(x.status == "approved" for x in c.letters)
+           and _has("outcome", "send_outcome"), _send_outcome),
+    Action("refer_out", "Refer to outside mediation",
+           lambda c: "refer_out" in c.allowed and _has("outcome", "refer_out"), _refer_out),
+    Action("complete_task", "Mark a task done",
+           lambda c: any(t.done_dt is None for t in c.tasks) and _has("outcome", "complete_task"), _complete_task),
+    Action("withdraw", "Withdraw the dispute", lambda c: "withdraw" in c.allowed, _withdraw),
+    Action("close", "Close the dispute", lambda c: "close" in c.allowed, _close),
+]
+ACTIONS = {action.name: action for action in _LIST}
+
+
+def available_actions(dispute: Dispute, *, allowed, requests, seats, letters, tasks) -> dict[str, Action]:
+    context = Context(dispute, allowed, requests, seats, letters, tasks)
+    return {action.name: action for action in _LIST if action.is_available(context)}
+
+
+def offered_now(dispute: Dispute) -> dict[str, Action]:
+    """The actions the dispute page offers now, loaded fresh (for a POST that names one)."""
+    from ...models import PanelSeat
+
+    def rows(model, *order):
+        return list(db.session.scalars(select(model).where(model.dispute_id == dispute.id).order_by(*order)))
+
+    return available_actions(
+        dispute, allowed=dispute_engine.allowed(dispute), requests=rows(ExtensionRequest, ExtensionRequest.id),
+        seats=rows(PanelSeat, PanelSeat.id), letters=rows(Letter, Letter.version.desc()), tasks=rows(Task, Task.id),
+    )

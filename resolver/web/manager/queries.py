@@ -1,0 +1,184 @@
+"""Read-only queries behind the manager's pages: the dashboard and the reports.
+
+Each page is a fixed handful of queries whatever the number of disputes: rows are selected with
+their joined names in one statement, and the extras a row shows (a pending request for more time,
+the team's votes) are counted for the whole page at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import case, func, literal, or_, select
+
+from ...extensions import db
+from ...models import Dispute, ExtensionRequest, PanelSeat, Property, Resident, StaffUser, Unit, Vote
+from ...workflow.definition import load_definition
+
+PAGE_SIZE = 50
+
+# What each state asks of the manager, in words for the dashboard.
+NEXT_STEP = {
+    "draft": "Open it to send the invitation",
+    "awaiting_evidence": "Waiting for the resident's side",
+    "lapsed": "No reply in time: close it",
+    "evidence_received": "Choose the team and send the case",
+    "panel_review": "The team is reviewing",
+    "deadlocked": "The team is split: decide",
+    "decided": "Draft the letter",
+    "outcome_draft": "Approve and send the letter",
+    "outcome_sent": "Waiting for the resident to confirm",
+    "acknowledged": "Resident confirmed: close it",
+    "referred": "Referred to mediation: close when done",
+    "withdrawn": "Withdrawn",
+    "closed": "Closed",
+}
+
+
+def _deadline_column_for(state: str) -> str | None:
+    """The due column of the deadline that comes first in ``state``, read from the workflow's windows.
+
+    A window that must end before another (the team's, before the reply) is the nearer one.
+    """
+    workflow = load_definition("dispute")
+    running = [w for w in workflow.windows.values() if state in w.active_in]
+    if not running:
+        return None
+    ends_first = [w for w in running if w.ends_before and any(o.name == w.ends_before[0] for o in running)]
+    return (ends_first or running)[0].due_column
+
+
+def next_due_expression():
+    """SQL for the dispute's nearest running deadline (NULL when none is running)."""
+    workflow = load_definition("dispute")
+    whens = []
+    for state in workflow.states:
+        column = _deadline_column_for(state)
+        if column:
+            whens.append((Dispute.state == state, getattr(Dispute, column)))
+    return case(*whens, else_=literal(None)).label("next_due_dt")
+
+
+def open_states() -> list[str]:
+    workflow = load_definition("dispute")
+    return [s for s in workflow.states if s not in workflow.terminal]
+
+
+@dataclass
+class DashboardFilters:
+    state: str = ""          # a state name, "" for every open dispute, "all" for everything
+    property_id: int | None = None
+    manager_id: int | None = None
+    search: str = ""
+    page: int = 1
+
+
+@dataclass
+class DashboardRow:
+    dispute: Dispute
+    resident_name: str
+    unit_label: str | None
+    property_name: str | None
+    manager_name: str
+    next_due_dt: datetime | None
+    next_step: str
+    pending_request: bool = False
+    votes_cast: int = 0
+    seats: int = 0
+
+
+@dataclass
+class DashboardPage:
+    rows: list[DashboardRow]
+    total: int
+    page: int
+    pages: int
+    filters: DashboardFilters
+    counts_by_state: dict[str, int] = field(default_factory=dict)
+
+
+def dashboard(company_id: int, filters: DashboardFilters) -> DashboardPage:
+    next_due = next_due_expression()
+    conditions = [Dispute.company_id == company_id]
+    if filters.state == "all":
+        pass
+    elif filters.state:
+        conditions.append(Dispute.state == filters.state)
+    else:
+        conditions.append(Dispute.state.in_(open_states()))
+    if filters.property_id:
+        conditions.append(Property.id == filters.property_id)
+    if filters.manager_id:
+        conditions.append(Dispute.manager_id == filters.manager_id)
+    if filters.search:
+        pattern = f"%{filters.search.strip().lower()}%"
+        conditions.append(or_(func.lower(Resident.name).like(pattern), func.lower(Unit.label).like(pattern)))
+
+    joined = (
+        select(Dispute, Resident.name, Unit.label, Property.name, StaffUser.name, next_due)
+        .join(Resident, Resident.id == Dispute.resident_id)
+        .join(StaffUser, StaffUser.id == Dispute.manager_id)
+        .outerjoin(Unit, Unit.id == Dispute.unit_id)
+        .outerjoin(Property, Property.id == Unit.property_id)
+        .where(*conditions)
+    )
+    total = db.session.scalar(select(func.count()).select_from(joined.with_only_columns(Dispute.id).subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(max(1, filters.page), pages)
+    ordered = joined.order_by(next_due.is_(None), next_due, Dispute.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    rows = [
+        DashboardRow(dispute=d, resident_name=r, unit_label=u, property_name=p, manager_name=m,
+                     next_due_dt=due, next_step=NEXT_STEP.get(d.state, d.state_label))
+        for d, r, u, p, m, due in db.session.execute(ordered)
+    ]
+    _add_page_extras(rows)
+    counts = dict(
+        db.session.execute(
+            select(Dispute.state, func.count()).where(Dispute.company_id == company_id).group_by(Dispute.state)
+        ).all()
+    )
+    return DashboardPage(rows=rows, total=total, page=page, pages=pages, filters=filters, counts_by_state=counts)
+
+
+def _add_page_extras(rows: list[DashboardRow]) -> None:
+    """Requests for more time and the team's progress, counted for the whole page in two queries."""
+    ids = [row.dispute.id for row in rows]
+    if not ids:
+        return
+    pending = set(
+        db.session.scalars(
+            select(ExtensionRequest.dispute_id).where(
+                ExtensionRequest.dispute_id.in_(ids), ExtensionRequest.status == "pending"
+            )
+        )
+    )
+    panel_ids = [row.dispute.id for row in rows if row.dispute.state == "panel_review"]
+    progress = {}
+    if panel_ids:
+        progress = {
+            dispute_id: (seats, votes)
+            for dispute_id, seats, votes in db.session.execute(
+                select(PanelSeat.dispute_id, func.count(PanelSeat.id), func.count(Vote.id))
+                .outerjoin(Vote, Vote.seat_id == PanelSeat.id)
+                .where(PanelSeat.dispute_id.in_(panel_ids), PanelSeat.recused_dt.is_(None))
+                .group_by(PanelSeat.dispute_id)
+            )
+        }
+    for row in rows:
+        if row.dispute.id in pending:
+            row.pending_request = True
+            row.next_step = "The resident asks for more time: answer"
+        if row.dispute.id in progress:
+            row.seats, row.votes_cast = progress[row.dispute.id]
+            row.next_step = f"The team is reviewing ({row.votes_cast} of {row.seats} voted)"
+
+
+def properties_of(company_id: int) -> list[Property]:
+    return list(db.session.scalars(select(Property).where(Property.company_id == company_id).order_by(Property.name)))
+
+
+def staff_of(company_id: int, *, active_only: bool = True) -> list[StaffUser]:
+    query = select(StaffUser).where(StaffUser.company_id == company_id)
+    if active_only:
+        query = query.where(StaffUser.is_active.is_(True))
+    return list(db.session.scalars(query.order_by(StaffUser.name)))

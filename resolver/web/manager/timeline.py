@@ -1,0 +1,70 @@
+"""A dispute's audit events as sentences a manager reads at a glance."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ...models import AuditEvent
+from ...workdays import format_moment
+from ...workflow.definition import load_definition
+
+# "{who}" is the actor; the rest of the sentence follows.
+_SENTENCES = {
+    "create": "{who} wrote up the dispute (a draft, nothing sent yet).",
+    "open": "{who} sent the resident the invitation to give their side.",
+    "submit_evidence": "{who} sent their side{files}.",
+    "lapse": "The time for the resident's side ran out with nothing received.",
+    "extend": "{who} moved the {window} deadline{dates}.",
+    "ask_more_time": "{who} asked for {days} more days.",
+    "refuse_more_time": "{who} said no to more time.",
+    "withdraw": "{who} withdrew the dispute.",
+    "close": "{who} closed the dispute.",
+    "reply_breached": "The written reply was not sent by its deadline; the supervisor was told.",
+    "send_to_panel": "{who} sent the case to the resolution team.",
+    "decide": "The resolution team decided: {decision}.",
+    "deadlock": "The resolution team was split; the manager decides.",
+    "manager_decides": "{who} decided for the split team: {decision}.",
+    "draft_outcome": "{who} drafted the outcome letter.",
+    "send_outcome": "{who} sent the outcome letter.",
+    "acknowledge": "{who} confirmed they received the letter.",
+    "refer_out": "{who} referred the dispute to outside mediation.",
+    "follow_up": "Resolver followed up one last time with the resident.",
+}
+
+_DECISIONS = {"uphold": "the company's position stands", "resident": "the resident's suggestion is granted",
+              "compromise": "a compromise"}
+
+
+def _who(event: AuditEvent) -> str:
+    if event.actor_kind == "system":
+        return "Resolver"
+    if event.actor_kind == "panel":
+        return "A team member"
+    return event.actor_label or event.actor_kind
+
+
+def describe(event: AuditEvent, company, decision: str | None = None) -> str:
+    data = event.data or {}
+    template = _SENTENCES.get(event.action)
+    if template is None:
+        words = event.action.replace("_", " ")
+        sentence = f"{_who(event)}: {words}."
+        if event.is_state_change:
+            workflow = load_definition("dispute")
+            sentence = f"{_who(event)}: {words} (now {workflow.label(event.to_state)})."
+        return sentence
+    dates = ""
+    if data.get("new_due"):
+        new = format_moment(datetime.fromisoformat(data["new_due"]), company)
+        old = format_moment(datetime.fromisoformat(data["old_due"]), company) if data.get("old_due") else None
+        dates = f" from {old} to {new}" if old else f" to {new}"
+    files = data.get("files")
+    chosen = data.get("decision") or decision
+    return template.format(
+        who=_who(event),
+        files=f" with {files} file{'s' if files != 1 else ''}" if files else "",
+        window={"evidence": "resident's", "reply": "written reply", "panel": "team's",
+                "follow_up": "follow-up"}.get(data.get("window"), data.get("window", "")),
+        dates=dates,
+        days=data.get("days", "a few"),
+        decision=_DECISIONS.get(chosen, chosen or "recorded"),
+    )
