@@ -81,6 +81,9 @@ def fire_timer(timer: Timer, now: datetime) -> str:
         return _on_due(window.on_due, dispute)
     index = int(timer.kind.rsplit(":", 1)[1])
     reminder = window.reminders[index]
+    due = getattr(dispute, window.due_column)
+    if due is not None and now >= due:  # a sweep that ran late: "due by Saturday" on Sunday helps nobody
+        return "skipped: the deadline has already passed"
     sent = _remind(dispute, reminder.email, reminder.to)
     return f"reminded {sent}"
 
@@ -96,7 +99,9 @@ def _on_due(action: str, dispute: Dispute) -> str:
         "follow_up": outcome.follow_up,
     }
     try:
-        actions[action](SYSTEM, dispute)
+        # A refused step may have set some columns before it was refused: drop them with it.
+        with db.session.begin_nested():
+            actions[action](SYSTEM, dispute)
     except DomainError as refusal:
         return f"not done: {refusal.message}"
     return f"done: {action}"

@@ -31,7 +31,8 @@ def timers(dispute: Dispute, status: str | None = None) -> list[Timer]:
     query = select(Timer).where(Timer.dispute_id == dispute.id)
     if status is not None:
         query = query.where(Timer.status == status)
-    return list(db.session.scalars(query.order_by(Timer.due_dt, Timer.id)))
+    # The sweep updates timers in bulk: read them fresh, not from the session's memory.
+    return list(db.session.scalars(query.order_by(Timer.due_dt, Timer.id).execution_options(populate_existing=True)))
 
 
 def pending(dispute: Dispute) -> dict[str, object]:

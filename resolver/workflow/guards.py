@@ -24,7 +24,8 @@ def evidence_window_open(dispute, now: datetime) -> str | None:
 
 
 def evidence_window_over(dispute, now: datetime) -> str | None:
-    if dispute.evidence_due_dt is not None and now <= dispute.evidence_due_dt:
+    # Over from the due moment itself: the sweep fires a timer once its moment has come (due <= now).
+    if dispute.evidence_due_dt is not None and now < dispute.evidence_due_dt:
         return f"The resident still has until {format_moment(dispute.evidence_due_dt, dispute.company)}."
     return None
 
