@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from resolver import clock, create_app
 from resolver.extensions import db
 
-pytest_plugins = ["tests.factories"]
+pytest_plugins = ["tests.factories", "tests.fixtures_manager"]
 
 # Monday 9 March 2026, 16:00 UTC (09:00 in Denver): a quiet start to the week.
 START = datetime(2026, 3, 9, 16, 0, tzinfo=timezone.utc)
