@@ -26,6 +26,9 @@ MINIMUM_PANEL_TIME = timedelta(hours=24)
 
 class Engine:
     def __init__(self, definition: WorkflowDef):
+        unknown = sorted({name for t in definition.transitions.values() for name in t.guards} - GUARDS.keys())
+        if unknown:
+            raise ValueError(f"workflow {definition.name!r} names guards Resolver does not have: {', '.join(unknown)}")
         self.definition = definition
         self.machine = Machine(
             model=None,
