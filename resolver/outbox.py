@@ -24,7 +24,11 @@ def render_email(template: str, context: dict) -> tuple[str, str, str]:
     if subject_block is None:
         raise LookupError(f"emails/{template}.txt has no subject block")
     subject = "".join(subject_block(text_template.new_context(full_context))).strip()
-    return " ".join(subject.split()), text_template.render(context).strip() + "\n", html_template.render(context)
+    # The subject is a header, not the first line of the body: render the text with that block empty.
+    body_context = text_template.new_context(full_context)
+    body_context.blocks["subject"] = [lambda _context: iter(())]
+    body_text = "".join(text_template.root_render_func(body_context))
+    return " ".join(subject.split()), body_text.strip() + "\n", html_template.render(context)
 
 
 def queue_email(
