@@ -217,9 +217,12 @@ def serve(host: str, port: int) -> None:
     base_url = app.config["PUBLIC_BASE_URL"].rstrip("/")
     catcher = None
     if not app.config.get("MAIL_SERVER"):
-        from .mailcatcher import start_mail_catcher
+        from .mailcatcher import MailCatcherError, start_mail_catcher
 
-        catcher = start_mail_catcher(app)
+        try:
+            catcher = start_mail_catcher(app)
+        except MailCatcherError as error:
+            raise click.ClickException(str(error)) from error
     try:
         server = make_server(host, port, app, threaded=True)
     except OSError as error:
