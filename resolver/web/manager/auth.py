@@ -123,6 +123,15 @@ def supervisor_required(view):
     return wrapper
 
 
+@blueprint.before_app_request
+def _forget_cached_user():
+    """Each request finds its user (and its CSRF token) from its own session cookie. Flask-Login and
+    Flask-WTF cache them on ``g``, which outlives a request when an app context was already pushed
+    (tests, requests made from a command)."""
+    g.pop("_login_user", None)
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
 PUBLIC_ENDPOINTS = {"manager.login"}
 
 

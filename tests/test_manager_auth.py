@@ -1,0 +1,131 @@
+"""Staff sign-in: hashed passwords, throttled failures, sessions that end, safe redirects, CSRF."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from resolver import clock
+from resolver.extensions import db
+from resolver.models import SignInAttempt
+from resolver.web.manager.auth import check_password, set_password
+
+from .fixtures_manager import PASSWORD, csrf_from, give_password, sign_in
+
+
+def test_passwords_are_stored_as_scrypt_hashes(app, manager):
+    set_password(manager, "a long passphrase")
+    assert manager.password_hash.startswith("scrypt:")
+    assert "a long passphrase" not in manager.password_hash
+    assert check_password(manager, "a long passphrase")
+    assert not check_password(manager, "a long passphrasE")
+
+
+def test_a_manager_signs_in_and_lands_on_the_dashboard(app, client, manager):
+    give_password(manager)
+    response = sign_in(client, manager.email.upper())  # the address is not case-sensitive
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    page = client.get("/").get_data(as_text=True)
+    assert "What needs you now" in page
+    assert manager.name in page and "Sign out" in page
+
+
+def test_a_wrong_password_is_refused_with_a_clear_message(app, client, manager):
+    give_password(manager)
+    response = sign_in(client, manager.email, "not the password")
+    assert response.status_code == 401
+    assert "do not match an account" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # still signed out
+
+
+def test_an_unknown_address_gets_the_same_answer(app, client):
+    response = sign_in(client, "nobody@nowhere.test", "whatever it is")
+    assert response.status_code == 401
+    assert "do not match an account" in response.get_data(as_text=True)
+
+
+def test_pages_send_a_signed_out_visitor_to_sign_in_and_back(app, client, manager, make_dispute):
+    dispute = make_dispute("awaiting_evidence")
+    give_password(manager)
+    response = client.get(f"/disputes/{dispute.id}")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=")
+    response = sign_in(client, manager.email, next=f"/disputes/{dispute.id}")
+    assert response.headers["Location"] == f"/disputes/{dispute.id}"
+
+
+def test_sign_in_never_redirects_to_another_site(app, manager):
+    give_password(manager)
+    for target in ("//evil.test/x", "https://evil.test/", "/\\evil.test", "javascript:alert(1)"):
+        response = sign_in(app.test_client(), manager.email, next=target)
+        assert response.headers["Location"] == "/", target
+
+
+def test_five_failures_make_the_address_wait_then_it_works_again(app, client, manager, frozen_clock):
+    give_password(manager)
+    for _ in range(5):
+        assert sign_in(client, manager.email, "wrong guess").status_code == 401
+    response = sign_in(client, manager.email, PASSWORD)  # even the right password waits now
+    assert response.status_code == 429
+    assert "Too many sign-in attempts" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    frozen_clock.advance(timedelta(minutes=16))
+    assert sign_in(client, manager.email, PASSWORD).status_code == 302
+    assert client.get("/").status_code == 200
+
+
+def test_one_client_guessing_many_addresses_is_slowed_down(app, client, company, make_staff):
+    victim = make_staff(company)
+    give_password(victim)
+    for n in range(30):
+        sign_in(client, f"guess{n}@aspen.test", "password1")
+    assert sign_in(client, victim.email, PASSWORD).status_code == 429
+    assert db.session.query(SignInAttempt).filter_by(is_success=True).count() == 0
+
+
+def test_a_session_ends_after_eight_hours(app, signed_in_client, manager, frozen_clock):
+    staff = signed_in_client(manager)
+    assert staff.get("/").status_code == 200
+    frozen_clock.advance(timedelta(hours=7, minutes=59))
+    assert staff.get("/").status_code == 200
+    frozen_clock.advance(timedelta(minutes=2))
+    response = staff.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert "Please sign in" in staff.get("/login").get_data(as_text=True)
+
+
+def test_changing_the_password_ends_other_sessions(app, signed_in_client, manager):
+    staff = signed_in_client(manager)
+    set_password(manager, "a brand new password")
+    db.session.commit()
+    assert staff.get("/").status_code == 302
+
+
+def test_a_switched_off_account_is_signed_out_and_cannot_sign_in(app, signed_in_client, manager, client):
+    staff = signed_in_client(manager)
+    manager.is_active = False
+    db.session.commit()
+    assert staff.get("/").status_code == 302
+    assert sign_in(client, manager.email).status_code == 401
+
+
+def test_sign_out_is_a_post_with_csrf(app, signed_in_client, manager):
+    staff = signed_in_client(manager)
+    assert staff.get("/logout").status_code == 405
+    assert staff.post("/logout", csrf=False).status_code == 400  # no token: refused, still signed in
+    assert staff.get("/").status_code == 200
+    assert staff.post("/logout").status_code == 302
+    assert staff.get("/").status_code == 302
+
+
+def test_the_sign_in_form_needs_its_csrf_token(app, client, manager):
+    give_password(manager)
+    response = client.post("/login", data={"email": manager.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_the_session_cookie_is_httponly_and_lax(app, client, manager):
+    give_password(manager)
+    response = sign_in(client, manager.email)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
