@@ -44,6 +44,10 @@ class Company(Base):
     # not take landlord-tenant complaints, so this is the company's own choice, never assumed.
     mediation_service_name: Mapped[str] = mapped_column(String(200), default="")
     mediation_service_contact: Mapped[str] = mapped_column(Text, default="")
+    # Limits on what a resident may upload, checked on the server against the bytes received.
+    max_file_bytes: Mapped[int] = mapped_column(default=10 * 1024 * 1024)
+    max_dispute_bytes: Mapped[int] = mapped_column(default=50 * 1024 * 1024)
+    max_files: Mapped[int] = mapped_column(default=20)
     created_dt: Mapped[datetime] = mapped_column(default=now_utc)
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="company")

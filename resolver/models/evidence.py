@@ -33,10 +33,23 @@ class Submission(Base):
 
 
 class EvidenceFile(Base):
+    """One file the resident sent.
+
+    ``sha256``, ``size_bytes`` and ``content_type`` describe the copy Resolver shows to anyone
+    (the manager, the panel, the resident): for a photo, re-encoded without its location and other
+    EXIF data. When that copy differs from the bytes the resident sent, those bytes are kept too,
+    under ``received_sha256``, for the record only: they are never served.
+    """
+
     __tablename__ = "evidence_file"
     __table_args__ = (
         CheckConstraint("size_bytes > 0", name="not_empty"),
         CheckConstraint("length(sha256) = 64", name="sha256_hex"),
+        CheckConstraint(
+            "(received_sha256 IS NULL AND received_size_bytes IS NULL) OR "
+            "(length(received_sha256) = 64 AND received_size_bytes > 0)",
+            name="received_copy_complete",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -46,8 +59,16 @@ class EvidenceFile(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int]
     sha256: Mapped[str] = mapped_column(String(64), index=True)
+    # The bytes exactly as received, when the served copy had something removed (a photo's GPS).
+    received_sha256: Mapped[str | None] = mapped_column(String(64))
+    received_size_bytes: Mapped[int | None]
     received_dt: Mapped[datetime] = mapped_column(default=now_utc)
     captured_dt: Mapped[datetime | None]  # from the photo's EXIF, when it has one
+
+    @property
+    def bytes_received(self) -> int:
+        """What this file counts against the upload limits: its size as the resident sent it."""
+        return self.received_size_bytes or self.size_bytes
 
     submission: Mapped[Submission] = relationship(back_populates="files")
 

@@ -5,11 +5,12 @@ from sqlalchemy import select
 
 from ..actors import Actor
 from ..clock import now_utc
-from ..errors import InvalidInput, NotAllowed, WrongState
+from ..errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
 from ..extensions import db
 from ..links import current_link, link_url
 from ..models import AuditEvent, Dispute, EvidenceFile, ExtensionRequest, Submission
 from ..outbox import queue_email
+from ..uploads import check_dispute_limits
 from ..workdays import add_days
 from ..workflow.engine import dispute_engine
 from .access import require_staff
@@ -33,8 +34,9 @@ def submit_evidence(
     item_responses: dict | None = None,
     files: list[dict] | None = None,
 ) -> Submission:
-    """Record one submission. ``files`` are already stored by hash: dicts with original_name,
-    content_type, size_bytes, sha256 and optionally captured_dt."""
+    """Record one submission. ``files`` are already stored by hash (``resolver.uploads``): dicts
+    with original_name, content_type, size_bytes, sha256 and optionally received_sha256,
+    received_size_bytes (the bytes as sent, when the served copy differs) and captured_dt."""
     _require_resident(actor, dispute)
     existing = db.session.scalars(select(Submission).where(Submission.form_key == form_key)).first()
     if existing is not None:
@@ -48,6 +50,8 @@ def submit_evidence(
         raise InvalidInput(f"Please keep each answer under {MAX_TEXT:,} characters.", field="details")
     if suggested_amount_cents is not None and suggested_amount_cents < 0:
         raise InvalidInput("The amount cannot be negative.", field="suggested_amount")
+    # The dispute's limits are checked here, in the transaction that adds the rows.
+    check_dispute_limits(dispute, [f.get("received_size_bytes") or f["size_bytes"] for f in files or []])
     known_items = {str(item.id) for item in dispute.items}
     responses = {k: str(v).strip() for k, v in (item_responses or {}).items() if str(v).strip()}
     if set(responses) - known_items:
@@ -80,6 +84,8 @@ def submit_evidence(
                 content_type=stored["content_type"],
                 size_bytes=stored["size_bytes"],
                 sha256=stored["sha256"],
+                received_sha256=stored.get("received_sha256"),
+                received_size_bytes=stored.get("received_size_bytes"),
                 received_dt=now,
                 captured_dt=stored.get("captured_dt"),
             )
@@ -103,6 +109,10 @@ def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str)
     _require_resident(actor, dispute)
     if dispute.state != "awaiting_evidence":
         raise WrongState("More time can only be asked for while the evidence window is open.")
+    now = now_utc()
+    if dispute.evidence_due_dt is not None and now > dispute.evidence_due_dt:
+        raise DeadlinePassed("The time to send your side has already ended, so it can no longer be extended "
+                             "from here. Please contact the office.")
     if not 1 <= days <= 14:
         raise InvalidInput("Ask for between 1 and 14 more days.", field="days")
     pending = db.session.scalars(
@@ -110,7 +120,6 @@ def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str)
     ).first()
     if pending is not None:
         raise InvalidInput("You have already asked for more time; the manager will answer soon.")
-    now = now_utc()
     request = ExtensionRequest(
         dispute_id=dispute.id, requested_dt=now, days_asked=days, reason=reason.strip()[:2000], status="pending"
     )

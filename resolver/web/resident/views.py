@@ -1,7 +1,315 @@
-"""Routes of the resident blueprint (placeholder until the evidence form lands)."""
+"""The resident's pages behind their personal evidence link (/r/e/<token>...): the form to send
+their side, the receipt, the status page (with a way to ask for more time) and their own files.
+
+Residents have no account: the link is the key. It is checked, and its use logged, before anything
+else runs (before the form body is even read, so the upload size can follow the company's limits).
+GET and HEAD only read. A send carries a one-time form key, so a double-clicked button counts once;
+files are written durably before the submission's row commits, and a refused send leaves nothing.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ... import uploads
+from ...actors import Actor
+from ...clock import now_utc
+from ...errors import DomainError, InvalidInput, LinkError
+from ...extensions import db
+from ...files import path_for
+from ...links import resolve_link
+from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, Submission
+from ...services.evidence import request_more_time, submit_evidence
+from ...workdays import format_day, local
 from . import blueprint
 
+ENDPOINTS = frozenset(
+    f"resident.{name}"
+    for name in ("evidence_form", "send_evidence", "evidence_receipt", "evidence_status", "ask_more_time",
+                 "evidence_file")
+)
+# Room in a send for the text fields and the multipart framing, on top of the files themselves.
+FORM_ALLOWANCE = 1024 * 1024
+_FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+# The link, checked before anything else --------------------------------------------------------
+
+@blueprint.url_value_preprocessor
+def _resolve_evidence_link(endpoint: str | None, values: dict | None) -> None:
+    # url_value_preprocessors run before every before_request, CSRF's included (which reads the body).
+    if endpoint not in ENDPOINTS or not values:
+        return
+    g.link, g.link_problem = None, None
+    try:
+        link = resolve_link(values["token"], "evidence")
+        dispute = db.session.get(Dispute, link.dispute_id)
+        if link.resident_id is None or link.resident_id != dispute.resident_id:
+            raise LinkError("This link belongs to someone else. Please use the link from your own email.",
+                            reason="wrong-person")
+        g.link = link
+    except LinkError as problem:
+        g.link_problem = problem
+    db.session.commit()  # the use is logged, whatever happens next
+    if g.link is not None and endpoint == "resident.send_evidence":
+        request.max_content_length = _link_dispute().company.max_dispute_bytes + FORM_ALLOWANCE
+
+
+@blueprint.before_request
+def _refuse_unusable_link():
+    if request.endpoint in ENDPOINTS and g.get("link_problem") is not None:
+        return _link_problem_page(g.link_problem)
+    return None
+
+
+def _link_problem_page(problem: LinkError):
+    link: AccessLink | None = getattr(problem, "link", None)
+    dispute = db.session.get(Dispute, link.dispute_id) if link is not None else None
+    status = 410 if problem.reason in ("expired", "revoked") else 403 if dispute else 404
+    return render_template("resident/link_problem.html", problem=problem, dispute=dispute,
+                           company=dispute.company if dispute else None), status
+
+
+@blueprint.errorhandler(CSRFError)
+def _form_expired(error: CSRFError):
+    """The form's security token was missing or stale (a long-closed tab, a restarted phone):
+    show the page again with what was typed, so nothing is lost."""
+    if request.endpoint not in ENDPOINTS:
+        return error
+    if g.get("link_problem") is not None:
+        return _link_problem_page(g.link_problem)
+    message = ("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote "
+               "is still below; please check it, attach any files again, and press the button once more.")
+    if request.endpoint == "resident.ask_more_time":
+        return _status_page(ResidentView.load(), problem=message, status=400)
+    return _form_page(ResidentView.load(), problem=InvalidInput(message), posted=request.form, status=400)
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def _too_large(error: RequestEntityTooLarge):
+    """More bytes than this dispute can take in one send: a clear page instead of a bare 413."""
+    if request.endpoint not in ENDPOINTS or g.get("link") is None:
+        return error
+    view = ResidentView.load()
+    return render_template("resident/upload_too_large.html", **view.context()), 413
+
+
+# What every page shows ---------------------------------------------------------------------------
+
+def _link_dispute() -> Dispute:
+    return db.session.get(Dispute, g.link.dispute_id)
+
+
+@dataclass
+class ResidentView:
+    """The dispute as the resident sees it through their link."""
+
+    link: AccessLink
+    dispute: Dispute
+    now: datetime
+    submissions: list[Submission] = field(default_factory=list)
+    extension_requests: list[ExtensionRequest] = field(default_factory=list)
+
+    @classmethod
+    def load(cls) -> ResidentView:
+        dispute = _link_dispute()
+        submissions = db.session.scalars(
+            select(Submission).where(Submission.dispute_id == dispute.id).order_by(Submission.received_dt, Submission.id)
+        ).all()
+        extension_requests = db.session.scalars(
+            select(ExtensionRequest).where(ExtensionRequest.dispute_id == dispute.id)
+            .order_by(ExtensionRequest.requested_dt, ExtensionRequest.id)
+        ).all()
+        return cls(g.link, dispute, now_utc(), list(submissions), list(extension_requests))
+
+    @property
+    def company(self):
+        return self.dispute.company
+
+    @property
+    def is_window_open(self) -> bool:
+        due = self.dispute.evidence_due_dt
+        return self.dispute.state in ("awaiting_evidence", "evidence_received") and due is not None and self.now <= due
+
+    @property
+    def can_ask_more_time(self) -> bool:
+        return (self.dispute.state == "awaiting_evidence" and self.is_window_open
+                and not any(r.status == "pending" for r in self.extension_requests))
+
+    @property
+    def files_sent(self) -> tuple[int, int]:
+        return uploads.dispute_usage(self.dispute.id)
+
+    def when(self, value: datetime | None) -> str:
+        """'11:59 PM on Saturday 14 March 2026', in the company's time zone."""
+        if value is None:
+            return ""
+        moment = local(value, self.company)
+        return f"{moment.strftime('%I:%M %p').lstrip('0')} on {format_day(value, self.company)}"
+
+    def day(self, value: datetime | None) -> str:
+        return format_day(value, self.company) if value else ""
+
+    def context(self, **extra) -> dict:
+        count, total = self.files_sent
+        return {
+            "view": self, "dispute": self.dispute, "company": self.company, "resident": self.dispute.resident,
+            "token": request.view_args["token"], "limits": uploads.UploadLimits.of(self.company),
+            "files_sent_count": count, "files_sent_bytes": total, "describe_size": uploads.describe_size,
+            "when": self.when, "day": self.day, **extra,
+        }
+
+
+def _form_page(view: ResidentView, *, problem: InvalidInput | None = None, posted=None, status: int = 200):
+    posted = posted or {}
+    form_key = posted.get("form_key") if _FORM_KEY.match(posted.get("form_key") or "") else secrets.token_urlsafe(24)
+    files_were_attached = any(f.filename for f in request.files.getlist("files")) if request.method == "POST" else False
+    return render_template(
+        "resident/evidence_form.html",
+        **view.context(problem=problem, posted=posted, form_key=form_key, files_were_attached=files_were_attached),
+    ), status
+
+
+def _status_page(view: ResidentView, *, problem: str | None = None, posted=None, status: int = 200):
+    return render_template("resident/evidence_status.html",
+                           **view.context(problem=problem, posted=posted or {})), status
+
+
+# Pages -------------------------------------------------------------------------------------------
 
 @blueprint.get("/e/<token>")
 def evidence_form(token: str):
-    return "evidence form", 501
+    view = ResidentView.load()
+    if view.is_window_open:
+        return _form_page(view)
+    if not view.submissions:
+        return render_template("resident/evidence_closed.html", **view.context())
+    return _status_page(view)
+
+
+@blueprint.post("/e/<token>")
+def send_evidence(token: str):
+    view = ResidentView.load()
+    form = request.form
+    try:
+        form_key = form.get("form_key", "")
+        if not _FORM_KEY.match(form_key):
+            raise InvalidInput("This form is missing part of itself. Please reload the page and send it again.")
+        amount = parse_amount(form.get("suggested_amount", ""))
+        responses = {str(item.id): form.get(f"item-{item.id}", "") for item in view.dispute.items}
+        batch = uploads.receive(request.files.getlist("files"), view.dispute)
+    except InvalidInput as problem:
+        return _form_page(view, problem=problem, posted=form, status=422)
+    except uploads.UploadNotSaved as problem:
+        return _form_page(view, problem=InvalidInput(problem.message, field="files"), posted=form, status=503)
+
+    for attempt in (1, 2):
+        try:
+            submission = submit_evidence(
+                Actor.resident(view.dispute.resident), view.dispute, form_key=form_key,
+                details=form.get("details", ""), suggested_resolution=form.get("suggested_resolution", ""),
+                suggested_amount_cents=amount, item_responses=responses, files=batch.files,
+            )
+            db.session.commit()
+            break
+        except (IntegrityError, StaleDataError):
+            # Two sends at once: the double-clicked twin committed first, or the dispute moved under us.
+            db.session.rollback()
+            twin = db.session.scalars(select(Submission).where(Submission.form_key == form_key)).first()
+            if twin is not None and twin.dispute_id == view.dispute.id:
+                submission = twin
+                break
+            if attempt == 2:
+                uploads.discard_unreferenced(batch.created)
+                raise
+            view = ResidentView.load()
+        except DomainError as problem:
+            db.session.rollback()
+            uploads.discard_unreferenced(batch.created)
+            view = ResidentView.load()
+            if isinstance(problem, InvalidInput):
+                return _form_page(view, problem=problem, posted=form, status=422)
+            # The deadline passed while the form was open, or the dispute moved on: nothing was saved.
+            return render_template("resident/evidence_closed.html",
+                                   **view.context(late_send=True, problem=problem.message)), 409
+    return redirect(url_for(".evidence_receipt", token=token, submission_id=submission.id), code=303)
+
+
+@blueprint.get("/e/<token>/receipt/<int:submission_id>")
+def evidence_receipt(token: str, submission_id: int):
+    view = ResidentView.load()
+    submission = db.session.get(Submission, submission_id)
+    if submission is None or submission.dispute_id != view.dispute.id:
+        abort(404)
+    return render_template("resident/evidence_receipt.html", **view.context(submission=submission))
+
+
+@blueprint.get("/e/<token>/status")
+def evidence_status(token: str):
+    return _status_page(ResidentView.load())
+
+
+@blueprint.post("/e/<token>/more-time")
+def ask_more_time(token: str):
+    view = ResidentView.load()
+    try:
+        days = int(request.form.get("days", ""))
+    except ValueError:
+        return _status_page(view, problem="Choose how many more days you need.", posted=request.form, status=422)
+    try:
+        extension = request_more_time(Actor.resident(view.dispute.resident), view.dispute, days=days,
+                                      reason=request.form.get("reason", ""))
+        db.session.commit()
+    except DomainError as problem:
+        db.session.rollback()
+        return _status_page(ResidentView.load(), problem=problem.message, posted=request.form,
+                            status=problem.status_code)
+    flash(f"Your request for {extension.days_asked} more day{'s' if extension.days_asked != 1 else ''} was sent to "
+          f"{view.dispute.manager.name}. You will get an email with the answer, and this page will show it too.",
+          "success")
+    return redirect(url_for(".evidence_status", token=token), code=303)
+
+
+@blueprint.get("/e/<token>/files/<int:file_id>")
+def evidence_file(token: str, file_id: int):
+    """One of the resident's own files, always as a download of the served copy (a photo without its
+    location data), never rendered by the browser as a page."""
+    view = ResidentView.load()
+    evidence = db.session.get(EvidenceFile, file_id)
+    if evidence is None or evidence.dispute_id != view.dispute.id:
+        abort(404)
+    response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
+                         download_name=evidence.original_name, max_age=0, conditional=False, etag=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Parsing -----------------------------------------------------------------------------------------
+
+def parse_amount(raw: str) -> int | None:
+    """'$1,200.50' -> 120050 cents; blank -> None."""
+    text = (raw or "").strip().replace("$", "").replace(",", "").replace(" ", "")
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput("Write the amount in dollars, like 150 or 150.00, or leave it empty.",
+                           field="suggested_amount")
+    if amount >= 10_000_000:
+        raise InvalidInput("That amount looks too large; please check it.", field="suggested_amount")
+    return int(amount * 100)
