@@ -36,6 +36,14 @@ def password_matches(user: StaffUser, password: str) -> bool:
     return bool(check_password(user, password))
 
 
+def sign_in(app, email: str, password: str):
+    """Sign in through the real form, as the person would; return the response."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
 @pytest.fixture
 def blank_app(tmp_path, fresh_database, frozen_clock):
     """An app on a database with no tables at all, as on a new machine."""
@@ -94,6 +102,8 @@ def test_create_user_makes_a_staff_member_who_can_sign_in(blank_app, run):
     assert user.role == "manager" and user.company.slug == "aspen" and user.is_active
     assert password_matches(user, "correct horse battery")
     assert not password_matches(user, "wrong password")
+    assert sign_in(blank_app, "dana@aspen.test", "correct horse battery").status_code == 302
+    assert sign_in(blank_app, "dana@aspen.test", "wrong password").status_code == 401
 
 
 def test_create_user_refuses_bad_input_and_changes_nothing(blank_app, run):
@@ -160,6 +170,7 @@ def test_demo_builds_a_company_with_a_dispute_in_every_state(blank_app, run):
     manager = db.session.scalar(select(StaffUser).where(StaffUser.email == "demo@aspen.test"))
     assert manager.company.name == "Aspen Property Co"
     assert password_matches(manager, password)
+    assert sign_in(blank_app, "demo@aspen.test", password).status_code == 302
     states = set(db.session.scalars(select(Dispute.state)))
     assert _states_the_demo_can_reach() <= states, result.output
     assert clock.now_utc() == START, "the demo puts the clock back as it found it"
