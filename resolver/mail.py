@@ -1,0 +1,368 @@
+"""Delivering the outbox: pending emails go out through Flask-Mail, each one exactly once.
+
+A batch first claims its rows with a lease (``claimed_until_dt``): ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, a conditional UPDATE on SQLite. Two workers therefore never hold the same row. The batch
+then sends its rows over one SMTP connection and marks each one sent only after the server accepted
+it, committing message by message. A message that fails goes back to the queue with a growing delay;
+nothing is ever dropped, and a permanent refusal for a recipient is kept as ``failed`` for staff to
+see. When the server is down the batch stops at once instead of knocking again and again.
+
+One window cannot be closed by any sender: the server accepts a message and the database then fails
+to record it. The lease runs out and the message goes again, with the same Message-ID, so the
+receiving side can tell it is the same message.
+"""
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections import deque
+from datetime import datetime, timedelta
+
+import flask_mail
+from flask import current_app
+from flask_mail import BadHeaderError, Message
+from sqlalchemy import func, or_, select, update
+
+from .clock import now_utc
+from .extensions import db
+from .files import read_bytes
+from .models import Company, OutboxEmail
+
+log = logging.getLogger(__name__)
+
+# How long a claim holds a row. A batch starts no new message after BATCH_TIME, so the message in
+# hand (a handful of SMTP commands, each bounded by MAIL_TIMEOUT) finishes well inside the lease.
+LEASE = timedelta(minutes=10)
+BATCH_TIME = timedelta(minutes=4)
+FIRST_RETRY = timedelta(minutes=1)
+LAST_RETRY = timedelta(hours=1)
+# This many temporary refusals in a row mean the server is in trouble, not the messages.
+REFUSALS_BEFORE_STOPPING = 3
+DEFAULT_TIMEOUT_SECONDS = 30
+
+
+def retry_delay(failed_attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes after the 1st, 2nd, 3rd, 4th ... failure; never more than an hour."""
+    return min(FIRST_RETRY * 2 ** min(max(failed_attempts - 1, 0), 10), LAST_RETRY)
+
+
+class ServerUnavailable(Exception):
+    """The mail server cannot take mail now: every message left in the batch waits."""
+
+
+class _Connection(flask_mail.Connection):
+    """Flask-Mail's connection with a timeout (a hung server must not hang the worker)."""
+
+    def __init__(self, state, timeout: float):
+        super().__init__(state)
+        self.timeout = timeout
+
+    def __enter__(self):
+        try:
+            return super().__enter__()
+        except (OSError, smtplib.SMTPException) as error:
+            raise ServerUnavailable(f"could not connect to the mail server {self.address}: {describe(error)}") from error
+
+    @property
+    def address(self) -> str:
+        return f"{self.mail.server}:{self.mail.port}"
+
+    def configure_host(self):
+        state = self.mail
+        kind = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = kind(state.server, state.port, timeout=self.timeout)
+        try:
+            host.set_debuglevel(int(state.debug))
+            if state.use_tls:
+                host.starttls()
+            if state.username and state.password:
+                host.login(state.username, state.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+    def abandon(self) -> None:
+        """Drop a connection the server broke; saying goodbye to it would only wait for a timeout."""
+        if self.host is not None:
+            self.host.close()
+            self.host = None
+
+    def __exit__(self, *exc_info) -> None:
+        if self.host is None:
+            return
+        try:
+            self.host.quit()
+        except (OSError, smtplib.SMTPException):
+            self.host.close()
+        self.host = None
+
+
+def describe(error: BaseException) -> str:
+    """The error as staff should read it in the outbox: the server's own words where there are any."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{address}: {code} {_text(reply)}" for address, (code, reply) in error.recipients.items())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _text(reply) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def _outcome(error: Exception) -> str:
+    """'down' (stop the batch), 'retry' (this message waits) or 'refused' (it never will go)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _reply in error.recipients.values()]
+        if 421 in codes:
+            return "down"
+        return "refused" if codes and all(500 <= code < 600 for code in codes) else "retry"
+    if isinstance(error, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, smtplib.SMTPHeloError)):
+        return "down"
+    if isinstance(error, smtplib.SMTPResponseException):
+        if error.smtp_code == 421:
+            return "down"
+        if isinstance(error, smtplib.SMTPSenderRefused):
+            return "retry"  # our own address refused: a setting to fix, not the message's fault
+        return "refused" if 500 <= error.smtp_code < 600 else "retry"
+    if isinstance(error, BadHeaderError):
+        return "refused"
+    if isinstance(error, OSError):  # reset, timeout, TLS failure: the connection is gone
+        return "down"
+    return "retry"
+
+
+# Claiming ------------------------------------------------------------------------------------
+
+
+def _due(now: datetime):
+    return (
+        select(OutboxEmail.id)
+        .where(
+            OutboxEmail.status == "pending",
+            OutboxEmail.next_attempt_dt <= now,
+            or_(OutboxEmail.claimed_until_dt.is_(None), OutboxEmail.claimed_until_dt < now),
+        )
+        .order_by(OutboxEmail.next_attempt_dt, OutboxEmail.id)
+    )
+
+
+def _claim(limit: int, now: datetime, lease_end: datetime) -> list[int]:
+    """Take up to ``limit`` due rows for this batch and commit the claim."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        ids = list(db.session.scalars(_due(now).limit(limit).with_for_update(skip_locked=True)))
+        if ids:
+            db.session.execute(
+                update(OutboxEmail).where(OutboxEmail.id.in_(ids)).values(claimed_until_dt=lease_end),
+                execution_options={"synchronize_session": False},
+            )
+        db.session.commit()
+        return ids
+    # SQLite has no row locks: the conditional UPDATE is the claim, and only one writer wins it.
+    # Look at more rows than wanted, so losing the first few to another worker still fills the batch.
+    candidates = list(db.session.scalars(_due(now).limit(limit * 2 + 10)))
+    claimed = []
+    for outbox_id in candidates:
+        if len(claimed) == limit:
+            break
+        result = db.session.execute(
+            update(OutboxEmail)
+            .where(
+                OutboxEmail.id == outbox_id,
+                OutboxEmail.status == "pending",
+                or_(OutboxEmail.claimed_until_dt.is_(None), OutboxEmail.claimed_until_dt < now),
+            )
+            .values(claimed_until_dt=lease_end),
+            execution_options={"synchronize_session": False},
+        )
+        if result.rowcount == 1:
+            claimed.append(outbox_id)
+    db.session.commit()
+    return claimed
+
+
+def _release(emails, lease_end: datetime) -> None:
+    """Give back rows this batch claimed but did not try, for the next round."""
+    ids = [email.id for email in emails]
+    if not ids:
+        return
+    db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id.in_(ids), OutboxEmail.status == "pending", OutboxEmail.claimed_until_dt == lease_end)
+        .values(claimed_until_dt=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.commit()
+
+
+# Recording what happened ---------------------------------------------------------------------
+
+
+def _mark_sent(email: OutboxEmail, now: datetime) -> None:
+    db.session.execute(
+        update(OutboxEmail)
+        .where(OutboxEmail.id == email.id)
+        .values(status="sent", sent_dt=now, claimed_until_dt=None, last_error="")
+    )
+    db.session.commit()
+    log.info(
+        "sent email %s (%s) for dispute %s to %s",
+        email.id, email.template, email.dispute_id, email.to_addr,
+        extra={"outbox_id": email.id, "dispute_id": email.dispute_id, "template": email.template, "outcome": "sent"},
+    )
+
+
+def _mark_failed(email: OutboxEmail, error: str, now: datetime, *, permanent: bool) -> None:
+    attempts = email.attempts + 1
+    values = {"attempts": attempts, "last_error": error[:2000], "claimed_until_dt": None}
+    if permanent:
+        values["status"] = "failed"
+    else:
+        values["next_attempt_dt"] = now + retry_delay(attempts)
+    db.session.execute(
+        update(OutboxEmail).where(OutboxEmail.id == email.id, OutboxEmail.status == "pending").values(**values)
+    )
+    db.session.commit()
+    if permanent:
+        log.warning(
+            "email %s (%s) for dispute %s was refused for good: %s",
+            email.id, email.template, email.dispute_id, error,
+            extra={"outbox_id": email.id, "dispute_id": email.dispute_id, "template": email.template, "outcome": "failed"},
+        )
+    else:
+        log.warning(
+            "email %s (%s) for dispute %s waits until %s (attempt %d): %s",
+            email.id, email.template, email.dispute_id, values["next_attempt_dt"].isoformat(), attempts, error,
+            extra={"outbox_id": email.id, "dispute_id": email.dispute_id, "template": email.template, "outcome": "retry"},
+        )
+
+
+# Building ------------------------------------------------------------------------------------
+
+
+def build_message(email: OutboxEmail, now: datetime, reply_to: str | None = None) -> Message:
+    """The email as it goes out: its own Message-ID, a text part, an HTML part, attachments."""
+    recipient = (email.to_name, email.to_addr) if email.to_name else email.to_addr
+    headers = {}
+    if email.company_id is not None:
+        headers["X-Resolver-Company"] = str(email.company_id)
+    if email.dispute_id is not None:
+        headers["X-Resolver-Dispute"] = str(email.dispute_id)
+    message = Message(
+        subject=email.subject,
+        recipients=[recipient],
+        body=email.body_text,
+        html=email.body_html or None,
+        reply_to=reply_to or None,
+        date=now.timestamp(),
+        extra_headers=headers,
+    )
+    message.msgId = email.message_id  # the same on every attempt, so a retry is recognisably the same
+    for attachment in email.attachments or []:
+        message.attach(
+            filename=attachment["filename"],
+            content_type=attachment.get("content_type") or "application/octet-stream",
+            data=read_bytes(attachment["sha256"]),
+        )
+    return message
+
+
+class _ReplyAddresses(dict):
+    """Company id -> the office address a resident's reply should reach (looked up once a batch)."""
+
+    def __missing__(self, company_id):
+        address = db.session.scalar(select(Company.contact_email).where(Company.id == company_id)) if company_id else None
+        self[company_id] = address or None
+        return self[company_id]
+
+
+# Sending -------------------------------------------------------------------------------------
+
+
+def send_pending(limit: int = 100, now: datetime | None = None) -> int:
+    """Send up to ``limit`` due outbox emails over one SMTP connection; return how many went out."""
+    if limit <= 0:
+        return 0
+    now = now or now_utc()
+    lease_end = now + LEASE
+    ids = _claim(limit, now, lease_end)
+    if not ids:
+        return 0
+    emails = deque(
+        db.session.scalars(
+            select(OutboxEmail)
+            .where(OutboxEmail.id.in_(ids))
+            .order_by(OutboxEmail.next_attempt_dt, OutboxEmail.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    started = now_utc()
+    sent = 0
+    timeout = current_app.config.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS
+    try:
+        with _Connection(current_app.extensions["mail"], timeout) as connection:
+            sent = _send_each(emails, connection, now, started)
+    except ServerUnavailable as trouble:
+        log.warning("the mail server is unavailable; %d emails wait: %s", len(emails), trouble)
+        while emails:
+            _mark_failed(emails.popleft(), str(trouble), now, permanent=False)
+    finally:
+        if emails:  # the batch ran out of time, or the database failed under it
+            try:
+                db.session.rollback()
+                _release(emails, lease_end)
+            except Exception:  # the lease runs out on its own; the rows are not lost
+                log.exception("could not release %d claimed emails", len(emails))
+    return sent
+
+
+def _send_each(emails: deque, connection: _Connection, now: datetime, started: datetime) -> int:
+    sent = 0
+    refusals_in_a_row = 0
+    reply_addresses = _ReplyAddresses()
+    while emails:
+        if now_utc() - started >= BATCH_TIME:
+            break
+        email = emails[0]
+        try:
+            message = build_message(email, now, reply_addresses[email.company_id])
+        except FileNotFoundError as error:
+            emails.popleft()
+            _mark_failed(email, f"an attachment is missing from the file store: {error.filename}", now, permanent=False)
+            continue
+        try:
+            connection.send(message)
+        except Exception as error:
+            outcome = _outcome(error)
+            if outcome == "down":
+                connection.abandon()
+                raise ServerUnavailable(f"the mail server {connection.address} stopped answering: {describe(error)}") from error
+            emails.popleft()
+            if outcome == "retry" and not isinstance(error, smtplib.SMTPException):
+                log.exception("unexpected error sending email %s for dispute %s", email.id, email.dispute_id)
+            _mark_failed(email, describe(error), now, permanent=outcome == "refused")
+            refusals_in_a_row = refusals_in_a_row + 1 if outcome == "retry" else 0
+            if refusals_in_a_row >= REFUSALS_BEFORE_STOPPING and emails:
+                raise ServerUnavailable(
+                    f"the mail server {connection.address} turned away {refusals_in_a_row} messages in a row "
+                    f"(the last: {describe(error)})"
+                ) from error
+            continue
+        emails.popleft()
+        refusals_in_a_row = 0
+        _mark_sent(email, now)
+        sent += 1
+    return sent
+
+
+def outbox_counts(company_id: int | None = None) -> dict[str, int]:
+    """How many emails are pending, sent and failed (for one company, or all)."""
+    query = select(OutboxEmail.status, func.count(OutboxEmail.id)).group_by(OutboxEmail.status)
+    if company_id is not None:
+        query = query.where(OutboxEmail.company_id == company_id)
+    counts = {"pending": 0, "sent": 0, "failed": 0}
+    counts.update({status: count for status, count in db.session.execute(query)})
+    return counts
