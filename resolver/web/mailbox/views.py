@@ -1,2 +1,120 @@
-"""Routes of the mailbox blueprint."""
-from . import blueprint  # noqa: F401
+"""The Mailbox: email Resolver caught on this machine, for staff to read and click through.
+
+When Resolver runs without a mail server, every email it sends lands here instead of in someone's
+inbox. Following a link in a resident's or a panel member's email is how one person tries the whole
+process on one machine. A staff member sees their own company's mail only.
+"""
+from __future__ import annotations
+
+import io
+import re
+
+from flask import abort, current_app, render_template, send_file
+from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+
+from ...mail import outbox_counts
+from ...mailcatcher import is_catching, list_messages, read_attachment, read_message, read_raw
+from ...workdays import local
+from . import blueprint
+
+# Links in a plain-text email: up to whitespace or an angle bracket, without closing punctuation.
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+_TRAILING = ".,;:!?)]}'\""
+
+
+def linkify(text: str) -> Markup:
+    """The text, escaped, with each http(s) address made a link that opens beside the mailbox."""
+    pieces = []
+    position = 0
+    for match in _LINK.finditer(text):
+        url = match.group(0).rstrip(_TRAILING)
+        pieces.append(escape(text[position:match.start()]))
+        pieces.append(Markup('<a href="{0}" target="_blank" rel="noopener noreferrer">{0}</a>').format(url))
+        position = match.start() + len(url)
+    pieces.append(escape(text[position:]))
+    return Markup("").join(pieces)
+
+
+def framed_html(html: str) -> str:
+    """The HTML part as an iframe's document: links open in a new tab, never inside the frame."""
+    return '<base target="_blank">' + html
+
+
+def _company():
+    return getattr(current_user, "company", None)
+
+
+def _when(value) -> str:
+    company = _company()
+    moment = local(value, company) if company is not None else value
+    return f"{moment:%a} {moment.day} {moment:%b}, {moment:%I:%M %p}".replace(", 0", ", ")
+
+
+def _size(count: int) -> str:
+    if count < 1024:
+        return f"{count} bytes"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.0f} KB"
+    return f"{count / 1024 / 1024:.1f} MB"
+
+
+def _own_message(message_id: str):
+    message = read_message(message_id)
+    company_id = getattr(current_user, "company_id", None)
+    if message is None or message.company_id not in (None, company_id):
+        abort(404)
+    return message
+
+
+@blueprint.get("/")
+@login_required
+def inbox():
+    company_id = getattr(current_user, "company_id", None)
+    return render_template(
+        "mailbox/inbox.html",
+        messages=list_messages(company_id=company_id),
+        counts=outbox_counts(company_id),
+        is_catching=is_catching(),
+        mail_server=f"{current_app.config.get('MAIL_SERVER')}:{current_app.config.get('MAIL_PORT')}",
+        when=_when,
+    )
+
+
+@blueprint.get("/<message_id>")
+@login_required
+def message(message_id: str):
+    return render_template(
+        "mailbox/message.html",
+        message=_own_message(message_id),
+        linkify=linkify,
+        framed_html=framed_html,
+        when=_when,
+        size=_size,
+    )
+
+
+@blueprint.get("/<message_id>/attachments/<int:index>")
+@login_required
+def attachment(message_id: str, index: int):
+    _own_message(message_id)
+    found = read_attachment(message_id, index)
+    if found is None:
+        abort(404)
+    filename, content_type, data = found
+    response = send_file(io.BytesIO(data), mimetype=content_type, as_attachment=True, download_name=filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@blueprint.get("/<message_id>/original.eml")
+@login_required
+def original(message_id: str):
+    _own_message(message_id)
+    response = send_file(
+        io.BytesIO(read_raw(message_id) or b""), mimetype="message/rfc822", as_attachment=True,
+        download_name=f"{message_id}.eml",
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
