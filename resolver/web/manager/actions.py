@@ -25,6 +25,10 @@ from ...workflow.engine import dispute_engine
 from .forms import parse_amount, parse_day, parse_id, parse_version, text
 
 
+# States in which the resident already has the letter (a change is a correction, sent as a new letter).
+SENT_STATES = ("outcome_sent", "acknowledged", "referred")
+
+
 def service(module: str, name: str) -> Callable | None:
     """A verb from ``resolver.services.<module>``, or None while it is not written yet."""
     try:
@@ -167,8 +171,9 @@ def _edit_letter(actor, dispute, form):
         "subject": text(form, "subject", limit=300),
         "body_text": text(form, "body_text", limit=50_000),
         "token_kind": text(form, "token_kind", limit=120),
-        "token_cents": parse_amount(form.get("token"), field="token", label="The token amount"),
-        "concession_cents": parse_amount(form.get("concession"), field="concession", label="The concession"),
+        # A cleared amount removes that part of the offer.
+        "token_cents": parse_amount(form.get("token"), field="token", label="The token amount") or 0,
+        "concession_cents": parse_amount(form.get("concession"), field="concession", label="The concession") or 0,
     }
     _call(verb, dispute, version, actor, letter, **{k: v for k, v in fields.items() if k in parameters})
     return "The letter is saved."
@@ -185,6 +190,11 @@ def _approve_letter(actor, dispute, form):
 def _send_outcome(actor, dispute, form):
     _call(service("outcome", "send_outcome"), dispute, parse_version(form.get("expected_version")), actor, dispute)
     return f"The letter is on its way to {dispute.resident.name}, with the PDF attached."
+
+
+def _correct_letter(actor, dispute, form):
+    _call(service("outcome", "correct_letter"), dispute, parse_version(form.get("expected_version")), actor, dispute)
+    return "A correction is drafted below, linked to the letter the resident has. Edit it, approve it, send it."
 
 
 def _refer_out(actor, dispute, form):
@@ -236,15 +246,18 @@ _LIST = [
     Action("draft_outcome", "Draft the letter",
            lambda c: "draft_outcome" in c.allowed and c.draft_letter is None and _has("outcome", "draft_outcome"),
            _draft_outcome),
+    Action("correct_letter", "Write a correction",
+           lambda c: c.dispute.state in SENT_STATES and c.draft_letter is None
+           and any(x.status == "sent" for x in c.letters) and _has("outcome", "correct_letter"), _correct_letter),
     Action("edit_letter", "Edit the letter",
-           lambda c: c.dispute.state == "outcome_draft" and c.draft_letter is not None
-           and _has("outcome", "edit_letter"), _edit_letter),
+           lambda c: c.draft_letter is not None and _has("outcome", "edit_letter"), _edit_letter),
     Action("approve_letter", "Approve the letter",
-           lambda c: c.dispute.state == "outcome_draft" and c.draft_letter is not None
-           and c.draft_letter.status == "draft" and _has("outcome", "approve_letter"), _approve_letter),
+           lambda c: c.draft_letter is not None and c.draft_letter.status == "draft"
+           and _has("outcome", "approve_letter"), _approve_letter),
     Action("send_outcome", "Send the letter",
-           lambda c: "send_outcome" in c.allowed and any(x.status == "approved" for x in c.letters)
-           and _has("outcome", "send_outcome"), _send_outcome),
+           lambda c: c.draft_letter is not None and c.draft_letter.status == "approved"
+           and ("send_outcome" in c.allowed or c.dispute.state in SENT_STATES) and _has("outcome", "send_outcome"),
+           _send_outcome),
     Action("refer_out", "Refer to outside mediation",
            lambda c: "refer_out" in c.allowed and _has("outcome", "refer_out"), _refer_out),
     Action("complete_task", "Mark a task done",

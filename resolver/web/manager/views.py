@@ -5,6 +5,8 @@ company's dispute, a stale form, a bad date) shows its message and changes nothi
 """
 from __future__ import annotations
 
+import io
+
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -23,7 +25,7 @@ from . import blueprint, queries
 from .actions import ACTIONS, available_actions, offered_now, service
 from .auth import current_actor
 from .diagram import workflow_svg
-from .forms import parse_id, parse_version, text
+from .forms import parse_amount, parse_id, parse_version, text
 from .timeline import describe
 
 ITEM_ROWS = 5
@@ -341,7 +343,9 @@ def evidence_file(dispute_id: int, file_id: int):
     if not path.exists():
         abort(410, "The file is missing from storage.")
     inline = stored.content_type in INLINE_IMAGE_TYPES and request.args.get("download") != "1"
-    response = send_file(path, mimetype=stored.content_type if inline else "application/octet-stream",
+    # Evidence is size-capped per company, so the bytes are read whole: no file handle outlives the request.
+    response = send_file(io.BytesIO(path.read_bytes()),
+                         mimetype=stored.content_type if inline else "application/octet-stream",
                          as_attachment=not inline, download_name=stored.original_name, conditional=True,
                          etag=stored.sha256)
     return _no_sniff(response, inline=inline)
@@ -356,7 +360,7 @@ def letter_pdf(dispute_id: int, letter_id: int):
     path = path_for(letter.pdf_sha256)
     if not path.exists():
         abort(410, "The letter's PDF is missing from storage.")
-    response = send_file(path, mimetype="application/pdf", as_attachment=True,
+    response = send_file(io.BytesIO(path.read_bytes()), mimetype="application/pdf", as_attachment=True,
                          download_name=f"dispute-{dispute.id}-letter-v{letter.version}.pdf", etag=letter.pdf_sha256)
     return _no_sniff(response, inline=False)
 
