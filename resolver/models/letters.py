@@ -22,6 +22,11 @@ class Letter(Base):
             "(token_cents IS NULL OR token_cents >= 0) AND (concession_cents IS NULL OR concession_cents >= 0)",
             name="amounts_not_negative",
         ),
+        CheckConstraint("status NOT IN ('approved', 'sent') OR approved_dt IS NOT NULL", name="approval_recorded"),
+        CheckConstraint(
+            "offer_response IS NULL OR (offer_response IN ('accepted', 'declined') AND offer_response_dt IS NOT NULL)",
+            name="offer_response_known",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -40,6 +45,8 @@ class Letter(Base):
     offer_response_dt: Mapped[datetime | None]
     tone_flags: Mapped[list] = mapped_column(JSON, default=list)
     tone_override_reason: Mapped[str] = mapped_column(Text, default="")
+    # What the draft could not follow from the team's advice (e.g. a recommendation over a cap).
+    draft_notes: Mapped[list] = mapped_column(JSON, default=list)
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     created_dt: Mapped[datetime] = mapped_column(default=now_utc)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
@@ -50,12 +57,23 @@ class Letter(Base):
     def has_offer(self) -> bool:
         return bool(self.token_cents) or bool(self.concession_cents)
 
+    @property
+    def is_sent(self) -> bool:
+        return self.status == "sent"
+
+    @property
+    def is_correction(self) -> bool:
+        return self.corrects_letter_id is not None
+
 
 class Task(Base):
     """Something a staff member must do: follow up with the resident, send the gift card, adjust the deposit."""
 
     __tablename__ = "task"
-    __table_args__ = (CheckConstraint("kind IN ('follow_up', 'fulfil_offer', 'review')", name="kind_known"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('follow_up', 'fulfil_offer', 'review')", name="kind_known"),
+        CheckConstraint("done_dt IS NOT NULL OR done_by_id IS NULL", name="done_by_has_time"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
@@ -67,3 +85,8 @@ class Task(Base):
     created_dt: Mapped[datetime] = mapped_column(default=now_utc)
     done_dt: Mapped[datetime | None]
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    done_note: Mapped[str] = mapped_column(Text, default="")
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_dt is not None

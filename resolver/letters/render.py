@@ -1,0 +1,409 @@
+"""The outcome letter's words and layout.
+
+A letter is plain paragraphs the manager can edit (``Letter.body_text``), set in a fixed frame the
+company's settings fill in: the letterhead, the offer with its dates, the way up the ladder and the
+outside mediation service, the signature. The HTML is always rebuilt from the text, escaped, so
+nothing a person types is ever rendered as markup. One HTML template (``letters/_letter.html``)
+makes both the email's HTML part and the PDF; ``letters/outcome.txt`` makes the plain-text part.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Dispute, Letter, PanelSeat, Submission, Vote
+from ..presentation import money
+
+CHOICE_WORDS = {"uphold": "keep our decision", "resident": "do what you asked", "compromise": "meet you partway"}
+RESTATEMENT_LIMIT = 900
+
+
+# The facts a draft is written from ---------------------------------------------------------------
+
+@dataclass
+class Opinion:
+    """One team member's vote as the letter may show it."""
+
+    choice: str
+    reason: str
+    author: str  # "A team member" when the company keeps the team anonymous
+
+
+@dataclass
+class ItemOutcome:
+    description: str
+    amount_cents: int
+    decision: str
+    granted_cents: int | None
+
+    @property
+    def sentence(self) -> str:
+        amount = money(self.amount_cents)
+        if self.decision == "resident":
+            return f"{self.description} ({amount}): we will remove this charge in full."
+        if self.decision == "compromise":
+            if self.granted_cents:
+                return (f"{self.description} ({amount}): we will take {money(self.granted_cents)} off this charge.")
+            return f"{self.description} ({amount}): we will meet you partway on this charge."
+        return f"{self.description} ({amount}): this charge stands."
+
+
+@dataclass
+class DecisionFacts:
+    decision: str
+    decided_by: str  # 'panel' or 'manager'
+    note: str
+    team_size: int
+    agreeing: list[Opinion] = field(default_factory=list)
+    dissenting: list[Opinion] = field(default_factory=list)
+    token_kind: str = ""
+    token_cents: int | None = None
+    concession_cents: int | None = None
+    items: list[ItemOutcome] = field(default_factory=list)
+    notes_for_manager: list[str] = field(default_factory=list)
+
+    @property
+    def company_was_wrong(self) -> bool:
+        return self.decision in ("resident", "compromise")
+
+
+def decision_facts(dispute: Dispute) -> DecisionFacts:
+    """What the team decided and said, anonymised as the company wishes, with its recommended offer."""
+    company = dispute.company
+    rows = db.session.execute(
+        select(Vote, PanelSeat).join(PanelSeat, Vote.seat_id == PanelSeat.id)
+        .where(Vote.dispute_id == dispute.id, PanelSeat.recused_dt.is_(None))
+        .order_by(Vote.cast_dt, Vote.id)
+    ).all()
+    names = [seat.member.name for _, seat in rows if seat.member.name]
+    opinions = []
+    for vote, seat in rows:
+        if company.is_panel_anonymous:
+            opinions.append(Opinion(vote.choice, _scrub(vote.reason, names), "A team member"))
+        else:
+            who = seat.member.name + (f" ({seat.member.organisation})" if seat.member.organisation else "")
+            opinions.append(Opinion(vote.choice, vote.reason.strip(), who))
+    seated = db.session.scalar(
+        select(db.func.count()).select_from(PanelSeat)
+        .where(PanelSeat.dispute_id == dispute.id, PanelSeat.recused_dt.is_(None))
+    ) or len(rows)
+    decision = dispute.decision
+    facts = DecisionFacts(
+        decision=decision,
+        decided_by=dispute.decided_by or "panel",
+        note=(dispute.decision_note or "").strip(),
+        team_size=seated,
+        agreeing=[o for o in opinions if o.choice == decision],
+        dissenting=[o for o in opinions if o.choice != decision],
+    )
+    # The offer: the median of what the winning side recommended; if none of them voted that way
+    # (a deadlock the manager decided), the median of everyone who recommended something.
+    votes = [vote for vote, _ in rows]
+    side = [v for v in votes if v.choice == decision] or votes
+    tokens = [v for v in side if v.token_cents]
+    if tokens:
+        facts.token_cents = _median([v.token_cents for v in tokens])
+        kinds = Counter(v.token_kind.strip() for v in tokens if v.token_kind.strip())
+        facts.token_kind = kinds.most_common(1)[0][0] if kinds else "gift card"
+    concessions = [v.concession_cents for v in side if v.concession_cents]
+    if concessions:
+        facts.concession_cents = _median(concessions)
+    _apply_tally(dispute, facts)
+    if facts.token_cents and facts.token_cents > company.token_cap_cents:
+        facts.notes_for_manager.append(
+            f"The team recommended a {money(facts.token_cents)} token; the company limit is "
+            f"{money(company.token_cap_cents)}, so the draft offers that."
+        )
+        facts.token_cents = company.token_cap_cents or None
+    if facts.concession_cents and facts.concession_cents > company.concession_cap_cents:
+        facts.notes_for_manager.append(
+            f"The team recommended a {money(facts.concession_cents)} concession; the company limit is "
+            f"{money(company.concession_cap_cents)}, so the draft offers that."
+        )
+        facts.concession_cents = company.concession_cap_cents or None
+    facts.items = [_item_outcome(item, votes, decision) for item in dispute.items]
+    return facts
+
+
+def _apply_tally(dispute: Dispute, facts: DecisionFacts) -> None:
+    """Prefer the panel's own count of the recommendations when it offers one."""
+    try:
+        from ..services import panel
+    except ImportError:
+        return
+    tally = getattr(panel, "tally", None)
+    if tally is None:
+        return
+    result = tally(dispute)
+
+    def read(*names):
+        for name in names:
+            value = result.get(name) if isinstance(result, dict) else getattr(result, name, None)
+            if value is not None:
+                return value
+        return None
+
+    winner = read("choice", "winner", "decision")
+    if winner is not None and winner != dispute.decision:
+        return  # the manager decided differently (a deadlock): keep the count made for that decision
+    token, kind, concession = read("token_cents"), read("token_kind"), read("concession_cents")
+    if isinstance(token, int):
+        facts.token_cents = token or None
+    if kind:
+        facts.token_kind = kind
+    if isinstance(concession, int):
+        facts.concession_cents = concession or None
+
+
+def _median(values: list[int]) -> int:
+    return int(round(statistics.median(values)))
+
+
+def _scrub(reason: str, names: list[str]) -> str:
+    """Take the team members' own names out of what they wrote."""
+    text = reason.strip()
+    for name in sorted(set(names), key=len, reverse=True):
+        text = re.sub(rf"^{re.escape(name)}\s*[:,-]\s*", "", text)
+        text = re.sub(re.escape(name), "a team member", text)
+    return text[:1].upper() + text[1:]
+
+
+def _item_outcome(item, votes: list[Vote], decision: str) -> ItemOutcome:
+    chosen = item.decision
+    if chosen is None:
+        counted = Counter(v.item_choices.get(str(item.id)) for v in votes if v.item_choices.get(str(item.id)))
+        top = counted.most_common(2)
+        chosen = top[0][0] if top and (len(top) == 1 or top[0][1] > top[1][1]) else decision
+    granted = item.granted_cents
+    if chosen == "resident" and granted is None:
+        granted = item.amount_cents
+    return ItemOutcome(item.description, item.amount_cents, chosen, granted)
+
+
+def latest_submission(dispute: Dispute) -> Submission | None:
+    return db.session.scalars(
+        select(Submission).where(Submission.dispute_id == dispute.id)
+        .order_by(Submission.received_dt.desc(), Submission.id.desc()).limit(1)
+    ).first()
+
+
+def resident_words(dispute: Dispute) -> list[str]:
+    """What the resident wrote, for the tone check's "did you restate it" test."""
+    submission = latest_submission(dispute)
+    words = [dispute.issue or ""]
+    if submission is not None:
+        words += [submission.details or "", submission.suggested_resolution or ""]
+    return [w for w in words if w.strip()]
+
+
+def topic_of(dispute: Dispute) -> str:
+    category = (dispute.category or "").strip()
+    return f"your {category}" if category else "this matter"
+
+
+def _shorten(text: str, limit: int = RESTATEMENT_LIMIT) -> str:
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    stop = max(cut.rfind(". "), cut.rfind("! "), cut.rfind("? "))
+    return (cut[: stop + 1] if stop > limit // 2 else cut.rsplit(" ", 1)[0]) + " …"
+
+
+# The draft ---------------------------------------------------------------------------------------
+
+def draft_body(dispute: Dispute, facts: DecisionFacts, *, is_late: bool) -> str:
+    """The letter's paragraphs, as the manager will edit them."""
+    submission = latest_submission(dispute)
+    said = (submission.details if submission is not None else "") or dispute.issue
+    context = {
+        "dispute": dispute,
+        "company": dispute.company,
+        "resident": dispute.resident,
+        "manager": dispute.manager,
+        "facts": facts,
+        "submission": submission,
+        "file_count": len(submission.files) if submission is not None else 0,
+        "quoted": _quote(_shorten(said)),
+        "asked": (submission.suggested_resolution.strip() if submission is not None else ""),
+        "topic": topic_of(dispute),
+        "is_late": is_late,
+        "has_offer": bool(facts.token_cents or facts.concession_cents),
+        "money": money,
+    }
+    text = current_app.jinja_env.get_template("letters/draft_body.txt").render(context)
+    return tidy_text(text)
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line if line.strip() else ">" for line in text.splitlines())
+
+
+def tidy_text(text: str) -> str:
+    """One blank line between paragraphs, no trailing spaces, no stray blank lines at either end."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = "\n".join(lines)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip() + "\n"
+
+
+# From text to blocks to HTML ---------------------------------------------------------------------
+
+@dataclass
+class Block:
+    kind: str  # 'p', 'ul' or 'quote'
+    lines: list[str]
+
+
+def text_blocks(body_text: str) -> list[Block]:
+    """Paragraphs split on blank lines; lines starting "- " make a list, lines starting "> " a quote."""
+    blocks: list[Block] = []
+    for paragraph in re.split(r"\n\s*\n", tidy_text(body_text).strip()):
+        current: Block | None = None
+        for line in paragraph.split("\n"):
+            if line.startswith(("- ", "• ", "* ")):
+                kind, content = "ul", line[2:].strip()
+            elif line.startswith(">"):
+                kind, content = "quote", line[1:].lstrip()
+            else:
+                kind, content = "p", line.strip()
+            if current is None or current.kind != kind:
+                current = Block(kind, [])
+                blocks.append(current)
+            current.lines.append(content)
+    return [b for b in blocks if any(line for line in b.lines)]
+
+
+# The frame ---------------------------------------------------------------------------------------
+
+@dataclass
+class Offer:
+    token_kind: str
+    token_cents: int | None
+    concession_cents: int | None
+    concession_phrase: str
+    expires_dt: datetime | None
+
+    @property
+    def lines(self) -> list[str]:
+        parts = []
+        if self.token_cents:
+            parts.append(f"a {money(self.token_cents)} {self.token_kind or 'gift card'}")
+        if self.concession_cents:
+            parts.append(f"{money(self.concession_cents)} {self.concession_phrase}")
+        return parts
+
+
+def offer_of(letter: Letter, dispute: Dispute) -> Offer | None:
+    if not letter.has_offer:
+        return None
+    deposit = bool(dispute.items) or "deposit" in (dispute.category or "").lower()
+    return Offer(
+        token_kind=letter.token_kind,
+        token_cents=letter.token_cents or None,
+        concession_cents=letter.concession_cents or None,
+        concession_phrase="back from your security deposit" if deposit else "credited to your account",
+        expires_dt=letter.offer_expires_dt,
+    )
+
+
+def fulfilment_steps(letter: Letter, dispute: Dispute) -> list[str]:
+    """What the manager must do when the resident accepts: one line per thing to send or adjust."""
+    offer = offer_of(letter, dispute)
+    steps = []
+    if offer and offer.token_cents:
+        steps.append(f"Send the {money(offer.token_cents)} {offer.token_kind or 'gift card'}")
+    if offer and offer.concession_cents:
+        if "deposit" in offer.concession_phrase:
+            steps.append(f"Adjust the security deposit: return {money(offer.concession_cents)}")
+        else:
+            steps.append(f"Credit {money(offer.concession_cents)} to the resident's account")
+    return steps
+
+
+def letter_context(
+    letter: Letter,
+    dispute: Dispute,
+    *,
+    dated_dt: datetime | None,
+    follow_up_due_dt: datetime | None = None,
+    link_url: str | None = None,
+    corrects: Letter | None = None,
+) -> dict:
+    company = dispute.company
+    return {
+        "letter": letter,
+        "dispute": dispute,
+        "company": company,
+        "resident": dispute.resident,
+        "manager": dispute.manager,
+        "unit": dispute.unit,
+        "property": dispute.unit.property if dispute.unit is not None else None,
+        "dated_dt": dated_dt,
+        "subject": letter.subject,
+        **_split_for_offer(letter.body_text),
+        "offer": offer_of(letter, dispute),
+        "follow_up_due_dt": follow_up_due_dt,
+        "link_url": link_url,
+        "corrects": corrects,
+        "ladder": ladder_of(company),
+        "mediation": mediation_of(company),
+    }
+
+
+_NEXT_STEPS = re.compile(r"^(?:what happens next|next steps?)\b", re.I)
+
+
+def _split_for_offer(body_text: str) -> dict:
+    """The words before and after the offer: it sits just before "What happens next", if the
+    letter has such a paragraph, else after the words."""
+    paragraphs = re.split(r"\n\s*\n", tidy_text(body_text).strip())
+    at = next((i for i, p in enumerate(paragraphs) if _NEXT_STEPS.match(p.strip())), len(paragraphs))
+    before, after = "\n\n".join(paragraphs[:at]), "\n\n".join(paragraphs[at:])
+    return {
+        "blocks": text_blocks(before),
+        "blocks_after_offer": text_blocks(after) if after else [],
+        "body_text": before,
+        "body_text_after_offer": after,
+    }
+
+
+def ladder_of(company) -> dict | None:
+    """The people above the manager the resident may go to; from the company's settings only."""
+    if not (company.supervisor_name or company.supervisor_phone or company.supervisor_email
+            or company.home_office_phone):
+        return None
+    return {
+        "supervisor_name": company.supervisor_name,
+        "supervisor_phone": company.supervisor_phone,
+        "supervisor_email": company.supervisor_email,
+        "home_office_phone": company.home_office_phone,
+    }
+
+
+def mediation_of(company) -> dict | None:
+    """The outside mediation service the company names; None when it names none (never assumed)."""
+    if not company.mediation_service_name.strip():
+        return None
+    return {"name": company.mediation_service_name.strip(), "contact": company.mediation_service_contact.strip()}
+
+
+def render_fragment(context: dict) -> str:
+    """The letter as HTML to sit inside an email or a page."""
+    return current_app.jinja_env.get_template("letters/_letter.html").render(context)
+
+
+def render_document(context: dict) -> str:
+    """The letter as a whole HTML document, for the PDF."""
+    return current_app.jinja_env.get_template("letters/outcome.html").render(context)
+
+
+def render_text(context: dict) -> str:
+    return tidy_text(current_app.jinja_env.get_template("letters/outcome.txt").render(context))
