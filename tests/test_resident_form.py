@@ -32,6 +32,7 @@ def test_the_page_says_whose_it_is_what_it_is_about_and_the_deadline(client, wai
     assert f"This page is for <strong>Tammy Rivera</strong>, unit {waiting.unit.label}" in html
     assert "carpet-cleaning charge on the deposit is unfair" in html  # the issue as recorded
     assert "Send your side by 11:59 PM on Saturday 14 March 2026" in html
+    assert "That is in 5 days (America/Denver time)." in html
     for label in ("What happened, in your own words", "What would put this right for you?",
                   "Amount you are asking for, if any (optional)", "Photos and documents (optional)",
                   "Your response about “Carpet cleaning”", "Your response about “Wall repair”"):
@@ -60,7 +61,7 @@ def test_a_send_records_everything_and_gives_a_receipt_with_the_reply_date(clien
     for f in submission.files:
         assert f.original_name in html and f.sha256 in html
         assert path_for(f.sha256).read_bytes()  # on disk under its hash
-    # received Monday 9 March 09:00 Denver: the written answer is due 7 days later, at the end of the day
+    # received Monday 9 March, 10:00 AM in Denver: the written answer is due 7 days later, at the end of the day
     assert "We will answer you in writing by 11:59 PM on Monday 16 March 2026" in html
     assert dispute_snapshot(waiting.id)[0] == "evidence_received"
     emails = db.session.scalars(db.select(OutboxEmail).order_by(OutboxEmail.id)).all()

@@ -28,7 +28,7 @@ from ...errors import DomainError, InvalidInput, LinkError
 from ...extensions import db
 from ...files import path_for
 from ...links import resolve_link
-from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, Submission
+from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, LinkUse, Submission
 from ...services.evidence import request_more_time, submit_evidence
 from ...workdays import format_day, local
 from . import blueprint
@@ -55,8 +55,13 @@ def _resolve_evidence_link(endpoint: str | None, values: dict | None) -> None:
         link = resolve_link(values["token"], "evidence")
         dispute = db.session.get(Dispute, link.dispute_id)
         if link.resident_id is None or link.resident_id != dispute.resident_id:
-            raise LinkError("This link belongs to someone else. Please use the link from your own email.",
-                            reason="wrong-person")
+            problem = LinkError("This link belongs to someone else. Please use the link from your own email.",
+                                reason="wrong-person")
+            problem.link = link
+            for use in db.session.new:  # the use was logged as fine a moment ago; say what it really was
+                if isinstance(use, LinkUse) and use.link_id == link.id:
+                    use.outcome = problem.reason
+            raise problem
         g.link = link
     except LinkError as problem:
         g.link_problem = problem
@@ -156,6 +161,11 @@ class ResidentView:
             return ""
         moment = local(value, self.company)
         return f"{moment.strftime('%I:%M %p').lstrip('0')} on {format_day(value, self.company)}"
+
+    def days_until(self, value: datetime) -> str:
+        """'today', 'tomorrow', 'in 5 days', counted in the company's calendar days."""
+        days = (local(value, self.company).date() - local(self.now, self.company).date()).days
+        return "today" if days <= 0 else "tomorrow" if days == 1 else f"in {days} days"
 
     def day(self, value: datetime | None) -> str:
         return format_day(value, self.company) if value else ""

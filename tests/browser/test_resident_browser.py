@@ -1,0 +1,107 @@
+"""The resident's whole path in a real browser on a phone-sized screen: the invitation email read
+back from the SMTP server, the link, the form with two files, the receipt, and the status page."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from resolver.extensions import db
+from resolver.mail import send_pending
+from resolver.models import LinkUse, Submission
+
+from ..conftest import Inbox
+from ..test_resident_support import evidence_link, pdf, photo
+
+pytestmark = pytest.mark.browser
+
+
+def link_in(message) -> str:
+    match = re.search(r"https?://\S+/r/e/\S+", Inbox.text_of(message))
+    assert match, Inbox.text_of(message)
+    return match.group(0)
+
+
+@pytest.fixture
+def invited(make_dispute, smtp):
+    dispute = make_dispute("awaiting_evidence", items=[
+        {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Pet stains in the bedroom."},
+    ])
+    db.session.commit()
+    send_pending()
+    [invitation] = smtp.to(dispute.resident.email)
+    return dispute, link_in(invitation)
+
+
+def test_the_resident_sends_their_side_from_the_email_and_sees_the_receipt_and_status(
+    page, invited, smtp, screenshot
+):
+    dispute, link = invited
+    smtp.clear()
+    page.goto(link)
+    expect(page.get_by_text(f"This page is for Tammy Rivera, unit {dispute.unit.label}.")).to_be_visible()
+    expect(page.locator("#deadline")).to_contain_text("Send your side by 11:59 PM on Saturday 14 March 2026")
+    expect(page.get_by_text("carpet-cleaning charge on the deposit is unfair")).to_be_visible()
+
+    page.get_by_label("What happened, in your own words").fill("I steam-cleaned the carpet the day I left.")
+    page.get_by_label("Your response about “Carpet cleaning”").fill("There were no pet stains; see the photo.")
+    page.get_by_label("What would put this right for you?").fill("Refund the cleaning charge.")
+    page.get_by_label("Amount you are asking for, if any (optional)").fill("150")
+    page.get_by_label("Photos and documents (optional)").set_input_files([
+        {"name": "bedroom.jpg", "mimeType": "image/jpeg", "buffer": photo()},
+        {"name": "cleaning-receipt.pdf", "mimeType": "application/pdf", "buffer": pdf("Steam clean, $89")},
+    ])
+    expect(page.locator("#chosen-files")).to_contain_text("bedroom.jpg")
+    screenshot("form")
+    page.get_by_role("button", name="Send my side").dblclick()  # an anxious double-click
+
+    expect(page.get_by_role("heading", name="Thank you, we have your side")).to_be_visible()
+    expect(page.locator("#reply-due")).to_contain_text("We will answer you in writing by 11:59 PM on Monday 16 March 2026")
+    db.session.expire_all()
+    # the live database is shared by the session's browser tests: look at this dispute only
+    submission = db.session.scalars(db.select(Submission).where(Submission.dispute_id == dispute.id)).one()
+    files = submission.files
+    assert [f.original_name for f in files] == ["bedroom.jpg", "cleaning-receipt.pdf"]
+    for stored in files:
+        expect(page.get_by_text(stored.sha256)).to_be_visible()
+    assert submission.suggested_amount_cents == 15000
+    screenshot("receipt")
+
+    send_pending()
+    [receipt] = smtp.to(dispute.resident.email)
+    text = Inbox.text_of(receipt)
+    assert "bedroom.jpg" in text and files[0].sha256 in text and files[1].sha256 in text
+    assert smtp.to(dispute.manager.email), "the manager is alerted at once"
+
+    page.get_by_role("link", name="See where things stand").click()
+    expect(page.get_by_role("heading", name="Where things stand")).to_be_visible()
+    expect(page.locator("#stage")).to_contain_text("We have your side")
+    expect(page.locator("#reply-due")).to_contain_text("11:59 PM on Monday 16 March 2026")
+    screenshot("status")
+
+
+def test_what_was_typed_survives_a_reload_before_sending(page, invited):
+    _, link = invited
+    page.goto(link)
+    page.get_by_label("What happened, in your own words").fill("Half-written on the bus")
+    page.reload()
+    expect(page.get_by_label("What happened, in your own words")).to_have_value("Half-written on the bus")
+
+
+@pytest.mark.viewport({"width": 1280, "height": 800})
+def test_a_file_too_large_is_caught_before_it_is_uploaded(page, invited, screenshot):
+    dispute, link = invited
+    page.goto(link)
+    page.get_by_label("What happened, in your own words").fill("Here is the video still.")
+    page.get_by_label("Photos and documents (optional)").set_input_files([
+        {"name": "huge.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024)},
+    ])
+    expect(page.locator("#chosen-files")).to_contain_text("each file can be at most 10.0 MB")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Send my side").click()
+    expect(page.get_by_role("heading", name="Send your side")).to_be_visible()  # still here, nothing sent
+    assert db.session.query(Submission).filter_by(dispute_id=dispute.id).count() == 0
+    link_row = evidence_link(dispute)
+    assert "POST" not in {u.method for u in db.session.scalars(db.select(LinkUse).where(LinkUse.link_id == link_row.id))}
+    screenshot("too-big")
