@@ -151,8 +151,12 @@ def _apply_tally(dispute: Dispute, facts: DecisionFacts) -> None:
         return None
 
     winner = read("choice", "winner", "decision")
-    if winner is not None and winner != dispute.decision:
-        return  # the manager decided differently (a deadlock): keep the count made for that decision
+    if winner != dispute.decision:
+        return  # a split team the manager decided: keep the count made above for that decision
+    opinions = read("opinions")
+    if opinions is not None:
+        facts.agreeing = [o for o in opinions if o.choice == dispute.decision]
+        facts.dissenting = [o for o in opinions if o.choice != dispute.decision]
     token, kind, concession = read("token_cents"), read("token_kind"), read("concession_cents")
     if isinstance(token, int):
         facts.token_cents = token or None

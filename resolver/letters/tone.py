@@ -65,8 +65,9 @@ def check_tone(text: str, *, resident_words: list[str] = (), is_late: bool = Fal
     flags: list[ToneFlag] = []
     remaining = text
     for code, pattern, why in _WARNINGS:
-        for match in re.finditer(pattern, text, re.I):
-            flags.append(ToneFlag(code, why, match.group(0).strip()))
+        found = list(dict.fromkeys(match.group(0).strip() for match in re.finditer(pattern, text, re.I)))
+        if found:
+            flags.append(ToneFlag(code, why, " … ".join(found)))
         # A warned-against phrase does not count towards the apology it imitates.
         remaining = re.sub(pattern, " ", remaining, flags=re.I)
     if not _APOLOGY.search(remaining):
