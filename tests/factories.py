@@ -182,6 +182,8 @@ def _drive_panel_and_outcome(dispute, state, staff, votes, make_panel):
     if state == "panel_review":
         return dispute
     for seat, choice in zip(seats, votes):
+        if dispute.state != "panel_review":
+            break  # the result could no longer change, so the panel closed early
         panel.record_vote(
             Actor.panel(seat.member), seat, choice=choice,
             reason=f"{seat.member.name}: the photos and the inspection report point this way.",
