@@ -1,4 +1,4 @@
-"""The api blueprint."""
+"""The api blueprint: JSON for property-management systems, under /api/v1, with company API keys."""
 from flask import Blueprint
 
 blueprint = Blueprint("api", __name__)

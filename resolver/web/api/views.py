@@ -1,2 +1,238 @@
-"""Routes of the api blueprint."""
-from . import blueprint  # noqa: F401
+"""The JSON API for property-management systems: open a dispute, read its state and deadlines, list them.
+
+Every request but the OpenAPI document carries a company API key. A key sees only its own
+company's disputes; anything else is "not found". Errors are JSON with a message a person can read.
+"""
+from __future__ import annotations
+
+from flask import g, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from ...clock import now_utc
+from ...errors import DomainError, InvalidInput
+from ...extensions import csrf, db
+from ...models import Dispute, Property, Resident, StaffUser, Unit
+from ...presentation import time_left
+from ...services.access import dispute_for
+from ...services.disputes import create_dispute, open_dispute
+from ...workflow.engine import dispute_engine
+from ..manager import queries
+from . import blueprint
+from .keys import actor_for, key_from_request
+from .openapi import openapi_document
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+MAX_PAGE_SIZE = 200
+
+csrf.exempt(blueprint)  # no cookies here: a request proves itself with its key, not a session
+
+
+@blueprint.before_request
+def require_key():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    g.api_key = key_from_request()
+    g.actor = actor_for(g.api_key)
+    return None
+
+
+@blueprint.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    db.session.rollback()
+    body = {"error": type(error).__name__, "message": error.message}
+    if error.allowed:
+        body["allowed"] = error.allowed
+    if getattr(error, "field", None):
+        body["field"] = error.field
+    response = jsonify(body)
+    if error.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="resolver"'
+    return response, error.status_code
+
+
+@blueprint.errorhandler(HTTPException)
+def http_error(error: HTTPException):
+    return jsonify(error=error.name.replace(" ", ""), message=error.description), error.code
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document(url_for("api.list_disputes", _external=True).rsplit("/disputes", 1)[0]))
+
+
+# Reading ------------------------------------------------------------------------------------------
+
+def _deadlines(dispute: Dispute) -> list[dict]:
+    now = now_utc()
+    rows = []
+    for window in dispute_engine.definition.windows.values():
+        due = getattr(dispute, window.due_column)
+        if due is None:
+            continue
+        rows.append({
+            "window": window.name,
+            "due": due.isoformat(),
+            "is_running": dispute.state in window.active_in,
+            "time_left": time_left(due, now),
+            "is_overdue": dispute.state in window.active_in and due < now,
+            "is_breached": window.name == "reply" and dispute.reply_breached_dt is not None,
+        })
+    return rows
+
+
+def _summary(dispute: Dispute, next_due=None) -> dict:
+    return {
+        "id": dispute.id,
+        "url": url_for("api.get_dispute", dispute_id=dispute.id, _external=True),
+        "state": dispute.state,
+        "state_label": dispute.state_label,
+        "version": dispute.version,
+        "category": dispute.category,
+        "resident_id": dispute.resident_id,
+        "unit_id": dispute.unit_id,
+        "manager_id": dispute.manager_id,
+        "created": dispute.created_dt.isoformat(),
+        "next_due": next_due.isoformat() if next_due else None,
+    }
+
+
+def _detail(dispute: Dispute) -> dict:
+    unit = dispute.unit
+    return {
+        **_summary(dispute),
+        "resident": {"id": dispute.resident.id, "name": dispute.resident.name, "email": dispute.resident.email},
+        "property": {"id": unit.property.id, "name": unit.property.name} if unit else None,
+        "unit": unit.label if unit else None,
+        "manager": {"id": dispute.manager.id, "name": dispute.manager.name, "email": dispute.manager.email},
+        "issue": dispute.issue,
+        "what_was_fixed": dispute.what_was_fixed,
+        "company_position": dispute.company_position,
+        "items": [{"description": i.description, "amount_cents": i.amount_cents, "company_reason": i.company_reason,
+                   "decision": i.decision, "granted_cents": i.granted_cents} for i in dispute.items],
+        "decision": dispute.decision,
+        "deadlines": _deadlines(dispute),
+        "allowed": dispute_engine.allowed(dispute),
+    }
+
+
+@blueprint.get("/disputes")
+def list_disputes():
+    args = request.args
+    state = args.get("state", "")
+    if state not in ("", "all") and state not in dispute_engine.definition.states:
+        raise InvalidInput(f"There is no state {state!r}. Use one of: all, "
+                           + ", ".join(dispute_engine.definition.states) + ".", field="state")
+    page_number = args.get("page", "1")
+    if not page_number.isdigit() or int(page_number) < 1:
+        raise InvalidInput("page is a whole number from 1.", field="page")
+    page = queries.dashboard(g.actor.company_id, queries.DashboardFilters(
+        state=state, search=args.get("q", "")[:100], page=int(page_number)))
+    return jsonify(
+        disputes=[_summary(row.dispute, row.next_due_dt) for row in page.rows],
+        page=page.page, pages=page.pages, total=page.total,
+    )
+
+
+@blueprint.get("/disputes/<int:dispute_id>")
+def get_dispute(dispute_id: int):
+    return jsonify(_detail(dispute_for(g.actor, dispute_id)))
+
+
+# Opening ------------------------------------------------------------------------------------------
+
+def _string(body: dict, name: str, *, limit: int = 20_000, required: bool = False) -> str:
+    value = body.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a string.", field=name)
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"{name} is required.", field=name)
+    if len(value) > limit:
+        raise InvalidInput(f"{name} must be at most {limit:,} characters.", field=name)
+    return value
+
+
+def _company_row(model, row_id, field: str):
+    if not isinstance(row_id, int) or isinstance(row_id, bool):
+        raise InvalidInput(f"{field} must be a whole number.", field=field)
+    row = db.session.get(model, row_id)
+    if row is None or row.company_id != g.actor.company_id:
+        raise InvalidInput(f"There is no {field.removesuffix('_id')} {row_id} in your company.", field=field)
+    return row
+
+
+def _resident(body: dict) -> Resident:
+    given = body.get("resident")
+    if not isinstance(given, dict):
+        raise InvalidInput("resident is required: {\"id\": 12} or {\"name\": ..., \"email\": ...}.", field="resident")
+    if "id" in given:
+        return _company_row(Resident, given["id"], "resident_id")
+    name = _string(given, "name", limit=200, required=True)
+    email = _string(given, "email", limit=254, required=True).lower()
+    if "@" not in email or "." not in email.rsplit("@", 1)[-1]:
+        raise InvalidInput("resident.email is not an email address.", field="resident.email")
+    resident = Resident(company_id=g.actor.company_id, name=name, email=email, phone=_string(given, "phone", limit=40))
+    db.session.add(resident)
+    db.session.flush()
+    return resident
+
+
+def _unit(body: dict, resident: Resident) -> Unit | None:
+    if body.get("property_id") is None:
+        return None
+    prop = _company_row(Property, body["property_id"], "property_id")
+    label = _string(body, "unit", limit=40, required=True)
+    unit = db.session.scalars(db.select(Unit).where(Unit.property_id == prop.id, Unit.label == label)).first()
+    if unit is None:
+        unit = Unit(property_id=prop.id, label=label)
+        db.session.add(unit)
+        db.session.flush()
+    if resident.unit_id is None:
+        resident.unit_id = unit.id
+    return unit
+
+
+def _items(body: dict) -> list[dict]:
+    items = body.get("items") or []
+    if not isinstance(items, list):
+        raise InvalidInput("items must be a list.", field="items")
+    parsed = []
+    for n, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidInput(f"items[{n}] must be an object.", field="items")
+        amount = item.get("amount_cents", 0)
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+            raise InvalidInput(f"items[{n}].amount_cents must be a whole number of cents, 0 or more.", field="items")
+        parsed.append({"description": _string(item, "description", limit=300, required=True),
+                       "amount_cents": amount, "company_reason": _string(item, "company_reason", limit=5000)})
+    return parsed
+
+
+@blueprint.post("/disputes")
+def create():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("Send a JSON object (Content-Type: application/json).")
+    actor = g.actor
+    manager = None
+    if body.get("manager_id") is not None:
+        manager = _company_row(StaffUser, body["manager_id"], "manager_id")
+    is_open = body.get("open", True)
+    if not isinstance(is_open, bool):
+        raise InvalidInput("open must be true or false.", field="open")
+    resident = _resident(body)
+    dispute = create_dispute(
+        actor, resident=resident, unit=_unit(body, resident), manager=manager,
+        issue=_string(body, "issue", required=True), what_was_fixed=_string(body, "what_was_fixed"),
+        company_position=_string(body, "company_position"), category=_string(body, "category", limit=80),
+        items=_items(body),
+    )
+    if is_open:
+        open_dispute(actor, dispute)
+    g.api_key.last_used_dt = now_utc()
+    db.session.commit()
+    response = jsonify(_detail(dispute))
+    response.headers["Location"] = url_for("api.get_dispute", dispute_id=dispute.id, _external=True)
+    return response, 201

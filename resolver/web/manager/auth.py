@@ -120,6 +120,7 @@ def supervisor_required(view):
             raise NotAllowed("Only a supervisor can change this. Ask your supervisor or the home office.")
         return view(*args, **kwargs)
 
+    wrapper.is_supervisor_only = True
     return wrapper
 
 

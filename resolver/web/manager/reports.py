@@ -1,11 +1,280 @@
-"""Reports: the team's work over time, drawn as SVG charts on the server, and CSV exports."""
+"""Reports: how the resolution-team process is going, as server-drawn SVG charts with CSV exports.
+
+Each report reads the columns it needs for the period in one query and counts in Python, so a
+page is a handful of queries however many disputes there are.
+"""
 from __future__ import annotations
 
-from flask import render_template
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from statistics import median
 
+from flask import Response, g, render_template, request
+from markupsafe import Markup
+from sqlalchemy import select
+
+from ...clock import now_utc
+from ...errors import NotFound
+from ...extensions import db
+from ...models import Dispute, Letter, PanelSeat, Vote
+from ...workdays import local
 from . import blueprint
+from .charts import bars, columns
+
+OUTCOMES = {"uphold": "Company upheld", "compromise": "Compromise", "resident": "Resident granted",
+            "withdrawn": "Withdrawn", "lapsed": "Lapsed", "open": "Still open"}
+RESPONSE_BUCKETS = [(1, "under 1 hour"), (6, "1–6 hours"), (24, "6–24 hours"), (72, "1–3 days"),
+                    (None, "over 3 days")]
+PERIODS = {3: "the last 3 months", 6: "the last 6 months", 12: "the last 12 months", 24: "the last 24 months"}
+
+
+@dataclass
+class Report:
+    slug: str
+    title: str
+    summary: str
+    header: list[str]
+    rows: list[list] = field(default_factory=list)
+    chart: Markup = Markup("")
+
+
+def _months(company, count: int) -> list[str]:
+    """The last ``count`` months, oldest first, as 'YYYY-MM' in the company's time zone."""
+    today = local(now_utc(), company)
+    year, month = today.year, today.month
+    keys = []
+    for _ in range(count):
+        keys.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return keys[::-1]
+
+
+def _month(value: datetime | None, company) -> str | None:
+    return local(value, company).strftime("%Y-%m") if value else None
+
+
+def _label(key: str) -> str:
+    return datetime.strptime(key, "%Y-%m").strftime("%b %Y")
+
+
+def _money(cents: int) -> str:
+    return f"{cents / 100:.2f}"
+
+
+def build_reports(company, months: int) -> list[Report]:
+    keys = _months(company, months)
+    first = datetime.strptime(keys[0], "%Y-%m").replace(tzinfo=local(now_utc(), company).tzinfo)
+    since = first - timedelta(days=1)
+    disputes = db.session.execute(
+        select(Dispute.id, Dispute.created_dt, Dispute.opened_dt, Dispute.state, Dispute.decision,
+               Dispute.evidence_received_dt, Dispute.lapsed_dt, Dispute.outcome_sent_dt, Dispute.reply_due_dt,
+               Dispute.reply_breached_dt, Dispute.category)
+        .where(Dispute.company_id == company.id, Dispute.created_dt >= since)
+    ).all()
+    in_period = set(keys)
+    reports = [
+        _by_month_and_outcome(company, keys, in_period, disputes),
+        _time_to_letter(company, keys, in_period, disputes),
+        _replies_in_time(company, keys, in_period, disputes),
+        _evidence_vs_lapsed(company, keys, in_period, disputes),
+        _offers(company, keys, in_period, since),
+        _panel_response(company, since),
+        _categories(company, in_period, disputes),
+    ]
+    return reports
+
+
+def _outcome_of(row) -> str:
+    if row.decision:
+        return row.decision
+    if row.state == "withdrawn":
+        return "withdrawn"
+    if row.lapsed_dt is not None:
+        return "lapsed"
+    return "open"
+
+
+def _by_month_and_outcome(company, keys, in_period, disputes) -> Report:
+    counts = {key: {outcome: 0 for outcome in OUTCOMES} for key in keys}
+    for row in disputes:
+        key = _month(row.created_dt, company)
+        if key in in_period:
+            counts[key][_outcome_of(row)] += 1
+    report = Report("by-month", "Disputes by month and outcome",
+                    f"{sum(sum(c.values()) for c in counts.values())} disputes written up in the period.",
+                    ["month", *OUTCOMES.values(), "total"])
+    report.rows = [[key, *counts[key].values(), sum(counts[key].values())] for key in keys]
+    report.chart = columns([_label(k) for k in keys],
+                           {OUTCOMES[o]: [counts[k][o] for k in keys] for o in OUTCOMES}, title=report.title)
+    return report
+
+
+def _time_to_letter(company, keys, in_period, disputes) -> Report:
+    days = {key: [] for key in keys}
+    for row in disputes:
+        key = _month(row.outcome_sent_dt, company)
+        if key in in_period and row.opened_dt:
+            days[key].append((row.outcome_sent_dt - row.opened_dt).total_seconds() / 86400)
+    everything = [d for values in days.values() for d in values]
+    overall = f"Median {median(everything):.1f} days over {len(everything)} letters." if everything else \
+        "No letter was sent in the period."
+    report = Report("time-to-letter", "Days from opening to the letter", overall,
+                    ["month letter sent", "letters", "median days", "longest days"])
+    report.rows = [[k, len(days[k]), round(median(days[k]), 1) if days[k] else "",
+                    round(max(days[k]), 1) if days[k] else ""] for k in keys]
+    report.chart = columns([_label(k) for k in keys], {"median days": [round(median(days[k]), 1) if days[k] else 0
+                                                                        for k in keys]},
+                           title=report.title, unit="")
+    return report
+
+
+def _replies_in_time(company, keys, in_period, disputes) -> Report:
+    tally = {key: {"in time": 0, "late": 0} for key in keys}
+    for row in disputes:
+        key = _month(row.evidence_received_dt, company)
+        if key not in in_period:
+            continue
+        if row.reply_breached_dt is not None or (row.outcome_sent_dt and row.outcome_sent_dt > row.reply_due_dt):
+            tally[key]["late"] += 1
+        elif row.outcome_sent_dt is not None:
+            tally[key]["in time"] += 1
+    done = sum(t["in time"] + t["late"] for t in tally.values())
+    in_time = sum(t["in time"] for t in tally.values())
+    summary = (f"{round(100 * in_time / done)}% of {done} written replies went inside the reply window "
+               f"({company.reply_window_days} days)." if done else "No written reply is due or sent in the period yet.")
+    report = Report("replies-in-time", "Written replies inside the reply window", summary,
+                    ["month evidence arrived", "in time", "late", "share in time %"])
+    report.rows = [[k, t["in time"], t["late"],
+                    round(100 * t["in time"] / (t["in time"] + t["late"])) if t["in time"] + t["late"] else ""]
+                   for k, t in tally.items()]
+    report.chart = columns([_label(k) for k in keys], {"in time": [tally[k]["in time"] for k in keys],
+                                                       "late": [tally[k]["late"] for k in keys]}, title=report.title)
+    return report
+
+
+def _evidence_vs_lapsed(company, keys, in_period, disputes) -> Report:
+    tally = {key: {"received": 0, "lapsed": 0} for key in keys}
+    for row in disputes:
+        key = _month(row.opened_dt, company)
+        if key not in in_period:
+            continue
+        if row.evidence_received_dt is not None:
+            tally[key]["received"] += 1
+        elif row.lapsed_dt is not None:
+            tally[key]["lapsed"] += 1
+    received = sum(t["received"] for t in tally.values())
+    lapsed = sum(t["lapsed"] for t in tally.values())
+    report = Report("evidence", "Residents' sides received vs lapsed",
+                    f"{received} received, {lapsed} lapsed without a reply.",
+                    ["month opened", "received", "lapsed"])
+    report.rows = [[k, t["received"], t["lapsed"]] for k, t in tally.items()]
+    report.chart = columns([_label(k) for k in keys], {"received": [tally[k]["received"] for k in keys],
+                                                       "lapsed": [tally[k]["lapsed"] for k in keys]},
+                           title=report.title)
+    return report
+
+
+def _offers(company, keys, in_period, since) -> Report:
+    letters = db.session.execute(
+        select(Letter.dispute_id, Letter.version, Letter.sent_dt, Letter.token_cents, Letter.concession_cents,
+               Letter.offer_response)
+        .join(Dispute, Dispute.id == Letter.dispute_id)
+        .where(Dispute.company_id == company.id, Letter.sent_dt.is_not(None), Letter.sent_dt >= since)
+    ).all()
+    latest = {}
+    for letter in letters:  # a correction replaces the offer of the letter it corrects
+        if letter.dispute_id not in latest or letter.version > latest[letter.dispute_id].version:
+            latest[letter.dispute_id] = letter
+    tally = {key: {"tokens": 0, "token_cents": 0, "concessions": 0, "concession_cents": 0, "accepted": 0}
+             for key in keys}
+    for letter in latest.values():
+        key = _month(letter.sent_dt, company)
+        if key not in in_period:
+            continue
+        if letter.token_cents:
+            tally[key]["tokens"] += 1
+            tally[key]["token_cents"] += letter.token_cents
+        if letter.concession_cents:
+            tally[key]["concessions"] += 1
+            tally[key]["concession_cents"] += letter.concession_cents
+        if letter.offer_response == "accepted":
+            tally[key]["accepted"] += 1
+    total = {name: sum(t[name] for t in tally.values()) for name in next(iter(tally.values()))}
+    report = Report(
+        "offers", "Tokens and concessions offered",
+        f"{total['tokens']} tokens (${total['token_cents'] / 100:,.2f}) and {total['concessions']} concessions "
+        f"(${total['concession_cents'] / 100:,.2f}) offered; {total['accepted']} offers accepted.",
+        ["month letter sent", "tokens", "tokens total $", "concessions", "concessions total $", "offers accepted"])
+    report.rows = [[k, t["tokens"], _money(t["token_cents"]), t["concessions"], _money(t["concession_cents"]),
+                    t["accepted"]] for k, t in tally.items()]
+    report.chart = columns([_label(k) for k in keys], {
+        "tokens $": [tally[k]["token_cents"] / 100 for k in keys],
+        "concessions $": [tally[k]["concession_cents"] / 100 for k in keys]}, title=report.title)
+    return report
+
+
+def _panel_response(company, since) -> Report:
+    rows = db.session.execute(
+        select(PanelSeat.invited_dt, Vote.cast_dt)
+        .join(Vote, Vote.seat_id == PanelSeat.id)
+        .join(Dispute, Dispute.id == PanelSeat.dispute_id)
+        .where(Dispute.company_id == company.id, PanelSeat.invited_dt.is_not(None), PanelSeat.invited_dt >= since)
+    ).all()
+    hours = [(cast - invited).total_seconds() / 3600 for invited, cast in rows]
+    counts = {label: 0 for _, label in RESPONSE_BUCKETS}
+    for h in hours:
+        label = next(label for limit, label in RESPONSE_BUCKETS if limit is None or h < limit)
+        counts[label] += 1
+    summary = (f"Median {median(hours):.1f} hours from invitation to vote, over {len(hours)} votes." if hours
+               else "No team votes in the period.")
+    report = Report("panel-response", "How fast team members vote", summary, ["time to vote", "votes"])
+    report.rows = [[label, n] for label, n in counts.items()]
+    report.chart = bars(list(counts.items()), title=report.title)
+    return report
+
+
+def _categories(company, in_period, disputes) -> Report:
+    counts: dict[str, int] = {}
+    for row in disputes:
+        if _month(row.created_dt, company) in in_period:
+            name = row.category or "(no category)"
+            counts[name] = counts.get(name, 0) + 1
+    top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    report = Report("categories", "Most common categories",
+                    f"{len(counts)} categories; the top ones are worth a training session." if counts
+                    else "No disputes in the period.", ["category", "disputes"])
+    report.rows = [[name, n] for name, n in top]
+    report.chart = bars(top[:12], title=report.title)
+    return report
+
+
+def _period() -> int:
+    raw = request.args.get("months", "12")
+    return int(raw) if raw.isdigit() and int(raw) in PERIODS else 12
 
 
 @blueprint.get("/reports")
 def reports():
-    return render_template("manager/reports.html")
+    months = _period()
+    return render_template("manager/reports.html", reports=build_reports(g.company, months), months=months,
+                           periods=PERIODS, company=g.company)
+
+
+@blueprint.get("/reports/<slug>.csv")
+def report_csv(slug: str):
+    months = _period()
+    report = next((r for r in build_reports(g.company, months) if r.slug == slug), None)
+    if report is None:
+        raise NotFound(f"There is no report called {slug!r}.")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(report.header)
+    for row in report.rows:
+        # A cell a spreadsheet would run as a formula is written as text.
+        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
+    return Response(out.getvalue(), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{g.company.slug}-{slug}-{months}m.csv"',
+        "Cache-Control": "private, no-store",
+    })
