@@ -58,6 +58,10 @@ class _Connection(flask_mail.Connection):
         self.timeout = timeout
 
     def __enter__(self):
+        if not self.mail.server and not self.mail.suppress:
+            raise ServerUnavailable(
+                "no mail server is set: set RESOLVER_MAIL_SERVER, or run `resolver serve`, which keeps mail on this machine"
+            )
         try:
             return super().__enter__()
         except (OSError, smtplib.SMTPException) as error:
@@ -291,71 +295,79 @@ def send_pending(limit: int = 100, now: datetime | None = None) -> int:
     ids = _claim(limit, now, lease_end)
     if not ids:
         return 0
-    emails = deque(
-        db.session.scalars(
-            select(OutboxEmail)
-            .where(OutboxEmail.id.in_(ids))
-            .order_by(OutboxEmail.next_attempt_dt, OutboxEmail.id)
-            .execution_options(populate_existing=True)
-        )
+    emails = db.session.scalars(
+        select(OutboxEmail)
+        .where(OutboxEmail.id.in_(ids))
+        .order_by(OutboxEmail.next_attempt_dt, OutboxEmail.id)
+        .execution_options(populate_existing=True)
     )
-    started = now_utc()
-    sent = 0
     timeout = current_app.config.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS
-    try:
-        with _Connection(current_app.extensions["mail"], timeout) as connection:
-            sent = _send_each(emails, connection, now, started)
-    except ServerUnavailable as trouble:
-        log.warning("the mail server is unavailable; %d emails wait: %s", len(emails), trouble)
-        while emails:
-            _mark_failed(emails.popleft(), str(trouble), now, permanent=False)
-    finally:
-        if emails:  # the batch ran out of time, or the database failed under it
-            try:
-                db.session.rollback()
-                _release(emails, lease_end)
-            except Exception:  # the lease runs out on its own; the rows are not lost
-                log.exception("could not release %d claimed emails", len(emails))
-    return sent
+    return _Batch(emails, now, lease_end).run(_Connection(current_app.extensions["mail"], timeout))
 
 
-def _send_each(emails: deque, connection: _Connection, now: datetime, started: datetime) -> int:
-    sent = 0
-    refusals_in_a_row = 0
-    reply_addresses = _ReplyAddresses()
-    while emails:
-        if now_utc() - started >= BATCH_TIME:
-            break
-        email = emails[0]
+class _Batch:
+    """One round of sending: the claimed emails, one after another over one connection."""
+
+    def __init__(self, emails, now: datetime, lease_end: datetime):
+        self.emails = deque(emails)
+        self.now = now
+        self.lease_end = lease_end
+        self.started = now_utc()
+        self.sent = 0
+        self.refusals_in_a_row = 0
+        self.reply_addresses = _ReplyAddresses()
+
+    def run(self, connection: _Connection) -> int:
         try:
-            message = build_message(email, now, reply_addresses[email.company_id])
+            with connection:
+                while self.emails and now_utc() - self.started < BATCH_TIME:
+                    self.send_next(connection)
+        except ServerUnavailable as trouble:
+            log.warning("the mail server is unavailable; %d emails wait: %s", len(self.emails), trouble)
+            while self.emails:
+                _mark_failed(self.emails.popleft(), str(trouble), self.now, permanent=False)
+        finally:
+            if self.emails:  # the batch ran out of time, or the database failed under it
+                try:
+                    db.session.rollback()
+                    _release(self.emails, self.lease_end)
+                except Exception:  # the lease runs out on its own; the rows are not lost
+                    log.exception("could not release %d claimed emails", len(self.emails))
+        return self.sent
+
+    def send_next(self, connection: _Connection) -> None:
+        email = self.emails[0]
+        try:
+            message = build_message(email, self.now, self.reply_addresses[email.company_id])
         except FileNotFoundError as error:
-            emails.popleft()
-            _mark_failed(email, f"an attachment is missing from the file store: {error.filename}", now, permanent=False)
-            continue
+            self.emails.popleft()
+            _mark_failed(email, f"an attachment is missing from the file store: {error.filename}", self.now, permanent=False)
+            return
         try:
             connection.send(message)
         except Exception as error:
-            outcome = _outcome(error)
-            if outcome == "down":
-                connection.abandon()
-                raise ServerUnavailable(f"the mail server {connection.address} stopped answering: {describe(error)}") from error
-            emails.popleft()
-            if outcome == "retry" and not isinstance(error, smtplib.SMTPException):
-                log.exception("unexpected error sending email %s for dispute %s", email.id, email.dispute_id)
-            _mark_failed(email, describe(error), now, permanent=outcome == "refused")
-            refusals_in_a_row = refusals_in_a_row + 1 if outcome == "retry" else 0
-            if refusals_in_a_row >= REFUSALS_BEFORE_STOPPING and emails:
-                raise ServerUnavailable(
-                    f"the mail server {connection.address} turned away {refusals_in_a_row} messages in a row "
-                    f"(the last: {describe(error)})"
-                ) from error
-            continue
-        emails.popleft()
-        refusals_in_a_row = 0
-        _mark_sent(email, now)
-        sent += 1
-    return sent
+            self.failed(email, error, connection)
+            return
+        self.emails.popleft()
+        self.refusals_in_a_row = 0
+        _mark_sent(email, self.now)
+        self.sent += 1
+
+    def failed(self, email: OutboxEmail, error: Exception, connection: _Connection) -> None:
+        outcome = _outcome(error)
+        if outcome == "down":  # the email in hand stays first in line and waits with the rest
+            connection.abandon()
+            raise ServerUnavailable(f"the mail server {connection.address} stopped answering: {describe(error)}") from error
+        self.emails.popleft()
+        if outcome == "retry" and not isinstance(error, smtplib.SMTPException):
+            log.exception("unexpected error sending email %s for dispute %s", email.id, email.dispute_id)
+        _mark_failed(email, describe(error), self.now, permanent=outcome == "refused")
+        self.refusals_in_a_row = self.refusals_in_a_row + 1 if outcome == "retry" else 0
+        if self.refusals_in_a_row >= REFUSALS_BEFORE_STOPPING and self.emails:
+            raise ServerUnavailable(
+                f"the mail server {connection.address} turned away {self.refusals_in_a_row} messages in a row "
+                f"(the last: {describe(error)})"
+            ) from error
 
 
 def outbox_counts(company_id: int | None = None) -> dict[str, int]:

@@ -151,6 +151,7 @@ class CaughtMessage:
     sender: str
     to: str
     to_addresses: list[str]
+    recipients: list[tuple[str, str]]  # (name, address)
     subject: str
     message_id: str
     company_id: int | None
@@ -171,13 +172,14 @@ def _number(value) -> int | None:
 
 
 def _summary(message_id: str, path: Path, headers) -> CaughtMessage:
-    addresses = [address for _name, address in getaddresses([str(v) for v in headers.get_all("To", [])]) if address]
+    recipients = [(name, address) for name, address in getaddresses([str(v) for v in headers.get_all("To", [])]) if address]
     return CaughtMessage(
         id=message_id,
         received_dt=_received_dt(message_id),
         sender=str(headers.get("From", "")),
         to=str(headers.get("To", "")),
-        to_addresses=addresses,
+        to_addresses=[address for _name, address in recipients],
+        recipients=recipients,
         subject=str(headers.get("Subject", "")) or "(no subject)",
         message_id=str(headers.get("Message-ID", "")),
         company_id=_number(headers.get("X-Resolver-Company")),

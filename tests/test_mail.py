@@ -51,8 +51,10 @@ def reload(email: OutboxEmail) -> OutboxEmail:
 class CountingInbox:
     """A test mail server's handler that counts connections and DATA commands, and can refuse."""
 
-    def __init__(self, refuse_data: str | None = None, refuse_rcpt: dict[str, str] | None = None):
+    def __init__(self, refuse_data: str | None = None, refuse_rcpt: dict[str, str] | None = None,
+                 replies: dict[int, str] | None = None):
         self.sessions = []
+        self.replies = replies or {}  # the reply to the n-th DATA command (counting from 1)
         self.data_commands = 0
         self.messages = []
         self.refuse_data = refuse_data
@@ -72,6 +74,8 @@ class CountingInbox:
                 self.sessions.append(session)
             if self.refuse_data:
                 return self.refuse_data
+            if self.data_commands in self.replies:
+                return self.replies[self.data_commands]
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
@@ -214,6 +218,18 @@ def test_a_server_that_is_down_delays_mail_and_nothing_is_lost_or_doubled(app, o
     assert len(inbox.messages) == 3
 
 
+def test_without_a_mail_server_email_waits_and_says_why(app):
+    app.config["MAIL_SERVER"] = None
+    mail.init_app(app)
+    email = queue()
+
+    assert send_pending() == 0
+
+    email = reload(email)
+    assert (email.status, email.attempts) == ("pending", 1)
+    assert "no mail server is set" in email.last_error
+
+
 def test_a_server_refusing_everything_is_not_asked_again_and_again(app, own_server):
     inbox = CountingInbox(refuse_data="451 4.3.0 Mail system busy")
     own_server(inbox)
@@ -226,6 +242,23 @@ def test_a_server_refusing_everything_is_not_asked_again_and_again(app, own_serv
         assert (email.status, email.attempts) == ("pending", 1)
         assert email.next_attempt_dt == START + timedelta(minutes=1)
         assert "451" in email.last_error
+
+
+def test_a_server_closing_mid_batch_keeps_what_went_and_the_rest_waits(app, own_server):
+    inbox = CountingInbox(replies={2: "421 4.3.2 Shutting down"})
+    own_server(inbox)
+    first, second, third = queue(), queue(), queue()
+
+    assert send_pending() == 1
+
+    assert inbox.data_commands == 2, "nothing more was tried after the server said it was closing"
+    assert reload(first).status == "sent"
+    for email in map(reload, (second, third)):
+        assert (email.status, email.attempts) == ("pending", 1)
+        assert "421" in email.last_error
+    clock.advance(timedelta(minutes=1))
+    assert send_pending() == 2
+    assert [len(inbox.to(e.to_addr)) for e in (first, second, third)] == [1, 1, 1]
 
 
 def test_an_address_refused_for_good_is_marked_failed_and_the_rest_go(app, own_server):

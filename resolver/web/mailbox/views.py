@@ -59,6 +59,11 @@ def _size(count: int) -> str:
     return f"{count / 1024 / 1024:.1f} MB"
 
 
+def _mail_server() -> str:
+    server = current_app.config.get("MAIL_SERVER")
+    return f"{server}:{current_app.config.get('MAIL_PORT')}" if server else ""
+
+
 def _own_message(message_id: str):
     message = read_message(message_id)
     company_id = getattr(current_user, "company_id", None)
@@ -76,7 +81,7 @@ def inbox():
         messages=list_messages(company_id=company_id),
         counts=outbox_counts(company_id),
         is_catching=is_catching(),
-        mail_server=f"{current_app.config.get('MAIL_SERVER')}:{current_app.config.get('MAIL_PORT')}",
+        mail_server=_mail_server(),
         when=_when,
     )
 
