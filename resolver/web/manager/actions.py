@@ -134,6 +134,16 @@ def _seat_panel(actor, dispute, form):
     return f"The team is chosen ({len(ids)} member{'s' if len(ids) != 1 else ''}). Send the case when ready."
 
 
+def _replace_seat(actor, dispute, form):
+    version = parse_version(form.get("expected_version"))
+    member_id = parse_id(form.get("member_id"), field="member_id", label="the member")
+    if member_id is None:
+        raise InvalidInput("Choose who takes the seat.", field="member_id")
+    _call(service("panel", "replace_seat"), dispute, version, actor, dispute, member_id,
+          conflict_note=text(form, "conflict_note", limit=2000))
+    return "The replacement is seated and invited."
+
+
 def _send_to_panel(actor, dispute, form):
     _call(service("panel", "send_to_panel"), dispute, parse_version(form.get("expected_version")), actor, dispute)
     return f"The case went to the resolution team. Their review closes {_due(dispute, dispute.panel_due_dt)}."
@@ -238,6 +248,9 @@ _LIST = [
     Action("extend", "Extend a deadline", lambda c: bool(running_windows(c.dispute)), _extend),
     Action("seat_panel", "Choose the resolution team",
            lambda c: "send_to_panel" in c.allowed and _has("panel", "seat_panel"), _seat_panel),
+    Action("replace_seat", "Seat a replacement",
+           lambda c: c.dispute.state == "panel_review" and any(s.recused_dt for s in c.seats)
+           and _has("panel", "replace_seat"), _replace_seat),
     Action("send_to_panel", "Send the case to the team",
            lambda c: "send_to_panel" in c.allowed and bool(c.seats) and _has("panel", "send_to_panel"),
            _send_to_panel),

@@ -274,9 +274,13 @@ def _panel_progress(dispute: Dispute, seats: list[PanelSeat]):
 
 def _proposal(dispute: Dispute, actions: dict) -> dict:
     """Who the panel helper suggests for the team, and any conflicts it sees, for the seat form."""
-    if "seat_panel" not in actions:
-        return {}
     proposal = {}
+    if "replace_seat" in actions:
+        replacement = service("panel", "propose_replacement")
+        found = replacement(dispute) if replacement is not None else None
+        proposal["replacement"] = found.id if found is not None else None
+    if "seat_panel" not in actions:
+        return proposal
     propose = service("panel", "propose_panel")
     conflicts_for = service("panel", "conflicts_for")
     try:

@@ -1,0 +1,132 @@
+"""From the dispute page: choosing and sending the team, deciding a split vote, and the letter from
+draft to the resident's inbox."""
+from __future__ import annotations
+
+import re
+
+from resolver.actors import Actor
+from resolver.extensions import db
+from resolver.mail import send_pending
+from resolver.models import Dispute, Letter, PanelSeat
+from resolver.services import panel
+
+from .conftest import Inbox
+from .test_manager_dispute import action_names, version_in
+
+
+def page_of(staff, dispute):
+    return staff.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+
+
+def act(staff, dispute, name, **form):
+    html = page_of(staff, dispute)
+    assert name in action_names(html), f"{name} is not offered: {sorted(action_names(html))}"
+    return staff.post(f"/disputes/{dispute.id}/actions/{name}", {"expected_version": version_in(html), **form})
+
+
+def test_choosing_the_team_and_sending_the_case(app, signed_in_client, manager, company, make_dispute, make_panel,
+                                                smtp):
+    dispute = make_dispute("evidence_received")
+    members = make_panel(company, size=4)
+    db.session.commit()
+    staff = signed_in_client(manager)
+    html = page_of(staff, dispute)
+    assert action_names(html) >= {"seat_panel", "withdraw", "extend"} and "send_to_panel" not in action_names(html)
+    # The proposal of the company's size (3) is ticked already.
+    assert len(re.findall(r'name="member_ids" value="\d+" checked', html)) == 3
+
+    response = act(staff, dispute, "seat_panel", member_ids=[str(m.id) for m in members[:2]])
+    assert response.status_code == 422 and "Choose an odd number of members" in response.get_data(as_text=True)
+    response = act(staff, dispute, "seat_panel", member_ids=[str(m.id) for m in members[:3]])
+    assert response.status_code == 303
+    response = act(staff, dispute, "send_to_panel")
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute.id).state == "panel_review"
+    html = page_of(staff, dispute)
+    assert "0 of 3 voted" in html and "The case went to the resolution team" in html
+    send_pending()
+    assert all(smtp.to(m.email) for m in members[:3]) and not smtp.to(members[3].email)
+
+
+def test_the_manager_decides_a_split_team(app, signed_in_client, manager, make_dispute):
+    dispute = make_dispute("deadlocked", votes=("uphold", "resident", "compromise"))
+    db.session.commit()
+    staff = signed_in_client(manager)
+    assert "The team is split" in page_of(staff, dispute)
+    response = act(staff, dispute, "decide_deadlock", decision="", note="")
+    assert response.status_code == 422 and "Choose the decision" in response.get_data(as_text=True)
+    response = act(staff, dispute, "decide_deadlock", decision="compromise",
+                   note="Half the cleaning charge: the photos show some wear, not damage.")
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute.id).decision == "compromise"
+
+
+def test_the_letter_from_draft_to_the_residents_inbox(app, signed_in_client, manager, make_dispute, resident, smtp):
+    dispute = make_dispute("decided")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    assert act(staff, dispute, "draft_outcome").status_code == 303
+    letter = db.session.query(Letter).filter_by(dispute_id=dispute.id).one()
+    html = page_of(staff, dispute)
+    assert action_names(html) >= {"edit_letter", "approve_letter"} and "send_outcome" not in action_names(html)
+
+    # A bad amount is refused and changes nothing.
+    response = act(staff, dispute, "edit_letter", letter_id=str(letter.id), subject=letter.subject,
+                   body_text=letter.body_text, token_kind="coffee card", token="12.345", concession="")
+    assert response.status_code == 422 and "should be written like 150" in response.get_data(as_text=True)
+    # A phrase the tone check flags must be approved with a reason.
+    body = letter.body_text + "\n\nI'm sorry you feel that way."
+    assert act(staff, dispute, "edit_letter", letter_id=str(letter.id), subject=letter.subject, body_text=body,
+               token_kind="coffee card", token="20", concession="").status_code == 303
+    html = page_of(staff, dispute)
+    assert "Tone check" in html and "sorry you feel that way" in html.lower()
+    response = act(staff, dispute, "approve_letter", letter_id=str(letter.id), override_reason="")
+    assert response.status_code in (409, 422) and "Nothing was changed" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Letter, letter.id).status == "draft"
+    assert act(staff, dispute, "edit_letter", letter_id=str(letter.id), subject=letter.subject,
+               body_text=body.replace("\n\nI'm sorry you feel that way.", ""), token_kind="coffee card", token="20",
+               concession="").status_code == 303
+    db.session.expire_all()
+    if db.session.get(Letter, letter.id).tone_flags:
+        override = {"override_reason": "Read aloud with the supervisor; the wording is fine."}
+    else:
+        override = {}
+    assert act(staff, dispute, "approve_letter", letter_id=str(letter.id), **override).status_code == 303
+    assert act(staff, dispute, "send_outcome").status_code == 303
+
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute.id).state == "outcome_sent"
+    html = page_of(staff, dispute)
+    assert "Download the PDF" in html and "Morgan Manager sent the outcome letter." in html
+    pdf = re.search(r'href="(/disputes/\d+/letters/\d+\.pdf)"', html).group(1)
+    assert staff.get(pdf).data.startswith(b"%PDF")
+    send_pending()
+    letter_mail = smtp.to(resident.email)[-1]
+    assert "$20" in Inbox.text_of(letter_mail)
+    assert any(part.get_content_type() == "application/pdf" for part in letter_mail.iter_attachments())
+
+
+def test_seating_another_companys_roster_member_is_refused(
+    app, signed_in_client, manager, make_dispute, make_company, make_panel
+):
+    dispute = make_dispute("evidence_received")
+    strangers = make_panel(make_company(), size=3)
+    db.session.commit()
+    staff = signed_in_client(manager)
+    response = act(staff, dispute, "seat_panel", member_ids=[str(m.id) for m in strangers])
+    assert response.status_code == 422
+    assert "not on this company&#39;s roster" in response.get_data(as_text=True)
+    assert db.session.query(PanelSeat).filter_by(dispute_id=dispute.id).count() == 0
+
+
+def test_votes_stay_private_while_the_team_reviews(app, signed_in_client, manager, make_dispute):
+    dispute = make_dispute("panel_review")
+    seat = db.session.query(PanelSeat).filter_by(dispute_id=dispute.id).first()
+    panel.record_vote(Actor.panel(seat.member), seat, choice="resident", reason="The photos are convincing to me.")
+    db.session.commit()
+    html = page_of(signed_in_client(manager), dispute)
+    assert "1 of 3 voted" in html
+    assert "The photos are convincing to me." not in html and "grant the resident" not in html
