@@ -103,6 +103,21 @@ def display_name(raw: str | None) -> str:
     return name
 
 
+_EXTENSIONS = {
+    "image/jpeg": ("jpg", "jpeg"), "image/png": ("png",), "image/gif": ("gif",), "image/webp": ("webp",),
+    "application/pdf": ("pdf",), "text/plain; charset=utf-8": ("txt", "text", "csv", "md", "log"),
+}
+
+
+def served_name(name: str, content_type: str) -> str:
+    """The name to download a file under: the resident's own, with the extension its content really
+    has, so a PDF named photo.jpg opens as a PDF."""
+    extensions = _EXTENSIONS.get(content_type) or _OFFICE_EXTENSIONS.get(content_type)
+    if not extensions or name.rpartition(".")[2].lower() in extensions:
+        return name
+    return f"{name}.{extensions[0]}"
+
+
 # Sniffing ---------------------------------------------------------------------------------------
 
 _PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -110,6 +125,14 @@ _OOXML = {
     "word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word document"),
     "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel spreadsheet"),
     "ppt/": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "PowerPoint file"),
+}
+_OFFICE_EXTENSIONS = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("xlsx",),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("pptx",),
+    "application/vnd.oasis.opendocument.text": ("odt",),
+    "application/vnd.oasis.opendocument.spreadsheet": ("ods",),
+    "application/vnd.oasis.opendocument.presentation": ("odp",),
 }
 _ODF_KINDS = {
     "application/vnd.oasis.opendocument.text": "OpenDocument text",

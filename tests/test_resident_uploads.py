@@ -49,7 +49,7 @@ GIF_WITH_SCRIPT = b"GIF89a<script>alert(1)</script>"
 PDF_WITH_SCRIPT = pdf().replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction << /S /JavaScript /JS (app.alert(1)) >>")
 
 
-@pytest.mark.parametrize("name, content, says", [
+REFUSED = [
     ("empty.jpg", b"", "is empty"),
     ("photo.jpg", EXECUTABLE, "is a program"),
     ("photo.jpg", b"#!/bin/sh\nrm -rf ~\n", "is a program"),
@@ -65,7 +65,10 @@ PDF_WITH_SCRIPT = pdf().replace(b"/Type /Catalog", b"/Type /Catalog /OpenAction 
     ("clip.mp4", MP4, "video"),
     ("IMG_0001.HEIC", HEIC, "JPEG"),
     ("data.bin", bytes(range(256)) * 4, "cannot recognise"),
-])
+]
+
+
+@pytest.mark.parametrize("name, content, says", REFUSED, ids=[f"{name}: {says}" for name, _, says in REFUSED])
 def test_a_forbidden_or_disguised_file_is_refused_with_a_reason_and_nothing_is_kept(client, waiting, name, content, says):
     before, snapshot = counts(), dispute_snapshot(waiting.id)
     good = photo(color=(10, 200, 30))
@@ -154,13 +157,14 @@ def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_a
     assert [f.original_name for f in db.session.scalars(db.select(EvidenceFile))] == ["one.jpg", "two.pdf"]
 
 
-def test_a_photo_is_served_without_its_location_but_keeps_when_it_was_taken(client, waiting):
-    original = photo(taken="2026:03:08 14:30:00")
+@pytest.mark.parametrize("fmt, content_type", [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")])
+def test_a_photo_is_served_without_its_location_but_keeps_when_it_was_taken(client, waiting, fmt, content_type):
+    original = photo(taken="2026:03:08 14:30:00", fmt=fmt)
     assert ResidentForm(client, waiting).send(files=[("bedroom.jpg", original)]).status_code == 303
     stored = db.session.scalars(db.select(EvidenceFile)).one()
     # 2:30 PM in Denver on 8 March 2026 (daylight time began that morning) is 20:30 UTC
     assert stored.captured_dt == datetime(2026, 3, 8, 20, 30, tzinfo=timezone.utc)
-    assert stored.content_type == "image/jpeg"
+    assert stored.content_type == content_type
     assert stored.received_sha256 == hashlib.sha256(original).hexdigest()  # kept for the record
     assert stored.sha256 != stored.received_sha256
 
@@ -191,6 +195,10 @@ def test_the_type_comes_from_the_content_not_the_name(client, waiting):
         "notes": "text/plain; charset=utf-8",
         "lease": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     }
+    disguised = db.session.scalars(db.select(EvidenceFile).where(EvidenceFile.original_name == "photo.jpg")).one()
+    with client.get(evidence_path(waiting, f"/files/{disguised.id}")) as served:
+        assert served.mimetype == "application/pdf"
+        assert served.headers["Content-Disposition"] == "attachment; filename=photo.jpg.pdf"  # opens as what it is
 
 
 def test_a_file_is_downloaded_never_shown_as_a_page_and_only_through_the_link(client, waiting, make_dispute, app):

@@ -17,6 +17,10 @@ from ..test_resident_support import evidence_link, pdf, photo
 pytestmark = pytest.mark.browser
 
 
+def fits_the_screen(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
 def link_in(message) -> str:
     match = re.search(r"https?://\S+/r/e/\S+", Inbox.text_of(message))
     assert match, Inbox.text_of(message)
@@ -53,6 +57,7 @@ def test_the_resident_sends_their_side_from_the_email_and_sees_the_receipt_and_s
         {"name": "cleaning-receipt.pdf", "mimeType": "application/pdf", "buffer": pdf("Steam clean, $89")},
     ])
     expect(page.locator("#chosen-files")).to_contain_text("bedroom.jpg")
+    assert fits_the_screen(page)
     screenshot("form")
     page.get_by_role("button", name="Send my side").dblclick()  # an anxious double-click
 
@@ -66,6 +71,7 @@ def test_the_resident_sends_their_side_from_the_email_and_sees_the_receipt_and_s
     for stored in files:
         expect(page.get_by_text(stored.sha256)).to_be_visible()
     assert submission.suggested_amount_cents == 15000
+    assert fits_the_screen(page)  # long fingerprints wrap on a phone
     screenshot("receipt")
 
     send_pending()
@@ -78,7 +84,25 @@ def test_the_resident_sends_their_side_from_the_email_and_sees_the_receipt_and_s
     expect(page.get_by_role("heading", name="Where things stand")).to_be_visible()
     expect(page.locator("#stage")).to_contain_text("We have your side")
     expect(page.locator("#reply-due")).to_contain_text("11:59 PM on Monday 16 March 2026")
+    assert fits_the_screen(page)
     screenshot("status")
+
+
+def test_the_form_works_without_javascript(browser, invited, app):
+    dispute, link = invited
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(link)
+        page.get_by_label("What happened, in your own words").fill("Sent from an old phone.")
+        page.get_by_label("Photos and documents (optional)").set_input_files([
+            {"name": "hall.png", "mimeType": "image/png", "buffer": photo(fmt="PNG")},
+        ])
+        page.get_by_role("button", name="Send my side").click()
+        expect(page.get_by_role("heading", name="Thank you, we have your side")).to_be_visible()
+        expect(page.get_by_text("hall.png")).to_be_visible()
+    finally:
+        context.close()
 
 
 def test_what_was_typed_survives_a_reload_before_sending(page, invited):

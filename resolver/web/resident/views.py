@@ -24,7 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ... import uploads
 from ...actors import Actor
 from ...clock import now_utc
-from ...errors import DomainError, InvalidInput, LinkError
+from ...errors import DeadlinePassed, DomainError, GuardFailed, InvalidInput, LinkError
 from ...extensions import db
 from ...files import path_for
 from ...links import resolve_link
@@ -66,8 +66,11 @@ def _resolve_evidence_link(endpoint: str | None, values: dict | None) -> None:
     except LinkError as problem:
         g.link_problem = problem
     db.session.commit()  # the use is logged, whatever happens next
+    # Only a send through a good link may carry files; everything else is a few form fields at most.
     if g.link is not None and endpoint == "resident.send_evidence":
         request.max_content_length = _link_dispute().company.max_dispute_bytes + FORM_ALLOWANCE
+    else:
+        request.max_content_length = FORM_ALLOWANCE
 
 
 @blueprint.before_request
@@ -103,8 +106,10 @@ def _form_expired(error: CSRFError):
 @blueprint.errorhandler(RequestEntityTooLarge)
 def _too_large(error: RequestEntityTooLarge):
     """More bytes than this dispute can take in one send: a clear page instead of a bare 413."""
-    if request.endpoint not in ENDPOINTS or g.get("link") is None:
+    if request.endpoint not in ENDPOINTS:
         return error
+    if g.get("link_problem") is not None:
+        return _link_problem_page(g.link_problem)
     view = ResidentView.load()
     return render_template("resident/upload_too_large.html", **view.context()), 413
 
@@ -250,8 +255,10 @@ def send_evidence(token: str):
             if isinstance(problem, InvalidInput):
                 return _form_page(view, problem=problem, posted=form, status=422)
             # The deadline passed while the form was open, or the dispute moved on: nothing was saved.
+            message = problem.message if isinstance(problem, (GuardFailed, DeadlinePassed)) else (
+                "This dispute has moved on, so nothing more can be added through this page.")
             return render_template("resident/evidence_closed.html",
-                                   **view.context(late_send=True, problem=problem.message)), 409
+                                   **view.context(late_send=True, problem=message)), 409
     return redirect(url_for(".evidence_receipt", token=token, submission_id=submission.id), code=303)
 
 
@@ -299,7 +306,8 @@ def evidence_file(token: str, file_id: int):
     if evidence is None or evidence.dispute_id != view.dispute.id:
         abort(404)
     response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
-                         download_name=evidence.original_name, max_age=0, conditional=False, etag=False)
+                         download_name=uploads.served_name(evidence.original_name, evidence.content_type),
+                         max_age=0, conditional=False, etag=False)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
