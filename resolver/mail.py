@@ -16,7 +16,9 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections import deque
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 
 import flask_mail
 from flask import current_app
@@ -247,7 +249,25 @@ def _mark_failed(email: OutboxEmail, error: str, now: datetime, *, permanent: bo
 # Building ------------------------------------------------------------------------------------
 
 
-def build_message(email: OutboxEmail, now: datetime, reply_to: str | None = None) -> Message:
+@dataclass(frozen=True)
+class Sender:
+    """Who an email is from: the company's name on Resolver's address, replies to the company's office."""
+
+    from_addr: str | None = None  # None: MAIL_DEFAULT_SENDER as it is
+    reply_to: str | None = None
+
+    @classmethod
+    def for_company(cls, company: Company | None, default_sender: str | None) -> Sender:
+        if company is None:
+            return cls()
+        _name, address = parseaddr(default_sender or "")
+        return cls(
+            from_addr=formataddr((company.name, address)) if address else None,
+            reply_to=company.contact_email or None,
+        )
+
+
+def build_message(email: OutboxEmail, now: datetime, sender: Sender = Sender()) -> Message:
     """The email as it goes out: its own Message-ID, a text part, an HTML part, attachments."""
     recipient = (email.to_name, email.to_addr) if email.to_name else email.to_addr
     headers = {}
@@ -260,7 +280,8 @@ def build_message(email: OutboxEmail, now: datetime, reply_to: str | None = None
         recipients=[recipient],
         body=email.body_text,
         html=email.body_html or None,
-        reply_to=reply_to or None,
+        sender=sender.from_addr,
+        reply_to=sender.reply_to,
         date=now.timestamp(),
         extra_headers=headers,
     )
@@ -274,13 +295,14 @@ def build_message(email: OutboxEmail, now: datetime, reply_to: str | None = None
     return message
 
 
-class _ReplyAddresses(dict):
-    """Company id -> the office address a resident's reply should reach (looked up once a batch)."""
+class _Senders(dict):
+    """Company id -> its Sender, looked up once a batch."""
 
     def __missing__(self, company_id):
-        address = db.session.scalar(select(Company.contact_email).where(Company.id == company_id)) if company_id else None
-        self[company_id] = address or None
-        return self[company_id]
+        company = db.session.get(Company, company_id) if company_id is not None else None
+        sender = Sender.for_company(company, current_app.extensions["mail"].default_sender)
+        self[company_id] = sender
+        return sender
 
 
 # Sending -------------------------------------------------------------------------------------
@@ -315,7 +337,7 @@ class _Batch:
         self.started = now_utc()
         self.sent = 0
         self.refusals_in_a_row = 0
-        self.reply_addresses = _ReplyAddresses()
+        self.senders = _Senders()
 
     def run(self, connection: _Connection) -> int:
         try:
@@ -338,7 +360,7 @@ class _Batch:
     def send_next(self, connection: _Connection) -> None:
         email = self.emails[0]
         try:
-            message = build_message(email, self.now, self.reply_addresses[email.company_id])
+            message = build_message(email, self.now, self.senders[email.company_id])
         except FileNotFoundError as error:
             self.emails.popleft()
             _mark_failed(email, f"an attachment is missing from the file store: {error.filename}", self.now, permanent=False)

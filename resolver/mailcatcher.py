@@ -23,6 +23,7 @@ from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 from pathlib import Path
 
+import click
 from aiosmtpd.controller import Controller
 from flask import Flask, current_app
 
@@ -36,8 +37,8 @@ _sequence = itertools.count(1)
 _sequence_lock = threading.Lock()
 
 
-class MailCatcherError(RuntimeError):
-    """The catcher could not start (usually: its port is taken)."""
+class MailCatcherError(click.ClickException):
+    """The catcher could not start (usually: its port is taken); ``resolver serve`` shows the message as it is."""
 
 
 def mailbox_folder(app: Flask | None = None) -> Path:

@@ -122,12 +122,14 @@ def test_a_queued_email_arrives_with_its_text_html_and_message_id(app, smtp):
     assert (email.status, email.sent_dt, email.attempts, email.claimed_until_dt) == ("sent", START, 0, None)
 
 
-def test_a_reply_reaches_the_company_office(app, smtp, company):
+def test_the_email_comes_from_the_company_and_a_reply_reaches_its_office(app, smtp, company):
     queue(to_addr="rosa@example.test", company_id=company.id)
 
     send_pending()
 
     [message] = smtp.to("rosa@example.test")
+    assert message["From"].addresses[0].display_name == company.name
+    assert message["From"].addresses[0].addr_spec == "resolver@localhost"
     assert message["Reply-To"] == company.contact_email
 
 

@@ -161,11 +161,14 @@ def test_staff_read_their_companys_mail_and_follow_its_links(app, client, catche
     assert client.get("/mailbox/no-such-message").status_code == 404
 
 
-def test_an_empty_mailbox_says_what_to_do(client, manager):
+def test_an_empty_mailbox_says_what_to_do(app, client, manager):
     sign_in(client, manager)
     page = client.get("/mailbox/").get_data(as_text=True)
     assert "No email yet" in page
     assert "Email goes out through the mail server at 127.0.0.1:" in page, "no catcher runs in this test"
+
+    app.config["MAIL_SERVER"] = None
+    assert "No mail server is set, so email waits in the outbox" in client.get("/mailbox/").get_data(as_text=True)
 
 
 def test_waiting_email_is_mentioned_so_a_refresh_makes_sense(app, client, company, manager):
