@@ -53,7 +53,7 @@ def assert_common_parts(letter, dispute):
 
 
 def test_upheld_the_letter_says_our_decision_stands_gives_the_dissent_and_still_offers_a_token(make_dispute, staff):
-    dispute, letter = drafted(make_dispute, staff, votes=("uphold", "uphold", "compromise"))
+    dispute, letter = drafted(make_dispute, staff, votes=("compromise", "uphold", "uphold"))
     assert_common_parts(letter, dispute)
     text = plain(letter)
     assert "The team found that our decision was fair." in text
@@ -66,8 +66,10 @@ def test_upheld_the_letter_says_our_decision_stands_gives_the_dissent_and_still_
 
 def test_upheld_with_nothing_to_offer_the_letter_says_so_kindly_and_plainly(make_company, make_dispute, staff,
                                                                               company):
-    company.token_cap_cents = 0  # the company gives no tokens: the team's recommendation cannot stand
-    dispute, letter = drafted(make_dispute, staff, votes=("uphold", "uphold", "uphold"))
+    def lower_the_cap(dispute):
+        company.token_cap_cents = 0  # the company stopped giving tokens after the team voted
+
+    dispute, letter = drafted(make_dispute, staff, votes=("uphold", "uphold", "uphold"), before_draft=lower_the_cap)
     text = plain(letter)
     assert "I'm very sorry, but after this review there is nothing more I can do about your security deposit: " \
            "our decision stands." in text
@@ -78,7 +80,7 @@ def test_upheld_with_nothing_to_offer_the_letter_says_so_kindly_and_plainly(make
 
 
 def test_for_the_resident_the_letter_admits_the_mistake_and_does_what_was_asked(make_dispute, staff):
-    dispute, letter = drafted(make_dispute, staff, votes=("resident", "resident", "uphold"))
+    dispute, letter = drafted(make_dispute, staff, votes=("uphold", "resident", "resident"))
     assert_common_parts(letter, dispute)
     text = plain(letter)
     assert "The team agreed with you, and I accept that we got this wrong. I'm sorry for that." in text
@@ -93,7 +95,7 @@ def test_a_compromise_with_items_says_what_happens_to_each_item(make_dispute, st
         carpet.decision, carpet.granted_cents = "compromise", 7500
         wall.decision, wall.granted_cents = "uphold", None
 
-    dispute, letter = drafted(make_dispute, staff, votes=("compromise", "compromise", "uphold"), items=ITEMS,
+    dispute, letter = drafted(make_dispute, staff, votes=("uphold", "compromise", "compromise"), items=ITEMS,
                               before_draft=decide_items)
     assert_common_parts(letter, dispute)
     text = plain(letter)
@@ -143,7 +145,7 @@ def test_a_letter_drafted_late_apologises_for_the_delay(make_dispute, staff):
 
 
 def test_the_frame_carries_the_offer_the_ladder_and_the_companys_own_mediation_service(make_dispute, staff, company):
-    _, letter = drafted(make_dispute, staff, votes=("resident", "resident", "uphold"))
+    _, letter = drafted(make_dispute, staff, votes=("uphold", "resident", "resident"))
     html = letter.body_html
     assert "Our offer to you" in html
     assert "a $25 coffee-shop gift card" in html and "$50 back from your security deposit" in html
@@ -169,7 +171,7 @@ def test_what_the_manager_types_is_shown_as_text_never_as_markup(make_dispute, s
 
 
 def test_the_pdf_opens_and_holds_the_restated_issue_the_offer_and_its_dates(make_dispute, staff):
-    dispute, letter = drafted(make_dispute, staff, votes=("resident", "resident", "uphold"))
+    dispute, letter = drafted(make_dispute, staff, votes=("uphold", "resident", "resident"))
     outcome.approve_letter(staff, letter)
     outcome.send_outcome(staff, dispute)
     pdf = read_bytes(letter.pdf_sha256)
