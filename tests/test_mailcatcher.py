@@ -171,10 +171,17 @@ def test_an_empty_mailbox_says_what_to_do(app, client, manager):
     assert "No mail server is set, so email waits in the outbox" in client.get("/mailbox/").get_data(as_text=True)
 
 
-def test_waiting_email_is_mentioned_so_a_refresh_makes_sense(app, client, company, manager):
+def test_waiting_email_is_mentioned_and_the_page_refreshes_until_it_arrives(app, client, catcher, company, manager):
     queue(company)
     sign_in(client, manager)
-    assert "1 email is waiting to go out" in client.get("/mailbox/").get_data(as_text=True)
+    page = client.get("/mailbox/").get_data(as_text=True)
+    assert "1 email is waiting to go out" in page
+    assert '<meta http-equiv="refresh" content="5">' in page
+
+    send_pending()
+    page = client.get("/mailbox/").get_data(as_text=True)
+    assert "waiting to go out" not in page and 'http-equiv="refresh"' not in page
+    assert "Please send your side by Saturday 14 March" in page
 
 
 def test_links_in_plain_text_become_links_and_nothing_else_does():

@@ -14,13 +14,14 @@ from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
 from ...mail import outbox_counts
-from ...mailcatcher import is_catching, list_messages, read_attachment, read_message, read_raw
+from ...mailcatcher import is_catching, list_messages, mailbox_folder, read_attachment, read_message, read_raw
 from ...workdays import local
 from . import blueprint
 
 # Links in a plain-text email: up to whitespace or an angle bracket, without closing punctuation.
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 _TRAILING = ".,;:!?)]}'\""
+SHOWN = 200  # the newest messages listed; older ones stay on disk
 
 
 def linkify(text: str) -> Markup:
@@ -76,9 +77,12 @@ def _own_message(message_id: str):
 @login_required
 def inbox():
     company_id = getattr(current_user, "company_id", None)
+    messages = list_messages(company_id=company_id)
     return render_template(
         "mailbox/inbox.html",
-        messages=list_messages(company_id=company_id),
+        messages=messages[:SHOWN],
+        older=max(len(messages) - SHOWN, 0),
+        folder=mailbox_folder(),
         counts=outbox_counts(company_id),
         is_catching=is_catching(),
         mail_server=_mail_server(),
