@@ -17,7 +17,7 @@ from resolver.files import store_bytes
 from resolver.letters.tone import check_tone
 from resolver.links import current_link, link_url
 from resolver.models import OutboxEmail
-from resolver.services import disputes, evidence
+from resolver.services import evidence
 
 from .dispute_checks import emails
 
@@ -252,14 +252,39 @@ def test_asking_for_more_time_reaches_the_manager_and_either_answer_reaches_the_
     assert extended.subject == "More time: please send your side by Monday 16 March 2026"
     assert ("you now have until 11:59 PM on Monday 16 March 2026 (America/Denver) to send us your side, "
             "instead of Saturday 14 March 2026.") in extended.body_text
-    assert "Happy to give you until Monday." in extended.body_text
+    assert f"A note from {manager.name}:\n\n    Happy to give you until Monday." in extended.body_text
     assert "Please send it by 11:59 PM on Monday 16 March 2026 (America/Denver)." in plain(extended.body_html)
     assert f"Instead of {EVIDENCE_DUE}." in plain(extended.body_html)
     assert evidence_link(dispute) in extended.body_text and f'href="{evidence_link(dispute)}"' in extended.body_html
 
 
+def test_more_time_granted_without_a_note_thanks_the_resident_for_asking(make_dispute, manager, resident):
+    dispute = make_dispute("awaiting_evidence")
+    asked = evidence.request_more_time(Actor.resident(resident), dispute, days=1, reason="Away.")
+    evidence.answer_more_time(Actor.staff(manager), dispute, asked, grant=True)
+    extended = only(dispute, "window_extended")
+    assert extended.subject == "More time: please send your side by Sunday 15 March 2026"
+    for body in (extended.body_text, plain(extended.body_html)):
+        assert "Thank you for asking. Good news:" in body
+        assert "The resident asked for" not in body  # the history's wording, not a letter's
+
+
+def test_a_reminder_without_a_date_or_a_link_still_reads_well(make_dispute, resident):
+    from resolver.outbox import queue_email
+
+    dispute = make_dispute("awaiting_evidence")
+    reminder = queue_email("evidence_reminder", to_addr=resident.email, to_name=resident.name, company=dispute.company,
+                           dispute=dispute, context={"due": None, "link_url": None})
+    assert reminder.subject == "A reminder: please send us your side"
+    for body in (reminder.body_text, plain(reminder.body_html)):
+        assert "None" not in body and "Please send it by" not in body
+        assert f"{dispute.manager.email} and I will send you a fresh link" in body
+
+
 def test_the_manager_learns_when_nothing_arrived(make_dispute, manager, resident):
-    dispute = make_dispute("lapsed")  # the window ran out; the sweep's verb lapsed it
+    dispute = make_dispute("awaiting_evidence")
+    move_to(local_end_of_day(2026, 3, 14) + timedelta(seconds=1))
+    sweep_deadlines()
     lapsed = only(dispute, "evidence_lapsed", to=manager.email)
     assert lapsed.subject == f"Nothing arrived from {resident.name} in time (dispute #{dispute.id})"
     for body in (lapsed.body_text, plain(lapsed.body_html)):
@@ -304,7 +329,7 @@ def test_the_reply_deadline_reminds_the_manager_then_warns_the_supervisor_then_r
         assert f"{manager.name} is looking after it" in body and manager.email in body
 
     move_to(local_end_of_day(2026, 3, 16) + timedelta(seconds=1))
-    disputes.record_reply_breach(Actor.system(), dispute)  # what the sweep does when the reply window ends
+    sweep_deadlines()
     for person in (manager.email, company.supervisor_email):
         breached = only(dispute, "reply_breached", to=person)
         assert breached.subject == (
@@ -329,16 +354,19 @@ def every_email(make_dispute, manager, resident):
     evidence.answer_more_time(staff, waiting, asked, grant=False)  # no note: nothing empty may show
     asked = evidence.request_more_time(Actor.resident(resident), waiting, days=1, reason="")
     evidence.answer_more_time(staff, waiting, asked, grant=True)
-    move_to(local_end_of_day(2026, 3, 13) + timedelta(seconds=1))
-    sweep_deadlines()  # the evidence reminder, two days before the extended end
+    second = timedelta(seconds=1)
+    move_to(waiting.evidence_due_dt - timedelta(days=2) + second)
+    sweep_deadlines()  # the evidence reminder
     send_side(waiting, files=[stored("photo.jpg", b"\xff\xd8photo")])
-    move_to(local_end_of_day(2026, 3, 20) + timedelta(seconds=1))
+    move_to(waiting.reply_due_dt - timedelta(days=3) + second)
     sweep_deadlines()  # the reply reminder
-    move_to(local_end_of_day(2026, 3, 22) + timedelta(seconds=1))
+    move_to(waiting.reply_due_dt - timedelta(days=1) + second)
     sweep_deadlines()  # the supervisor's warning
-    move_to(local_end_of_day(2026, 3, 23) + timedelta(seconds=1))
-    disputes.record_reply_breach(Actor.system(), waiting)
-    lapsed = make_dispute("lapsed")
+    move_to(waiting.reply_due_dt + second)
+    lapsed = make_dispute("awaiting_evidence")
+    sweep_deadlines()  # the reply is overdue
+    move_to(lapsed.evidence_due_dt + second)
+    sweep_deadlines()  # nothing arrived in time
     withdrawn = make_dispute("withdrawn")
     found = {}
     for dispute in (waiting, lapsed, withdrawn):
