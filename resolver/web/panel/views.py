@@ -1,7 +1,255 @@
-"""Routes of the panel blueprint (placeholder until the vote page lands)."""
+"""The panel member's pages behind their personal vote link (/p/v/<token>...): the frozen case packet
+with a vote form ("voting as <name>"), stepping aside, the evidence files, and, when the team is
+split, the chair's form to decide.
+
+Members have no account: the link is the key. It is checked, and its use logged, before anything
+else runs. Mail scanners open links seconds after delivery, so GET and HEAD only read; only a POST
+from the page, carrying its CSRF token, records a vote. A forwarded link still votes as the person
+it was sent to, and the page says who that is.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ...actors import Actor
+from ...clock import now_utc
+from ...errors import DomainError, InvalidInput, LinkError
+from ...extensions import db
+from ...files import path_for
+from ...links import resolve_link
+from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Vote
+from ...services import panel as panels
+from ...workdays import format_moment
 from . import blueprint
 
+ENDPOINTS = frozenset(f"panel.{name}" for name in ("vote_page", "cast_vote", "step_aside", "evidence_file", "decide"))
+
+
+# The link, checked before anything else --------------------------------------------------------
+
+@blueprint.url_value_preprocessor
+def _resolve_vote_link(endpoint: str | None, values: dict | None) -> None:
+    # Runs before every before_request, CSRF's included, so a dead link never reaches a form.
+    if endpoint not in ENDPOINTS or not values:
+        return
+    g.link, g.link_problem = None, None
+    try:
+        link = resolve_link(values["token"], "vote")
+        if link.seat_id is None:
+            problem = LinkError("This link is not a team member's link.", reason="wrong-person")
+            problem.link = link
+            raise problem
+        g.link = link
+    except LinkError as problem:
+        g.link_problem = problem
+    db.session.commit()  # the use is logged, whatever happens next
+
+
+@blueprint.before_request
+def _refuse_unusable_link():
+    if request.endpoint in ENDPOINTS and g.get("link_problem") is not None:
+        return _link_problem_page(g.link_problem)
+    return None
+
+
+def _link_problem_page(problem: LinkError):
+    link: AccessLink | None = getattr(problem, "link", None)
+    dispute = db.session.get(Dispute, link.dispute_id) if link is not None else None
+    seat = db.session.get(PanelSeat, link.seat_id) if link is not None and link.seat_id else None
+    status = 410 if problem.reason in ("expired", "revoked") else 403 if dispute else 404
+    return render_template(
+        "panel/link_problem.html", problem=problem, dispute=dispute, seat=seat, link=link,
+        company=dispute.company if dispute else None,
+    ), status
+
+
+@blueprint.errorhandler(CSRFError)
+def _form_expired(error: CSRFError):
+    """The page's security token was missing or stale: show the page again with what was typed."""
+    if request.endpoint not in ENDPOINTS:
+        return error
+    if g.get("link_problem") is not None:
+        return _link_problem_page(g.link_problem)
+    message = ("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote is "
+               "still below; please check it and press the button once more.")
+    return _page(MemberView.load(), problem=InvalidInput(message), posted=request.form, status=400)
+
+
+# What the page shows -----------------------------------------------------------------------------
+
+@dataclass
+class MemberView:
+    """One member's view of one case, through their own link."""
+
+    link: AccessLink
+    seat: PanelSeat
+    dispute: Dispute
+    packet: CasePacket | None
+    vote: Vote | None
+    now: datetime
+
+    @classmethod
+    def load(cls) -> MemberView:
+        seat = db.session.get(PanelSeat, g.link.seat_id)
+        dispute = db.session.get(Dispute, seat.dispute_id)
+        vote = db.session.scalars(select(Vote).where(Vote.seat_id == seat.id)).first()
+        return cls(g.link, seat, dispute, panels.current_packet(dispute), vote, now_utc())
+
+    @property
+    def member(self):
+        return self.seat.member
+
+    @property
+    def company(self):
+        return self.dispute.company
+
+    @property
+    def is_open(self) -> bool:
+        due = self.dispute.panel_due_dt
+        return (self.dispute.state == "panel_review" and self.seat.recused_dt is None
+                and (due is None or self.now <= due))
+
+    @property
+    def is_chair_deciding(self) -> bool:
+        return self.dispute.state == "deadlocked" and self.seat.is_chair and self.seat.recused_dt is None
+
+    @property
+    def conflicts(self) -> list[str]:
+        return panels.conflicts_for(self.dispute, self.member)
+
+    def at(self, iso: str | None) -> str:
+        """A moment the packet stores as text, in the company's time zone."""
+        return format_moment(datetime.fromisoformat(iso), self.company) if iso else ""
+
+    def context(self, **extra) -> dict:
+        content = self.packet.content if self.packet else {}
+        return {
+            "view": self, "dispute": self.dispute, "company": self.company, "member": self.member,
+            "seat": self.seat, "packet": self.packet, "case": content, "vote": self.vote,
+            "token": request.view_args["token"], "choices": panels.CHOICE_LABELS, "at": self.at, **extra,
+        }
+
+
+def _page(view: MemberView, *, problem: DomainError | None = None, posted=None, status: int = 200):
+    return render_template("panel/vote.html", **view.context(problem=problem, posted=posted)), status
+
+
+def _when_open_until(view: MemberView) -> str:
+    return format_moment(view.dispute.panel_due_dt, view.company) if view.dispute.panel_due_dt else ""
+
+
+# Pages -------------------------------------------------------------------------------------------
 
 @blueprint.get("/v/<token>")
 def vote_page(token: str):
-    return "vote", 501
+    return _page(MemberView.load())
+
+
+@blueprint.post("/v/<token>")
+def cast_vote(token: str):
+    view = MemberView.load()
+    form = request.form
+    try:
+        fields = dict(
+            choice=form.get("choice", ""), reason=form.get("reason", ""), token_kind=form.get("token_kind", ""),
+            token_cents=parse_cents(form.get("token_amount", ""), field="token_cents", what="token"),
+            concession_cents=parse_cents(form.get("concession_amount", ""), field="concession_cents",
+                                         what="concession"),
+            item_choices={str(item.id): form.get(f"item-{item.id}", "") for item in view.dispute.items},
+        )
+    except InvalidInput as problem:
+        return _page(view, problem=problem, posted=form, status=problem.status_code)
+    for attempt in (1, 2):
+        try:
+            panels.record_vote(Actor.panel(view.member), view.seat, **fields)
+            db.session.commit()
+            break
+        except (IntegrityError, StaleDataError):
+            # The same member's other tab got there first: its vote is the row; this one changes it.
+            db.session.rollback()
+            if attempt == 2:
+                raise
+            view = MemberView.load()
+        except DomainError as problem:
+            db.session.rollback()
+            return _page(MemberView.load(), problem=problem, posted=form, status=problem.status_code)
+    view = MemberView.load()
+    if view.dispute.state == "panel_review":
+        flash(f"Thank you, {view.member.name}. Your vote is recorded. You can change it here until "
+              f"{_when_open_until(view)}.", "success")
+    else:
+        flash(f"Thank you, {view.member.name}. Your vote is recorded, and with it the team's review is complete.",
+              "success")
+    return redirect(url_for(".vote_page", token=token), code=303)
+
+
+@blueprint.post("/v/<token>/step-aside")
+def step_aside(token: str):
+    view = MemberView.load()
+    try:
+        panels.recuse(Actor.panel(view.member), view.seat, reason=request.form.get("recusal_reason", ""))
+        db.session.commit()
+    except DomainError as problem:
+        db.session.rollback()
+        return _page(MemberView.load(), problem=problem, posted=request.form, status=problem.status_code)
+    return render_template("panel/stepped_aside.html", **view.context())
+
+
+@blueprint.post("/v/<token>/decide")
+def decide(token: str):
+    view = MemberView.load()
+    try:
+        panels.decide_deadlock(Actor.panel(view.member), view.dispute, decision=request.form.get("decision", ""),
+                               note=request.form.get("note", ""))
+        db.session.commit()
+    except DomainError as problem:
+        db.session.rollback()
+        return _page(MemberView.load(), problem=problem, posted=request.form, status=problem.status_code)
+    except StaleDataError:
+        db.session.rollback()
+        return _page(MemberView.load(), problem=InvalidInput("The manager decided it a moment ago."),
+                     status=409)
+    return render_template("panel/decided.html", **MemberView.load().context())
+
+
+@blueprint.get("/v/<token>/files/<int:file_id>")
+def evidence_file(token: str, file_id: int):
+    """A file from the packet's evidence list, always as a download of the copy the packet names."""
+    view = MemberView.load()
+    listed = {e["id"]: e for e in (view.packet.content.get("evidence", []) if view.packet else [])}
+    evidence = db.session.get(EvidenceFile, file_id)
+    if (evidence is None or evidence.dispute_id != view.dispute.id or file_id not in listed
+            or listed[file_id]["sha256"] != evidence.sha256):
+        abort(404)
+    response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
+                         download_name=evidence.original_name, max_age=0, conditional=False, etag=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Parsing -----------------------------------------------------------------------------------------
+
+def parse_cents(raw: str, *, field: str, what: str) -> int | None:
+    """'$25' or '25.50' -> cents; blank -> None."""
+    text = (raw or "").strip().replace("$", "").replace(",", "").replace(" ", "")
+    if not text:
+        return None
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(f"Write the {what} in dollars, like 25 or 25.00, or leave it empty.", field=field)
+    if amount >= 10_000_000:
+        raise InvalidInput(f"That {what} looks too large; please check it.", field=field)
+    return int(amount * 100)
