@@ -1,0 +1,124 @@
+"""The 7-day reply from the letter's side, on a movable clock: reminders and escalation before it,
+a breach recorded and never hidden when the letter is late, and a letter that says sorry for it."""
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+
+import pypdf
+import pytest
+
+from resolver import clock
+from resolver.actors import Actor
+from resolver.deadlines import sweep_deadlines
+from resolver.extensions import db
+from resolver.mail import send_pending
+from resolver.services import outcome
+
+from .dispute_checks import actions, emails, history, pending
+
+
+def move_to(moment: datetime) -> None:
+    clock.advance(moment - clock.now_utc())
+
+
+@pytest.fixture
+def staff(manager):
+    return Actor.staff(manager)
+
+
+@pytest.fixture
+def decided(make_dispute):
+    dispute = make_dispute("decided", votes=("uphold", "resident", "resident"))
+    db.session.commit()
+    return dispute
+
+
+def test_a_late_letter_is_reminded_escalated_recorded_and_says_sorry_for_the_delay(decided, staff, manager, company,
+                                                                                  smtp):
+    dispute = decided
+    due = dispute.reply_due_dt
+    assert set(pending(dispute)) >= {"reply:remind:0", "reply:remind:1", "reply:due"}
+
+    move_to(due - timedelta(days=3))
+    sweep_deadlines()
+    assert [e.to_addr for e in emails(dispute, "reply_reminder")] == [manager.email]
+    move_to(due - timedelta(days=1))
+    sweep_deadlines()
+    assert [e.to_addr for e in emails(dispute, "reply_at_risk")] == [company.supervisor_email]
+    move_to(due + timedelta(hours=1))
+    sweep_deadlines()
+    db.session.expire_all()
+    assert dispute.reply_breached_dt == due + timedelta(hours=1)
+    assert sorted(e.to_addr for e in emails(dispute, "reply_breached")) == sorted([manager.email,
+                                                                                  company.supervisor_email])
+
+    # The manager writes the letter a day late: the draft says sorry for the delay, and must.
+    move_to(due + timedelta(days=1))
+    letter = outcome.draft_outcome(staff, dispute)
+    assert "I'm also sorry this reply comes later than the 7 days we promised you." in letter.body_text
+    without_apology = letter.body_text.replace(
+        "I'm also sorry this reply comes later than the 7 days we promised you. That delay is ours, not yours.", "")
+    outcome.edit_letter(staff, letter, body_text=without_apology)
+    with pytest.raises(outcome.ToneCheckFailed) as refused:
+        outcome.approve_letter(staff, letter)
+    assert [flag.code for flag in refused.value.flags] == ["late_without_apology"]
+    db.session.rollback()
+    letter = outcome.draft_outcome(staff, dispute)
+    outcome.approve_letter(staff, letter)
+    outcome.send_outcome(staff, dispute)
+    db.session.commit()
+
+    # The breach stays on the record, once; the send says it was late.
+    assert dispute.reply_breached_dt == due + timedelta(hours=1)
+    assert actions(dispute).count("reply_breached") == 1
+    sent = [e for e in history(dispute) if e.action == "send_outcome"][0]
+    assert sent.data["late"] is True
+    assert not any(kind.startswith("reply:") for kind in pending(dispute))
+
+    send_pending()
+    (message,) = [m for m in smtp.to(dispute.resident.email)
+                  if m["Subject"] == "Our written reply about your security deposit"]
+    assert "later than the 7 days we promised you" in smtp.text_of(message)
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    pdf = pypdf.PdfReader(io.BytesIO(attachment.get_content()))
+    assert "later than the 7 days we promised you" in " ".join(pdf.pages[0].extract_text().split())
+
+
+def test_a_letter_sent_late_before_any_sweep_still_records_the_breach(decided, staff, company):
+    dispute = decided
+    letter = outcome.draft_outcome(staff, dispute)
+    outcome.approve_letter(staff, letter)
+    db.session.commit()
+    move_to(dispute.reply_due_dt + timedelta(minutes=10))  # the worker was down: no sweep ran
+    outcome.send_outcome(staff, dispute)
+    db.session.commit()
+    assert dispute.reply_breached_dt == clock.now_utc()
+    assert actions(dispute)[-2:] == ["reply_breached", "send_outcome"]
+    assert company.supervisor_email in [e.to_addr for e in emails(dispute, "reply_breached")]
+    sweep_deadlines()  # the reply timers were cancelled with the send: nothing more happens
+    assert actions(dispute).count("reply_breached") == 1
+
+
+def test_a_letter_sent_in_time_stops_the_reminders_and_there_is_no_breach(decided, staff):
+    dispute = decided
+    letter = outcome.draft_outcome(staff, dispute)
+    outcome.approve_letter(staff, letter)
+    outcome.send_outcome(staff, dispute)
+    db.session.commit()
+    move_to(dispute.reply_due_dt + timedelta(days=1))
+    sweep_deadlines()
+    db.session.expire_all()
+    assert dispute.reply_breached_dt is None
+    assert emails(dispute, "reply_reminder") == [] and emails(dispute, "reply_breached") == []
+    assert [e for e in history(dispute) if e.action == "send_outcome"][0].data["late"] is False
+
+
+def test_a_letter_approved_after_the_deadline_is_checked_for_an_apology(decided, staff):
+    dispute = decided
+    letter = outcome.draft_outcome(staff, dispute)  # drafted in time: no apology for lateness in it
+    move_to(dispute.reply_due_dt + timedelta(hours=3))
+    assert [flag.code for flag in outcome.tone_flags(letter)] == ["late_without_apology"]
+    outcome.approve_letter(staff, letter, override_reason="I called the resident to apologise in person.")
+    assert letter.tone_override_reason == "I called the resident to apologise in person."
