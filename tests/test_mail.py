@@ -151,6 +151,19 @@ def test_an_attachment_arrives_byte_for_byte(app, smtp):
     assert "Please send your side" in smtp.text_of(message), "the text stays beside the attachment"
 
 
+def test_an_email_whose_attachment_is_missing_waits_and_the_others_go(app, smtp):
+    broken = queue(attachments=[{"filename": "Letter.pdf", "content_type": "application/pdf", "sha256": "0" * 64}])
+    fine = queue()
+
+    assert send_pending() == 1
+
+    broken = reload(broken)
+    assert (broken.status, broken.attempts) == ("pending", 1)
+    assert "attachment is missing" in broken.last_error
+    assert smtp.to(broken.to_addr) == []
+    assert len(smtp.to(fine.to_addr)) == 1
+
+
 def test_a_batch_uses_one_connection(app, own_server):
     inbox = CountingInbox()
     own_server(inbox)
@@ -301,6 +314,20 @@ def test_an_email_claimed_by_a_worker_that_died_goes_when_its_lease_ends(app, sm
     clock.advance(LEASE + timedelta(seconds=1))
     assert send_pending() == 1
     assert len(smtp.to(email.to_addr)) == 1
+
+
+def test_a_batch_out_of_time_gives_its_emails_back_untouched(app, smtp, monkeypatch):
+    import resolver.mail
+
+    emails = [queue() for _ in range(2)]
+    monkeypatch.setattr(resolver.mail, "BATCH_TIME", timedelta(0))  # time is up before the first message
+    assert send_pending() == 0
+    for email in map(reload, emails):
+        assert (email.status, email.attempts, email.claimed_until_dt) == ("pending", 0, None)
+
+    monkeypatch.undo()
+    assert send_pending() == 2, "the next round takes them at once, without waiting for the lease"
+    assert len(smtp.messages) == 2
 
 
 def test_two_workers_racing_send_each_email_once(app, smtp):
