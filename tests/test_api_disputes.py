@@ -1,0 +1,145 @@
+"""The JSON API as a property-management system uses it: a key, open a dispute, read it, list them."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from resolver.extensions import db
+from resolver.mail import send_pending
+from resolver.models import ApiKey, AuditEvent, Dispute, OutboxEmail, Property, Resident
+from resolver.web.api.keys import create_api_key, revoke_api_key
+
+
+@pytest.fixture
+def api(app, supervisor, manager):
+    """A client that sends the company's API key."""
+    _, key = create_api_key(supervisor, name="AppFolio sync", acting_user=manager)
+    db.session.commit()
+    client = app.test_client()
+
+    class Api:
+        raw_key = key
+
+        def get(self, path, **kw):
+            return client.get(f"/api/v1{path}", headers={"Authorization": f"Bearer {key}"}, **kw)
+
+        def post(self, path, body, **kw):
+            return client.post(f"/api/v1{path}", json=body, headers={"Authorization": f"Bearer {key}"}, **kw)
+
+    return Api()
+
+
+def test_keys_are_kept_only_as_a_hash(app, api):
+    row = db.session.scalars(select(ApiKey)).one()
+    assert api.raw_key.startswith("rsv_") and len(api.raw_key) > 40
+    assert api.raw_key not in (row.key_hash, row.prefix) and len(row.key_hash) == 64
+    assert api.raw_key[4:12] == row.prefix
+
+
+def test_opening_a_dispute_for_a_new_resident(app, api, company, manager, smtp):
+    prop = Property(company_id=company.id, name="Aspen Court")
+    db.session.add(prop)
+    db.session.commit()
+    response = api.post("/disputes", {
+        "resident": {"name": "Dana Okafor", "email": "dana@mail.test"},
+        "property_id": prop.id, "unit": "7C",
+        "issue": "The carpet cleaning charge is unfair.", "category": "security deposit",
+        "items": [{"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains"}],
+    })
+    assert response.status_code == 201, response.get_json()
+    body = response.get_json()
+    assert response.headers["Location"].endswith(f"/api/v1/disputes/{body['id']}")
+    assert body["state"] == "awaiting_evidence" and body["unit"] == "7C"
+    assert body["items"][0]["amount_cents"] == 15000
+    [deadline] = body["deadlines"]
+    assert deadline["window"] == "evidence" and deadline["is_running"] and deadline["time_left"].startswith("due in")
+    assert "withdraw" in body["allowed"]
+    dispute = db.session.get(Dispute, body["id"])
+    assert dispute.manager_id == manager.id  # the key acts for this manager
+    labels = db.session.scalars(select(AuditEvent.actor_label).where(AuditEvent.dispute_id == dispute.id)).all()
+    assert all("via API key “AppFolio sync”" in label for label in labels)
+    assert send_pending() == 1 and smtp.to("dana@mail.test")
+
+
+def test_reading_a_dispute_and_its_deadlines(app, api, make_dispute, frozen_clock):
+    dispute = make_dispute("evidence_received")
+    db.session.commit()
+    frozen_clock.advance(timedelta(days=9))
+    body = api.get(f"/disputes/{dispute.id}").get_json()
+    assert body["state"] == "evidence_received" and body["state_label"] == "resident's side received"
+    reply = next(d for d in body["deadlines"] if d["window"] == "reply")
+    assert reply["is_running"] and reply["is_overdue"] and reply["time_left"].startswith("overdue by")
+    assert body["resident"]["name"] == "Tammy Rivera"
+
+
+def test_listing_is_nearest_deadline_first_and_paged(app, api, make_dispute, frozen_clock):
+    later = make_dispute("awaiting_evidence")
+    frozen_clock.advance(timedelta(days=-1))
+    sooner = make_dispute("awaiting_evidence")
+    draft = make_dispute("draft")
+    db.session.commit()
+    body = api.get("/disputes").get_json()
+    assert [d["id"] for d in body["disputes"]] == [sooner.id, later.id, draft.id]
+    assert body["total"] == 3 and body["page"] == 1 and body["pages"] == 1
+    assert api.get("/disputes?state=draft").get_json()["total"] == 1
+
+
+def test_bad_input_gets_a_clear_json_error_and_changes_nothing(app, api, make_company, make_resident, resident):
+    stranger = make_resident(make_company())
+    db.session.commit()
+    before = (db.session.scalar(select(func.count(Dispute.id))), db.session.scalar(select(func.count(Resident.id))),
+              db.session.scalar(select(func.count(OutboxEmail.id))))
+    cases = [
+        ({"issue": "x"}, "resident is required"),
+        ({"resident": {"id": stranger.id}, "issue": "x"}, "no resident"),
+        ({"resident": {"id": "12"}, "issue": "x"}, "whole number"),
+        ({"resident": {"id": resident.id}, "issue": ""}, "issue is required"),
+        ({"resident": {"id": resident.id}, "issue": "x", "items": [{"description": "a", "amount_cents": -1}]},
+         "0 or more"),
+        ({"resident": {"id": resident.id}, "issue": "x", "items": [{"description": "a", "amount_cents": 1.5}]},
+         "whole number of cents"),
+        ({"resident": {"name": "New", "email": "nope"}, "issue": "x"}, "not an email address"),
+        ({"resident": {"id": resident.id}, "issue": "x", "property_id": 999999, "unit": "1"}, "no property"),
+        ({"resident": {"id": resident.id}, "issue": "x", "open": "yes"}, "true or false"),
+    ]
+    for body, message in cases:
+        response = api.post("/disputes", body)
+        assert response.status_code == 422, body
+        assert message in response.get_json()["message"], (body, response.get_json())
+    response = api.post("/disputes", None, data="not json", content_type="text/plain")
+    assert response.status_code == 422
+    after = (db.session.scalar(select(func.count(Dispute.id))), db.session.scalar(select(func.count(Resident.id))),
+             db.session.scalar(select(func.count(OutboxEmail.id))))
+    assert after == before
+    assert api.get("/disputes?state=nonsense").status_code == 422
+    assert api.get("/disputes/999999").status_code == 404
+    assert api.get("/disputes/999999").get_json()["error"] == "NotFound"
+
+
+def test_a_revoked_key_stops_working(app, api, supervisor):
+    assert api.get("/disputes").status_code == 200
+    revoke_api_key(supervisor, db.session.scalars(select(ApiKey)).one())
+    db.session.commit()
+    response = api.get("/disputes")
+    assert response.status_code == 401 and "revoked" in response.get_json()["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_openapi_document_describes_the_api(app, client):
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1")
+    assert set(doc["paths"]) == {"/disputes", "/disputes/{dispute_id}"}
+    assert {"get", "post"} <= set(doc["paths"]["/disputes"])
+    assert doc["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    # Every API route the app serves is in the document.
+    served = {rule.rule.removeprefix("/api/v1").replace("<int:dispute_id>", "{dispute_id}")
+              for rule in client.application.url_map.iter_rules()
+              if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi"}
+    assert served == set(doc["paths"])
+
+
+def test_the_api_needs_no_csrf_token_but_a_session_cookie_alone_gets_nothing(app, signed_in_client, manager):
+    staff = signed_in_client(manager)
+    assert staff.get("/api/v1/disputes").status_code == 401
