@@ -103,21 +103,6 @@ def display_name(raw: str | None) -> str:
     return name
 
 
-_EXTENSIONS = {
-    "image/jpeg": ("jpg", "jpeg"), "image/png": ("png",), "image/gif": ("gif",), "image/webp": ("webp",),
-    "application/pdf": ("pdf",), "text/plain; charset=utf-8": ("txt", "text", "csv", "md", "log"),
-}
-
-
-def served_name(name: str, content_type: str) -> str:
-    """The name to download a file under: the resident's own, with the extension its content really
-    has, so a PDF named photo.jpg opens as a PDF."""
-    extensions = _EXTENSIONS.get(content_type) or _OFFICE_EXTENSIONS.get(content_type)
-    if not extensions or name.rpartition(".")[2].lower() in extensions:
-        return name
-    return f"{name}.{extensions[0]}"
-
-
 # Sniffing ---------------------------------------------------------------------------------------
 
 _PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -126,7 +111,10 @@ _OOXML = {
     "xl/": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Excel spreadsheet"),
     "ppt/": ("application/vnd.openxmlformats-officedocument.presentationml.presentation", "PowerPoint file"),
 }
-_OFFICE_EXTENSIONS = {
+# The extensions a content type goes by; the first is added to a download's name when missing.
+_EXTENSIONS = {
+    "image/jpeg": ("jpg", "jpeg"), "image/png": ("png",), "image/gif": ("gif",), "image/webp": ("webp",),
+    "application/pdf": ("pdf",), "text/plain; charset=utf-8": ("txt", "text", "csv", "md", "log"),
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("docx",),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("xlsx",),
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("pptx",),
@@ -139,12 +127,24 @@ _ODF_KINDS = {
     "application/vnd.oasis.opendocument.spreadsheet": "OpenDocument spreadsheet",
     "application/vnd.oasis.opendocument.presentation": "OpenDocument presentation",
 }
-_PROGRAM_MAGIC = (b"MZ", b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
+# Windows programs start "MZ" too, but always with NUL bytes soon after (a text file never has any).
+_WINDOWS_PROGRAM = re.compile(rb"^MZ[\s\S]{0,62}\x00")
+_PROGRAM_MAGIC = (b"\x7fELF", b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe",
                   b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe", b"#!", b"\x00asm", b"dex\n")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # Any tag at all (<p>, <img ...>, <svg>, <?xml, <!DOCTYPE): a text file with markup is a web page.
 _MARKUP = re.compile(rb"<(?:[!?][a-z]|/?[a-z][a-z0-9:-]*(?:\s[^<>]*)?/?>)", re.I)
 _PDF_ACTIVE = (b"/JavaScript", b"/Launch", b"/EmbeddedFile", b"/RichMedia")
+
+
+def served_name(name: str, content_type: str) -> str:
+    """The name to download a file under: the resident's own, with the extension its content really
+    has, so a PDF named photo.jpg opens as a PDF."""
+    extensions = _EXTENSIONS.get(content_type)
+    if not extensions or name.rpartition(".")[2].lower() in extensions:
+        return name
+    return f"{name}.{extensions[0]}"
+
 
 _ACCEPTED = "photos (JPEG, PNG, GIF, WebP), PDFs, Word, Excel, PowerPoint, OpenDocument or plain-text files"
 
@@ -161,7 +161,7 @@ def check_file(name: str, data: bytes, *, limits: UploadLimits, company) -> Chec
         raise _refuse(name, f"is {describe_size(len(data))}; each file can be at most "
                             f"{describe_size(limits.max_file_bytes)}. A smaller photo, or a PDF of fewer pages, "
                             "will fit.")
-    if data.startswith(_PROGRAM_MAGIC):
+    if data.startswith(_PROGRAM_MAGIC) or _WINDOWS_PROGRAM.match(data):
         raise _refuse(name, "is a program, not a photo or a document, so it cannot be sent here.")
     if data.startswith(_OLE_MAGIC):
         raise _refuse(name, "is an older Office file (.doc, .xls or .ppt), which can carry macros. "
@@ -174,16 +174,18 @@ def check_file(name: str, data: bytes, *, limits: UploadLimits, company) -> Chec
         return _checked_pdf(name, data)
     if data.startswith(b"PK\x03\x04"):
         return _checked_zip(name, data)
+    if _is_text(data):
+        return _checked_text(name, data)
     if mime.startswith("image/"):
         raise _refuse(name, "is a kind of picture we cannot check (for example an iPhone HEIC photo). "
                             "Please send it as a JPEG: a screenshot of the photo works too.")
     if mime.startswith(("video/", "audio/")):
         raise _refuse(name, "is a video or a recording, which cannot be sent here. "
                             "A photo or a screenshot of the moment that matters works well instead.")
-    if guess is not None and (filetype.is_archive(data) or mime.startswith("application/")):
+    if guess is not None:
         raise _refuse(name, "is an archive or another kind of file we cannot accept. "
                             f"Please send {_ACCEPTED}, one by one.")
-    return _checked_text(name, data)
+    raise _refuse(name, f"is a kind of file we cannot recognise. Please send {_ACCEPTED}.")
 
 
 def _checked_photo(name: str, data: bytes, company) -> CheckedFile:
@@ -201,9 +203,18 @@ def _checked_photo(name: str, data: bytes, company) -> CheckedFile:
     if image.format not in _PHOTO_TYPES:
         raise _refuse(name, f"is not a kind of photo we accept. Please send {_ACCEPTED}.")
     captured = _captured_dt(image.getexif(), company)
-    served = _without_metadata(image)
+    try:
+        served = _without_metadata(image)
+    except (OSError, ValueError, EOFError, SyntaxError):  # a later frame of an animation is broken
+        raise _refuse(name, "looks like a photo but is damaged or incomplete. Please choose it again.") from None
+    except LocationNotRemoved:
+        raise _refuse(name, "carries location data we could not remove. A screenshot of the photo works.") from None
     return CheckedFile(name=name, content_type=_PHOTO_TYPES[image.format], kind="photo", received=data,
                        served=served, captured_dt=captured)
+
+
+class LocationNotRemoved(Exception):
+    """Re-encoding left GPS data in a photo: it must not be served."""
 
 
 # Kept so the served photo still looks right; everything else (EXIF, GPS, XMP, comments, text) goes.
@@ -233,7 +244,7 @@ def _without_metadata(image: Image.Image) -> bytes:
     cleaned = out.getvalue()
     with Image.open(io.BytesIO(cleaned)) as check:  # never serve a copy that still says where it was taken
         if check.getexif().get_ifd(ExifTags.IFD.GPSInfo) or b"GPS" in check.info.get("xmp", b""):
-            raise RuntimeError("the cleaned photo still carries location data")
+            raise LocationNotRemoved()
     return cleaned
 
 
@@ -306,18 +317,22 @@ def _read_small(archive: zipfile.ZipFile, member: str, limit: int = 256 * 1024) 
     return archive.read(member)
 
 
-def _checked_text(name: str, data: bytes) -> CheckedFile:
-    if b"\x00" in data:
-        raise _refuse(name, f"is a kind of file we cannot recognise. Please send {_ACCEPTED}.")
+_BINARY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+
+
+def _is_text(data: bytes) -> bool:
+    """UTF-8 text without the control characters binary files are full of."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _refuse(name, f"is a kind of file we cannot recognise. Please send {_ACCEPTED}.") from None
-    if _MARKUP.search(data[:65536]):
+        return False
+    return not _BINARY_CONTROL.search(text)
+
+
+def _checked_text(name: str, data: bytes) -> CheckedFile:
+    if _MARKUP.search(data):
         raise _refuse(name, "is a web page or a drawing that can contain code (HTML, SVG or XML), so it cannot "
                             "be sent here. A screenshot or a PDF of it works.")
-    if any(ord(c) < 32 and c not in "\t\r\n\f" for c in text):
-        raise _refuse(name, f"is a kind of file we cannot recognise. Please send {_ACCEPTED}.")
     return CheckedFile(name=name, content_type="text/plain; charset=utf-8", kind="text file",
                        received=data, served=data)
 

@@ -219,6 +219,10 @@ def test_a_file_is_downloaded_never_shown_as_a_page_and_only_through_the_link(cl
     assert not str(file_store.store_root().resolve()).startswith(str(__import__("pathlib").Path(app.static_folder).resolve()))
 
 
+def test_a_text_file_that_happens_to_start_with_mz_is_not_taken_for_a_program(client, waiting):
+    assert ResidentForm(client, waiting).send(files=[("notes.txt", b"MZ Properties called me on 2 March.\n")]).status_code == 303
+
+
 def test_a_filename_with_folders_and_control_characters_is_cleaned(client, waiting):
     ResidentForm(client, waiting).send(files=[("C:\\Users\\tammy\\Pictures\\kitchen\x07 sink.jpg", photo())])
     assert db.session.scalars(db.select(EvidenceFile)).one().original_name == "kitchen sink.jpg"

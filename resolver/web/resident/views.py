@@ -12,9 +12,9 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import flash, g, redirect, render_template, request, send_file, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -267,7 +267,8 @@ def evidence_receipt(token: str, submission_id: int):
     view = ResidentView.load()
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.dispute_id != view.dispute.id:
-        abort(404)
+        return _status_page(view, problem="That receipt is not part of your dispute. Your receipts are listed below.",
+                            status=404)
     return render_template("resident/evidence_receipt.html", **view.context(submission=submission))
 
 
@@ -304,7 +305,8 @@ def evidence_file(token: str, file_id: int):
     view = ResidentView.load()
     evidence = db.session.get(EvidenceFile, file_id)
     if evidence is None or evidence.dispute_id != view.dispute.id:
-        abort(404)
+        return _status_page(view, problem="That file is not part of your dispute. Your receipts list your files.",
+                            status=404)
     response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
                          download_name=uploads.served_name(evidence.original_name, evidence.content_type),
                          max_age=0, conditional=False, etag=False)
@@ -321,13 +323,10 @@ def parse_amount(raw: str) -> int | None:
     text = (raw or "").strip().replace("$", "").replace(",", "").replace(" ", "")
     if not text:
         return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
+    if not re.fullmatch(r"\d+(\.\d{1,2})?|\.\d{1,2}", text):
         raise InvalidInput("Write the amount in dollars, like 150 or 150.00, or leave it empty.",
                            field="suggested_amount")
+    amount = Decimal(text)
     if amount >= 10_000_000:
         raise InvalidInput("That amount looks too large; please check it.", field="suggested_amount")
     return int(amount * 100)
