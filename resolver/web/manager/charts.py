@@ -11,8 +11,8 @@ FONT = 'font-family="system-ui, sans-serif"'
 
 def _nice_max(value: float) -> float:
     """A round number at or above ``value`` for the top of an axis: 1, 2 or 5 times a power of ten."""
-    if value <= 0:
-        return 1
+    if value <= 5:
+        return 5  # five ticks of whole numbers at least
     power = 10 ** math.floor(math.log10(value))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= value)
 
@@ -27,9 +27,9 @@ def columns(labels: list[str], series: dict[str, list[float]], *, title: str, un
     bar = min(42, slot * 0.7)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
              f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
-    for tick in range(5):
-        value = peak * tick / 4
-        y = top + plot_h - plot_h * tick / 4
+    for tick in range(6):
+        value = peak * tick / 5
+        y = top + plot_h - plot_h * tick / 5
         parts.append(f'<line x1="{left}" x2="{width - 10}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d9e2ec"/>'
                      f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" {FONT} fill="#52606d">'
                      f'{_fmt(value)}{escape(unit)}</text>')

@@ -1,0 +1,75 @@
+"""Reports: the numbers behind the charts, the charts as SVG, and the CSV exports."""
+from __future__ import annotations
+
+import csv
+import io
+
+from resolver.actors import Actor
+from resolver.extensions import db
+from resolver.models import Vote
+from resolver.services import disputes
+
+
+def rows_of(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_reports_count_what_happened(app, signed_in_client, manager, make_dispute, frozen_clock):
+    sent = make_dispute("outcome_sent")             # the team upheld, with a $25 coffee card
+    make_dispute("lapsed")
+    withdrawn = make_dispute("draft", category="noise")
+    disputes.withdraw_dispute(Actor.staff(manager), withdrawn, reason="Opened by mistake.")
+    make_dispute("evidence_received", category="noise")
+    db.session.commit()
+    staff = signed_in_client(manager)
+
+    html = staff.get("/reports").get_data(as_text=True)
+    for title in ("Disputes by month and outcome", "Days from opening to the letter",
+                  "Written replies inside the reply window", "Residents&#39; sides received vs lapsed",
+                  "Tokens and concessions offered", "How fast team members vote", "Most common categories"):
+        assert title in html, title
+    assert html.count("<svg") == 7 and "<script" not in html
+    assert not any(f'{attr}="http' in html for attr in ("src", "href"))  # nothing from elsewhere
+    assert "4 disputes written up in the period." in html
+    assert "100% of 1 written replies went inside the reply window" in html
+    assert "2 received, 1 lapsed without a reply." in html
+
+    by_month = rows_of(staff.get("/reports/by-month.csv"))
+    assert by_month[0] == ["month", "Company upheld", "Compromise", "Resident granted", "Withdrawn", "Lapsed",
+                           "Still open", "total"]
+    march = next(row for row in by_month if row[0] == "2026-03")
+    assert march[1:] == ["1", "0", "0", "1", "1", "1", "4"]
+    offers = rows_of(staff.get("/reports/offers.csv"))
+    march = next(row for row in offers if row[0] == "2026-03")
+    assert march[1:3] == ["1", "25.00"]
+    categories = rows_of(staff.get("/reports/categories.csv"))
+    assert categories[1:] == [["noise", "2"], ["security deposit", "2"]]
+    votes = rows_of(staff.get("/reports/panel-response.csv"))
+    assert sum(int(n) for _, n in votes[1:]) == db.session.query(Vote).count() > 0
+    assert sent.id
+
+
+def test_reports_cover_only_the_companys_own_disputes(
+    app, signed_in_client, manager, make_company, make_staff, make_resident, make_dispute
+):
+    make_dispute("evidence_received")
+    elsewhere = make_company()
+    theirs = make_staff(elsewhere)
+    disputes.create_dispute(Actor.staff(theirs), resident=make_resident(elsewhere), issue="x", category="parking")
+    db.session.commit()
+    categories = rows_of(signed_in_client(manager).get("/reports/categories.csv"))
+    assert categories[1:] == [["security deposit", "1"]]
+
+
+def test_csv_cells_that_look_like_formulas_are_written_as_text(app, signed_in_client, manager, make_dispute):
+    make_dispute("draft", category="=HYPERLINK(\"http://evil.test\")")
+    db.session.commit()
+    categories = rows_of(signed_in_client(manager).get("/reports/categories.csv"))
+    assert categories[1][0].startswith("'=")
+
+
+def test_unknown_reports_and_periods(app, signed_in_client, manager):
+    staff = signed_in_client(manager)
+    assert staff.get("/reports/nothing.csv").status_code == 404
+    assert staff.get("/reports?months=7").status_code == 200  # an unknown period falls back to 12 months
+    assert len(rows_of(staff.get("/reports/by-month.csv?months=3"))) == 4
