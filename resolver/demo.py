@@ -226,6 +226,9 @@ class _Timeline:
         return self.move_to(self.now + timedelta(**delta))
 
     def move_to(self, moment: datetime) -> datetime:
+        # Each moment is a new request in real life: what the last one did is in the database
+        # before the next one starts (a timer scheduled then cancelled must be there to cancel).
+        db.session.flush()
         self.now = moment
         clock.freeze(moment)
         return moment
@@ -376,6 +379,8 @@ def _walk_panel_and_outcome(state, dispute, staff, panel, time, turn) -> Dispute
     if state == "panel_review":
         choices = choices[:1]
     for seat, choice in zip(seats, choices):
+        if dispute.state != "panel_review":  # the result could no longer change: the team closed early
+            break
         time.later(hours=5)
         panels.record_vote(
             Actor.panel(seat.member), seat, choice=choice,
