@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ..actors import Actor
 from ..clock import now_utc
@@ -451,7 +451,8 @@ def record_vote(
     """Cast or change this seat's vote (every version kept); close the panel early if the rules say so.
 
     The seat's one vote is the ``vote.seat_id`` unique constraint: two first votes racing make one
-    row and one IntegrityError (the caller retries once, which then changes the vote).
+    row and one IntegrityError (the caller retries, which then changes the vote). A change is one
+    UPDATE that bumps the revision in the database, so racing changes never share a number.
     """
     _require_member(actor, seat)
     dispute = _dispute_of(seat)
@@ -502,13 +503,15 @@ def record_vote(
         vote = Vote(seat_id=seat.id, dispute_id=dispute.id, packet_id=packet.id, cast_dt=now, changed_dt=now,
                     revision=1, **fields)
         db.session.add(vote)
+        db.session.flush()  # a racing twin fails here, on the unique constraint, before anything else is written
     else:
-        for name, value in fields.items():
-            setattr(vote, name, value)
-        vote.packet_id = packet.id
-        vote.changed_dt = now
-        vote.revision += 1
-    db.session.flush()  # a racing twin fails here, on the unique constraint, before anything else is written
+        # One statement, so two tabs changing the vote at once each get their own revision number.
+        db.session.execute(
+            update(Vote).where(Vote.id == vote.id)
+            .values(packet_id=packet.id, changed_dt=now, revision=Vote.revision + 1, **fields)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.refresh(vote)
     db.session.add(VoteRevision(vote_id=vote.id, revision=vote.revision, recorded_dt=now, **fields))
     # How they voted stays out of the history until the panel closes; that a vote arrived does not.
     _audit(dispute, actor, "vote" if vote.revision == 1 else "change_vote", now,

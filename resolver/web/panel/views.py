@@ -167,7 +167,7 @@ def cast_vote(token: str):
         )
     except InvalidInput as problem:
         return _page(view, problem=problem, posted=form, status=problem.status_code)
-    for attempt in (1, 2):
+    for attempt in range(3):
         try:
             panels.record_vote(Actor.panel(view.member), view.seat, **fields)
             db.session.commit()
