@@ -28,15 +28,6 @@ RESTATEMENT_LIMIT = 900
 # The facts a draft is written from ---------------------------------------------------------------
 
 @dataclass
-class Opinion:
-    """One team member's vote as the letter may show it."""
-
-    choice: str
-    reason: str
-    author: str  # "A team member" when the company keeps the team anonymous
-
-
-@dataclass
 class ItemOutcome:
     description: str
     amount_cents: int
@@ -50,7 +41,7 @@ class ItemOutcome:
             return f"{self.description} ({amount}): we will remove this charge in full."
         if self.decision == "compromise":
             if self.granted_cents:
-                return (f"{self.description} ({amount}): we will take {money(self.granted_cents)} off this charge.")
+                return f"{self.description} ({amount}): we will take {money(self.granted_cents)} off this charge."
             return f"{self.description} ({amount}): we will meet you partway on this charge."
         return f"{self.description} ({amount}): this charge stands."
 
@@ -58,64 +49,54 @@ class ItemOutcome:
 @dataclass
 class DecisionFacts:
     decision: str
-    decided_by: str  # 'panel' or 'manager'
+    decided_by: str  # 'panel', 'manager' or 'chair'
     note: str
     team_size: int
-    agreeing: list[Opinion] = field(default_factory=list)
-    dissenting: list[Opinion] = field(default_factory=list)
+    agreeing: list = field(default_factory=list)  # the panel's opinions (choice, reason, author)
+    dissenting: list = field(default_factory=list)
     token_kind: str = ""
     token_cents: int | None = None
     concession_cents: int | None = None
     items: list[ItemOutcome] = field(default_factory=list)
     notes_for_manager: list[str] = field(default_factory=list)
 
-    @property
-    def company_was_wrong(self) -> bool:
-        return self.decision in ("resident", "compromise")
-
 
 def decision_facts(dispute: Dispute) -> DecisionFacts:
-    """What the team decided and said, anonymised as the company wishes, with its recommended offer."""
+    """What was decided and what the team said (anonymised as the company wishes, by the panel's
+    count), with the offer the team recommended, kept within the company's limits."""
+    from ..services.panel import tally
+
     company = dispute.company
-    rows = db.session.execute(
-        select(Vote, PanelSeat).join(PanelSeat, Vote.seat_id == PanelSeat.id)
-        .where(Vote.dispute_id == dispute.id, PanelSeat.recused_dt.is_(None))
-        .order_by(Vote.cast_dt, Vote.id)
-    ).all()
-    names = [seat.member.name for _, seat in rows if seat.member.name]
-    opinions = []
-    for vote, seat in rows:
-        if company.is_panel_anonymous:
-            opinions.append(Opinion(vote.choice, _scrub(vote.reason, names), "A team member"))
-        else:
-            who = seat.member.name + (f" ({seat.member.organisation})" if seat.member.organisation else "")
-            opinions.append(Opinion(vote.choice, vote.reason.strip(), who))
-    seated = db.session.scalar(
-        select(db.func.count()).select_from(PanelSeat)
-        .where(PanelSeat.dispute_id == dispute.id, PanelSeat.recused_dt.is_(None))
-    ) or len(rows)
+    result = tally(dispute)
     decision = dispute.decision
     facts = DecisionFacts(
         decision=decision,
         decided_by=dispute.decided_by or "panel",
         note=(dispute.decision_note or "").strip(),
-        team_size=seated,
-        agreeing=[o for o in opinions if o.choice == decision],
-        dissenting=[o for o in opinions if o.choice != decision],
+        team_size=result.seated,
+        agreeing=[o for o in result.opinions if o.choice == decision],
+        dissenting=[o for o in result.opinions if o.choice != decision],
     )
-    # The offer: the median of what the winning side recommended; if none of them voted that way
-    # (a deadlock the manager decided), the median of everyone who recommended something.
-    votes = [vote for vote, _ in rows]
-    side = [v for v in votes if v.choice == decision] or votes
-    tokens = [v for v in side if v.token_cents]
-    if tokens:
-        facts.token_cents = _median([v.token_cents for v in tokens])
-        kinds = Counter(v.token_kind.strip() for v in tokens if v.token_kind.strip())
-        facts.token_kind = kinds.most_common(1)[0][0] if kinds else "gift card"
-    concessions = [v.concession_cents for v in side if v.concession_cents]
-    if concessions:
-        facts.concession_cents = _median(concessions)
-    _apply_tally(dispute, facts)
+    if result.choice == decision:
+        facts.token_kind, facts.token_cents, facts.concession_cents = (
+            result.token_kind, result.token_cents, result.concession_cents)
+    else:
+        # A split team that the manager (or chair) decided: the median of what those who chose that
+        # decision recommended, else of everyone who recommended something.
+        votes = db.session.scalars(
+            select(Vote).join(PanelSeat, Vote.seat_id == PanelSeat.id)
+            .where(Vote.dispute_id == dispute.id, PanelSeat.recused_dt.is_(None))
+        ).all()
+        side = [v for v in votes if v.choice == decision] or votes
+        tokens = [v for v in side if v.token_cents]
+        if tokens:
+            facts.token_cents = _median([v.token_cents for v in tokens])
+            kinds = Counter(v.token_kind.strip() for v in tokens if v.token_kind.strip())
+            facts.token_kind = kinds.most_common(1)[0][0] if kinds else "gift card"
+        concessions = [v.concession_cents for v in side if v.concession_cents]
+        facts.concession_cents = _median(concessions) if concessions else None
+    facts.token_cents = facts.token_cents or None
+    facts.concession_cents = facts.concession_cents or None
     if facts.token_cents and facts.token_cents > company.token_cap_cents:
         facts.notes_for_manager.append(
             f"The team recommended a {money(facts.token_cents)} token; the company limit is "
@@ -128,67 +109,17 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
             f"{money(company.concession_cap_cents)}, so the draft offers that."
         )
         facts.concession_cents = company.concession_cap_cents or None
-    facts.items = [_item_outcome(item, votes, decision) for item in dispute.items]
+    if not facts.token_cents:
+        facts.token_kind = ""
+    facts.items = [
+        ItemOutcome(item.description, item.amount_cents, item.decision or decision, item.granted_cents)
+        for item in dispute.items
+    ]
     return facts
-
-
-def _apply_tally(dispute: Dispute, facts: DecisionFacts) -> None:
-    """Prefer the panel's own count of the recommendations when it offers one."""
-    try:
-        from ..services import panel
-    except ImportError:
-        return
-    tally = getattr(panel, "tally", None)
-    if tally is None:
-        return
-    result = tally(dispute)
-
-    def read(*names):
-        for name in names:
-            value = result.get(name) if isinstance(result, dict) else getattr(result, name, None)
-            if value is not None:
-                return value
-        return None
-
-    winner = read("choice", "winner", "decision")
-    if winner != dispute.decision:
-        return  # a split team the manager decided: keep the count made above for that decision
-    opinions = read("opinions")
-    if opinions is not None:
-        facts.agreeing = [o for o in opinions if o.choice == dispute.decision]
-        facts.dissenting = [o for o in opinions if o.choice != dispute.decision]
-    token, kind, concession = read("token_cents"), read("token_kind"), read("concession_cents")
-    if isinstance(token, int):
-        facts.token_cents = token or None
-    if kind:
-        facts.token_kind = kind
-    if isinstance(concession, int):
-        facts.concession_cents = concession or None
 
 
 def _median(values: list[int]) -> int:
     return int(round(statistics.median(values)))
-
-
-def _scrub(reason: str, names: list[str]) -> str:
-    """Take the team members' own names out of what they wrote."""
-    text = reason.strip()
-    for name in sorted(set(names), key=len, reverse=True):
-        text = re.sub(rf"^{re.escape(name)}\s*[:,-]\s*", "", text)
-        text = re.sub(re.escape(name), "a team member", text)
-    return text[:1].upper() + text[1:]
-
-
-def _item_outcome(item, votes: list[Vote], decision: str) -> ItemOutcome:
-    chosen = item.decision
-    if chosen is None:
-        counted = Counter(v.item_choices.get(str(item.id)) for v in votes if v.item_choices.get(str(item.id)))
-        top = counted.most_common(2)
-        chosen = top[0][0] if top and (len(top) == 1 or top[0][1] > top[1][1]) else decision
-    granted = item.granted_cents
-    if chosen == "resident" and granted is None:
-        granted = item.amount_cents
-    return ItemOutcome(item.description, item.amount_cents, chosen, granted)
 
 
 def latest_submission(dispute: Dispute) -> Submission | None:
