@@ -2,6 +2,7 @@
 time (and being told the answer), and the polite page once the window has closed."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from resolver.extensions import db
 from resolver.models import AuditEvent, ExtensionRequest, OutboxEmail
 from resolver.services.evidence import answer_more_time
 
+from .conftest import Inbox
 from .test_resident_support import ResidentForm, counts, dispute_snapshot, evidence_path, hidden, photo
 
 
@@ -152,6 +154,20 @@ def test_after_the_window_closes_with_a_send_the_link_shows_where_things_stand(c
     html = client.get(evidence_path(waiting)).get_data(as_text=True)
     assert "Where things stand" in html and "We will answer you in writing by" in html
     assert 'name="details"' not in html
+
+
+def test_the_reminder_before_the_deadline_carries_a_link_that_opens_the_form(client, waiting, smtp):
+    from resolver.mail import send_pending
+
+    send_pending()
+    smtp.clear()
+    clock.advance(waiting.evidence_due_dt - timedelta(days=2) - clock.now_utc() + timedelta(minutes=1))
+    assert sweep_deadlines() == 1
+    send_pending()
+    [reminder] = smtp.to(waiting.resident.email)
+    link = re.search(r"http://resolver\.test(/r/e/\S+)", Inbox.text_of(reminder)).group(1)
+    html = client.get(link).get_data(as_text=True)
+    assert "Send your side by 11:59 PM on Saturday 14 March 2026" in html and "That is tomorrow" in html
 
 
 def test_a_late_written_answer_is_owned_up_to(client, waiting):
