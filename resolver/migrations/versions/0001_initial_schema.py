@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 08:32:17.578521
+Create Date: 2026-11-22 09:06:35.832232
 
 """
 from typing import Sequence, Union
@@ -45,6 +45,9 @@ def upgrade() -> None:
     sa.Column('contact_phone', sa.String(length=40), nullable=False),
     sa.Column('mediation_service_name', sa.String(length=200), nullable=False),
     sa.Column('mediation_service_contact', sa.Text(), nullable=False),
+    sa.Column('max_file_bytes', sa.Integer(), nullable=False),
+    sa.Column('max_dispute_bytes', sa.Integer(), nullable=False),
+    sa.Column('max_files', sa.Integer(), nullable=False),
     sa.Column('created_dt', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint('evidence_window_days >= 1 AND reply_window_days >= 1', name=op.f('ck_company_windows_positive')),
     sa.CheckConstraint('panel_size % 2 = 1 AND panel_size >= 1', name=op.f('ck_company_panel_size_odd')),
@@ -52,6 +55,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_company')),
     sa.UniqueConstraint('slug', name=op.f('uq_company_slug'))
     )
+    op.create_table('sign_in_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('ip', sa.String(length=64), nullable=False),
+    sa.Column('attempted_dt', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('is_success', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sign_in_attempt'))
+    )
+    with op.batch_alter_table('sign_in_attempt', schema=None) as batch_op:
+        batch_op.create_index('ix_sign_in_attempt_email_time', ['email', 'attempted_dt'], unique=False)
+        batch_op.create_index('ix_sign_in_attempt_ip_time', ['ip', 'attempted_dt'], unique=False)
+
     op.create_table('property',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('company_id', sa.Integer(), nullable=False),
@@ -80,6 +95,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_user_company_id'), ['company_id'], unique=False)
+
+    op.create_table('api_key',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('prefix', sa.String(length=8), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('acting_user_id', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=False),
+    sa.Column('created_dt', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_dt', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_dt', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('length(key_hash) = 64', name=op.f('ck_api_key_hash_is_sha256')),
+    sa.CheckConstraint('length(prefix) = 8', name=op.f('ck_api_key_prefix_length')),
+    sa.ForeignKeyConstraint(['acting_user_id'], ['staff_user.id'], name=op.f('fk_api_key_acting_user_id_staff_user')),
+    sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_api_key_company_id_company')),
+    sa.ForeignKeyConstraint(['created_by_id'], ['staff_user.id'], name=op.f('fk_api_key_created_by_id_staff_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_key')),
+    sa.UniqueConstraint('key_hash', name=op.f('uq_api_key_key_hash')),
+    sa.UniqueConstraint('prefix', name=op.f('uq_api_key_prefix'))
+    )
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_key_company_id'), ['company_id'], unique=False)
 
     op.create_table('panel_member',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -270,13 +308,16 @@ def upgrade() -> None:
     sa.Column('offer_response_dt', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tone_flags', sa.JSON(), nullable=False),
     sa.Column('tone_override_reason', sa.Text(), nullable=False),
+    sa.Column('draft_notes', sa.JSON(), nullable=False),
     sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
     sa.Column('created_dt', sa.DateTime(timezone=True), nullable=False),
     sa.Column('approved_by_id', sa.Integer(), nullable=True),
     sa.Column('approved_dt', sa.DateTime(timezone=True), nullable=True),
     sa.Column('sent_dt', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("offer_response IS NULL OR (offer_response IN ('accepted', 'declined') AND offer_response_dt IS NOT NULL)", name=op.f('ck_letter_offer_response_known')),
     sa.CheckConstraint("status != 'sent' OR (sent_dt IS NOT NULL AND pdf_sha256 IS NOT NULL)", name=op.f('ck_letter_sent_complete')),
     sa.CheckConstraint("status IN ('draft', 'approved', 'sent', 'superseded')", name=op.f('ck_letter_status_known')),
+    sa.CheckConstraint("status NOT IN ('approved', 'sent') OR approved_dt IS NOT NULL", name=op.f('ck_letter_approval_recorded')),
     sa.CheckConstraint('(token_cents IS NULL OR token_cents >= 0) AND (concession_cents IS NULL OR concession_cents >= 0)', name=op.f('ck_letter_amounts_not_negative')),
     sa.ForeignKeyConstraint(['approved_by_id'], ['staff_user.id'], name=op.f('fk_letter_approved_by_id_staff_user')),
     sa.ForeignKeyConstraint(['corrects_letter_id'], ['letter.id'], name=op.f('fk_letter_corrects_letter_id_letter')),
@@ -365,7 +406,9 @@ def upgrade() -> None:
     sa.Column('created_dt', sa.DateTime(timezone=True), nullable=False),
     sa.Column('done_dt', sa.DateTime(timezone=True), nullable=True),
     sa.Column('done_by_id', sa.Integer(), nullable=True),
+    sa.Column('done_note', sa.Text(), nullable=False),
     sa.CheckConstraint("kind IN ('follow_up', 'fulfil_offer', 'review')", name=op.f('ck_task_kind_known')),
+    sa.CheckConstraint('done_dt IS NOT NULL OR done_by_id IS NULL', name=op.f('ck_task_done_by_has_time')),
     sa.ForeignKeyConstraint(['assignee_id'], ['staff_user.id'], name=op.f('fk_task_assignee_id_staff_user')),
     sa.ForeignKeyConstraint(['dispute_id'], ['dispute.id'], name=op.f('fk_task_dispute_id_dispute')),
     sa.ForeignKeyConstraint(['done_by_id'], ['staff_user.id'], name=op.f('fk_task_done_by_id_staff_user')),
@@ -424,8 +467,11 @@ def upgrade() -> None:
     sa.Column('content_type', sa.String(length=100), nullable=False),
     sa.Column('size_bytes', sa.Integer(), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('received_sha256', sa.String(length=64), nullable=True),
+    sa.Column('received_size_bytes', sa.Integer(), nullable=True),
     sa.Column('received_dt', sa.DateTime(timezone=True), nullable=False),
     sa.Column('captured_dt', sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint('(received_sha256 IS NULL AND received_size_bytes IS NULL) OR (length(received_sha256) = 64 AND received_size_bytes > 0)', name=op.f('ck_evidence_file_received_copy_complete')),
     sa.CheckConstraint('length(sha256) = 64', name=op.f('ck_evidence_file_sha256_hex')),
     sa.CheckConstraint('size_bytes > 0', name=op.f('ck_evidence_file_not_empty')),
     sa.ForeignKeyConstraint(['dispute_id'], ['dispute.id'], name=op.f('fk_evidence_file_dispute_id_dispute')),
@@ -589,6 +635,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_panel_member_company_id'))
 
     op.drop_table('panel_member')
+    with op.batch_alter_table('api_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_key_company_id'))
+
+    op.drop_table('api_key')
     with op.batch_alter_table('staff_user', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_staff_user_company_id'))
 
@@ -597,5 +647,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_property_company_id'))
 
     op.drop_table('property')
+    with op.batch_alter_table('sign_in_attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_sign_in_attempt_ip_time')
+        batch_op.drop_index('ix_sign_in_attempt_email_time')
+
+    op.drop_table('sign_in_attempt')
     op.drop_table('company')
     # ### end Alembic commands ###
