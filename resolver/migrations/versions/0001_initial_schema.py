@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 09:06:35.832232
+Create Date: 2026-11-22 09:07:12.781389
 
 """
 from typing import Sequence, Union
@@ -417,6 +417,7 @@ def upgrade() -> None:
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_task_assignee_id'), ['assignee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_dispute_id'), ['dispute_id'], unique=False)
+        batch_op.create_index('uq_task_once_per_dispute', ['dispute_id', 'kind'], unique=True, sqlite_where=sa.text("kind IN ('follow_up', 'fulfil_offer')"), postgresql_where=sa.text("kind IN ('follow_up', 'fulfil_offer')"))
 
     op.create_table('timer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -578,6 +579,7 @@ def downgrade() -> None:
 
     op.drop_table('timer')
     with op.batch_alter_table('task', schema=None) as batch_op:
+        batch_op.drop_index('uq_task_once_per_dispute', sqlite_where=sa.text("kind IN ('follow_up', 'fulfil_offer')"), postgresql_where=sa.text("kind IN ('follow_up', 'fulfil_offer')"))
         batch_op.drop_index(batch_op.f('ix_task_dispute_id'))
         batch_op.drop_index(batch_op.f('ix_task_assignee_id'))
 
