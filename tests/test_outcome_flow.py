@@ -353,3 +353,16 @@ def test_the_follow_up_happens_once_even_if_asked_again(sent, staff):
     assert len(emails(dispute, "follow_up_resident")) == 1
     assert len(outcome.open_tasks(dispute, "follow_up")) == 1
     assert db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == "followed_up")) is not None
+
+
+def test_the_schema_allows_one_fulfilment_task_per_dispute(sent, manager):
+    from sqlalchemy.exc import IntegrityError
+
+    dispute, _ = sent
+    outcome.respond_to_offer(as_resident(dispute), dispute, accept=True)
+    db.session.commit()
+    db.session.add(Task(dispute_id=dispute.id, assignee_id=manager.id, kind="fulfil_offer", title="Again"))
+    with pytest.raises(IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+    assert len(outcome.open_tasks(dispute, "fulfil_offer")) == 1

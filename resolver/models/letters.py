@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now_utc
@@ -73,6 +73,15 @@ class Task(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('follow_up', 'fulfil_offer', 'review')", name="kind_known"),
         CheckConstraint("done_dt IS NOT NULL OR done_by_id IS NULL", name="done_by_has_time"),
+        # One follow-up and one fulfilment per dispute, however many times the button is pressed at once.
+        Index(
+            "uq_task_once_per_dispute",
+            "dispute_id",
+            "kind",
+            unique=True,
+            sqlite_where=text("kind IN ('follow_up', 'fulfil_offer')"),
+            postgresql_where=text("kind IN ('follow_up', 'fulfil_offer')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from ...actors import Actor
 from ...clock import now_utc
@@ -113,6 +114,10 @@ def _act(token: str, verb, done: str):
         db.session.rollback()
         dispute = db.session.get(Dispute, dispute.id)
         return _page(dispute, problem=error.message, status=error.status_code)
+    except IntegrityError:
+        # The same button pressed twice at once: the other press was recorded; show what it did.
+        db.session.rollback()
+        return redirect(url_for("resident.outcome_page", token=token), code=303)
     flash(done, "success")
     return redirect(url_for("resident.outcome_page", token=token), code=303)
 
