@@ -31,7 +31,7 @@ def test_reports_count_what_happened(app, signed_in_client, manager, make_disput
     assert html.count("<svg") == 7 and "<script" not in html
     assert not any(f'{attr}="http' in html for attr in ("src", "href"))  # nothing from elsewhere
     assert "4 disputes written up in the period." in html
-    assert "100% of 1 written replies went inside the reply window" in html
+    assert "100% of 1 written reply went inside the reply window" in html
     assert "2 received, 1 lapsed without a reply." in html
 
     by_month = rows_of(staff.get("/reports/by-month.csv"))

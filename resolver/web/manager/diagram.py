@@ -12,7 +12,7 @@ from markupsafe import Markup, escape
 
 from ...workflow.definition import WorkflowDef, load_definition
 
-NODE_W, NODE_H, LAYER_GAP, COLUMN_GAP, MARGIN = 200, 34, 58, 30, 16
+NODE_W, NODE_H, LAYER_GAP, COLUMN_GAP, MARGIN = 230, 34, 58, 30, 16
 SIDE_THRESHOLD = 4  # a state reached from more than this many states goes to the side column
 
 
@@ -75,7 +75,7 @@ def workflow_svg(current: str | None = None, allowed: list[str] | None = None) -
         fill = "#2f6f5e" if is_current else ("#e3f4ee" if name in allowed_dests and current else "#ffffff")
         ink = "#ffffff" if is_current else "#1f2933"
         stroke = "#2f6f5e" if is_current or name in allowed_dests else "#9aa5b1"
-        label = state.label if len(state.label) <= 30 else state.label[:28] + "…"
+        label = state.label if len(state.label) <= 34 else state.label[:32] + "…"
         parts.append(
             f'<g class="wf-state{" wf-current" if is_current else ""}" data-state="{name}">'
             f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8" fill="{fill}" stroke="{stroke}" '

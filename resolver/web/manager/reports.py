@@ -59,6 +59,10 @@ def _label(key: str) -> str:
     return datetime.strptime(key, "%Y-%m").strftime("%b %Y")
 
 
+def _count(n: int, word: str, plural: str | None = None) -> str:
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
 def _money(cents: int) -> str:
     return f"{cents / 100:.2f}"
 
@@ -103,7 +107,7 @@ def _by_month_and_outcome(company, keys, in_period, disputes) -> Report:
         if key in in_period:
             counts[key][_outcome_of(row)] += 1
     report = Report("by-month", "Disputes by month and outcome",
-                    f"{sum(sum(c.values()) for c in counts.values())} disputes written up in the period.",
+                    f"{_count(sum(sum(c.values()) for c in counts.values()), 'dispute')} written up in the period.",
                     ["month", *OUTCOMES.values(), "total"])
     report.rows = [[key, *counts[key].values(), sum(counts[key].values())] for key in keys]
     report.chart = columns([_label(k) for k in keys],
@@ -118,7 +122,7 @@ def _time_to_letter(company, keys, in_period, disputes) -> Report:
         if key in in_period and row.opened_dt:
             days[key].append((row.outcome_sent_dt - row.opened_dt).total_seconds() / 86400)
     everything = [d for values in days.values() for d in values]
-    overall = f"Median {median(everything):.1f} days over {len(everything)} letters." if everything else \
+    overall = f"Median {median(everything):.1f} days over {_count(len(everything), 'letter')}." if everything else \
         "No letter was sent in the period."
     report = Report("time-to-letter", "Days from opening to the letter", overall,
                     ["month letter sent", "letters", "median days", "longest days"])
@@ -142,7 +146,7 @@ def _replies_in_time(company, keys, in_period, disputes) -> Report:
             tally[key]["in time"] += 1
     done = sum(t["in time"] + t["late"] for t in tally.values())
     in_time = sum(t["in time"] for t in tally.values())
-    summary = (f"{round(100 * in_time / done)}% of {done} written replies went inside the reply window "
+    summary = (f"{round(100 * in_time / done)}% of {_count(done, 'written reply', 'written replies')} went inside the reply window "
                f"({company.reply_window_days} days)." if done else "No written reply is due or sent in the period yet.")
     report = Report("replies-in-time", "Written replies inside the reply window", summary,
                     ["month evidence arrived", "in time", "late", "share in time %"])
@@ -204,8 +208,9 @@ def _offers(company, keys, in_period, since) -> Report:
     total = {name: sum(t[name] for t in tally.values()) for name in next(iter(tally.values()))}
     report = Report(
         "offers", "Tokens and concessions offered",
-        f"{total['tokens']} tokens (${total['token_cents'] / 100:,.2f}) and {total['concessions']} concessions "
-        f"(${total['concession_cents'] / 100:,.2f}) offered; {total['accepted']} offers accepted.",
+        f"{_count(total['tokens'], 'token')} (${total['token_cents'] / 100:,.2f}) and "
+        f"{_count(total['concessions'], 'concession')} (${total['concession_cents'] / 100:,.2f}) offered; "
+        f"{_count(total['accepted'], 'offer')} accepted.",
         ["month letter sent", "tokens", "tokens total $", "concessions", "concessions total $", "offers accepted"])
     report.rows = [[k, t["tokens"], _money(t["token_cents"]), t["concessions"], _money(t["concession_cents"]),
                     t["accepted"]] for k, t in tally.items()]
@@ -227,7 +232,7 @@ def _panel_response(company, since) -> Report:
     for h in hours:
         label = next(label for limit, label in RESPONSE_BUCKETS if limit is None or h < limit)
         counts[label] += 1
-    summary = (f"Median {median(hours):.1f} hours from invitation to vote, over {len(hours)} votes." if hours
+    summary = (f"Median {median(hours):.1f} hours from invitation to vote, over {_count(len(hours), 'vote')}." if hours
                else "No team votes in the period.")
     report = Report("panel-response", "How fast team members vote", summary, ["time to vote", "votes"])
     report.rows = [[label, n] for label, n in counts.items()]
@@ -243,7 +248,8 @@ def _categories(company, in_period, disputes) -> Report:
             counts[name] = counts.get(name, 0) + 1
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     report = Report("categories", "Most common categories",
-                    f"{len(counts)} categories; the top ones are worth a training session." if counts
+                    f"{_count(len(counts), 'category', 'categories')}; the top ones are worth a training session."
+                    if counts
                     else "No disputes in the period.", ["category", "disputes"])
     report.rows = [[name, n] for name, n in top]
     report.chart = bars(top[:12], title=report.title)
