@@ -45,6 +45,7 @@ def test_choosing_the_team_and_sending_the_case(app, signed_in_client, manager, 
     assert db.session.get(Dispute, dispute.id).state == "panel_review"
     html = page_of(staff, dispute)
     assert "0 of 3 voted" in html and "The case went to the resolution team" in html
+    assert "Morgan Manager chose the resolution team." in html and "Morgan Manager sent the case to the resolution team." in html
     send_pending()
     assert all(smtp.to(m.email) for m in members[:3]) and not smtp.to(members[3].email)
 
@@ -101,6 +102,7 @@ def test_the_letter_from_draft_to_the_residents_inbox(app, signed_in_client, man
     assert db.session.get(Dispute, dispute.id).state == "outcome_sent"
     html = page_of(staff, dispute)
     assert "Download the PDF" in html and "Morgan Manager sent the outcome letter." in html
+    assert "Morgan Manager approved the letter." in html and "Morgan Manager edited the letter." in html
     pdf = re.search(r'href="(/disputes/\d+/letters/\d+\.pdf)"', html).group(1)
     assert staff.get(pdf).data.startswith(b"%PDF")
     send_pending()
@@ -128,5 +130,5 @@ def test_votes_stay_private_while_the_team_reviews(app, signed_in_client, manage
     panel.record_vote(Actor.panel(seat.member), seat, choice="resident", reason="The photos are convincing to me.")
     db.session.commit()
     html = page_of(signed_in_client(manager), dispute)
-    assert "1 of 3 voted" in html
+    assert "1 of 3 voted" in html and "A team member voted." in html
     assert "The photos are convincing to me." not in html and "grant the resident" not in html

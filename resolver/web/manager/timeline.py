@@ -28,6 +28,21 @@ _SENTENCES = {
     "acknowledge": "{who} confirmed they received the letter.",
     "refer_out": "{who} referred the dispute to outside mediation.",
     "follow_up": "Resolver followed up one last time with the resident.",
+    "followed_up": "{who} followed up one last time with the resident.",
+    "seat_panel": "{who} chose the resolution team.",
+    "replace_seat": "{who} seated a replacement on the team.",
+    "packet_frozen": "{who} fixed the case as the team sees it (both sides and the evidence).",
+    "vote": "{who} voted.",
+    "change_vote": "{who} changed their vote.",
+    "recuse": "{who} stepped aside from the team.",
+    "letter_edited": "{who} edited the letter.",
+    "letter_approved": "{who} approved the letter.",
+    "correction_started": "{who} started a correction of the letter.",
+    "correction_sent": "{who} sent the corrected letter.",
+    "receipt_confirmed": "{who} confirmed they received the letter.",
+    "offer_accepted": "{who} accepted the offer.",
+    "offer_declined": "{who} declined the offer.",
+    "task_done": "{who} finished a task{task}.",
 }
 
 _DECISIONS = {"uphold": "the company's position stands", "resident": "the resident's suggestion is granted",
@@ -67,4 +82,5 @@ def describe(event: AuditEvent, company, decision: str | None = None) -> str:
         dates=dates,
         days=data.get("days", "a few"),
         decision=_DECISIONS.get(chosen, chosen or "recorded"),
+        task=f": {data['title']}" if data.get("title") else "",
     )
