@@ -366,3 +366,28 @@ def test_the_schema_allows_one_fulfilment_task_per_dispute(sent, manager):
         db.session.commit()
     db.session.rollback()
     assert len(outcome.open_tasks(dispute, "fulfil_offer")) == 1
+
+
+def test_no_email_to_the_resident_says_what_the_practice_notes_warn_against(make_dispute, staff):
+    from resolver.letters.tone import check_tone
+
+    warnings = {"sorry_you_feel", "calm_down", "already_told", "lecturing", "blaming"}
+    accepted = make_dispute("outcome_sent", votes=("uphold", "compromise", "compromise"))
+    outcome.follow_up(staff, accepted)
+    outcome.correct_letter(staff, accepted)
+    outcome.approve_letter(staff, outcome.current_letter(accepted))
+    outcome.send_outcome(staff, accepted)
+    outcome.respond_to_offer(as_resident(accepted), accepted, accept=True)
+    outcome.complete_task(staff, outcome.open_tasks(accepted, "fulfil_offer")[0])
+    declined = make_dispute("outcome_sent", votes=("uphold", "compromise", "compromise"))
+    outcome.respond_to_offer(as_resident(declined), declined, accept=False)
+    seen = set()
+    for dispute in (accepted, declined):
+        for email in emails(dispute):
+            if email.to_addr != dispute.resident.email:
+                continue
+            seen.add(email.template)
+            for body in (email.body_text, email.body_html):
+                assert not [f for f in check_tone(body) if f.code in warnings], (email.template, body)
+    assert seen >= {"outcome_letter", "outcome_correction", "follow_up_resident", "offer_confirmation",
+                    "offer_fulfilled", "referral_resident"}

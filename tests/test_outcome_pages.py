@@ -49,6 +49,7 @@ def test_the_email_link_opens_the_letter_and_changes_nothing_but_the_link_log(cl
     assert "This page is for <strong>Tammy Rivera</strong>" in page
     assert "Yes, I received this letter" in page
     assert "Accept the offer" in page and "No, thank you" in page
+    assert "I still disagree" not in page  # with an offer open, "No, thank you" is the way to say so
     assert "The carpet was clean when I left; I have photos." in page  # the letter itself
     assert "Download the letter (PDF)" in page
 
@@ -108,7 +109,10 @@ def test_a_late_acceptance_is_refused_on_the_page_with_who_to_talk_to(client, se
     text = response.get_data(as_text=True)
     assert "This offer was open until Wednesday 8 April 2026" in text and "Nothing was changed." in text
     assert snapshot(sent.id) == before
-    assert "Accept the offer" not in client.get(path_of(sent)).get_data(as_text=True)
+    page = client.get(path_of(sent)).get_data(as_text=True)
+    assert "Accept the offer" not in page
+    assert "This offer was open until Wednesday 8 April 2026" in page
+    assert "I still disagree: tell me about outside mediation" in page
 
 
 def test_an_unknown_answer_is_refused(client, sent):

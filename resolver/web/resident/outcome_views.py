@@ -58,6 +58,8 @@ def _page(dispute: Dispute, *, problem: str | None = None, status: int = 200):
     offer = render.offer_of(letter, dispute) if letter is not None else None
     fulfil = outcome.open_tasks(dispute, "fulfil_offer")
     now = now_utc()
+    offer_expired = bool(offer and letter.offer_response is None and letter.offer_expires_dt
+                         and now > letter.offer_expires_dt)
     context = {
         "dispute": dispute,
         "company": company,
@@ -70,13 +72,13 @@ def _page(dispute: Dispute, *, problem: str | None = None, status: int = 200):
             offer and letter.offer_response is None and dispute.state in ("outcome_sent", "acknowledged")
             and (letter.offer_expires_dt is None or now <= letter.offer_expires_dt)
         ),
-        "offer_expired": bool(offer and letter.offer_response is None and letter.offer_expires_dt
-                              and now > letter.offer_expires_dt),
+        "offer_expired": offer_expired,
         "fulfil_due": fulfil[0].due_dt if fulfil else None,
         "mediation": render.mediation_of(company),
         "ladder": render.ladder_of(company),
         "can_confirm": dispute.acknowledged_dt is None and dispute.state == "outcome_sent",
-        "can_refer": dispute.state in ("outcome_sent", "acknowledged") and not (offer and letter.offer_response is None),
+        # With an open offer, "no, thank you" is the way to disagree; after accepting, there is no disagreement.
+        "can_refer": dispute.state in ("outcome_sent", "acknowledged") and (not offer or offer_expired),
         "token": request.view_args["token"],
         "problem": problem,
     }
