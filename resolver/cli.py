@@ -6,6 +6,7 @@ and ``tick`` fire deadlines and send mail, ``diagram`` draws the workflow.
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -165,6 +166,9 @@ def _configure_logging(default_format: str) -> None:
     configure_logging(
         os.environ.get("RESOLVER_LOG_LEVEL", "INFO"), os.environ.get("RESOLVER_LOG_FORMAT", default_format)
     )
+    # The SMTP library narrates every command of every message; Resolver logs each email once.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @click.command("worker")
