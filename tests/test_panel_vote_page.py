@@ -95,7 +95,7 @@ def test_the_page_shows_the_packet_and_whose_link_it_is_but_not_the_residents_co
     for private in (resident.name, resident.email, resident.phone):
         assert private not in text
     assert 'name="csrf_token"' in response.get_data(as_text=True)
-    assert response.headers.get("Cache-Control") is None or "public" not in response.headers["Cache-Control"]
+    assert response.headers["Cache-Control"] == "private, no-store"
 
 
 def test_the_evidence_downloads_through_the_link_and_only_files_in_the_packet(client, sent_case):

@@ -805,6 +805,7 @@ class SeatProgress:
     conflict_note: str
     choice: str | None  # only when the company may see it (after close, or not anonymous)
     revisions: int
+    is_panel_closed: bool = False
 
     @property
     def status(self) -> str:
@@ -812,6 +813,8 @@ class SeatProgress:
             return "stepped aside"
         if self.voted_dt is not None:
             return "voted"
+        if self.is_panel_closed:
+            return "did not vote"
         if self.invited_dt is not None:
             return "not voted yet"
         return "not invited yet"
@@ -854,6 +857,7 @@ def panel_progress(dispute: Dispute) -> PanelProgress:
             is_chair=seat.is_chair, invited_dt=seat.invited_dt, voted_dt=vote.changed_dt if vote else None,
             recused_dt=seat.recused_dt, recusal_reason=seat.recusal_reason, conflict_note=seat.conflict_note,
             choice=vote.choice if (vote and shows) else None, revisions=vote.revision if vote else 0,
+            is_panel_closed=is_closed,
         ))
     active = [r for r in rows if r.recused_dt is None]
     return PanelProgress(

@@ -60,6 +60,16 @@ def _refuse_unusable_link():
     return None
 
 
+@blueprint.after_request
+def _keep_private(response):
+    # A member's page is theirs alone: no shared cache keeps it, no search engine lists it.
+    if request.endpoint in ENDPOINTS:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Robots-Tag"] = "noindex, nofollow"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 def _link_problem_page(problem: LinkError):
     link: AccessLink | None = getattr(problem, "link", None)
     dispute = db.session.get(Dispute, link.dispute_id) if link is not None else None
@@ -233,7 +243,6 @@ def evidence_file(token: str, file_id: int):
                          download_name=evidence.original_name, max_age=0, conditional=False, etag=False)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
