@@ -393,3 +393,31 @@ def test_the_roster_member_model_keeps_its_exclusions(company):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(PanelMember, member.id).excluded_portfolios == ["South"]
+
+
+def test_the_rules_are_data_in_the_workflow_definition(case, monkeypatch):
+    """A stricter definition (two thirds to win, no early close) counts the same votes differently."""
+    from dataclasses import replace
+
+    from resolver.workflow.engine import dispute_engine
+
+    assert panel.rules() == dispute_engine.definition.panel
+    strict = replace(dispute_engine.definition.panel, majority_share=0.67, early_close=())
+    monkeypatch.setattr(panel, "rules", lambda: strict)
+    dispute, seats = case(size=3)
+    for seat, choice in zip(seats, ("uphold", "uphold", "resident")):
+        vote(seat, choice)
+    assert dispute.state == "panel_review"  # everyone voted, but this definition does not close early
+    panel.close_panel(Actor.system(), dispute)
+    assert dispute.state == "deadlocked"  # 2 of 3 is not more than 67%
+
+
+def test_a_definition_with_a_rule_resolver_does_not_know_is_refused(monkeypatch):
+    from dataclasses import replace
+
+    from resolver.workflow.engine import dispute_engine
+
+    odd = replace(dispute_engine.definition.panel, early_close=("when_the_manager_feels_like_it",))
+    monkeypatch.setattr(dispute_engine, "definition", replace(dispute_engine.definition, panel=odd))
+    with pytest.raises(ValueError, match="when_the_manager_feels_like_it"):
+        panel.rules()

@@ -48,8 +48,17 @@ CHOICE_LABELS = {
 }
 
 
+KNOWN_EARLY_CLOSE = ("everyone_voted", "result_cannot_change")
+
+
 def rules() -> PanelRules:
-    return dispute_engine.definition.panel
+    """The count's rules, from the workflow definition's ``panel:`` section."""
+    panel_rules = dispute_engine.definition.panel
+    unknown = [name for name in panel_rules.early_close if name not in KNOWN_EARLY_CLOSE]
+    if unknown or panel_rules.tie != "deadlocked":
+        raise ValueError(f"the workflow's panel rules name what Resolver does not know: "
+                         f"{', '.join(unknown) or 'tie: ' + panel_rules.tie}")
+    return panel_rules
 
 
 # Conflicts of interest ---------------------------------------------------------------------------
@@ -604,15 +613,25 @@ def _median(values: list[int]) -> int | None:
 
 
 def _winner(counts: Counter, cast: int, share: float) -> str | None:
-    for choice, n in counts.items():
-        if n > share * cast:
-            return choice
+    """The choice with more than ``share`` of the votes cast and more than any other; else None (a tie)."""
+    ranked = counts.most_common(2)
+    if not ranked:
+        return None
+    choice, n = ranked[0]
+    if n > share * cast and (len(ranked) == 1 or n > ranked[1][1]):
+        return choice
     return None
 
 
-def _settled(counts: Counter, seated: int, share: float) -> bool:
-    """No way the outstanding votes can take the lead away: the leader wins even if all of them go elsewhere."""
-    return any(n > share * seated for n in counts.values())
+def _settled(counts: Counter, cast: int, seated: int, share: float) -> bool:
+    """The outstanding votes cannot take the lead away: the leader still wins if all of them go elsewhere."""
+    ranked = counts.most_common(2)
+    if not ranked:
+        return False
+    outstanding = seated - cast
+    n = ranked[0][1]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0
+    return n > share * seated and n > runner_up + outstanding
 
 
 def _anonymise(reason: str, names: list[str]) -> str:
@@ -656,7 +675,7 @@ def tally(dispute: Dispute) -> TallyResult:
         item_counts = Counter((v.item_choices or {}).get(str(item.id)) or v.choice for v in votes)
         winner = _winner(item_counts, cast, panel_rules.majority_share) if cast else None
         item_choices[item.id] = winner or choice
-        items_settled = items_settled and _settled(item_counts, seated, panel_rules.majority_share)
+        items_settled = items_settled and _settled(item_counts, cast, seated, panel_rules.majority_share)
 
     result = TallyResult(seated=seated, voted=cast, counts={c: counts.get(c, 0) for c in CHOICES}, quorum=needed,
                          choice=choice, is_quorate=is_quorate, explanation=explanation, item_choices=item_choices)
@@ -664,7 +683,7 @@ def tally(dispute: Dispute) -> TallyResult:
         if "everyone_voted" in panel_rules.early_close and result.everyone_voted:
             result.early_close_reason = "Everyone on the team has voted."
         elif ("result_cannot_change" in panel_rules.early_close and choice is not None and items_settled
-              and _settled(counts, seated, panel_rules.majority_share)):
+              and _settled(counts, cast, seated, panel_rules.majority_share)):
             result.early_close_reason = (f"The result can no longer change: {counts[choice]} of {seated} members "
                                          f"chose {CHOICE_LABELS[choice]}.")
 
