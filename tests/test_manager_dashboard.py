@@ -49,6 +49,8 @@ def test_disputes_come_nearest_deadline_first_with_time_left_in_words(
     html = signed_in_client(manager).get("/").get_data(as_text=True)
 
     assert row_ids(html) == [first.id, second.id, received.id, draft.id]
+    glance = html.split('aria-label="At a glance"')[1].split("</ul>")[0]
+    assert "1 overdue" in glance and "1 due within 2 days" in glance and "0 requests for more time" in glance
     rows = html.split('<tr data-dispute="')[1:]
     assert "overdue by" in rows[0] and 'class="overdue"' in rows[0]
     assert "due in 2 days" in rows[1] and "due-soon" in rows[1]
@@ -87,6 +89,12 @@ def test_filters_by_property_and_manager_and_search_by_resident_or_unit(
     assert row_ids(staff.get(f"/?property={rivera.unit.property_id}").get_data(as_text=True)) == [a.id]
     page = staff.get("/?q=nobody-like-this").get_data(as_text=True)
     assert row_ids(page) == [] and "No dispute matches these filters" in page
+
+
+def test_staff_pages_are_not_framed_or_cached(app, signed_in_client, manager):
+    response = signed_in_client(manager).get("/")
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "private, no-store"
 
 
 def test_nonsense_filters_show_everything_instead_of_failing(app, signed_in_client, manager, make_dispute):

@@ -88,6 +88,37 @@ class DashboardRow:
 
 
 @dataclass
+class AtAGlance:
+    overdue: int = 0
+    due_soon: int = 0
+    requests: int = 0
+    breached: int = 0
+
+
+def at_a_glance(company_id: int, now: datetime, *, manager_id: int | None = None) -> AtAGlance:
+    """The counts at the top of the dashboard: what is late, what is close, who is waiting for an answer."""
+    from datetime import timedelta
+
+    next_due = next_due_expression()
+    conditions = [Dispute.company_id == company_id, Dispute.state.in_(open_states())]
+    if manager_id:
+        conditions.append(Dispute.manager_id == manager_id)
+    due = select(next_due.label("due"), Dispute.reply_breached_dt).where(*conditions).subquery()
+    overdue, soon, breached = db.session.execute(
+        select(
+            func.count().filter(due.c.due < now),
+            func.count().filter(due.c.due >= now, due.c.due < now + timedelta(hours=48)),
+            func.count().filter(due.c.reply_breached_dt.is_not(None)),
+        ).select_from(due)
+    ).one()
+    requests = db.session.scalar(
+        select(func.count(ExtensionRequest.id)).join(Dispute, Dispute.id == ExtensionRequest.dispute_id)
+        .where(*conditions, ExtensionRequest.status == "pending")
+    )
+    return AtAGlance(overdue=overdue, due_soon=soon, requests=requests, breached=breached)
+
+
+@dataclass
 class DashboardPage:
     rows: list[DashboardRow]
     total: int

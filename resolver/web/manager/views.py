@@ -11,6 +11,7 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ...clock import now_utc
 from ...errors import DomainError, InvalidInput, NotFound, WrongState
 from ...extensions import db
 from ...files import path_for
@@ -31,6 +32,17 @@ from .timeline import describe
 ITEM_ROWS = 5
 # Served inline (for thumbnails) only when the stored type is one of these; everything else downloads.
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+@blueprint.after_request
+def _private_pages(response):
+    """Staff pages hold residents' details: never framed by another site, never kept in a shared cache."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # Dashboard -----------------------------------------------------------------------------------
@@ -56,6 +68,7 @@ def dashboard():
     return render_template(
         "manager/dashboard.html",
         page=page,
+        glance=queries.at_a_glance(company.id, now_utc(), manager_id=filters.manager_id),
         company=company,
         states=dispute_engine.definition.states,
         open_states=queries.open_states(),
