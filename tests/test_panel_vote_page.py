@@ -288,3 +288,33 @@ def test_one_member_posting_from_several_tabs_at_once_makes_one_vote(app, sent_c
     assert len(votes) == 1 and votes[0].seat_id == seats[0].id
     revisions = db.session.scalars(select(VoteRevision.revision).order_by(VoteRevision.revision)).all()
     assert revisions == list(range(1, len(tabs) + 1)) and votes[0].revision == len(tabs)
+
+
+def test_the_last_two_votes_arriving_together_still_close_the_panel(app, sent_case):
+    dispute, seats, paths = sent_case(size=3)
+    post_vote(app.test_client(), paths[0], choice="uphold")
+    tabs = []
+    for path in paths[1:]:
+        tab = app.test_client()
+        tabs.append((tab, path, csrf_of(tab.get(path))))
+    start = threading.Barrier(len(tabs))
+    statuses = []
+
+    def send(tab, path, token, choice):
+        with app.app_context():
+            start.wait()
+            response = tab.post(path, data={"csrf_token": token, "choice": choice, "reason": REASON})
+            statuses.append(response.status_code)
+            db.session.remove()
+
+    threads = [threading.Thread(target=send, args=(*tab, choice))
+               for tab, choice in zip(tabs, ("resident", "compromise"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [303, 303]
+    db.session.expire_all()
+    closed = db.session.get(Dispute, dispute.id)
+    assert closed.state == "deadlocked" and closed.panel_closed_dt is not None
+    assert len(emails(closed, "panel_result")) == 1

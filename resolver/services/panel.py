@@ -432,7 +432,13 @@ def _require_member(actor: Actor, seat: PanelSeat) -> None:
 
 
 def _dispute_of(seat: PanelSeat) -> Dispute:
-    return db.session.get(Dispute, seat.dispute_id)
+    """The seat's dispute, locked for this transaction where the database can (PostgreSQL): the team's
+    votes then count one after another, so the last two arriving together still see each other and
+    close the panel."""
+    return db.session.scalars(
+        select(Dispute).where(Dispute.id == seat.dispute_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _check_panel_open(dispute: Dispute, now: datetime) -> None:
