@@ -132,3 +132,39 @@ def test_votes_stay_private_while_the_team_reviews(app, signed_in_client, manage
     html = page_of(signed_in_client(manager), dispute)
     assert "1 of 3 voted" in html and "A team member voted." in html
     assert "The photos are convincing to me." not in html and "grant the resident" not in html
+
+
+def test_a_task_done_from_the_page_closes_the_dispute(app, signed_in_client, manager, make_dispute):
+    from resolver.services import outcome
+
+    dispute = make_dispute("outcome_sent")
+    letter = outcome.sent_letter(dispute)
+    if not letter.has_offer:
+        import pytest
+
+        pytest.skip("the factory's letter carries no offer")
+    outcome.respond_to_offer(Actor.resident(dispute.resident), dispute, accept=True)
+    db.session.commit()
+    staff = signed_in_client(manager)
+    html = page_of(staff, dispute)
+    task_id = re.search(r'name="task_id" value="(\d+)"', html).group(1)
+    response = act(staff, dispute, "complete_task", task_id=task_id)
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute.id).state == "closed"
+    assert "finished a task" in page_of(staff, dispute)
+
+
+def test_referring_out_and_closing(app, signed_in_client, manager, make_dispute):
+    sent = make_dispute("outcome_sent")
+    lapsed = make_dispute("lapsed")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    response = act(staff, sent, "refer_out", reason="The resident asked for mediation.")
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Dispute, sent.id).state == "referred"
+    assert act(staff, lapsed, "close", reason="No reply; nothing more to do.").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Dispute, lapsed.id).state == "closed"
+    assert "Morgan Manager closed the dispute." in page_of(staff, lapsed)
