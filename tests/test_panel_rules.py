@@ -40,6 +40,12 @@ def case(make_dispute, make_panel, manager):
     return make
 
 
+def live_vote_links() -> list[AccessLink]:
+    return db.session.scalars(
+        select(AccessLink).where(AccessLink.purpose == "vote", AccessLink.revoked_dt.is_(None))
+    ).all()
+
+
 def vote(seat, choice, **extra):
     extra.setdefault("reason", REASON)
     return panel.record_vote(Actor.panel(seat.member), seat, choice=choice, **extra)
@@ -282,7 +288,7 @@ def test_the_chair_may_decide_a_split_and_nobody_else_on_the_team_may(case, smtp
         vote(seat, choice)
     assert dispute.state == "deadlocked"
     assert [e.to_addr for e in emails(dispute, "panel_chair_decides")] == [seats[0].member.email]
-    live = db.session.scalars(select(AccessLink).where(AccessLink.purpose == "vote", AccessLink.revoked_dt.is_(None))).all()
+    live = live_vote_links()
     assert [link.seat_id for link in live] == [seats[0].id]  # only the chair's link still works
     with pytest.raises(NotAllowed, match="chair or the manager"):
         panel.decide_deadlock(Actor.panel(seats[1].member), dispute, decision="resident", note="Mine.")
@@ -359,7 +365,7 @@ def test_the_manager_gets_the_result_the_moment_the_panel_closes(case, manager):
     result = emails(dispute, "panel_result")
     assert len(result) == 1 and result[0].to_addr == manager.email
     assert "The team decided" in result[0].subject and "$20" in result[0].body_text
-    assert db.session.scalars(select(AccessLink).where(AccessLink.purpose == "vote", AccessLink.revoked_dt.is_(None))).all() == []
+    assert live_vote_links() == []
     assert panel.close_panel(Actor.system(), dispute) is dispute  # closing twice changes nothing
     assert len(emails(dispute, "panel_result")) == 1
 

@@ -72,7 +72,8 @@ def snapshot(dispute_id: int) -> dict:
         "state": dispute.state, "version": dispute.version, "votes": count(Vote), "revisions": count(VoteRevision),
         "events": count(AuditEvent), "emails": count(OutboxEmail),
         "seats": [(s.id, s.recused_dt) for s in db.session.scalars(select(PanelSeat).order_by(PanelSeat.id))],
-        "links": [(link.id, link.revoked_dt) for link in db.session.scalars(select(AccessLink).order_by(AccessLink.id))],
+        "links": [(link.id, link.revoked_dt)
+                  for link in db.session.scalars(select(AccessLink).order_by(AccessLink.id))],
     }
 
 

@@ -227,7 +227,8 @@ def seat_panel(
     seats = []
     for member in members:
         seat = PanelSeat(
-            dispute_id=dispute.id, panel_member_id=member.id, is_chair=chair_id is not None and member.id == int(chair_id),
+            dispute_id=dispute.id, panel_member_id=member.id,
+            is_chair=chair_id is not None and member.id == int(chair_id),
             seated_dt=now, conflict_note=accepted.get(member.id, ""),
         )
         seat.member = member
