@@ -168,3 +168,26 @@ def test_referring_out_and_closing(app, signed_in_client, manager, make_dispute)
     db.session.expire_all()
     assert db.session.get(Dispute, lapsed.id).state == "closed"
     assert "Morgan Manager closed the dispute." in page_of(staff, lapsed)
+
+
+def test_what_the_resident_wrote_is_shown_as_text_never_as_markup(app, signed_in_client, manager, make_dispute):
+    dispute = make_dispute("decided", issue="<script>alert('x')</script> the charge <b>is</b> unfair")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    assert act(staff, dispute, "draft_outcome").status_code == 303
+    html = page_of(staff, dispute)
+    assert "<script>alert" not in html and "<b>is</b>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_a_sent_letter_is_corrected_with_a_new_version(app, signed_in_client, manager, make_dispute):
+    dispute = make_dispute("outcome_sent")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    assert act(staff, dispute, "correct_letter").status_code == 303
+    letters = db.session.query(Letter).filter_by(dispute_id=dispute.id).order_by(Letter.version).all()
+    assert [(x.version, x.status) for x in letters] == [(1, "sent"), (2, "draft")]
+    assert letters[1].corrects_letter_id == letters[0].id
+    html = page_of(staff, dispute)
+    assert "Version 2 · draft" in html and "Version 1 · sent" in html
+    assert {"edit_letter", "approve_letter"} <= action_names(html) and "correct_letter" not in action_names(html)
