@@ -97,6 +97,16 @@ def test_conflicts_are_named_and_refused_unless_the_manager_accepts_a_soft_one(m
     assert history(dispute)[-1].data["accepted_conflicts"]
 
 
+def test_a_conflict_that_arose_after_seating_stops_the_case_going_out(make_dispute, make_panel, manager):
+    dispute = make_dispute("evidence_received")
+    members = make_panel(dispute.company, size=3)
+    panel.seat_panel(Actor.staff(manager), dispute, [m.id for m in members])
+    members[2].excluded_portfolios = ["North"]
+    with pytest.raises(InvalidInput, match=f"{members[2].name} must not judge the North portfolio"):
+        panel.send_to_panel(Actor.staff(manager), dispute)
+    assert dispute.state == "evidence_received" and emails(dispute, "panel_invitation") == []
+
+
 def test_the_proposal_spreads_the_work_and_keeps_the_reserve_for_replacements(make_dispute, make_panel, manager):
     dispute = make_dispute("evidence_received")
     members = make_panel(dispute.company, size=5)

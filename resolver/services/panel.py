@@ -394,6 +394,12 @@ def send_to_panel(actor: Actor, dispute: Dispute, *, expected_version: int | Non
     """Freeze the case packet, open the team's review and email each member their own link."""
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
+    # The roster may have changed since the team was chosen: check again before anything goes out.
+    blocking = [c.text for seat in _seats(dispute) for c in _conflicts(dispute, seat.member)
+                if c.is_absolute or not seat.conflict_note]
+    if blocking:
+        raise InvalidInput("Conflict of interest: " + "; ".join(blocking) + ". Choose the team again before "
+                           "sending the case.", field="member_ids")
     now = now_utc()
     dispute.panel_opened_dt = now
     packet = freeze_packet(dispute, now)
