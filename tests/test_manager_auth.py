@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from resolver import clock
 from resolver.extensions import db
 from resolver.models import SignInAttempt
 from resolver.web.manager.auth import check_password, set_password
 
-from .fixtures_manager import PASSWORD, csrf_from, give_password, sign_in
+from .fixtures_manager import PASSWORD, give_password, sign_in
 
 
 def test_passwords_are_stored_as_scrypt_hashes(app, manager):
@@ -129,3 +128,20 @@ def test_the_session_cookie_is_httponly_and_lax(app, client, manager):
     response = sign_in(client, manager.email)
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
+
+
+def test_signing_in_clears_the_count_of_earlier_mistakes(app, client, manager, frozen_clock):
+    give_password(manager)
+    for _ in range(4):
+        sign_in(client, manager.email, "wrong guess")
+    frozen_clock.advance(timedelta(minutes=1))
+    assert sign_in(client, manager.email).status_code == 302
+    other = app.test_client()
+    for _ in range(4):
+        frozen_clock.advance(timedelta(minutes=1))
+        assert sign_in(other, manager.email, "another typo").status_code == 401
+    assert sign_in(other, manager.email).status_code == 302
+    frozen_clock.advance(timedelta(minutes=1))
+    for _ in range(5):
+        sign_in(app.test_client(), manager.email, "and again")
+    assert sign_in(app.test_client(), manager.email).status_code == 429

@@ -12,7 +12,7 @@ from sqlalchemy import event, insert
 from resolver import clock
 from resolver.actors import Actor
 from resolver.extensions import db
-from resolver.models import Dispute, Property, Resident, Unit
+from resolver.models import Dispute
 from resolver.services import disputes
 
 

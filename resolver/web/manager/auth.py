@@ -156,12 +156,18 @@ def _client_ip() -> str:
 def _wait_until(email: str, ip: str, now: datetime) -> datetime | None:
     """When this address (or client) may try again, or None if it may try now."""
     since = now - THROTTLE_WINDOW
-    failures = select(func.count(), func.min(SignInAttempt.attempted_dt)).where(
-        SignInAttempt.attempted_dt > since, SignInAttempt.is_success.is_(False)
+    # The person signing in successfully clears their address's count; a client's count is never cleared.
+    last_success = db.session.scalar(
+        select(func.max(SignInAttempt.attempted_dt)).where(
+            SignInAttempt.email == email, SignInAttempt.is_success.is_(True), SignInAttempt.attempted_dt > since
+        )
     )
-    for condition, limit in ((SignInAttempt.email == email, FAILURES_PER_EMAIL),
-                             (SignInAttempt.ip == ip, FAILURES_PER_CLIENT)):
-        count, first = db.session.execute(failures.where(condition)).one()
+    failures = select(func.count(), func.min(SignInAttempt.attempted_dt)).where(SignInAttempt.is_success.is_(False))
+    for condition, limit, start in (
+        (SignInAttempt.email == email, FAILURES_PER_EMAIL, max(since, last_success or since)),
+        (SignInAttempt.ip == ip, FAILURES_PER_CLIENT, since),
+    ):
+        count, first = db.session.execute(failures.where(condition, SignInAttempt.attempted_dt > start)).one()
         if count >= limit:
             first = first if first.tzinfo else first.replace(tzinfo=timezone.utc)
             return first + THROTTLE_WINDOW
