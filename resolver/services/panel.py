@@ -43,8 +43,8 @@ LINK_GRACE = timedelta(days=30)
 MAX_REASON = 5000
 CHOICE_LABELS = {
     "uphold": "the company's position stands",
-    "resident": "grant the resident's suggested resolution",
-    "compromise": "a compromise",
+    "resident": "the resident's suggested resolution is granted",
+    "compromise": "a compromise is fairer",
 }
 
 
@@ -698,7 +698,7 @@ def tally(dispute: Dispute) -> TallyResult:
         elif ("result_cannot_change" in panel_rules.early_close and choice is not None and items_settled
               and _settled(counts, cast, seated, panel_rules.majority_share)):
             result.early_close_reason = (f"The result can no longer change: {counts[choice]} of {seated} members "
-                                         f"chose {CHOICE_LABELS[choice]}.")
+                                         f"voted that {CHOICE_LABELS[choice]}.")
 
     # The recommendation for the letter: the median of what the winning side recommended.
     side = [v for v in votes if v.choice == choice] if choice else []
