@@ -67,6 +67,20 @@ def test_the_page_shows_history_deadlines_both_sides_and_the_workflow(app, signe
     assert '<svg' in html and 'class="wf-state wf-current" data-state="evidence_received"' in html
 
 
+def test_the_page_says_whether_each_email_went(app, signed_in_client, manager, make_dispute, smtp):
+    from resolver.mail import send_pending
+
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    html = staff.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    emails = html.split('id="emails-h"')[1].split("</section>")[0]
+    assert "waiting to be sent" in emails and dispute.resident.email in emails
+    send_pending()
+    emails = staff.get(f"/disputes/{dispute.id}").get_data(as_text=True).split('id="emails-h"')[1]
+    assert "sent 10:00 AM on Monday 9 March 2026" in emails
+
+
 def test_only_the_actions_allowed_now_are_offered(app, signed_in_client, manager, make_dispute):
     draft = make_dispute("draft")
     waiting = make_dispute("awaiting_evidence")

@@ -16,8 +16,8 @@ from ...errors import DomainError, InvalidInput, NotFound, WrongState
 from ...extensions import db
 from ...files import path_for
 from ...models import (
-    AuditEvent, Dispute, EvidenceFile, ExtensionRequest, Letter, PanelMember, PanelSeat, Property, Resident,
-    Submission, Task, Unit,
+    AuditEvent, Dispute, EvidenceFile, ExtensionRequest, Letter, OutboxEmail, PanelMember, PanelSeat, Property,
+    Resident, Submission, Task, Unit,
 )
 from ...services.access import check_version, dispute_for
 from ...services.disputes import create_dispute, open_dispute
@@ -250,6 +250,11 @@ def _page_context(dispute: Dispute) -> dict:
         select(PanelMember).where(PanelMember.company_id == company.id, PanelMember.is_active.is_(True))
         .order_by(PanelMember.is_reserve, PanelMember.name)
     ))
+    emails = db.session.execute(
+        select(OutboxEmail.created_dt, OutboxEmail.to_name, OutboxEmail.to_addr, OutboxEmail.subject,
+               OutboxEmail.status, OutboxEmail.sent_dt, OutboxEmail.attempts, OutboxEmail.last_error)
+        .where(OutboxEmail.dispute_id == dispute.id).order_by(OutboxEmail.created_dt, OutboxEmail.id)
+    ).all()
     allowed = dispute_engine.allowed(dispute)
     actions = available_actions(dispute, allowed=allowed, requests=requests, seats=seats, letters=letters,
                                 tasks=tasks)
@@ -263,6 +268,7 @@ def _page_context(dispute: Dispute) -> dict:
         "seats": seats,
         "letters": letters,
         "tasks": tasks,
+        "emails": emails,
         "roster": roster,
         "windows": _windows(dispute, events),
         "allowed": allowed,
