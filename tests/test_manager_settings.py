@@ -139,3 +139,15 @@ def test_settings_apply_to_later_disputes_only(app, signed_in_client, supervisor
     signed_in_client(supervisor).post("/settings/company", RULES)
     db.session.expire_all()
     assert db.session.get(type(dispute), dispute.id).evidence_due_dt == due
+
+
+def test_a_supervisor_sets_a_new_password_and_the_old_sessions_end(app, signed_in_client, supervisor, manager):
+    staff = signed_in_client(supervisor)
+    old_session = signed_in_client(manager)
+    assert "New password for Morgan Manager" in staff.get("/settings").get_data(as_text=True)
+    response = staff.post(f"/settings/staff/{manager.id}", {"change": "password", "password": "short"})
+    assert response.status_code == 422 and old_session.get("/").status_code == 200
+    assert staff.post(f"/settings/staff/{manager.id}", {"change": "password",
+                                                        "password": "a fresh long password"}).status_code == 303
+    assert old_session.get("/").status_code == 302
+    assert sign_in(app.test_client(), manager.email, "a fresh long password").status_code == 302

@@ -151,3 +151,23 @@ def test_the_reports_page(app, page, login, manager, make_dispute, screenshot):
         page.locator("#categories").get_by_role("link", name="Download CSV").click()
     assert download.value.suggested_filename.endswith("-categories-12m.csv")
     screenshot("reports")
+
+
+@DESKTOP
+def test_a_supervisor_keeps_the_roster_and_makes_an_api_key(app, page, login, supervisor, manager, screenshot):
+    login(page, supervisor)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
+    page.get_by_label("Token cap ($)").fill("lots")
+    page.get_by_role("button", name="Save the settings").click()
+    expect(page.get_by_role("alert")).to_contain_text("The token cap should be written like 150")
+    roster = page.locator("#roster")
+    roster.get_by_label("Name").fill("Pat Peer")
+    roster.get_by_label("Email").fill("pat@peers.test")
+    roster.get_by_label("Organisation").fill("Peer Management")
+    roster.get_by_role("button", name="Add to the roster").click()
+    expect(page.get_by_text("Pat Peer is on the roster.")).to_be_visible()
+    keys = page.locator("#api-keys")
+    keys.get_by_label("What will use it").fill("AppFolio sync")
+    keys.get_by_role("button", name="Make a key").click()
+    expect(page.get_by_test_id("new-key")).to_have_text(re.compile(r"^rsv_"))
+    screenshot("settings")
