@@ -136,10 +136,15 @@ def test_the_openapi_document_describes_the_api(app, client):
     # Every API route the app serves is in the document.
     served = {rule.rule.removeprefix("/api/v1").replace("<int:dispute_id>", "{dispute_id}")
               for rule in client.application.url_map.iter_rules()
-              if rule.endpoint.startswith("api.") and rule.endpoint != "api.openapi"}
+              if rule.endpoint.startswith("api.") and rule.endpoint not in ("api.openapi", "api.docs")}
     assert served == set(doc["paths"])
 
 
 def test_the_api_needs_no_csrf_token_but_a_session_cookie_alone_gets_nothing(app, signed_in_client, manager):
     staff = signed_in_client(manager)
     assert staff.get("/api/v1/disputes").status_code == 401
+
+
+def test_people_can_read_the_api_described_in_a_page(app, client):
+    html = client.get("/api/v1/").get_data(as_text=True)
+    assert "Resolver API" in html and "/disputes/{dispute_id}" in html and "Authorization: Bearer rsv_" in html

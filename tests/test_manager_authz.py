@@ -28,7 +28,7 @@ from resolver.web.api.keys import create_api_key, revoke_api_key
 from .fixtures_manager import PASSWORD, csrf_from, give_password, sign_in
 
 AUDIENCES = ("manager", "api")
-PUBLIC = {"manager.login", "api.openapi"}
+PUBLIC = {"manager.login", "api.openapi", "api.docs"}
 SECRET = "Tamsin Zebedee-Quill"  # company A's resident: must never appear to company B
 
 

@@ -5,7 +5,7 @@ company's disputes; anything else is "not found". Errors are JSON with a message
 """
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from ...clock import now_utc
@@ -21,7 +21,7 @@ from . import blueprint
 from .keys import actor_for, key_from_request
 from .openapi import openapi_document
 
-PUBLIC_ENDPOINTS = {"api.openapi"}
+PUBLIC_ENDPOINTS = {"api.openapi", "api.docs"}
 MAX_PAGE_SIZE = 200
 
 csrf.exempt(blueprint)  # no cookies here: a request proves itself with its key, not a session
@@ -58,6 +58,13 @@ def http_error(error: HTTPException):
 @blueprint.get("/openapi.json")
 def openapi():
     return jsonify(openapi_document(url_for("api.list_disputes", _external=True).rsplit("/disputes", 1)[0]))
+
+
+@blueprint.get("/")
+def docs():
+    """The API described for people, from the same document machines read."""
+    base = url_for("api.list_disputes", _external=True).rsplit("/disputes", 1)[0]
+    return render_template("api/docs.html", doc=openapi_document(base))
 
 
 # Reading ------------------------------------------------------------------------------------------
