@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ...actors import Actor
 from ...errors import InvalidInput
 from ...extensions import db
-from ...models import Dispute, ExtensionRequest, Letter, Task
+from ...models import Dispute, ExtensionRequest, Letter, PanelSeat, Task
 from ...services.access import check_version
 from ...services.disputes import close_dispute, extend_window, open_dispute, withdraw_dispute
 from ...services.evidence import answer_more_time
@@ -51,7 +51,7 @@ class Context:
     dispute: Dispute
     allowed: list[str]
     requests: list[ExtensionRequest]
-    seats: list
+    seats: list[PanelSeat]
     letters: list[Letter]
     tasks: list[Task]
 
@@ -288,7 +288,6 @@ def available_actions(dispute: Dispute, *, allowed, requests, seats, letters, ta
 
 def offered_now(dispute: Dispute) -> dict[str, Action]:
     """The actions the dispute page offers now, loaded fresh (for a POST that names one)."""
-    from ...models import PanelSeat
 
     def rows(model, *order):
         return list(db.session.scalars(select(model).where(model.dispute_id == dispute.id).order_by(*order)))

@@ -21,6 +21,7 @@ from ...models import (
 )
 from ...services.access import check_version, dispute_for
 from ...services.disputes import create_dispute, open_dispute
+from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from . import blueprint, queries
 from .actions import ACTIONS, available_actions, offered_now, service
@@ -204,8 +205,6 @@ def new_dispute():
 
 
 def _moment(value):
-    from ...workdays import format_moment
-
     return format_moment(value, g.company) if value else ""
 
 
@@ -277,7 +276,6 @@ def _page_context(dispute: Dispute) -> dict:
         "proposal": _proposal(dispute, actions),
         "diagram": workflow_svg(dispute.state, allowed),
         "inline_types": INLINE_IMAGE_TYPES,
-        "staff_by_id": {s.id: s for s in queries.staff_of(company.id, active_only=False)},
     }
 
 
