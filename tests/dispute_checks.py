@@ -9,7 +9,8 @@ from resolver.models import AccessLink, AuditEvent, Dispute, OutboxEmail, Timer
 
 
 def history(dispute: Dispute) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.dispute_id == dispute.id).order_by(AuditEvent.id)))
+    query = select(AuditEvent).where(AuditEvent.dispute_id == dispute.id).order_by(AuditEvent.id)
+    return list(db.session.scalars(query))
 
 
 def actions(dispute: Dispute) -> list[str]:
@@ -41,21 +42,21 @@ def pending(dispute: Dispute) -> dict[str, object]:
 
 
 def snapshot(dispute_id: int) -> dict:
-    """Everything a verb could change about a dispute, read fresh from the database."""
-    db.session.expire_all()
-    dispute = db.session.get(Dispute, dispute_id)
-    columns = {c.key: getattr(dispute, c.key) for c in Dispute.__mapper__.column_attrs}
+    """Everything a verb could change about a dispute, read straight from the database (not from
+    the session's memory, so a change that was rolled back cannot hide)."""
+    table = Dispute.__table__
+    row = dict(db.session.execute(select(table).where(table.c.id == dispute_id)).mappings().one())
 
     def count(model, *where):
-        return db.session.scalar(select(func.count()).select_from(model).where(model.dispute_id == dispute_id, *where))
+        return select(func.count()).select_from(model).where(model.dispute_id == dispute_id, *where).scalar_subquery()
 
-    return {
-        **columns,
-        "history": count(AuditEvent),
-        "emails": count(OutboxEmail),
-        "timers": sorted((t.kind, t.status, t.due_dt) for t in timers(dispute)),
-        "live_links": count(AccessLink, AccessLink.revoked_dt.is_(None)),
-    }
+    counts = db.session.execute(select(
+        count(AuditEvent).label("history"), count(OutboxEmail).label("emails"),
+        count(AccessLink, AccessLink.revoked_dt.is_(None)).label("live_links"),
+    )).mappings().one()
+    timer_rows = db.session.execute(
+        select(Timer.kind, Timer.status, Timer.due_dt).where(Timer.dispute_id == dispute_id)).all()
+    return {**row, **counts, "timers": sorted(tuple(t) for t in timer_rows)}
 
 
 def refused(error_type, dispute: Dispute, call, match: str | None = None):

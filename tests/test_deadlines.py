@@ -3,7 +3,7 @@ are counted the company's way, in its time zone."""
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +13,7 @@ from resolver.actors import Actor
 from resolver.deadlines import sweep_deadlines
 from resolver.errors import GuardFailed
 from resolver.extensions import db
-from resolver.models import Dispute, OutboxEmail, Timer
+from resolver.models import Dispute
 from resolver.services import disputes
 from resolver.workdays import add_days, format_moment
 from resolver.workflow.engine import dispute_engine

@@ -95,7 +95,8 @@ def _changed(mutate) -> dict:
     [
         (lambda raw: raw.update(initial="limbo"), "initial state 'limbo'"),
         (lambda raw: raw["transitions"]["open"].update(dest="opened"), "open: unknown state 'opened'"),
-        (lambda raw: raw["transitions"]["close"].update(source=["lapsed", "archived"]), "close: unknown state 'archived'"),
+        (lambda raw: raw["transitions"]["close"].update(source=["lapsed", "archived"]),
+         "close: unknown state 'archived'"),
         (lambda raw: raw["windows"]["evidence"].update(active_in=["waiting"]), "window evidence: unknown state"),
         (lambda raw: raw["windows"]["panel"]["ends_before"].update(window="letter"), "ends before unknown window"),
     ],
@@ -249,7 +250,8 @@ def test_a_failure_after_the_move_rolls_back_state_history_timers_links_and_emai
         raise RuntimeError("the invitation could not be rendered")
 
     monkeypatch.setattr(disputes, "queue_email", broken_queue)
-    refused(RuntimeError, dispute, lambda: disputes.open_dispute(Actor.staff(manager), dispute), "could not be rendered")
+    refused(RuntimeError, dispute, lambda: disputes.open_dispute(Actor.staff(manager), dispute),
+            "could not be rendered")
     assert db.session.get(Dispute, dispute.id).state == "draft"
 
 
@@ -280,7 +282,8 @@ def test_a_guard_that_raises_moves_nothing(make_dispute, manager, monkeypatch):
     def exploding_guard(dispute, now):
         raise RuntimeError("the resident table is unreadable")
 
-    guard_names = [c.func.__name__ for t in dispute_engine.machine.events["open"].transitions["draft"] for c in t.conditions]
+    opening = dispute_engine.machine.events["open"].transitions["draft"]
+    guard_names = [c.func.__name__ for t in opening for c in t.conditions]
     assert guard_names == ["has_resident_email"]
     monkeypatch.setitem(GUARDS, "has_resident_email", exploding_guard)
     broken = Engine(WORKFLOW)
