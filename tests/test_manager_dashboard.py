@@ -191,3 +191,6 @@ def test_ten_thousand_disputes_stay_quick(app, signed_in_client, company, manage
         elapsed = time.perf_counter() - started
         assert response.status_code == 200
         assert elapsed < 1.5, f"{path} took {elapsed:.2f}s"
+    started = time.perf_counter()
+    assert staff.get("/reports").status_code == 200
+    assert time.perf_counter() - started < 3, "the reports page is slow with 10,000 disputes"
