@@ -20,6 +20,7 @@ RULES = {
     "supervisor_name": "Sam Ortiz", "supervisor_email": "sam@aspen.test", "supervisor_phone": "303-555-0100",
     "home_office_phone": "303-555-0199", "contact_email": "office@aspen.test", "contact_phone": "303-555-0123",
     "mediation_service_name": "Front Range Mediation", "mediation_service_contact": "mediation.test",
+    "max_file_mb": "8", "max_dispute_mb": "40", "max_files": "12",
 }
 
 
@@ -35,6 +36,7 @@ def test_a_supervisor_changes_the_rules_and_new_deadlines_follow_them(
     assert company.is_business_days and company.holidays == ["2026-03-11", "2026-12-25"]
     assert (company.token_cap_cents, company.concession_cap_cents) == (2500, 100000)
     assert company.time_zone == "America/Chicago" and company.mediation_service_name == "Front Range Mediation"
+    assert (company.max_file_bytes, company.max_dispute_bytes, company.max_files) == (8 << 20, 40 << 20, 12)
     assert "Saved." in staff.get("/settings").get_data(as_text=True)
 
     # Monday 9 March + 3 business days, skipping the Wednesday 11 holiday: the end of Friday 13 March, in Chicago.
@@ -61,6 +63,8 @@ def test_bad_settings_are_refused_and_nothing_changes(app, signed_in_client, sup
         ({"token_cap": "-5"}, "cannot be negative"),
         ({"concession_cap": "lots"}, "should be written like"),
         ({"supervisor_email": "sam at aspen"}, "not an email address"),
+        ({"max_file_mb": "0"}, "The largest file (MB): a whole number from 1 to 50"),
+        ({"max_file_mb": "20", "max_dispute_mb": "10"}, "at least the limit for one file"),
     ]
     for change, message in cases:
         response = staff.post("/settings/company", {**RULES, **change})

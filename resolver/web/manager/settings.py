@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ...errors import DomainError, InvalidInput, NotAllowed, NotFound
 from ...extensions import db
 from ...models import ApiKey, Company, PanelMember, StaffUser
+from ...workflow.engine import dispute_engine
 from ..api.keys import create_api_key, revoke_api_key
 from . import blueprint, queries
 from .auth import current_staff, set_password, supervisor_required
@@ -28,6 +29,14 @@ WINDOW_FIELDS = {
     "panel_window_days": "The team's window",
     "follow_up_days": "The follow-up",
     "offer_valid_days": "How long an offer stays open",
+}
+
+MB = 1024 * 1024
+# What a resident may upload (checked on the server against the bytes received).
+UPLOAD_LIMITS = {
+    "max_file_mb": ("The largest file (MB)", 1, 50),
+    "max_dispute_mb": ("All files together (MB)", 1, 500),
+    "max_files": ("How many files", 1, 100),
 }
 
 
@@ -50,6 +59,8 @@ def _page(status: int = 200, *, error: DomainError | None = None, new_key: str |
         can_edit=current_staff().is_supervisor,
         zones=_zones(),
         window_fields=WINDOW_FIELDS,
+        panel_rules=dispute_engine.definition.panel,
+        mb=MB,
         roster=list(db.session.scalars(
             select(PanelMember).where(PanelMember.company_id == company.id)
             .order_by(PanelMember.is_active.desc(), PanelMember.name))),
@@ -114,6 +125,16 @@ def update_company(company: Company, form) -> None:
         raise InvalidInput("Give both caps (0 means none may be offered).", field="token_cap" if token is None
                            else "concession_cap")
     company.token_cap_cents, company.concession_cap_cents = token, concession
+    for name, (label, low, high) in UPLOAD_LIMITS.items():
+        raw = (form.get(name) or "").strip()
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise InvalidInput(f"{label}: a whole number from {low} to {high}.", field=name)
+    company.max_file_bytes = int(form["max_file_mb"]) * MB
+    company.max_dispute_bytes = int(form["max_dispute_mb"]) * MB
+    company.max_files = int(form["max_files"])
+    if company.max_dispute_bytes < company.max_file_bytes:
+        raise InvalidInput("The limit for all files together must be at least the limit for one file.",
+                           field="max_dispute_mb")
     company.supervisor_name = text(form, "supervisor_name", limit=200)
     company.supervisor_email = _email(form, "supervisor_email")
     company.supervisor_phone = text(form, "supervisor_phone", limit=40)
