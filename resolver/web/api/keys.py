@@ -73,4 +73,5 @@ def actor_for(key: ApiKey) -> Actor:
     user = db.session.get(StaffUser, key.acting_user_id)
     if user is None or not user.is_active or user.company_id != key.company_id:
         raise Unauthorised("The staff member this key acts for no longer has an account. Ask for a new key.")
-    return Actor("staff", user.id, f"{user.name} (via API key “{key.name}”)", user.company_id, user.role)
+    label = f"{user.name} (via API key “{key.name}”)"
+    return Actor("staff", user.id, label[:200], user.company_id, user.role)
