@@ -215,7 +215,9 @@ def test_a_sweep_that_read_the_same_timers_as_another_claims_none_of_them(app, m
     _run_in_threads(app, lambda: results.setdefault("fast", sweep_deadlines()))
     second_is_done.set()
     thread.join(timeout=60)
-    assert (results["fast"], results["slow"]) == (2 * len(made), 0)
+    # One sweep claimed everything and the other nothing. (On SQLite the slow one finds the timers
+    # already fired; on PostgreSQL it holds them locked and the fast one skips them.)
+    assert sorted([results["fast"], results["slow"]]) == [0, 2 * len(made)]
     _assert_each_fired_once(made)
 
 
