@@ -204,7 +204,7 @@ def test_submission_after_the_deadline_is_refused_with_the_deadline(make_dispute
     submit(as_resident, dispute)  # the last second still counts
     late = make_dispute("awaiting_evidence")
     clock.advance(late.evidence_due_dt - clock.now_utc() + timedelta(seconds=1))
-    error = refused(GuardFailed, late, lambda: submit(as_resident, late))
+    error = refused(DeadlinePassed, late, lambda: submit(as_resident, late))
     assert "The time to send evidence ended at 11:59 PM on" in error.message
     assert "(America/Denver)" in error.message
 

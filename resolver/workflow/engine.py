@@ -13,7 +13,7 @@ from transitions import Machine, MachineError
 
 from ..actors import Actor
 from ..clock import now_utc
-from ..errors import GuardFailed, WrongState
+from ..errors import DeadlinePassed, GuardFailed, WrongState
 from ..extensions import db
 from ..models import AuditEvent, Dispute, Timer
 from ..workdays import add_days
@@ -52,10 +52,12 @@ class Engine:
     def _guard(name: str):
         check = GUARDS[name]
 
+        refusal = DeadlinePassed if getattr(check, "is_deadline", False) else GuardFailed
+
         def condition(event) -> bool:
             problem = check(event.model, event.kwargs.get("now"))
             if problem:
-                event.kwargs["refusals"].append(problem)
+                event.kwargs["refusals"].append((refusal, problem))
             return problem is None
 
         condition.__name__ = name
@@ -85,7 +87,7 @@ class Engine:
                 f"Allowed now: {self._describe(self.allowed(dispute))}.",
                 allowed=self.allowed(dispute),
             )
-        refusals: list[str] = []
+        refusals: list[tuple[type[GuardFailed | DeadlinePassed], str]] = []
         # No flush until the state and the columns it requires are both set (the check constraints).
         with db.session.no_autoflush:
             try:
@@ -94,7 +96,9 @@ class Engine:
                 raise WrongState(str(error)) from error
             if not moved:
                 dispute.state = source
-                raise GuardFailed(" ".join(refusals) or f"{trigger} is not possible now.", allowed=self.allowed(dispute))
+                error = refusals[0][0] if refusals else GuardFailed
+                message = " ".join(problem for _, problem in refusals) or f"{trigger} is not possible now."
+                raise error(message, allowed=self.allowed(dispute))
             self._move_windows(dispute, source, dispute.state, now)
         event = AuditEvent(
             dispute_id=dispute.id,

@@ -16,6 +16,13 @@ def has_resident_email(dispute, now: datetime) -> str | None:
     return None
 
 
+def _about_a_deadline(check):
+    """Mark a guard whose refusal means a deadline has passed (DeadlinePassed, not GuardFailed)."""
+    check.is_deadline = True
+    return check
+
+
+@_about_a_deadline
 def evidence_window_open(dispute, now: datetime) -> str | None:
     if dispute.evidence_due_dt is None or now > dispute.evidence_due_dt:
         when = format_moment(dispute.evidence_due_dt, dispute.company) if dispute.evidence_due_dt else "already"
