@@ -14,7 +14,7 @@ from resolver.actors import Actor
 from resolver.deadlines import sweep_deadlines
 from resolver.errors import DomainError, StaleDispute
 from resolver.extensions import db
-from resolver.models import Dispute, StaffUser
+from resolver.models import Dispute, ExtensionRequest, StaffUser
 from resolver.services import disputes, evidence
 
 from .dispute_checks import actions, templates
@@ -149,3 +149,53 @@ def test_a_stale_write_in_a_request_reads_as_the_clear_message(app, make_dispute
     assert "Reload the page" in response.text
     db.session.expire_all()
     assert actions(dispute).count("withdraw") == 1 and load(dispute.id).close_reason == "Settled."
+
+
+def test_two_requests_for_more_time_at_once_make_one(app, make_dispute, resident):
+    """Asking for more time moves no state, yet two at once (two tabs) must not make two requests."""
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    both_ready = threading.Barrier(2)
+    outcomes = []
+
+    def ask(days):
+        with app.app_context():
+            try:
+                mine = load(dispute.id)
+                who = Actor.resident(mine.resident)
+                both_ready.wait(timeout=30)
+                evidence.request_more_time(who, mine, days=days, reason="Away.")
+                db.session.commit()
+                outcomes.append("asked")
+            except (StaleDataError, DomainError) as error:
+                db.session.rollback()
+                outcomes.append(type(error).__name__)
+
+    threads = [threading.Thread(target=ask, args=(days,)) for days in (3, 5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes)[-1] == "asked" and outcomes.count("asked") == 1, outcomes
+    requests = db.session.scalars(db.select(ExtensionRequest).where(ExtensionRequest.dispute_id == dispute.id)).all()
+    assert len(requests) == 1
+
+
+def test_two_managers_answering_one_request_at_once_make_one_answer(app, make_dispute, resident, manager):
+    dispute = make_dispute("awaiting_evidence")
+    request = evidence.request_more_time(Actor.resident(resident), dispute, days=3, reason="Away.")
+    db.session.commit()
+    with another_request(app):
+        first_page = load(dispute.id)
+        first_request = db.session.get(ExtensionRequest, request.id)
+        with another_request(app):
+            evidence.answer_more_time(Actor.staff(db.session.get(StaffUser, manager.id)), load(dispute.id),
+                                      db.session.get(ExtensionRequest, request.id), grant=False, note="Booked.")
+            db.session.commit()
+        with pytest.raises(StaleDataError):
+            evidence.answer_more_time(Actor.staff(db.session.get(StaffUser, manager.id)), first_page, first_request,
+                                      grant=True)
+            db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(ExtensionRequest, request.id).status == "refused"
+    assert "extend" not in actions(dispute)

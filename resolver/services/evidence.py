@@ -124,6 +124,7 @@ def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str)
         dispute_id=dispute.id, requested_dt=now, days_asked=days, reason=reason.strip()[:2000], status="pending"
     )
     db.session.add(request)
+    dispute_engine.touch(dispute)  # two tabs asking at once: the second finds the dispute changed
     db.session.add(
         AuditEvent(
             dispute_id=dispute.id, occurred_dt=now, actor_kind=actor.kind, actor_id=actor.id,
@@ -152,6 +153,7 @@ def answer_more_time(
     request.answered_dt = now
     request.answered_by_id = actor.id
     request.answer_note = note.strip()
+    dispute_engine.touch(dispute)  # two managers answering at once: one answer, the other is told
     if grant:
         new_due = add_days(dispute.evidence_due_dt, request.days_asked, dispute.company)
         extend_window(actor, dispute, window="evidence", new_due=new_due,
