@@ -129,3 +129,19 @@ def test_a_file_too_large_is_caught_before_it_is_uploaded(page, invited, screens
     link_row = evidence_link(dispute)
     assert "POST" not in {u.method for u in db.session.scalars(db.select(LinkUse).where(LinkUse.link_id == link_row.id))}
     screenshot("too-big")
+
+
+def test_after_the_deadline_the_link_explains_what_can_still_be_done(page, invited, screenshot):
+    from datetime import timedelta
+
+    from resolver import clock
+
+    dispute, link = invited
+    clock.advance(dispute.evidence_due_dt - clock.now_utc() + timedelta(hours=1))
+    page.goto(link)
+    expect(page.get_by_role("heading", name="The time to send your side has ended")).to_be_visible()
+    expect(page.get_by_role("heading", name="What you can still do")).to_be_visible()
+    expect(page.get_by_role("link", name="303-555-0123")).to_be_visible()
+    assert page.get_by_label("What happened, in your own words").count() == 0
+    assert fits_the_screen(page)
+    screenshot("closed")
