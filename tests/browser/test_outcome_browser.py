@@ -13,7 +13,7 @@ from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.mail import send_pending
 from resolver.models import Dispute
-from resolver.services import outcome
+from resolver.services import outcome, panel
 
 from ..conftest import Inbox
 
@@ -26,8 +26,18 @@ def fits_the_screen(page) -> bool:
 
 
 @pytest.fixture
-def letter_email(make_dispute, smtp):
-    dispute = make_dispute("outcome_sent", votes=("uphold", "compromise", "compromise"))
+def letter_email(make_dispute, smtp, manager):
+    # The live database is shared by every browser test, and some count the votes in it: this
+    # dispute has none. Nobody on the team voted in time, so the manager decided and set the offer.
+    staff = Actor.staff(manager)
+    dispute = make_dispute("panel_review")
+    panel.close_panel(Actor.system(), dispute)
+    panel.decide_deadlock(staff, dispute, decision="compromise", note="The photos and the inspection report "
+                          "each tell part of the story.")
+    letter = outcome.draft_outcome(staff, dispute)
+    outcome.edit_letter(staff, letter, token_kind="coffee-shop gift card", token_cents=2500, concession_cents=5000)
+    outcome.approve_letter(staff, letter)
+    outcome.send_outcome(staff, dispute)
     db.session.commit()
     send_pending()
     [message] = [m for m in smtp.to(dispute.resident.email) if m["Subject"] == SUBJECT]
