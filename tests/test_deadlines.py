@@ -371,3 +371,26 @@ def test_the_panel_window_ends_two_days_before_the_reply_deadline(make_dispute):
     assert dispute_engine.window_due(dispute, panel, later) == later + timedelta(hours=24)
     last_minute = reply_due - timedelta(hours=3)
     assert dispute_engine.window_due(dispute, panel, last_minute) == reply_due
+    # Sent after the reply deadline: the team still gets a day, not a deadline already gone.
+    overdue = reply_due + timedelta(hours=5)
+    assert dispute_engine.window_due(dispute, panel, overdue) == overdue + timedelta(hours=24)
+
+
+def test_a_team_sent_the_case_after_the_reply_deadline_still_has_a_day_to_vote(make_dispute, make_panel, company,
+                                                                               manager):
+    from resolver.services import panel
+
+    dispute = make_dispute("evidence_received")
+    db.session.commit()
+    move_to(dispute.reply_due_dt + timedelta(hours=2))
+    sweep()  # the breach is recorded and escalated
+    staff = Actor.staff(manager)
+    seats = panel.seat_panel(staff, dispute, [m.id for m in make_panel(company, size=3)])
+    panel.send_to_panel(staff, dispute)
+    db.session.commit()
+    assert dispute.panel_due_dt == clock.now_utc() + timedelta(hours=24)
+    clock.advance(timedelta(hours=6))
+    sweep()
+    assert dispute.state == "panel_review"
+    panel.record_vote(Actor.panel(seats[0].member), seats[0], choice="uphold", reason="The inspection report.")
+    db.session.commit()

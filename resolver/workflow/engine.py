@@ -147,7 +147,9 @@ class Engine:
             limit = getattr(dispute, self.definition.windows[other].due_column)
             if limit is not None:
                 due = min(due, limit - margin)
-                due = max(due, min(start + MINIMUM_PANEL_TIME, limit))
+                # Once that deadline has passed (the breach is already escalated), the team still gets its minimum.
+                floor = start + MINIMUM_PANEL_TIME
+                due = max(due, min(floor, limit) if limit > start else floor)
         return due
 
     def open_window(self, dispute: Dispute, window: WindowDef, now: datetime) -> datetime:
