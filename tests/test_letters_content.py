@@ -123,7 +123,7 @@ def test_after_a_deadlock_the_letter_says_the_manager_decided_and_why(make_dispu
     assert dispute.decided_by == "manager" and dispute.decision == "compromise"
     assert_common_parts(letter, dispute)
     text = plain(letter)
-    assert "The team was evenly divided, so the decision fell to me. I decided to meet you partway. " \
+    assert "The team was divided, so the decision fell to me. I decided to meet you partway. " \
            "My reason: Split the difference." in text
     assert "We would like to meet you partway. Our offer is set out below." in text
     assert (letter.token_cents, letter.concession_cents) == (2500, 5000)
@@ -189,3 +189,18 @@ def test_the_pdf_opens_and_holds_the_restated_issue_the_offer_and_its_dates(make
                                   "sha256": letter.pdf_sha256}]
     assert DETAILS in email.body_text and "a $25 coffee-shop gift card" in email.body_text
     assert "/r/o/" in email.body_text and "/r/o/" in email.body_html
+
+
+def test_when_too_few_of_the_team_voted_the_letter_says_so(make_dispute, staff):
+    from resolver.services import panel
+
+    dispute = make_dispute("panel_review")
+    panel.close_panel(Actor.system(), dispute)
+    panel.decide_deadlock(staff, dispute, decision="uphold", note="The inspection report is clear.")
+    letter = outcome.draft_outcome(staff, dispute)
+    text = plain(letter)
+    assert "Not enough of the team could give a view in time, so the decision fell to me. I decided to keep our " \
+           "decision. My reason: The inspection report is clear." in text
+    assert "What the team told us" not in text and not letter.has_offer
+    assert "nothing more I can do" in text
+    assert outcome.tone_flags(letter) == []

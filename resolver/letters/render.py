@@ -52,6 +52,7 @@ class DecisionFacts:
     decided_by: str  # 'panel', 'manager' or 'chair'
     note: str
     team_size: int
+    was_split: bool  # for a decision the team did not reach: split (True) or too few voted (False)
     agreeing: list = field(default_factory=list)  # the panel's opinions (choice, reason, author)
     dissenting: list = field(default_factory=list)
     token_kind: str = ""
@@ -74,6 +75,7 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         decided_by=dispute.decided_by or "panel",
         note=(dispute.decision_note or "").strip(),
         team_size=result.seated,
+        was_split=result.is_quorate,
         agreeing=[o for o in result.opinions if o.choice == decision],
         dissenting=[o for o in result.opinions if o.choice != decision],
     )
