@@ -205,3 +205,13 @@ def test_each_send_is_in_the_history_as_the_resident(client, waiting):
     ResidentForm(client, waiting).send()
     event = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "submit_evidence")).one()
     assert (event.actor_kind, event.actor_label) == ("resident", "Tammy Rivera")
+
+
+def test_an_answer_too_long_is_explained_and_kept(client, waiting):
+    item = waiting.items[0]
+    long_answer = "It was clean. " * 1500  # 21,000 characters
+    sent = ResidentForm(client, waiting).send(extra={f"item-{item.id}": long_answer})
+    assert sent.status_code == 422
+    assert "Please keep each answer under 20,000 characters" in sent.get_data(as_text=True)
+    assert long_answer.strip() in sent.get_data(as_text=True)
+    assert db.session.query(Submission).count() == 0

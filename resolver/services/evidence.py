@@ -56,6 +56,8 @@ def submit_evidence(
     responses = {k: str(v).strip() for k, v in (item_responses or {}).items() if str(v).strip()}
     if set(responses) - known_items:
         raise InvalidInput("A response refers to an item that is not on this dispute.", field="items")
+    if any(len(response) > MAX_TEXT for response in responses.values()):
+        raise InvalidInput(f"Please keep each answer under {MAX_TEXT:,} characters.", field="items")
     now = now_utc()
     is_first = dispute.state == "awaiting_evidence"
     if is_first:
