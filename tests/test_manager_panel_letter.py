@@ -146,6 +146,8 @@ def test_a_task_done_from_the_page_closes_the_dispute(app, signed_in_client, man
     outcome.respond_to_offer(Actor.resident(dispute.resident), dispute, accept=True)
     db.session.commit()
     staff = signed_in_client(manager)
+    row = staff.get("/").get_data(as_text=True).split(f'<tr data-dispute="{dispute.id}"')[1].split("</tr>")[0]
+    assert "To do:" in row
     html = page_of(staff, dispute)
     task_id = re.search(r'name="task_id" value="(\d+)"', html).group(1)
     response = act(staff, dispute, "complete_task", task_id=task_id)

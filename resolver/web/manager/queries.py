@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import case, func, literal, or_, select
 
 from ...extensions import db
-from ...models import Dispute, ExtensionRequest, PanelSeat, Property, Resident, StaffUser, Unit, Vote
+from ...models import Dispute, ExtensionRequest, PanelSeat, Property, Resident, StaffUser, Task, Unit, Vote
 from ...workflow.definition import load_definition
 
 PAGE_SIZE = 50
@@ -172,7 +172,7 @@ def dashboard(company_id: int, filters: DashboardFilters) -> DashboardPage:
 
 
 def _add_page_extras(rows: list[DashboardRow]) -> None:
-    """Requests for more time and the team's progress, counted for the whole page in two queries."""
+    """Open tasks, requests for more time and the team's progress, for the whole page in three queries."""
     ids = [row.dispute.id for row in rows]
     if not ids:
         return
@@ -183,6 +183,12 @@ def _add_page_extras(rows: list[DashboardRow]) -> None:
             )
         )
     )
+    tasks = {}
+    for dispute_id, title in db.session.execute(
+        select(Task.dispute_id, Task.title).where(Task.dispute_id.in_(ids), Task.done_dt.is_(None))
+        .order_by(Task.due_dt.is_(None), Task.due_dt, Task.id)
+    ):
+        tasks.setdefault(dispute_id, title)
     panel_ids = [row.dispute.id for row in rows if row.dispute.state == "panel_review"]
     progress = {}
     if panel_ids:
@@ -196,6 +202,8 @@ def _add_page_extras(rows: list[DashboardRow]) -> None:
             )
         }
     for row in rows:
+        if row.dispute.id in tasks:
+            row.next_step = f"To do: {tasks[row.dispute.id]}"
         if row.dispute.id in pending:
             row.pending_request = True
             row.next_step = "The resident asks for more time: answer"
