@@ -160,6 +160,18 @@ def test_nobody_signed_in_reaches_only_the_sign_in_page(app, world):
     assert not problems, problems
 
 
+def test_the_mailbox_also_needs_a_staff_sign_in(app, world):
+    """The mailbox (another area) relies on this sign-in: nobody signed in is sent to it."""
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("mailbox.")]
+    problems = []
+    for rule in rules:
+        url = rule.build({name: 1 for name in rule.arguments})[1]
+        response = app.test_client().get(url)
+        if not (response.status_code == 302 and response.headers["Location"].startswith("/login")):
+            problems.append(f"GET {url} -> {response.status_code}")
+    assert rules and not problems, problems
+
+
 def test_a_form_without_its_csrf_token_is_refused(app, world):
     values = url_values(world)
     problems = []
