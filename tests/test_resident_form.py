@@ -91,9 +91,26 @@ def test_a_double_clicked_send_is_saved_once(client, waiting):
     two = form.send(form_key=key, files=[("a.jpg", photo())])
     assert one.status_code == two.status_code == 303
     assert one.headers["Location"] == two.headers["Location"]
+    assert "were not saved" not in client.get(two.headers["Location"]).get_data(as_text=True)
     assert db.session.query(Submission).count() == 1
     assert db.session.query(EvidenceFile).count() == 1
     assert db.session.query(OutboxEmail).filter_by(template="evidence_receipt").count() == 1
+
+
+def test_a_form_sent_again_with_changes_says_the_changes_were_not_saved(client, waiting):
+    form = ResidentForm(client, waiting)
+    first = form.send(details="The first words.")
+    again = form.send(details="The first words, and more.")  # the Back button, an edit, Send
+    assert again.headers["Location"] == first.headers["Location"]
+    html = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "the changes made to it since were not saved" in html and "add more" in html
+    assert [s.details for s in db.session.scalars(db.select(Submission))] == ["The first words."]
+
+
+def test_the_pages_are_not_kept_in_caches(client, waiting):
+    form = ResidentForm(client, waiting)
+    assert form.open().headers["Cache-Control"] == "no-store"
+    assert client.get(evidence_path(waiting, "/status")).headers["Cache-Control"] == "no-store"
 
 
 def test_two_clicks_arriving_together_are_saved_once(app, client, waiting, monkeypatch):

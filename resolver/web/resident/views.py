@@ -259,7 +259,21 @@ def send_evidence(token: str):
                 "This dispute has moved on, so nothing more can be added through this page.")
             return render_template("resident/evidence_closed.html",
                                    **view.context(late_send=True, problem=message)), 409
+    posted = (form.get("details", "").strip(), form.get("suggested_resolution", "").strip())
+    if (submission.details, submission.suggested_resolution) != posted:
+        # The same form sent again after changes (the Back button): the first send stands, so say so.
+        flash("This form had already been sent, so the changes made to it since were not saved. "
+              "To add something, use “add more” below.", "error")
     return redirect(url_for(".evidence_receipt", token=token, submission_id=submission.id), code=303)
+
+
+@blueprint.after_request
+def _keep_out_of_caches(response):
+    # Personal pages: never kept by a shared computer's cache or a proxy, and the Back button fetches
+    # the form afresh (with a new one-time key) instead of showing an old copy.
+    if request.endpoint in ENDPOINTS and request.endpoint != "resident.evidence_file":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.get("/e/<token>/receipt/<int:submission_id>")
