@@ -89,7 +89,7 @@ def test_a_session_ends_after_eight_hours(app, signed_in_client, manager, frozen
     frozen_clock.advance(timedelta(minutes=2))
     response = staff.get("/")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
-    assert "Please sign in" in staff.get("/login").get_data(as_text=True)
+    assert "a session lasts 8 hours and yours has ended" in staff.get("/login").get_data(as_text=True)
 
 
 def test_changing_the_password_ends_other_sessions(app, signed_in_client, manager):

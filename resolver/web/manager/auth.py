@@ -88,7 +88,8 @@ def load_user(session_id: str) -> StaffUser | None:
         return None
     if now_utc() - started > lifetime:
         session.clear()
-        flash("Your session ended after a while without signing in again. Please sign in.", "info")
+        hours = round(lifetime.total_seconds() / 3600)
+        flash(f"For your security, a session lasts {hours} hours and yours has ended. Please sign in again.", "info")
         return None
     return user
 
