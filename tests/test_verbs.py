@@ -388,6 +388,12 @@ def test_supervisor_accounts_are_told_when_there_is_no_supervisor_contact(make_d
     assert disputes.supervisors_of(dispute) == [{"email": boss.email, "name": boss.name}]
 
 
+def test_no_breach_before_the_reply_is_due(make_dispute):
+    dispute = make_dispute("evidence_received")
+    error = refused(WrongState, dispute, lambda: disputes.record_reply_breach(Actor.system(), dispute))
+    assert "The written reply is not due until 11:59 PM on Monday 16 March 2026" in error.message
+
+
 def test_no_breach_outside_the_reply_window(make_dispute):
     dispute = make_dispute("awaiting_evidence")
     refused(WrongState, dispute, lambda: disputes.record_reply_breach(Actor.system(), dispute))

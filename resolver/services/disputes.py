@@ -11,6 +11,7 @@ from ..extensions import db
 from ..links import current_link, issue_link, link_url, revoke_links
 from ..models import AuditEvent, Dispute, DisputedItem, Resident, StaffUser, Unit
 from ..outbox import queue_email
+from ..workdays import format_moment
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
 
@@ -216,6 +217,8 @@ def record_reply_breach(actor: Actor, dispute: Dispute) -> Dispute:
     now = now_utc()
     if dispute.reply_breached_dt is not None:
         return dispute
+    if now < dispute.reply_due_dt:  # e.g. the deadline was extended: nothing is late yet
+        raise WrongState(f"The written reply is not due until {format_moment(dispute.reply_due_dt, dispute.company)}.")
     dispute.reply_breached_dt = now
     db.session.add(
         AuditEvent(
