@@ -81,6 +81,20 @@ def test_the_page_says_whether_each_email_went(app, signed_in_client, manager, m
     assert "sent 10:00 AM on Monday 9 March 2026" in emails
 
 
+def test_the_page_says_whether_the_resident_opened_their_link(app, signed_in_client, manager, make_dispute, client):
+    from resolver.links import current_link, token_for
+
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    assert "The resident has not opened their link yet." in staff.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+    client.get(f"/r/e/{token_for(link)}")
+    client.get(f"/r/e/{token_for(link)}")
+    html = staff.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    assert "The resident opened their link 2 times, last at 10:00 AM on Monday 9 March 2026" in html
+
+
 def test_only_the_actions_allowed_now_are_offered(app, signed_in_client, manager, make_dispute):
     draft = make_dispute("draft")
     waiting = make_dispute("awaiting_evidence")

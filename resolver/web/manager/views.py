@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ...clock import now_utc
@@ -16,8 +16,8 @@ from ...errors import DomainError, InvalidInput, NotFound, WrongState
 from ...extensions import db
 from ...files import path_for
 from ...models import (
-    AuditEvent, Dispute, EvidenceFile, ExtensionRequest, Letter, OutboxEmail, PanelMember, PanelSeat, Property,
-    Resident, Submission, Task, Unit,
+    AccessLink, AuditEvent, Dispute, EvidenceFile, ExtensionRequest, Letter, LinkUse, OutboxEmail, PanelMember,
+    PanelSeat, Property, Resident, Submission, Task, Unit,
 )
 from ...services.access import check_version, dispute_for
 from ...services.disputes import create_dispute, open_dispute
@@ -254,6 +254,14 @@ def _page_context(dispute: Dispute) -> dict:
                OutboxEmail.status, OutboxEmail.sent_dt, OutboxEmail.attempts, OutboxEmail.last_error)
         .where(OutboxEmail.dispute_id == dispute.id).order_by(OutboxEmail.created_dt, OutboxEmail.id)
     ).all()
+    # Whether the resident has opened their links: a manager wondering "did they see it?" can tell.
+    link_visits = db.session.execute(
+        select(AccessLink.purpose, func.count(LinkUse.id), func.max(LinkUse.used_dt))
+        .join(LinkUse, LinkUse.link_id == AccessLink.id)
+        .where(AccessLink.dispute_id == dispute.id, AccessLink.resident_id.is_not(None), LinkUse.outcome == "ok",
+               LinkUse.method == "GET")
+        .group_by(AccessLink.purpose)
+    ).all()
     allowed = dispute_engine.allowed(dispute)
     actions = available_actions(dispute, allowed=allowed, requests=requests, seats=seats, letters=letters,
                                 tasks=tasks)
@@ -268,6 +276,7 @@ def _page_context(dispute: Dispute) -> dict:
         "letters": letters,
         "tasks": tasks,
         "emails": emails,
+        "link_visits": {purpose: (count, last) for purpose, count, last in link_visits},
         "roster": roster,
         "windows": _windows(dispute, events),
         "allowed": allowed,
