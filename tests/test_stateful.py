@@ -288,6 +288,14 @@ class DisputeLife(RuleBasedStateMachine):
                                                          Timer.due_dt <= clock.now_utc())).all()
         assert overdue == [], f"left unfired: {[(t.kind, t.outcome) for t in overdue]}"
 
+    @during(*WORKFLOW.windows["reply"].active_in)
+    @rule()
+    def the_system_records_a_breach_directly(self):
+        was = self.dispute.reply_breached_dt
+        self.attempt(lambda: disputes.record_reply_breach(Actor.system(), self.dispute))
+        if was is None and self.dispute.reply_breached_dt is not None:
+            assert clock.now_utc() >= self.dispute.reply_due_dt, "a breach recorded before the reply was due"
+
     @during("awaiting_evidence")
     @rule()
     def the_system_lapses_it_directly(self):
