@@ -16,6 +16,8 @@ from resolver.files import store_bytes
 from resolver.models import AuditEvent, Dispute, EvidenceFile, ExtensionRequest
 from resolver.services import disputes, evidence
 
+from .conftest import Inbox
+
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00"
        b"\x00\x00\x0cIDAT\x08\xd7c\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\x18\xdd\x8d\xb0\x00\x00\x00\x00IEND\xaeB`\x82")
 
@@ -257,3 +259,45 @@ def test_another_companys_dispute_cannot_be_changed(
         assert response.status_code == 404, name
     db.session.expire_all()
     assert db.session.get(Dispute, dispute.id).state == "draft"
+
+
+def test_refusing_more_time_tells_the_resident(app, signed_in_client, manager, make_dispute, smtp):
+    from resolver.mail import send_pending
+
+    dispute = make_dispute("awaiting_evidence")
+    evidence.request_more_time(Actor.resident(dispute.resident), dispute, days=5, reason="Busy week.")
+    db.session.commit()
+    send_pending()
+    smtp.clear()
+    staff = signed_in_client(manager)
+    html = staff.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    request_id = re.search(r'name="request_id" value="(\d+)"', html).group(1)
+    due = dispute.evidence_due_dt
+    response = staff.post(f"/disputes/{dispute.id}/actions/answer_more_time", {
+        "expected_version": version_in(html), "request_id": request_id, "answer": "refuse",
+        "note": "We need to answer within the week.",
+    })
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute.id).evidence_due_dt == due
+    send_pending()
+    [message] = smtp.to(dispute.resident.email)
+    assert "We need to answer within the week." in Inbox.text_of(message)
+    html = staff.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    assert "Morgan Manager said no to more time." in html and "answer_more_time" not in action_names(html)
+
+
+def test_withdrawing_an_open_dispute_tells_the_resident(app, signed_in_client, manager, make_dispute, smtp):
+    from resolver.mail import send_pending
+
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    send_pending()
+    smtp.clear()
+    staff = signed_in_client(manager)
+    html = staff.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    response = staff.post(f"/disputes/{dispute.id}/actions/withdraw",
+                          {"expected_version": version_in(html), "reason": "The owner refunded the charge."})
+    assert response.status_code == 303
+    send_pending()
+    assert smtp.to(dispute.resident.email)
