@@ -4,6 +4,8 @@ A timer is claimed by flipping it from pending to fired in the same transaction 
 with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so workers on several machines share the work and
 never fire one timer twice. On SQLite the database's single write lock serialises sweeps.
 Each timer runs in a savepoint: one that fails is recorded and retried later, the rest go on.
+(With Python's sqlite3 driver the first savepoint opens the transaction, so there each timer's
+claim and work commit together as the savepoint is released: still once, and still all or nothing.)
 """
 from __future__ import annotations
 
@@ -39,7 +41,10 @@ def due_timers(now: datetime, limit: int):
 
 
 def sweep_deadlines(*, limit: int = 500, now: datetime | None = None) -> int:
-    """Fire up to ``limit`` due timers and commit; return how many fired."""
+    """Fire up to ``limit`` due timers and commit; return how many fired.
+
+    ``now`` only chooses which timers are due: the steps they trigger read the clock themselves, so
+    pass a moment no later than ``now_utc()`` (the worker passes nothing)."""
     now = now or now_utc()
     fired = 0
     for timer in due_timers(now, limit):
