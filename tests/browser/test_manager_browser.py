@@ -172,3 +172,14 @@ def test_a_supervisor_keeps_the_roster_and_makes_an_api_key(app, page, login, su
     keys.get_by_role("button", name="Make a key").click()
     expect(page.get_by_test_id("new-key")).to_have_text(re.compile(r"^rsv_"))
     screenshot("settings")
+
+
+def test_on_a_phone_the_pages_fit_the_screen(app, page, login, manager, make_dispute, screenshot):
+    dispute = make_dispute("evidence_received")
+    db.session.commit()
+    login(page, manager)
+    for path, name in (("/", "dashboard"), (f"/disputes/{dispute.id}", "dispute")):
+        page.goto(app.config["LIVE_URL"] + path)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} is {overflow}px wider than the phone"
+        screenshot(name)
