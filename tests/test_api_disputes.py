@@ -148,3 +148,22 @@ def test_the_api_needs_no_csrf_token_but_a_session_cookie_alone_gets_nothing(app
 def test_people_can_read_the_api_described_in_a_page(app, client):
     html = client.get("/api/v1/").get_data(as_text=True)
     assert "Resolver API" in html and "/disputes/{dispute_id}" in html and "Authorization: Bearer rsv_" in html
+
+
+def test_the_openapi_document_is_valid_and_the_answers_match_it(app, api, client, make_dispute):
+    validator = pytest.importorskip("openapi_spec_validator")
+    schema_validator = pytest.importorskip("openapi_schema_validator")
+    doc = client.get("/api/v1/openapi.json").get_json()
+    validator.validate(doc)
+    dispute = make_dispute("evidence_received")
+    db.session.commit()
+
+    def check(body, ref):
+        schema_validator.validate(body, {"$ref": f"#/components/schemas/{ref}", "components": doc["components"]})
+
+    with pytest.raises(Exception):
+        check({"id": 1, "state": "nonsense"}, "DisputeSummary")  # the check does check
+    check(api.get(f"/disputes/{dispute.id}").get_json(), "Dispute")
+    for row in api.get("/disputes").get_json()["disputes"]:
+        check(row, "DisputeSummary")
+    check(api.get("/disputes/999999").get_json(), "Error")
