@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings)
     _configure_instance(app)
     _configure_database(app)
+    _configure_proxy(app)
     _configure_extensions(app)
     _configure_templates(app)
     _configure_blueprints(app)
@@ -68,6 +69,20 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def _configure_proxy(app: Flask) -> None:
+    """Behind a reverse proxy, read the client's address and scheme from the headers it sets.
+
+    Only as many hops as configured are believed: a client cannot forge its address past the proxy.
+    """
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops < 0:
+        raise ValueError("RESOLVER_PROXY_HOPS is the number of proxies in front of Resolver: 0 or more.")
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
 
 def _configure_extensions(app: Flask) -> None:

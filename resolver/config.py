@@ -30,6 +30,9 @@ class Config:
     # How long a worker holds claimed emails before another worker may take them over.
     OUTBOX_LEASE_SECONDS = 300
     DEADLINE_BATCH = 500
+    # How many reverse proxies in front of Resolver set X-Forwarded-For/-Proto/-Host/-Prefix. 0 trusts
+    # none: the client's address is the connecting peer's (sign-in throttling counts per address).
+    PROXY_HOPS = 0
 
 
 # Variables read from the environment, with the type each one is parsed as.
@@ -48,6 +51,7 @@ _ENVIRONMENT = {
     "LOCAL_MAIL_PORT": int,
     "WORKER_POLL_SECONDS": float,
     "OUTBOX_LEASE_SECONDS": int,
+    "PROXY_HOPS": int,
 }
 
 

@@ -3,11 +3,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
+from resolver import create_app
+from resolver.config import from_environment
 from resolver.extensions import db
 from resolver.models import SignInAttempt
 from resolver.web.manager.auth import check_password, set_password
 
-from .fixtures_manager import PASSWORD, give_password, sign_in
+from .fixtures_manager import PASSWORD, csrf_from, give_password, sign_in
 
 
 def test_passwords_are_stored_as_scrypt_hashes(app, manager):
@@ -145,3 +149,51 @@ def test_signing_in_clears_the_count_of_earlier_mistakes(app, client, manager, f
     for _ in range(5):
         sign_in(app.test_client(), manager.email, "and again")
     assert sign_in(app.test_client(), manager.email).status_code == 429
+
+
+def _guess(client, email: str, **headers):
+    token = csrf_from(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"email": email, "password": "wrong guess", "csrf_token": token},
+                       headers=headers)
+
+
+def _proxied_app(app, monkeypatch, hops: str):
+    """The same Resolver (same database and key) configured as deployed behind ``hops`` proxies."""
+    monkeypatch.setenv("RESOLVER_PROXY_HOPS", hops)
+    names = ("TESTING", "DATABASE_URL", "SECRET_KEY", "MAIL_SERVER", "MAIL_PORT", "PUBLIC_BASE_URL",
+             "WTF_CSRF_ENABLED")
+    return create_app({**{name: app.config[name] for name in names}, "INSTANCE_PATH": app.instance_path})
+
+
+def test_without_a_proxy_a_forwarded_header_is_not_believed(app, client, manager):
+    """Nobody dodges the per-client count by sending a made-up X-Forwarded-For."""
+    _guess(client, "a@aspen.test", **{"X-Forwarded-For": "203.0.113.7"})
+    assert [a.ip for a in db.session.scalars(select(SignInAttempt))] == ["127.0.0.1"]
+
+
+def test_behind_a_proxy_each_client_is_counted_by_its_own_address(app, manager, monkeypatch):
+    """With RESOLVER_PROXY_HOPS=1 the address the proxy saw is the client's: one noisy client behind
+    the proxy is slowed down without locking out everyone else who comes through the same proxy."""
+    give_password(manager)
+    proxied = _proxied_app(app, monkeypatch, "1")
+    noisy = proxied.test_client()
+    for n in range(30):
+        # A client may prepend addresses of its own; only the one the proxy appended is believed.
+        _guess(noisy, f"guess{n}@aspen.test", **{"X-Forwarded-For": f"10.9.9.{n}, 198.51.100.20"})
+    assert {a.ip for a in db.session.scalars(select(SignInAttempt))} == {"198.51.100.20"}
+    token = csrf_from(noisy.get("/login").get_data(as_text=True))
+    blocked = noisy.post("/login", data={"email": manager.email, "password": PASSWORD, "csrf_token": token},
+                         headers={"X-Forwarded-For": "198.51.100.20"})
+    assert blocked.status_code == 429
+    colleague = proxied.test_client()
+    token = csrf_from(colleague.get("/login").get_data(as_text=True))
+    response = colleague.post("/login", data={"email": manager.email, "password": PASSWORD, "csrf_token": token},
+                              headers={"X-Forwarded-For": "198.51.100.21", "X-Forwarded-Proto": "https",
+                                       "Referer": "https://localhost/login"})
+    assert response.status_code == 302
+    assert colleague.get("/", headers={"X-Forwarded-For": "198.51.100.21"}).status_code == 200
+
+
+def test_the_number_of_proxies_is_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("RESOLVER_PROXY_HOPS", "2")
+    assert from_environment()["PROXY_HOPS"] == 2
