@@ -194,3 +194,12 @@ def test_ten_thousand_disputes_stay_quick(app, signed_in_client, company, manage
     started = time.perf_counter()
     assert staff.get("/reports").status_code == 200
     assert time.perf_counter() - started < 3, "the reports page is slow with 10,000 disputes"
+
+
+def test_the_mailbox_wears_the_staff_pages_navigation(app, signed_in_client, manager):
+    html = signed_in_client(manager).get("/mailbox/").get_data(as_text=True)
+    nav = html.split('<nav aria-label="Main">')[1].split("</nav>")[0]
+    for link in ("Dashboard", "Open a dispute", "Reports", "Settings", "Mailbox"):
+        assert f">{link}</a>" in nav
+    assert 'href="/mailbox/" aria-current="page"' in nav
+    assert "Sign out" in html and manager.name in html and "<title>Mailbox — Resolver</title>" in html
