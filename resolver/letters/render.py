@@ -23,6 +23,9 @@ from ..presentation import money
 
 CHOICE_WORDS = {"uphold": "keep our decision", "resident": "do what you asked", "compromise": "meet you partway"}
 RESTATEMENT_LIMIT = 900
+# The letter promises an accepted offer is carried out within this many (working) days; the
+# manager's fulfilment task is due then.
+FULFIL_WITHIN_DAYS = 5
 
 
 # The facts a draft is written from ---------------------------------------------------------------
@@ -173,6 +176,7 @@ def draft_body(dispute: Dispute, facts: DecisionFacts, *, is_late: bool) -> str:
         "topic": topic_of(dispute),
         "is_late": is_late,
         "has_offer": bool(facts.token_cents or facts.concession_cents),
+        "fulfil_days": FULFIL_WITHIN_DAYS,
         "money": money,
     }
     text = current_app.jinja_env.get_template("letters/draft_body.txt").render(context)

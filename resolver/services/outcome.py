@@ -37,7 +37,6 @@ from .access import require_staff
 MAX_LETTER_CHARS = 20_000
 # The outcome link outlives the offer and the follow-up, so a late resident reads a polite page.
 OUTCOME_LINK_GRACE = timedelta(days=60)
-FULFIL_WITHIN_DAYS = 5
 SENT_STATES = ("outcome_sent", "acknowledged", "referred")
 
 
@@ -439,7 +438,7 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
         refer_out(actor, dispute, reason="The resident declined the offer.")
         return letter
     steps = render.fulfilment_steps(letter, dispute)
-    due = add_days(now, FULFIL_WITHIN_DAYS, company)
+    due = add_days(now, render.FULFIL_WITHIN_DAYS, company)
     task = Task(
         dispute_id=dispute.id,
         assignee_id=dispute.manager_id,

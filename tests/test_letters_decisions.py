@@ -1,0 +1,150 @@
+"""The draft letter for every kind of decision, with and without disputed items, and with every kind of
+offer the team can recommend: no offer, a token, a concession, or both.
+
+Each draft must keep the NARPM-Star written form (a neighborly opening, the issue restated in the
+resident's words, the team's honest feedback, the resolution and options, what happens next and by
+when, thanks) and pass its own tone check; the offer in the frame must match what the team recommended.
+"""
+from __future__ import annotations
+
+import pytest
+
+from resolver.actors import Actor
+from resolver.extensions import db
+from resolver.letters import render
+from resolver.models import PanelSeat
+from resolver.services import outcome, panel
+
+DETAILS = "The carpet was clean when I left; I have photos."
+ASKED = "Refund the $150 cleaning charge."
+ITEMS = [
+    {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the bedroom."},
+    {"description": "Wall repair", "amount_cents": 8000, "company_reason": "Holes by the door."},
+]
+ROUTES = {
+    # route: (the team's votes, the decision the letter is written from)
+    "uphold": (("uphold", "uphold", "uphold"), "uphold"),
+    "resident": (("resident", "resident", "resident"), "resident"),
+    "compromise": (("compromise", "compromise", "compromise"), "compromise"),
+    "deadlocked": (("uphold", "resident", "compromise"), "compromise"),
+}
+OFFERS = {
+    "no offer": (None, None),
+    "token": (2500, None),
+    "concession": (None, 15000),
+    "token and concession": (2500, 15000),
+}
+DECISION_WORDS = {
+    "uphold": "The team found that our decision was fair.",
+    "resident": "The team agreed with you, and I accept that we got this wrong. I'm sorry for that.",
+    "compromise": "The team found that you are right about part of this, and that we got part of it wrong. "
+                  "I'm sorry for our part in it.",
+    "deadlocked": "The team was divided, so the decision fell to me. I decided to meet you partway. "
+                  "My reason: The photos show some wear, not damage.",
+}
+ITEM_WORDS = {
+    "uphold": "this charge stands.",
+    "resident": "we will remove this charge in full.",
+    "compromise": "we will meet you partway on this charge.",
+}
+
+
+def decided_by(make_dispute, manager, route: str, *, items, token_cents, concession_cents):
+    """A dispute the team (or, when it split, the manager) decided, each member recommending the offer."""
+    votes, decision = ROUTES[route]
+    dispute = make_dispute("panel_review", items=items)
+    seats = db.session.query(PanelSeat).filter_by(dispute_id=dispute.id).order_by(PanelSeat.id).all()
+    for seat, choice in zip(seats, votes):
+        if dispute.state != "panel_review":
+            break  # the result could no longer change, so the panel closed early
+        panel.record_vote(
+            Actor.panel(seat.member), seat, choice=choice,
+            reason=f"{seat.member.name}: the inspection photos and the move-in report point this way.",
+            token_kind="coffee-shop gift card" if token_cents else "", token_cents=token_cents,
+            concession_cents=concession_cents,
+        )
+    if dispute.state == "panel_review":
+        panel.close_panel(Actor.system(), dispute)
+    if dispute.state == "deadlocked":
+        panel.decide_deadlock(Actor.staff(manager), dispute, decision=decision,
+                              note="The photos show some wear, not damage.")
+    assert (dispute.state, dispute.decision) == ("decided", decision)
+    return dispute
+
+
+@pytest.mark.parametrize("offer", list(OFFERS))
+@pytest.mark.parametrize("with_items", [False, True], ids=["no items", "items"])
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_every_decision_makes_a_letter_in_the_written_form(make_dispute, manager, route, with_items, offer):
+    token_cents, concession_cents = OFFERS[offer]
+    dispute = decided_by(make_dispute, manager, route, items=ITEMS if with_items else None,
+                         token_cents=token_cents, concession_cents=concession_cents)
+    letter = outcome.draft_outcome(Actor.staff(manager), dispute)
+    body = letter.body_text
+    text = " ".join(body.split())
+    has_offer = bool(token_cents or concession_cents)
+    decision = dispute.decision
+
+    # Neighborly opening, the issue as the resident put it, and who looked at it.
+    assert text.startswith("Dear Tammy Rivera, Thank you for sending us your side of this.")
+    assert "I'm sorry you have had this trouble with your security deposit" in text
+    assert f"here it is as you told us: > {DETAILS}" in text
+    assert f"You asked us to: {ASKED}" in text
+    assert "I presented both sides, your account and our own records, to our resolution team" in text
+
+    # The team's honest feedback, anonymised, including the members who disagreed.
+    assert DECISION_WORDS[route] in text
+    assert "A team member wrote: “The inspection photos and the move-in report point this way.”" in text
+    assert "Panelist" not in body
+    assert ("Not everyone on the team saw it the same way" in text) == (route == "deadlocked")
+
+    # The resolution and the options.
+    if decision == "uphold" and not has_offer:
+        assert "I'm very sorry, but after this review there is nothing more I can do about your security " \
+               "deposit: our decision stands. I know this is not the answer you hoped for." in text
+    elif decision == "uphold":
+        assert "Our decision stands. Even so, we would like to do something to make this a little better for " \
+               "you; our offer is set out below." in text
+    elif decision == "resident":
+        assert f"We will do what you asked: {ASKED}" in text
+        assert ("As well as that, we would like to offer you something for the trouble" in text) == has_offer
+    else:
+        assert "We would like to meet you partway." in text
+        assert ("Our offer is set out below." in text) == has_offer
+    if with_items:
+        assert "Here is what we decided on each item you disputed:" in text
+        assert f"- Carpet cleaning ($150): {ITEM_WORDS[decision]}" in body
+        assert f"- Wall repair ($80): {ITEM_WORDS[decision]}" in body
+    else:
+        assert "each item" not in text
+
+    # What happens next, and by when; thanks and an invitation to get in touch.
+    assert "What happens next: please use the link in the email that came with this letter to let me know " \
+           "you have received it" in text
+    assert ("and whether you would like to accept our offer" in text) == has_offer
+    assert ("have it done within 5 days" in text) == (decision != "uphold" or has_offer)
+    assert "If I have not heard from you within 7 days, I will get in touch once more" in text
+    assert "Thank you for bringing this to us and for giving us the chance to look at it again." in text
+    assert f"please get in touch with me at {manager.email}" in text
+
+    # The offer is what the team recommended, and the frame says it, with the way up the ladder.
+    assert (letter.token_cents, letter.concession_cents) == (token_cents, concession_cents)
+    assert letter.token_kind == ("coffee-shop gift card" if token_cents else "")
+    context = render.letter_context(letter, dispute, dated_dt=None)
+    plain = render.render_text(context)
+    html = letter.body_html
+    offer_lines = (["a $25 coffee-shop gift card"] if token_cents else []) + \
+                  (["$150 back from your security deposit"] if concession_cents else [])
+    assert ("Our offer to you" in html) == has_offer and ("OUR OFFER TO YOU" in plain) == has_offer
+    for line in offer_lines:
+        assert f"<li>{line}</li>" in html and f"- {line}" in plain
+    if not has_offer:
+        assert "offer" not in plain.lower()
+    for words in (html, plain):
+        assert "You can reach Sam Supervisor, who supervises this office, on 303-555-0100" in words
+        assert "Our home office is on 303-555-0199." in words
+        assert "Front Range Tenant-Landlord Mediation, an outside mediation service" in words
+    # The offer sits just before "What happens next", so the letter reads in order.
+    assert plain.index("What happens next") > (plain.index("OUR OFFER TO YOU") if has_offer else 0)
+
+    assert outcome.tone_flags(letter) == []
