@@ -183,3 +183,46 @@ def cpu_info() -> dict:
     except OSError:
         pass
     return {"cores": os.cpu_count(), "cpu": model}
+
+
+# A local SMTP server --------------------------------------------------------------------------
+
+def _smtp_sink(port_queue, stop) -> None:
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        count = 0
+
+        async def handle_DATA(self, server, session, envelope):
+            Sink.count += 1
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    port_queue.put(port)
+    stop.wait()
+    controller.stop()
+
+
+@contextmanager
+def smtp_sink():
+    """A real aiosmtpd server on loopback, in its own process (as a mail server would be), that
+    accepts every message and keeps none. Yields its port."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ports, stop = context.Queue(), context.Event()
+    process = context.Process(target=_smtp_sink, args=(ports, stop), daemon=True)
+    process.start()
+    try:
+        yield ports.get(timeout=60)
+    finally:
+        stop.set()
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()

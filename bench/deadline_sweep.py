@@ -1,0 +1,217 @@
+"""Deadline sweep: finding and claiming the due timers among many open disputes.
+
+Each size is N disputes waiting for the resident's side, each with its two timers (the deadline and
+the reminder before it); 1 % of them are past their deadline (their reminder already fired), so N/100
+timers are due among about 2N pending. The rows are made with set-based SQL, not the ORM.
+
+Measured, each the median of repeats on the same rows (a claim is rolled back, so the next repeat
+finds the same work):
+- find: Resolver's ``due_timers`` (the sweep's own query, a batch of 500, loaded as objects); on
+  PostgreSQL it also locks them (``FOR UPDATE SKIP LOCKED``), which is the claim there.
+- find, SQL only: the same query through the plain driver, ids only: the database's share.
+- claim 500: lock the batch and mark it fired in one statement each, plain driver.
+- sweep's own claim: ``sweep_deadlines`` of one batch with the timers' work replaced by nothing,
+  so what is left is its claiming: one conditional UPDATE per timer, each in a savepoint.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from .common import make_app, median, postgres_database, psycopg_dsn, row, sqlite_url
+
+NAME = "deadline_sweep"
+BATCH = 500
+NOW = datetime(2026, 3, 9, 16, 0, tzinfo=timezone.utc)
+PAST, FUTURE = NOW - timedelta(hours=1), NOW + timedelta(days=3)
+EARLIER, LATER = NOW - timedelta(days=2), NOW + timedelta(days=1)  # the reminders, 2 days before
+
+
+def _sqlite_time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", timespec="microseconds")
+
+
+def seed_sqlite(path: str, disputes: int, due_every: int = 100) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    t = {name: _sqlite_time(value) for name, value in
+         {"now": NOW, "past": PAST, "future": FUTURE, "earlier": EARLIER,
+                                      "later": LATER}.items()}
+    with connection:
+        _people(connection, "?", t["now"])
+        connection.execute(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < ?) "
+            "INSERT INTO dispute (id, company_id, manager_id, resident_id, state, version, category, issue, "
+            "what_was_fixed, company_position, created_dt, opened_dt, evidence_due_dt, decision_note, close_reason) "
+            "SELECT x, 1, 1, 1, 'awaiting_evidence', 2, '', 'A charge', '', '', ?, ?, "
+            "CASE WHEN x % ? = 0 THEN ? ELSE ? END, '', '' FROM n",
+            (disputes, t["now"], t["now"], due_every, t["past"], t["future"]))
+        connection.execute(
+            "INSERT INTO timer (dispute_id, \"window\", kind, due_dt, status, outcome, created_dt) "
+            "SELECT id, 'evidence', 'evidence:due', evidence_due_dt, 'pending', '', created_dt FROM dispute")
+        connection.execute(
+            "INSERT INTO timer (dispute_id, \"window\", kind, due_dt, status, fired_dt, outcome, created_dt) "
+            "SELECT id, 'evidence', 'evidence:remind:0', CASE WHEN id % ? = 0 THEN ? ELSE ? END, "
+            "CASE WHEN id % ? = 0 THEN 'fired' ELSE 'pending' END, CASE WHEN id % ? = 0 THEN ? END, '', "
+            "created_dt FROM dispute", (due_every, t["earlier"], t["later"], due_every, due_every, t["earlier"]))
+    connection.execute("ANALYZE")
+    connection.close()
+
+
+def seed_postgres(dsn: str, disputes: int) -> None:
+    import psycopg
+
+    with psycopg.connect(dsn) as connection:
+        _people(connection, "%s", NOW)
+        connection.execute(
+            "INSERT INTO dispute (id, company_id, manager_id, resident_id, state, version, category, issue, "
+            "what_was_fixed, company_position, created_dt, opened_dt, evidence_due_dt, decision_note, close_reason) "
+            "SELECT x, 1, 1, 1, 'awaiting_evidence', 2, '', 'A charge', '', '', %(now)s, %(now)s, "
+            "CASE WHEN x %% 100 = 0 THEN %(past)s::timestamptz ELSE %(future)s::timestamptz END, '', '' "
+            "FROM generate_series(1, %(n)s) AS x",
+            {"n": disputes, "now": NOW, "past": PAST, "future": FUTURE})
+        connection.execute("SELECT setval(pg_get_serial_sequence('dispute', 'id'), %s)", (disputes,))
+        connection.execute(
+            "INSERT INTO timer (dispute_id, \"window\", kind, due_dt, status, outcome, created_dt) "
+            "SELECT id, 'evidence', 'evidence:due', evidence_due_dt, 'pending', '', created_dt FROM dispute")
+        connection.execute(
+            "INSERT INTO timer (dispute_id, \"window\", kind, due_dt, status, fired_dt, outcome, created_dt) "
+            "SELECT id, 'evidence', 'evidence:remind:0', "
+            "CASE WHEN id %% 100 = 0 THEN %(earlier)s::timestamptz ELSE %(later)s::timestamptz END, "
+            "CASE WHEN id %% 100 = 0 THEN 'fired' ELSE 'pending' END, "
+            "CASE WHEN id %% 100 = 0 THEN %(earlier)s::timestamptz END, '', created_dt FROM dispute",
+            {"earlier": EARLIER, "later": LATER})
+        connection.commit()
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute("VACUUM ANALYZE")
+
+
+def _people(connection, marker: str, now) -> None:
+    m = marker
+    connection.execute(
+        f"INSERT INTO company (id, name, slug, time_zone, evidence_window_days, reply_window_days, panel_window_days, "
+        f"follow_up_days, offer_valid_days, is_business_days, holidays, panel_size, is_panel_anonymous, "
+        f"token_cap_cents, concession_cap_cents, supervisor_name, supervisor_email, supervisor_phone, "
+        f"home_office_phone, contact_email, contact_phone, mediation_service_name, mediation_service_contact, "
+        f"max_file_bytes, max_dispute_bytes, max_files, created_dt) VALUES (1, 'Scale Co', 'scale', "
+        f"'America/Denver', 5, 7, 3, 7, 30, false, '[]', 3, true, 5000, 50000, '', '', '', '', '', '', '', '', "
+        f"10485760, 52428800, 20, {m})", (now,))
+    connection.execute(
+        f"INSERT INTO staff_user (id, company_id, email, name, role, password_hash, is_active, created_dt) "
+        f"VALUES (1, 1, 'm@scale.test', 'Mo Manager', 'manager', '', true, {m})", (now,))
+    connection.execute("INSERT INTO resident (id, company_id, name, email, phone) "
+                       "VALUES (1, 1, 'Rae Resident', 'rae@mail.test', '')")
+
+
+FIND_SQL = ("SELECT id FROM timer WHERE status = 'pending' AND due_dt <= {m} ORDER BY due_dt, id LIMIT {n}")
+
+
+def measure(app, url: str, dialect: str, repeats: int, batch: int) -> dict:
+    """Medians in milliseconds: find (Resolver), find (SQL), claim (PostgreSQL), the sweep's own claim."""
+    from resolver import deadlines
+    from resolver.extensions import db
+    from resolver.models import Timer
+
+    out: dict[str, float] = {}
+    with app.app_context():
+        times = []
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            found = deadlines.due_timers(NOW, batch)
+            times.append(time.perf_counter() - start)
+            if len(found) != batch:
+                raise RuntimeError(f"found {len(found)} due timers, not {batch}")
+            db.session.rollback()
+            db.session.expunge_all()
+        out["find"] = median(times[1:]) * 1000
+
+    if dialect == "sqlite":
+        import sqlite3
+
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        marker, now = "?", _sqlite_time(NOW)
+    else:
+        import psycopg
+
+        connection = psycopg.connect(psycopg_dsn(url))
+        marker, now = "%s", NOW
+    find = FIND_SQL.format(m=marker, n=batch)
+    try:
+        times, claims = [], []
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            ids = [r[0] for r in connection.execute(find, (now,)).fetchall()]
+            times.append(time.perf_counter() - start)
+            connection.rollback()
+            if dialect == "postgresql":
+                start = time.perf_counter()
+                ids = [r[0] for r in connection.execute(find + " FOR UPDATE SKIP LOCKED", (now,)).fetchall()]
+                connection.execute("UPDATE timer SET status = 'fired', fired_dt = %s WHERE id = ANY(%s)", (now, ids))
+                claims.append(time.perf_counter() - start)
+                connection.rollback()
+        out["find_sql"] = median(times[1:]) * 1000
+        if claims:
+            out["claim"] = median(claims[1:]) * 1000
+    finally:
+        connection.close()
+
+    # The sweep as Resolver runs it, with nothing for the timers to do: its claiming, per timer.
+    real_fire = deadlines.fire_timer
+    deadlines.fire_timer = lambda timer, now: "measured"
+    try:
+        sweeps = []
+        for _ in range(max(2, repeats // 3) + 1):
+            with app.app_context():
+                start = time.perf_counter()
+                fired = deadlines.sweep_deadlines(limit=batch, now=NOW)
+                sweeps.append(time.perf_counter() - start)
+                if fired != batch:
+                    raise RuntimeError(f"the sweep fired {fired}, not {batch}")
+                db.session.execute(db.update(Timer).where(Timer.outcome == "measured")
+                                   .values(status="pending", fired_dt=None, outcome=""))
+                db.session.commit()
+        out["sweep_claim"] = median(sweeps[1:]) * 1000
+    finally:
+        deadlines.fire_timer = real_fire
+    with app.app_context():
+        db.engine.dispose()
+    return out
+
+
+def run(quick: bool, workdir: Path) -> list[dict]:
+    sizes = (20_000,) if quick else (100_000, 1_000_000)
+    repeats = 3 if quick else 15
+    rows = []
+    for dialect in ("sqlite", "postgresql"):
+        label = "SQLite" if dialect == "sqlite" else "PostgreSQL"
+        for size in sizes:
+            name = f"{dialect}-{size}"
+            if dialect == "sqlite":
+                url = sqlite_url(workdir / name)
+            else:
+                url = postgres_database(f"sweep_{size}")
+            app = make_app(workdir / name, url)
+            start = time.perf_counter()
+            if dialect == "sqlite":
+                seed_sqlite(url.removeprefix("sqlite:///"), size)
+            else:
+                seed_postgres(psycopg_dsn(url), size)
+            seeded = time.perf_counter() - start
+            batch = min(BATCH, size // 100)
+            figures = measure(app, url, dialect, repeats, batch)
+            is_big = size == sizes[-1]
+            scale = f"{size:,} open disputes, {size // 100:,} due"
+            rows.append(row(NAME, f"{label} {size:,}: find {batch} due (due_timers)", figures["find"], "ms",
+                            target="<= 10" if is_big else None, met=figures["find"] <= 10 if is_big else None,
+                            note=f"{scale}; seeded in {seeded:.0f} s"))
+            rows.append(row(NAME, f"{label} {size:,}: find {batch} due, SQL only", figures["find_sql"], "ms",
+                            note="plain driver, ids only"))
+            if "claim" in figures:
+                rows.append(row(NAME, f"{label} {size:,}: claim {batch} (lock + mark fired)", figures["claim"], "ms",
+                                target="<= 5" if is_big else None, met=figures["claim"] <= 5 if is_big else None,
+                                note="FOR UPDATE SKIP LOCKED, then one UPDATE; plain driver"))
+            rows.append(row(NAME, f"{label} {size:,}: sweep's own claim of {batch}", figures["sweep_claim"], "ms",
+                            note="sweep_deadlines with the timers' work replaced by nothing"))
+    return rows
