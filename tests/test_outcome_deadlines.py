@@ -45,7 +45,9 @@ def test_a_late_letter_is_reminded_escalated_recorded_and_says_sorry_for_the_del
     assert [e.to_addr for e in emails(dispute, "reply_reminder")] == [manager.email]
     move_to(due - timedelta(days=1))
     sweep_deadlines()
-    assert [e.to_addr for e in emails(dispute, "reply_at_risk")] == [company.supervisor_email]
+    (at_risk,) = emails(dispute, "reply_at_risk")
+    assert at_risk.to_addr == company.supervisor_email
+    assert "What is holding it up: the team has decided, but the letter has not been drafted yet." in at_risk.body_text
     move_to(due + timedelta(hours=1))
     sweep_deadlines()
     db.session.expire_all()
@@ -122,3 +124,51 @@ def test_a_letter_approved_after_the_deadline_is_checked_for_an_apology(decided,
     assert [flag.code for flag in outcome.tone_flags(letter)] == ["late_without_apology"]
     outcome.approve_letter(staff, letter, override_reason="I called the resident to apologise in person.")
     assert letter.tone_override_reason == "I called the resident to apologise in person."
+
+
+@pytest.mark.parametrize(("state", "holdup"), [
+    ("evidence_received", "the case has not gone to the resolution team yet"),
+    ("deadlocked", "the team did not reach a decision, and it is waiting for Morgan Manager to decide"),
+    ("outcome_draft", "the letter is drafted but has not been approved and sent"),
+])
+def test_at_risk_says_what_holds_the_reply_up(make_dispute, company, state, holdup):
+    dispute = make_dispute(state, votes=("uphold", "resident", "compromise"))
+    db.session.commit()
+    move_to(dispute.reply_due_dt - timedelta(days=1))
+    sweep_deadlines()
+    (at_risk,) = emails(dispute, "reply_at_risk")
+    assert f"What is holding it up: {holdup}." in at_risk.body_text
+    assert f"What is holding it up: {holdup}." in at_risk.body_html
+
+
+def test_a_letter_nobody_confirms_gets_one_last_follow_up_by_email_with_a_calendar_reminder(decided, staff, manager,
+                                                                                            smtp):
+    dispute = decided
+    letter = outcome.draft_outcome(staff, dispute)
+    outcome.approve_letter(staff, letter)
+    outcome.send_outcome(staff, dispute)
+    db.session.commit()
+    send_pending()
+    smtp.clear()
+
+    move_to(dispute.follow_up_due_dt - timedelta(minutes=1))
+    assert sweep_deadlines() == 0  # not yet
+    move_to(dispute.follow_up_due_dt)
+    assert sweep_deadlines() == 1
+    move_to(dispute.follow_up_due_dt + timedelta(days=7))
+    sweep_deadlines()  # one last follow-up, never a second
+    send_pending()
+
+    (to_resident,) = smtp.to(dispute.resident.email)
+    assert to_resident["Subject"] == "Did our letter reach you?"
+    assert "/r/o/" in smtp.text_of(to_resident)
+    (pdf,) = list(to_resident.iter_attachments())
+    assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
+    (to_manager,) = smtp.to(manager.email)
+    (ics,) = list(to_manager.iter_attachments())
+    assert ics.get_content_type() == "text/calendar" and ics.get_filename() == "follow-up-reminder.ics"
+    calendar = ics.get_content()
+    calendar = calendar.decode() if isinstance(calendar, bytes) else calendar
+    assert "BEGIN:VEVENT" in calendar and f"SUMMARY:Call {dispute.resident.name} about the letter" in calendar
+    (task,) = outcome.open_tasks(dispute, "follow_up")
+    assert task.assignee_id == manager.id

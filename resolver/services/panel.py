@@ -313,10 +313,11 @@ def build_packet_content(dispute: Dispute, now: datetime) -> dict:
         "resident": {"initials": dispute.resident.initials if dispute.resident else "",
                      "unit": unit.label if unit else "", "property": prop.name if prop else ""},
         "manager": dispute.manager.name,
+        # The manager's words are scrubbed too: a note such as "called Tammy on 303-555-..." happens.
         "company_side": {
             "issue": scrub(dispute.issue),
-            "what_was_fixed": dispute.what_was_fixed,
-            "position": dispute.company_position,
+            "what_was_fixed": scrub(dispute.what_was_fixed),
+            "position": scrub(dispute.company_position),
         },
         "resident_side": [
             {
@@ -330,13 +331,13 @@ def build_packet_content(dispute: Dispute, now: datetime) -> dict:
         "items": [
             {
                 "id": item.id, "description": item.description, "amount_cents": item.amount_cents,
-                "company_reason": item.company_reason, "resident_response": scrub(responses.get(str(item.id), "")),
+                "company_reason": scrub(item.company_reason), "resident_response": scrub(responses.get(str(item.id), "")),
             }
             for item in dispute.items
         ],
         "evidence": [
             {
-                "id": f.id, "name": f.original_name, "content_type": f.content_type, "size_bytes": f.size_bytes,
+                "id": f.id, "name": scrub(f.original_name), "content_type": f.content_type, "size_bytes": f.size_bytes,
                 "sha256": f.sha256, "received": _iso(f.received_dt), "captured": _iso(f.captured_dt),
             }
             for f in files
