@@ -52,7 +52,21 @@ def domain_error(error: DomainError):
 
 @blueprint.errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    return jsonify(error=error.name.replace(" ", ""), message=error.description), error.code
+    response = jsonify(error=error.name.replace(" ", ""), message=error.description)
+    response.status_code = error.code
+    allow = error.get_response().headers.get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response
+
+
+@blueprint.app_errorhandler(404)
+@blueprint.app_errorhandler(405)
+def unrouted(error: HTTPException):
+    """A URL under /api/ that matches no endpoint (``/disputes/abc``) is answered in JSON too."""
+    if request.path.startswith("/api/"):
+        return http_error(error)
+    return error
 
 
 @blueprint.get("/openapi.json")
