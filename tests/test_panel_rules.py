@@ -156,6 +156,31 @@ def test_a_resident_who_typed_their_contact_details_in_is_still_anonymous(make_d
     assert "[phone removed]" in details and "[email removed]" in details
 
 
+def test_contact_details_the_manager_wrote_down_are_left_out_of_the_packet_too(make_dispute, make_panel, manager,
+                                                                               resident):
+    from resolver.models import EvidenceFile, Submission
+
+    dispute = make_dispute(
+        "evidence_received", items=[{"description": "Carpet cleaning", "amount_cents": 15000,
+                                     "company_reason": f"{resident.name} agreed on {resident.phone}."}],
+        what_was_fixed=f"Called {resident.name} on {resident.phone} and re-cleaned the carpet.",
+        company_position=f"We wrote to {resident.email}; the charge stands.",
+    )
+    submission = db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)).one()
+    db.session.add(EvidenceFile(submission_id=submission.id, dispute_id=dispute.id,
+                                original_name=f"{resident.name} move-out.pdf", content_type="application/pdf",
+                                size_bytes=10, sha256="0" * 64))
+    members = make_panel(dispute.company, size=3)
+    panel.seat_panel(Actor.staff(manager), dispute, [m.id for m in members])
+    panel.send_to_panel(Actor.staff(manager), dispute)
+    content = panel.current_packet(dispute).content
+    text = str(content)
+    for private in (resident.name, resident.email, resident.phone):
+        assert private not in text
+    assert "re-cleaned the carpet" in content["company_side"]["what_was_fixed"]
+    assert content["evidence"][0]["name"].endswith("move-out.pdf")
+
+
 # Votes -------------------------------------------------------------------------------------------
 
 def test_a_member_changes_their_vote_and_every_version_is_kept(case):

@@ -105,6 +105,7 @@ def test_the_evidence_downloads_through_the_link_and_only_files_in_the_packet(cl
     with client.get(f"{paths[0]}/files/{file_id}") as response:
         assert response.status_code == 200 and response.data.startswith(b"\x89PNG")
         assert "attachment" in response.headers["Content-Disposition"]
+        assert "carpet.png" in response.headers["Content-Disposition"]
     assert client.get(f"{paths[0]}/files/{file_id + 1000}").status_code == 404
 
 

@@ -331,13 +331,15 @@ def build_packet_content(dispute: Dispute, now: datetime) -> dict:
         "items": [
             {
                 "id": item.id, "description": item.description, "amount_cents": item.amount_cents,
-                "company_reason": scrub(item.company_reason), "resident_response": scrub(responses.get(str(item.id), "")),
+                "company_reason": scrub(item.company_reason),
+                "resident_response": scrub(responses.get(str(item.id), "")),
             }
             for item in dispute.items
         ],
         "evidence": [
             {
-                "id": f.id, "name": scrub(f.original_name), "content_type": f.content_type, "size_bytes": f.size_bytes,
+                "id": f.id, "name": scrub(f.original_name), "content_type": f.content_type,
+                "size_bytes": f.size_bytes,
                 "sha256": f.sha256, "received": _iso(f.received_dt), "captured": _iso(f.captured_dt),
             }
             for f in files

@@ -27,6 +27,7 @@ from ...files import path_for
 from ...links import resolve_link
 from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Vote
 from ...services import panel as panels
+from ...uploads import served_name
 from ...workdays import format_moment
 from . import blueprint
 
@@ -239,8 +240,10 @@ def evidence_file(token: str, file_id: int):
     if (evidence is None or evidence.dispute_id != view.dispute.id or file_id not in listed
             or listed[file_id]["sha256"] != evidence.sha256):
         abort(404)
+    # Under the packet's name for it (no resident's name in it), with the extension its content has.
     response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
-                         download_name=evidence.original_name, max_age=0, conditional=False, etag=False)
+                         download_name=served_name(listed[file_id]["name"], evidence.content_type),
+                         max_age=0, conditional=False, etag=False)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
