@@ -301,3 +301,21 @@ def test_withdrawing_an_open_dispute_tells_the_resident(app, signed_in_client, m
     assert response.status_code == 303
     send_pending()
     assert smtp.to(dispute.resident.email)
+
+
+def test_every_step_of_the_workflow_reads_as_a_sentence(app, company):
+    """The history never falls back to a bare action name: each transition of the workflow, and each
+    thing the verbs record beside one, has its plain-words sentence."""
+    from resolver.models import AuditEvent as Event
+    from resolver.web.manager.timeline import describe
+    from resolver.workflow.definition import load_definition
+
+    recorded = {"create", "extend", "ask_more_time", "refuse_more_time", "reply_breached", "seat_panel",
+                "replace_seat", "packet_frozen", "vote", "change_vote", "recuse", "letter_edited",
+                "letter_approved", "correction_started", "correction_sent", "receipt_confirmed", "offer_accepted",
+                "offer_declined", "followed_up", "task_done"}
+    for action in set(load_definition("dispute").transitions) | recorded:
+        event = Event(action=action, actor_kind="staff", actor_label="Morgan Manager", data={}, from_state="draft",
+                      to_state="draft")
+        sentence = describe(event, company)
+        assert action.replace("_", " ") + "." not in sentence and sentence.endswith("."), (action, sentence)
