@@ -443,9 +443,11 @@ def store_checked(checked: list[CheckedFile]) -> StoredBatch:
 def _store(data: bytes, created: list[str]) -> str:
     sha256 = hashlib.sha256(data).hexdigest()
     existed = path_for(sha256).exists()
-    store_bytes(data)
-    if not existed:
-        created.append(sha256)
+    try:
+        store_bytes(data)
+    finally:
+        if not existed:  # even when the disk failed after the file got its name: it is ours to remove
+            created.append(sha256)
     return sha256
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import io
+import os
+import stat
 import zipfile
 from datetime import datetime, timezone
 
@@ -136,9 +138,10 @@ def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_a
     real_fsync, calls = file_store.os.fsync, []
 
     def failing_fsync(fd):
-        calls.append(fd)
-        if len(calls) == 2:  # the first file is written, then the disk fills up
-            raise OSError(errno.ENOSPC, "No space left on device")
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            calls.append(fd)
+            if len(calls) == 2:  # the first file is written, then the disk fills up
+                raise OSError(errno.ENOSPC, "No space left on device")
         return real_fsync(fd)
 
     monkeypatch.setattr(file_store.os, "fsync", failing_fsync)
@@ -155,6 +158,68 @@ def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_a
     monkeypatch.setattr(file_store.os, "fsync", real_fsync)
     assert form.send(details="Please keep this.", files=[("one.jpg", first), ("two.pdf", second)]).status_code == 303
     assert [f.original_name for f in db.session.scalars(db.select(EvidenceFile))] == ["one.jpg", "two.pdf"]
+
+
+def test_a_file_is_on_disk_under_its_name_before_the_send_is_recorded(client, waiting, monkeypatch):
+    """The file's bytes and then its name in the folder are flushed to disk before the row commits,
+    so a power cut right after the receipt cannot lose what the receipt lists."""
+    flushed, real_fsync, real_commit = [], file_store.os.fsync, db.session.commit
+
+    def noting_fsync(fd):
+        flushed.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
+        return real_fsync(fd)
+
+    def noting_commit():
+        flushed.append("commit")
+        return real_commit()
+
+    monkeypatch.setattr(file_store.os, "fsync", noting_fsync)
+    form = ResidentForm(client, waiting)
+    form.open()
+    flushed.clear()
+    monkeypatch.setattr(db.session, "commit", noting_commit)
+    assert form.send(files=[("notes.txt", b"Called the office on 2 March.\n")]).status_code == 303
+    first_commit_after_files = flushed.index("commit", flushed.index("file"))
+    assert flushed[:first_commit_after_files][-2:] == ["file", "folder"]
+
+
+def test_a_disk_that_fails_as_the_name_is_written_leaves_nothing(client, waiting, monkeypatch):
+    real_fsync = file_store.os.fsync
+
+    def failing_folder_fsync(fd):
+        # The folders are made; the file is written and renamed; flushing its new name fails.
+        if stat.S_ISDIR(os.fstat(fd).st_mode) and any(len(name) == 64 for name in os.listdir(fd)):
+            raise OSError(errno.EIO, "Input/output error")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(file_store.os, "fsync", failing_folder_fsync)
+    data = pdf("written, renamed, then the disk failed")
+    before = counts()
+    sent = ResidentForm(client, waiting).send(files=[("report.pdf", data)])
+    assert sent.status_code == 503 and "nothing was sent" in sent.get_data(as_text=True)
+    assert counts() == before and not stored_anything(data)
+
+
+def test_a_database_failing_as_the_send_commits_leaves_no_files(app, waiting, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from resolver.web.resident import views
+
+    real_submit = views.submit_evidence
+
+    def submit_then_lose_the_database(*args, **kwargs):
+        real_submit(*args, **kwargs)
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    data = pdf("sent as the database went away")
+    before = counts()
+    form = ResidentForm(app.test_client(), waiting)
+    form.open()
+    monkeypatch.setattr(views, "submit_evidence", submit_then_lose_the_database)
+    with pytest.raises(OperationalError):
+        form.send(files=[("report.pdf", data)])
+    db.session.rollback()
+    assert counts() == before and not stored_anything(data)
 
 
 @pytest.mark.parametrize("fmt, content_type", [("JPEG", "image/jpeg"), ("PNG", "image/png"), ("WEBP", "image/webp")])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from flask import flash, g, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -259,12 +259,24 @@ def send_evidence(token: str):
                 "This dispute has moved on, so nothing more can be added through this page.")
             return render_template("resident/evidence_closed.html",
                                    **view.context(late_send=True, problem=message)), 409
+        except Exception:
+            # Anything else (the database gone away mid-commit): the files written for this send go too.
+            db.session.rollback()
+            _discard_quietly(batch.created)
+            raise
     posted = (form.get("details", "").strip(), form.get("suggested_resolution", "").strip())
     if (submission.details, submission.suggested_resolution) != posted:
         # The same form sent again after changes (the Back button): the first send stands, so say so.
         flash("This form had already been sent, so the changes made to it since were not saved. "
               "To add something, use “add more” below.", "error")
     return redirect(url_for(".evidence_receipt", token=token, submission_id=submission.id), code=303)
+
+
+def _discard_quietly(hashes: list[str]) -> None:
+    try:
+        uploads.discard_unreferenced(hashes)
+    except Exception:  # noqa: BLE001 - the first failure is the one to report; the log names what is left
+        current_app.logger.exception("could not remove the files of a send that failed: %s", ", ".join(hashes))
 
 
 @blueprint.after_request
