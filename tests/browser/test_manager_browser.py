@@ -1,12 +1,15 @@
 """The manager's app in a real headless chromium: sign in, open a dispute, the dashboard's order,
-the dispute page's actions (and a stale form), and the reports. A screenshot of each is kept."""
+the dispute page's actions (and a stale form), the reports, and a newcomer's whole path from the
+demo through the Mailbox to the reports. A screenshot of each is kept."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from resolver.actors import Actor
 from resolver.extensions import db
@@ -183,3 +186,182 @@ def test_on_a_phone_the_pages_fit_the_screen(app, page, login, manager, make_dis
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} is {overflow}px wider than the phone"
         screenshot(name)
+
+
+# The newcomer's whole path, as the README tells it --------------------------------------------------
+
+DEMO_PASSWORD = "demo password 1"
+
+
+@pytest.fixture
+def demo_site(tmp_path, fresh_database, frozen_clock):
+    """`resolver demo` then `resolver serve`, in miniature: a server of its own (so this story adds
+    nothing to the database other browser tests share), the demo company, and the local mail catcher
+    whose Mailbox shows every email Resolver sends."""
+    from werkzeug.serving import make_server
+
+    from resolver import create_app
+    from resolver.demo import build_demo
+    from resolver.mailcatcher import start_mail_catcher
+
+    from ..conftest import free_port
+
+    port = free_port()
+    site = create_app({
+        "TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": fresh_database("resolver_newcomer"), "SECRET_KEY": "newcomer-secret",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "LOCAL_MAIL_PORT": free_port(),
+    })
+    catcher = start_mail_catcher(site)
+    server = make_server("127.0.0.1", port, site, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    site.config["LIVE_URL"] = f"http://127.0.0.1:{port}"
+    try:
+        with site.app_context():
+            db.create_all()
+            build_demo(password=DEMO_PASSWORD)
+            db.session.commit()
+            deliver()  # the demo's own email, as `resolver serve` delivers it on starting
+            yield site
+            db.session.remove()
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        catcher.stop()
+
+
+def deliver() -> None:
+    """What the worker `resolver serve` runs does every few seconds: send what is queued."""
+    from resolver.mail import send_pending
+
+    send_pending()
+
+
+def link_from_mailbox(desk, url: str, dispute_id: int, to: str, path: str) -> str:
+    """Open the newest email about this dispute to ``to`` in the Mailbox; take its link to ``path``."""
+    from resolver.mailcatcher import list_messages
+
+    [newest, *_] = [m for m in list_messages() if m.dispute_id == dispute_id and to in m.to_addresses]
+    desk.goto(url + "/mailbox/")
+    desk.locator(f'.mail-list a[href="/mailbox/{newest.id}"]').click()
+    expect(desk.get_by_text(newest.subject).first).to_be_visible()
+    return desk.locator(f'.mail-text a[href*="{path}"]').first.get_attribute("href")
+
+
+@pytest.mark.viewport({"width": 1280, "height": 900})
+def test_a_newcomer_follows_a_dispute_from_opening_to_the_reports(demo_site, browser, page, screenshot, request):
+    """Sign in to the demo, open a dispute, and follow it through the resident's side, the team's
+    votes, the letter and its receipt to a closed dispute counted in the reports, all in the browser,
+    reaching the resident's and the members' links through the Mailbox."""
+    from resolver.demo import MANAGER_EMAIL
+    from resolver.models import PanelSeat
+
+    url = demo_site.config["LIVE_URL"]
+    desk = page
+    phone_context = browser.new_context(viewport={"width": 390, "height": 844})
+    phone = phone_context.new_page()
+    phone.set_default_timeout(10_000)
+
+    # Sign in with what `resolver demo` printed.
+    desk.goto(url + "/")
+    desk.get_by_label("Email").fill(MANAGER_EMAIL)
+    desk.get_by_label("Password").fill(DEMO_PASSWORD)
+    desk.get_by_role("button", name="Sign in").click()
+    expect(desk.get_by_role("heading", name="What needs you now")).to_be_visible()
+
+    # Open a dispute for a new resident, with a disputed item and a category.
+    desk.get_by_role("navigation", name="Main").get_by_role("link", name="Open a dispute").click()
+    desk.get_by_role("radio", name="A new resident").check()
+    desk.get_by_label("New resident's name").fill("Jordan Newcomer")
+    desk.get_by_label("Email", exact=True).fill("jordan.newcomer@mail.test")
+    desk.get_by_label("Property").select_option(index=1)
+    desk.get_by_label("Unit").fill("9Z")
+    desk.get_by_label("The issue, as the resident describes it").fill("The parking fee was charged twice in May.")
+    desk.get_by_label("What was already fixed").fill("We refunded one of the two charges.")
+    desk.get_by_label("The company's position").fill("The second charge was for the guest permit.")
+    desk.get_by_label("Category").fill("parking permits")
+    desk.locator('input[name="item-0-description"]').fill("Guest permit")
+    desk.locator('input[name="item-0-amount"]').fill("40")
+    desk.get_by_role("button", name="Open and send the invitation").click()
+    expect(desk.get_by_text("The invitation is on its way to Jordan Newcomer")).to_be_visible()
+    dispute_url = desk.url
+    dispute_id = int(dispute_url.rsplit("/", 1)[1])
+
+    # The resident's invitation, through the Mailbox, opened on their phone.
+    deliver()
+    phone.goto(link_from_mailbox(desk, url, dispute_id, "jordan.newcomer@mail.test", "/r/e/"))
+    expect(phone.get_by_text("This page is for Jordan Newcomer")).to_be_visible()
+    phone.get_by_label("What happened, in your own words").fill("I only ever had one permit.")
+    phone.get_by_label(re.compile("Your response about")).fill("I never asked for a guest permit.")
+    phone.get_by_label("What would put this right for you?").fill("Refund the second charge.")
+    phone.get_by_role("button", name="Send my side").click()
+    expect(phone.get_by_role("heading", name="Thank you, we have your side")).to_be_visible()
+
+    # Back at the desk: the resident's side is there; choose the team and send the case.
+    desk.goto(dispute_url)
+    expect(desk.get_by_text("I only ever had one permit.")).to_be_visible()
+    desk.get_by_role("button", name="Seat this team").click()
+    expect(desk.get_by_text("The team is chosen")).to_be_visible()
+    desk.get_by_role("button", name="Send the case to the team").click()
+    expect(desk.get_by_text("The case went to the resolution team.")).to_be_visible()
+    screenshot("with-the-team")
+
+    # The members vote from their own emails.
+    deliver()
+    db.session.expire_all()
+    seats = db.session.scalars(select(PanelSeat).where(PanelSeat.dispute_id == dispute_id)).all()
+    assert len(seats) >= 3
+    for n, seat in enumerate(seats):
+        phone.goto(link_from_mailbox(desk, url, dispute_id, seat.member.email, "/p/v/"))
+        expect(phone.get_by_text(f"Voting as {seat.member.name}")).to_be_visible()
+        phone.locator('input[name="choice"][value="compromise"]').check()
+        phone.fill("#reason", "Both sides have a point; refund half as a gesture." if n else
+                   "The permit was never asked for; meet the resident halfway.")
+        phone.get_by_role("button", name=re.compile("(Record|Change) my vote")).click()
+        expect(phone.get_by_text(f"Thank you, {seat.member.name}. Your vote is recorded")).to_be_visible()
+        db.session.expire_all()
+        if db.session.get(Dispute, dispute_id).state != "panel_review":
+            break  # the count can no longer change: the team's review closes early
+
+    # The team decided; the manager drafts, approves and sends the letter.
+    desk.goto(dispute_url)
+    expect(desk.get_by_test_id("state")).to_have_text("decided")
+    desk.get_by_role("button", name="Draft the letter").click()
+    expect(desk.get_by_text("A draft letter is ready below.")).to_be_visible()
+    letter = desk.get_by_role("region", name="The letter")
+    override = letter.get_by_label(re.compile("approve anyway because"))
+    if override.count():
+        override.fill("Read and agreed with the office.")
+    letter.get_by_role("button", name="Approve the letter").click()
+    expect(desk.get_by_text("The letter is approved. Send it when ready.")).to_be_visible()
+    desk.get_by_role("button", name="Send the letter to Jordan Newcomer").click()
+    expect(desk.get_by_test_id("state")).to_have_text("letter sent")
+
+    # The resident reads the letter from its email and confirms they received it: the follow-up's end.
+    deliver()
+    phone.goto(link_from_mailbox(desk, url, dispute_id, "jordan.newcomer@mail.test", "/r/o/"))
+    expect(phone.get_by_role("heading", name="Our written reply")).to_be_visible()
+    phone.get_by_role("button", name="Yes, I received this letter").click()
+    expect(phone.get_by_text("Thank you for letting us know the letter arrived.")).to_be_visible()
+
+    desk.goto(dispute_url)
+    expect(desk.get_by_test_id("state")).to_have_text("resident confirmed receipt")
+    desk.get_by_role("button", name="Close", exact=True).click()
+    expect(desk.get_by_text("The dispute is closed.")).to_be_visible()
+    history = desk.get_by_role("region", name="History")
+    for sentence in ("sent the resident the invitation", "Jordan Newcomer sent their side",
+                     "sent the case to the resolution team", "The resolution team decided: a compromise",
+                     "sent the outcome letter", "Jordan Newcomer confirmed they received the letter",
+                     "closed the dispute"):
+        expect(history).to_contain_text(sentence)
+    screenshot("closed")
+
+    # The reports count it: its category is there to train on, and the CSV says the same.
+    desk.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
+    categories = desk.locator("section#categories")
+    expect(categories.locator("svg")).to_contain_text("parking permits")
+    csv = desk.request.get(url + "/reports/categories.csv").text()
+    assert "parking permits,1" in csv
+    screenshot("reports")
+    phone_context.close()
