@@ -391,3 +391,88 @@ def test_no_email_to_the_resident_says_what_the_practice_notes_warn_against(make
                 assert not [f for f in check_tone(body) if f.code in warnings], (email.template, body)
     assert seen >= {"outcome_letter", "outcome_correction", "follow_up_resident", "offer_confirmation",
                     "offer_fulfilled", "referral_resident"}
+
+
+# Carrying out what the decision grants ------------------------------------------------------------
+
+ITEMS = [
+    {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the bedroom."},
+    {"description": "Wall repair", "amount_cents": 8000, "company_reason": "Holes by the door."},
+]
+
+
+def send_letter(staff, dispute, **offer):
+    letter = outcome.draft_outcome(staff, dispute)
+    if offer:
+        outcome.edit_letter(staff, letter, **offer)
+    outcome.approve_letter(staff, letter)
+    outcome.send_outcome(staff, dispute)
+    return letter
+
+
+def test_a_granted_decision_without_an_offer_becomes_a_task_when_the_letter_arrives(make_dispute, staff, manager):
+    dispute = make_dispute("decided", votes=("resident", "resident", "resident"), items=ITEMS)
+    send_letter(staff, dispute, token_cents=0, concession_cents=0)
+    assert outcome.open_tasks(dispute) == []  # nothing is done before the resident has the letter
+
+    outcome.acknowledge_outcome(as_resident(dispute), dispute)
+    (task,) = outcome.open_tasks(dispute, "fulfil_offer")
+    assert task.title == ("Remove the Carpet cleaning charge ($150) and Remove the Wall repair charge ($80) "
+                          "for Tammy Rivera")
+    assert task.assignee_id == manager.id and task.due_dt.date().isoformat() == "2026-03-15"
+    (told,) = emails(dispute, "outcome_acknowledged")
+    assert "Our letter promised this, and it is now a task for you in Resolver:\n" \
+           "- Remove the Carpet cleaning charge ($150)\n- Remove the Wall repair charge ($80)" in told.body_text
+    assert "Please do it by Saturday 14 March 2026" in told.body_text
+    assert "fulfilment_task" in actions(dispute)
+
+    outcome.complete_task(staff, task, note="Both charges refunded.")
+    assert dispute.state == "closed" and dispute.close_reason == "What the letter promised was carried out."
+    (done,) = emails(dispute, "offer_fulfilled")
+    assert done.subject == "Done: what our letter promised has been carried out"
+    assert "As promised, we have taken care of what our letter said we would do:\n" \
+           "- Carpet cleaning: the $150 charge is removed\n- Wall repair: the $80 charge is removed" in done.body_text
+
+
+def test_an_accepted_offer_on_top_of_a_granted_decision_is_one_task_for_both(make_dispute, staff):
+    dispute = make_dispute("decided", votes=("resident", "resident", "resident"))
+    send_letter(staff, dispute)
+    outcome.respond_to_offer(as_resident(dispute), dispute, accept=True)
+    (task,) = outcome.open_tasks(dispute)
+    assert task.detail["steps"] == ["Do what Tammy Rivera asked: Refund the $150 cleaning charge.",
+                                    "Send the $25 coffee-shop gift card",
+                                    "Adjust the security deposit: return $50"]
+    assert task.title == ("3 things for Tammy Rivera: Do what Tammy Rivera asked: Refund the $150 cleaning charge; "
+                          "Send the $25 coffee-shop gift card; Adjust the security deposit: return $50")
+    (confirmation,) = emails(dispute, "offer_confirmation")
+    assert ("- what you asked us to do: Refund the $150 cleaning charge.\n- a $25 coffee-shop gift card\n"
+            "- $50 back from your security deposit") in confirmation.body_text
+    outcome.complete_task(staff, task)
+    assert dispute.close_reason == "The accepted offer was carried out."
+
+
+def test_a_decision_that_grants_nothing_and_offers_nothing_makes_no_task(make_dispute, staff):
+    dispute = make_dispute("decided", votes=("uphold", "uphold", "uphold"))
+    send_letter(staff, dispute, token_cents=0, concession_cents=0)
+    outcome.acknowledge_outcome(as_resident(dispute), dispute)
+    assert dispute.state == "acknowledged" and outcome.open_tasks(dispute) == []
+    (told,) = emails(dispute, "outcome_acknowledged")
+    assert "Nothing else is waiting on the resident." in told.body_text
+
+
+def test_declining_the_offer_keeps_what_the_decision_grants_and_refers_the_rest(make_dispute, staff, manager):
+    def half_the_carpet(dispute):
+        dispute.items[0].granted_cents = 7500
+
+    dispute = make_dispute("decided", votes=("compromise", "compromise", "compromise"), items=ITEMS)
+    half_the_carpet(dispute)
+    send_letter(staff, dispute)
+    outcome.respond_to_offer(as_resident(dispute), dispute, accept=False)
+    assert dispute.state == "referred"
+    (task,) = outcome.open_tasks(dispute, "fulfil_offer")
+    assert task.detail["steps"] == ["Take $75 off the Carpet cleaning charge ($150)",
+                                    "Reduce the Wall repair charge ($80) as the letter says"]
+    (to_manager,) = emails(dispute, "referral_manager")
+    assert "What the letter promised still stands, and it is a task for you in Resolver" in to_manager.body_text
+    outcome.complete_task(staff, task)
+    assert dispute.state == "referred"  # mediation goes on; the manager closes it when that ends

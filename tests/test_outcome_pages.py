@@ -157,3 +157,18 @@ def test_the_resident_without_an_offer_can_say_they_still_disagree(client, make_
     assert "Outside mediation" in page and "Front Range Tenant-Landlord Mediation" in page
     db.session.expire_all()
     assert dispute.state == "referred"
+
+
+def test_after_confirming_a_granted_decision_the_page_says_by_when_it_is_done(client, make_dispute, manager):
+    dispute = make_dispute("decided", votes=("resident", "resident", "resident"))
+    staff = Actor.staff(manager)
+    letter = outcome.draft_outcome(staff, dispute)
+    outcome.edit_letter(staff, letter, token_cents=0, concession_cents=0)
+    outcome.approve_letter(staff, letter)
+    outcome.send_outcome(staff, dispute)
+    db.session.commit()
+    page = client.get(path_of(dispute)).get_data(as_text=True)
+    response = client.post(path_of(dispute) + "/receipt", data={"csrf_token": csrf_from(page)})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "You confirmed you received it on Monday 9 March 2026." in page
+    assert "Morgan Manager will carry out what the letter says by Saturday 14 March 2026" in page

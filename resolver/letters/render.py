@@ -255,17 +255,56 @@ def offer_of(letter: Letter, dispute: Dispute) -> Offer | None:
     )
 
 
-def fulfilment_steps(letter: Letter, dispute: Dispute) -> list[str]:
-    """What the manager must do when the resident accepts: one line per thing to send or adjust."""
-    offer = offer_of(letter, dispute)
+@dataclass(frozen=True)
+class Step:
+    """One thing the company promised: what the manager does, and how the resident is told it is done."""
+
+    staff: str
+    resident: str
+
+
+def decision_steps(dispute: Dispute, *, has_offer: bool) -> list[Step]:
+    """What the decision itself promises, apart from any offer: each item granted in full or in part,
+    else, without items, what the resident asked for (or the compromise the letter describes)."""
     steps = []
+    for item in dispute.items:
+        decision = item.decision or dispute.decision
+        charge = f"the {item.description} charge ({money(item.amount_cents)})"
+        if decision == "resident":
+            steps.append(Step(f"Remove {charge}", f"{item.description}: the {money(item.amount_cents)} charge "
+                                                  "is removed"))
+        elif decision == "compromise" and item.granted_cents:
+            steps.append(Step(f"Take {money(item.granted_cents)} off {charge}",
+                              f"{item.description}: {money(item.granted_cents)} is taken off the charge"))
+        elif decision == "compromise":
+            steps.append(Step(f"Reduce {charge} as the letter says",
+                              f"{item.description}: the charge is reduced as our letter said"))
+    if not dispute.items and dispute.decision == "resident":
+        submission = latest_submission(dispute)
+        asked = " ".join((submission.suggested_resolution if submission is not None else "").split())
+        name = dispute.resident.name
+        steps.append(Step(f"Do what {name} asked" + (f": {asked}" if asked else ""),
+                          "what you asked us to do" + (f": {asked}" if asked else "")))
+    elif not dispute.items and dispute.decision == "compromise" and not has_offer:
+        steps.append(Step("Carry out the compromise the letter describes", "the compromise our letter described"))
+    return steps
+
+
+def fulfilment_steps(letter: Letter, dispute: Dispute, *, with_offer: bool) -> list[Step]:
+    """Everything the manager must do once the resident has the letter: what the decision grants, and
+    (when the resident accepted it) the offer, one step per thing to send or adjust."""
+    offer = offer_of(letter, dispute) if with_offer else None
+    steps = decision_steps(dispute, has_offer=letter.has_offer)
     if offer and offer.token_cents:
-        steps.append(f"Send the {money(offer.token_cents)} {offer.token_kind or 'gift card'}")
+        kind = offer.token_kind or "gift card"
+        steps.append(Step(f"Send the {money(offer.token_cents)} {kind}", f"a {money(offer.token_cents)} {kind}"))
     if offer and offer.concession_cents:
         if "deposit" in offer.concession_phrase:
-            steps.append(f"Adjust the security deposit: return {money(offer.concession_cents)}")
+            steps.append(Step(f"Adjust the security deposit: return {money(offer.concession_cents)}",
+                              f"{money(offer.concession_cents)} back from your security deposit"))
         else:
-            steps.append(f"Credit {money(offer.concession_cents)} to the resident's account")
+            steps.append(Step(f"Credit {money(offer.concession_cents)} to the resident's account",
+                              f"{money(offer.concession_cents)} credited to your account"))
     return steps
 
 

@@ -371,7 +371,11 @@ def acknowledge_outcome(actor: Actor, dispute: Dispute) -> Dispute:
         return dispute
     if dispute.outcome_sent_dt is None:
         raise WrongState("There is no letter to confirm yet.")
-    _record_receipt(actor, dispute, now_utc())
+    now = now_utc()
+    _record_receipt(actor, dispute, now)
+    letter = sent_letter(dispute)
+    # Without an offer to wait for, what the decision grants can be carried out now.
+    task = _start_fulfilment(actor, dispute, letter, now, with_offer=False) if not letter.has_offer else None
     queue_email(
         "outcome_acknowledged",
         to_addr=dispute.manager.email,
@@ -379,7 +383,7 @@ def acknowledge_outcome(actor: Actor, dispute: Dispute) -> Dispute:
         company=dispute.company,
         dispute=dispute,
         context={"resident": dispute.resident, "by_resident": actor.kind == "resident",
-                 "when": dispute.acknowledged_dt},
+                 "when": dispute.acknowledged_dt, "task": task},
     )
     return dispute
 
@@ -435,40 +439,70 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
     summary = _offer_summary(letter.token_kind, letter.token_cents, letter.concession_cents)
     if not accept:
         _audit(dispute, actor, "offer_declined", now=now, data={"letter_id": letter.id, "offer": summary})
+        _start_fulfilment(actor, dispute, letter, now, with_offer=False)  # what the decision grants still stands
         refer_out(actor, dispute, reason="The resident declined the offer.")
         return letter
-    steps = render.fulfilment_steps(letter, dispute)
-    due = add_days(now, render.FULFIL_WITHIN_DAYS, company)
-    task = Task(
-        dispute_id=dispute.id,
-        assignee_id=dispute.manager_id,
-        kind="fulfil_offer",
-        title=f"{' and '.join(steps)} for {dispute.resident.name}",
-        detail={"letter_id": letter.id, "steps": steps, "token_kind": letter.token_kind,
-                "token_cents": letter.token_cents, "concession_cents": letter.concession_cents},
-        due_dt=due,
-        created_dt=now,
-    )
-    db.session.add(task)
-    db.session.flush()
+    task = _start_fulfilment(actor, dispute, letter, now, with_offer=True)
     _audit(dispute, actor, "offer_accepted", now=now, data={"letter_id": letter.id, "offer": summary,
                                                              "task_id": task.id})
     offer = render.offer_of(letter, dispute)
     queue_email("offer_accepted", to_addr=dispute.manager.email, to_name=dispute.manager.name, company=company,
-                dispute=dispute, context={"task": task, "steps": steps, "due": due, "offer": offer,
-                                          "resident": dispute.resident})
+                dispute=dispute, context={"task": task, "steps": task.detail["steps"], "due": task.due_dt,
+                                          "offer": offer, "resident": dispute.resident})
     queue_email("offer_confirmation", to_addr=dispute.resident.email, to_name=dispute.resident.name,
                 company=company, dispute=dispute,
-                context={"offer": offer, "due": due, "manager": dispute.manager})
+                context={"offer": offer, "due": task.due_dt, "manager": dispute.manager,
+                         "decision_lines": [step.resident for step in render.decision_steps(dispute, has_offer=True)]})
     return letter
+
+
+def _start_fulfilment(actor: Actor, dispute: Dispute, letter: Letter, now: datetime, *,
+                      with_offer: bool) -> Task | None:
+    """The manager's task for what the company promised (None when it promised nothing to do).
+
+    There is one fulfilment task per dispute: a later promise (an offer accepted after a correction)
+    is added to the open task; one already done is not reopened.
+    """
+    steps = render.fulfilment_steps(letter, dispute, with_offer=with_offer)
+    if not steps:
+        return None
+    task = db.session.scalars(select(Task).where(Task.dispute_id == dispute.id, Task.kind == "fulfil_offer")).first()
+    if task is not None and task.done_dt is not None:
+        return task
+    staff_steps = [step.staff for step in steps]
+    detail = {"letter_id": letter.id, "steps": staff_steps, "resident_lines": [step.resident for step in steps],
+              "token_kind": letter.token_kind if with_offer else "",
+              "token_cents": letter.token_cents if with_offer else None,
+              "concession_cents": letter.concession_cents if with_offer else None,
+              "with_offer": with_offer}
+    title = _task_title(staff_steps, dispute.resident.name)
+    if task is not None:
+        task.title, task.detail = title, {**(task.detail or {}), **detail}
+        return task
+    task = Task(dispute_id=dispute.id, assignee_id=dispute.manager_id, kind="fulfil_offer", title=title,
+                detail=detail, due_dt=add_days(now, render.FULFIL_WITHIN_DAYS, dispute.company), created_dt=now)
+    db.session.add(task)
+    db.session.flush()
+    _audit(dispute, actor, "fulfilment_task", now=now, data={"task_id": task.id, "title": title, "steps": staff_steps})
+    return task
+
+
+def _task_title(steps: list[str], name: str) -> str:
+    if len(steps) <= 2:
+        title = " and ".join(steps) + f" for {name}"
+    else:
+        title = f"{len(steps)} things for {name}: " + "; ".join(step.rstrip(".") for step in steps)
+    return title if len(title) <= 300 else title[:299] + "…"
 
 
 def _decline_outcome(actor: Actor, dispute: Dispute, letter: Letter) -> Letter:
     """With no offer to decline, "no" means the resident still disagrees: refer it out."""
     if dispute.state == "referred":
         return letter
+    now = now_utc()
     if dispute.acknowledged_dt is None:
-        _record_receipt(actor, dispute, now_utc())
+        _record_receipt(actor, dispute, now)
+    _start_fulfilment(actor, dispute, letter, now, with_offer=False)  # what the decision grants still stands
     refer_out(actor, dispute, reason="The resident still disagrees with the outcome.")
     return letter
 
@@ -493,7 +527,8 @@ def refer_out(actor: Actor, dispute: Dispute, *, reason: str) -> Dispute:
     link = current_link(dispute.id, "outcome", resident_id=dispute.resident_id)
     context = {"mediation": mediation, "ladder": render.ladder_of(company), "reason": reason,
                "manager": dispute.manager, "resident": dispute.resident,
-               "link_url": link_url(link) if link is not None else None}
+               "link_url": link_url(link) if link is not None else None,
+               "task": next(iter(open_tasks(dispute, "fulfil_offer")), None)}
     queue_email("referral_resident", to_addr=dispute.resident.email, to_name=dispute.resident.name,
                 company=company, dispute=dispute, context=context)
     queue_email("referral_manager", to_addr=dispute.manager.email, to_name=dispute.manager.name,
@@ -560,7 +595,8 @@ def follow_up(actor: Actor, dispute: Dispute) -> Dispute:
 
 
 def complete_task(actor: Actor, task: Task, *, note: str = "") -> Task:
-    """Mark a task done. When the last fulfilment of an accepted offer is done, the dispute closes."""
+    """Mark a task done. When the fulfilment of what the letter promised is done, the dispute closes
+    (unless it went to outside mediation, which the manager closes when that ends)."""
     dispute = db.session.get(Dispute, task.dispute_id)
     if dispute is None:
         raise NotFound("There is no such task.")
@@ -574,14 +610,17 @@ def complete_task(actor: Actor, task: Task, *, note: str = "") -> Task:
     _audit(dispute, actor, "task_done", now=now, reason=task.done_note,
            data={"task_id": task.id, "kind": task.kind, "title": task.title})
     if task.kind == "fulfil_offer" and not open_tasks(dispute, "fulfil_offer"):
-        letter = db.session.get(Letter, task.detail.get("letter_id")) if task.detail.get("letter_id") else None
+        detail = task.detail or {}
+        letter = db.session.get(Letter, detail["letter_id"]) if detail.get("letter_id") else None
+        with_offer = detail.get("with_offer", True) and letter is not None and letter.has_offer
         queue_email("offer_fulfilled", to_addr=dispute.resident.email, to_name=dispute.resident.name,
                     company=dispute.company, dispute=dispute,
-                    context={"offer": render.offer_of(letter, dispute) if letter is not None else None,
-                             "manager": dispute.manager})
+                    context={"offer": render.offer_of(letter, dispute) if with_offer else None,
+                             "lines": detail.get("resident_lines") or [], "manager": dispute.manager})
         if dispute.state in ("acknowledged", "outcome_sent"):
             dispute.closed_dt = now
-            dispute.close_reason = "The accepted offer was carried out."
+            dispute.close_reason = ("The accepted offer was carried out." if with_offer
+                                    else "What the letter promised was carried out.")
             dispute_engine.fire(dispute, "close", actor=actor, now=now, reason=dispute.close_reason)
     return task
 

@@ -43,6 +43,7 @@ _SENTENCES = {
     "offer_accepted": "{who} accepted the offer.",
     "offer_declined": "{who} declined the offer.",
     "task_done": "{who} finished a task{task}.",
+    "fulfilment_task": "What the letter promised became a task for the manager{task}.",
 }
 
 _DECISIONS = {"uphold": "the company's position stands", "resident": "the resident's suggestion is granted",
