@@ -319,3 +319,35 @@ def test_every_step_of_the_workflow_reads_as_a_sentence(app, company):
                       to_state="draft")
         sentence = describe(event, company)
         assert action.replace("_", " ") + "." not in sentence and sentence.endswith("."), (action, sentence)
+
+
+def test_unknown_ids_are_not_found_with_a_message_and_change_nothing(
+    app, signed_in_client, supervisor, make_dispute
+):
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    staff = signed_in_client(supervisor)
+    before = (dispute.state, dispute.version)
+    version = str(dispute.version)
+    answers = {
+        ("GET", "/disputes/999999"): "",
+        ("GET", f"/disputes/{dispute.id}/files/999999"): "That file is not part of this dispute.",
+        ("GET", f"/disputes/{dispute.id}/letters/999999.pdf"): "That letter has no PDF yet.",
+        ("POST", f"/disputes/{dispute.id}/actions/explode"): "There is no action called &#39;explode&#39;.",
+        ("POST", "/disputes/999999/actions/withdraw"): "",
+        ("POST", "/settings/roster/999999"): "There is no such member on your roster.",
+        ("POST", "/settings/staff/999999"): "There is no such person in your company.",
+        ("POST", "/settings/api-keys/999999/revoke"): "There is no such key.",
+        ("GET", "/reports/nonsense.csv"): "There is no report called",
+    }
+    for (method, path), message in answers.items():
+        response = staff.get(path) if method == "GET" else staff.post(path, {"expected_version": version,
+                                                                             "change": "deactivate"})
+        assert response.status_code == 404, (path, response.status_code)
+        assert message in response.get_data(as_text=True), path
+    db.session.expire_all()
+    assert (db.session.get(Dispute, dispute.id).state, db.session.get(Dispute, dispute.id).version) == before
+    # An id that is not even a number is refused by its form field, with a message.
+    response = staff.post(f"/disputes/{dispute.id}/actions/answer_more_time",
+                          {"expected_version": version, "request_id": "abc", "answer": "grant"})
+    assert response.status_code in (409, 422)
