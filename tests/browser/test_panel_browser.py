@@ -183,3 +183,25 @@ def test_mail_scanners_opening_every_link_change_nothing(app, browser, smtp, mak
     finally:
         scanner.close()
     assert state() == before
+
+
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')).filter(el =>
+    !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+    && !(el.tagName === 'BUTTON' && el.textContent.trim())).map(el => el.name || el.id)"""
+
+
+def test_a_member_reads_the_case_and_votes_on_a_phone(app, page, smtp, make_dispute, make_panel, manager, screenshot):
+    dispute = make_dispute("evidence_received", items=ITEMS)
+    members = make_panel(dispute.company, size=3)
+    links = invite(smtp, dispute, members, manager)
+    page.goto(links[members[0].email])
+    page.get_by_text(f"Voting as {members[0].name}").wait_for()
+    screenshot("phone")
+    # Nothing wider than the screen (the evidence fingerprints and the items table included).
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # Every control says what it is to a screen reader.
+    assert page.evaluate(UNLABELLED) == []
+    vote_in_browser(page, links[members[0].email], members[0].name, "compromise", "Meet them partway.",
+                    token="20", items={"Carpet cleaning ($150)": "resident"})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

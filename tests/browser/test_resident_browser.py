@@ -17,6 +17,12 @@ from ..test_resident_support import evidence_link, pdf, photo
 pytestmark = pytest.mark.browser
 
 
+UNLABELLED = """() => Array.from(document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button')).filter(el =>
+    !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+    && !(el.tagName === 'BUTTON' && el.textContent.trim())).map(el => el.name || el.id)"""
+
+
 def fits_the_screen(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -58,6 +64,7 @@ def test_the_resident_sends_their_side_from_the_email_and_sees_the_receipt_and_s
     ])
     expect(page.locator("#chosen-files")).to_contain_text("bedroom.jpg")
     assert fits_the_screen(page)
+    assert page.evaluate(UNLABELLED) == []  # every control says what it is to a screen reader
     screenshot("form")
     page.get_by_role("button", name="Send my side").dblclick()  # an anxious double-click
 
@@ -78,6 +85,8 @@ def test_the_resident_sends_their_side_from_the_email_and_sees_the_receipt_and_s
     [receipt] = smtp.to(dispute.resident.email)
     text = Inbox.text_of(receipt)
     assert "bedroom.jpg" in text and files[0].sha256 in text and files[1].sha256 in text
+    assert "We will answer you in writing by 11:59 PM on Monday 16 March 2026" in text
+    assert receipt["Subject"] == "We have your side: our written answer by Monday 16 March 2026"
     assert smtp.to(dispute.manager.email), "the manager is alerted at once"
 
     page.get_by_role("link", name="See where things stand").click()
@@ -85,6 +94,7 @@ def test_the_resident_sends_their_side_from_the_email_and_sees_the_receipt_and_s
     expect(page.locator("#stage")).to_contain_text("We have your side")
     expect(page.locator("#reply-due")).to_contain_text("11:59 PM on Monday 16 March 2026")
     assert fits_the_screen(page)
+    assert page.evaluate(UNLABELLED) == []
     screenshot("status")
 
 
