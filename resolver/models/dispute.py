@@ -34,6 +34,8 @@ class Dispute(Base):
             "decision IS NULL OR decision IN ('uphold', 'resident', 'compromise')", name="decision_known"
         ),
         Index("ix_dispute_company_state", "company_id", "state"),
+        # Reports read one company's disputes written up in the last months.
+        Index("ix_dispute_company_created", "company_id", "created_dt"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 09:07:12.781389
+Create Date: 2026-12-01 13:31:21.151290
 
 """
 from typing import Sequence, Union
@@ -218,6 +218,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dispute'))
     )
     with op.batch_alter_table('dispute', schema=None) as batch_op:
+        batch_op.create_index('ix_dispute_company_created', ['company_id', 'created_dt'], unique=False)
         batch_op.create_index('ix_dispute_company_state', ['company_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_dispute_manager_id'), ['manager_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_dispute_resident_id'), ['resident_id'], unique=False)
@@ -623,6 +624,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_dispute_resident_id'))
         batch_op.drop_index(batch_op.f('ix_dispute_manager_id'))
         batch_op.drop_index('ix_dispute_company_state')
+        batch_op.drop_index('ix_dispute_company_created')
 
     op.drop_table('dispute')
     with op.batch_alter_table('resident', schema=None) as batch_op:

@@ -128,8 +128,20 @@ class DashboardPage:
     counts_by_state: dict[str, int] = field(default_factory=dict)
 
 
+def deadline_states() -> list[str]:
+    """The states with a running deadline: in them, and only in them, a dispute has a next due date."""
+    workflow = load_definition("dispute")
+    return [state for state in workflow.states if _deadline_column_for(state)]
+
+
 def dashboard(company_id: int, filters: DashboardFilters) -> DashboardPage:
-    next_due = next_due_expression()
+    """One page of the company's disputes: those with a deadline first, the nearest first; then the
+    rest, the newest first.
+
+    The two kinds are paged apart, so a company with years of finished disputes reads only the rows
+    of the page it shows: the deadline rows are few (the open ones), and the rest come in the order
+    of the (company, created) index.
+    """
     conditions = [Dispute.company_id == company_id]
     if filters.state == "all":
         pass
@@ -137,30 +149,56 @@ def dashboard(company_id: int, filters: DashboardFilters) -> DashboardPage:
         conditions.append(Dispute.state == filters.state)
     else:
         conditions.append(Dispute.state.in_(open_states()))
-    if filters.property_id:
-        conditions.append(Property.id == filters.property_id)
     if filters.manager_id:
         conditions.append(Dispute.manager_id == filters.manager_id)
+    matching = select(Dispute.id)
+    if filters.search:
+        matching = matching.join(Resident, Resident.id == Dispute.resident_id)
+    if filters.property_id or filters.search:
+        matching = matching.outerjoin(Unit, Unit.id == Dispute.unit_id)
+    if filters.property_id:
+        conditions.append(Unit.property_id == filters.property_id)
     if filters.search:
         pattern = f"%{filters.search.strip().lower()}%"
         conditions.append(or_(func.lower(Resident.name).like(pattern), func.lower(Unit.label).like(pattern)))
+    matching = matching.where(*conditions)
 
-    joined = (
-        select(Dispute, Resident.name, Unit.label, Property.name, StaffUser.name, next_due)
-        .join(Resident, Resident.id == Dispute.resident_id)
-        .join(StaffUser, StaffUser.id == Dispute.manager_id)
-        .outerjoin(Unit, Unit.id == Dispute.unit_id)
-        .outerjoin(Property, Property.id == Unit.property_id)
-        .where(*conditions)
-    )
-    total = db.session.scalar(select(func.count()).select_from(joined.with_only_columns(Dispute.id).subquery()))
+    with_deadline = Dispute.state.in_(deadline_states())
+    counted = matching.with_only_columns(Dispute.id, Dispute.state).subquery()
+    total, due_total = db.session.execute(
+        select(func.count(), func.count().filter(counted.c.state.in_(deadline_states()))).select_from(counted)
+    ).one()
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, filters.page), pages)
-    ordered = joined.order_by(next_due.is_(None), next_due, Dispute.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    start = (page - 1) * PAGE_SIZE
+    next_due = next_due_expression()
+    ids: list[int] = []
+    if start < due_total:
+        ids += db.session.scalars(
+            matching.where(with_deadline).order_by(next_due, Dispute.id).offset(start).limit(PAGE_SIZE)
+        ).all()
+    if len(ids) < PAGE_SIZE and total > due_total:
+        ids += db.session.scalars(
+            matching.where(~with_deadline).order_by(Dispute.created_dt.desc(), Dispute.id.desc())
+            .offset(max(0, start - due_total)).limit(PAGE_SIZE - len(ids))
+        ).all()
+    found = {}
+    if ids:
+        found = {
+            d.id: (d, r, u, p, m, due)
+            for d, r, u, p, m, due in db.session.execute(
+                select(Dispute, Resident.name, Unit.label, Property.name, StaffUser.name, next_due)
+                .join(Resident, Resident.id == Dispute.resident_id)
+                .join(StaffUser, StaffUser.id == Dispute.manager_id)
+                .outerjoin(Unit, Unit.id == Dispute.unit_id)
+                .outerjoin(Property, Property.id == Unit.property_id)
+                .where(Dispute.id.in_(ids))
+            )
+        }
     rows = [
         DashboardRow(dispute=d, resident_name=r, unit_label=u, property_name=p, manager_name=m,
                      next_due_dt=due, next_step=NEXT_STEP.get(d.state, d.state_label))
-        for d, r, u, p, m, due in db.session.execute(ordered)
+        for d, r, u, p, m, due in (found[i] for i in ids)
     ]
     _add_page_extras(rows)
     counts = dict(
