@@ -11,6 +11,7 @@ from resolver.models import Dispute, Letter, PanelSeat
 from resolver.services import panel
 
 from .conftest import Inbox
+from .dispute_checks import templates
 from .test_manager_dispute import action_names, version_in
 
 
@@ -91,11 +92,13 @@ def test_the_letter_from_draft_to_the_residents_inbox(app, signed_in_client, man
                body_text=body.replace("\n\nI'm sorry you feel that way.", ""), token_kind="coffee card", token="20",
                concession="").status_code == 303
     db.session.expire_all()
-    if db.session.get(Letter, letter.id).tone_flags:
-        override = {"override_reason": "Read aloud with the supervisor; the wording is fine."}
-    else:
-        override = {}
-    assert act(staff, dispute, "approve_letter", letter_id=str(letter.id), **override).status_code == 303
+    assert db.session.get(Letter, letter.id).tone_flags == []
+    html = page_of(staff, dispute)
+    assert "Tone check" not in html
+    preview = html.split('<details class="letter-draft-preview">')[1].split("</details>")[0]
+    assert "Our offer to you" in preview and "a $20 coffee card" in preview
+    assert "If you would like someone else to look at this" in preview
+    assert act(staff, dispute, "approve_letter", letter_id=str(letter.id)).status_code == 303
     assert act(staff, dispute, "send_outcome").status_code == 303
 
     db.session.expire_all()
@@ -138,11 +141,7 @@ def test_a_task_done_from_the_page_closes_the_dispute(app, signed_in_client, man
     from resolver.services import outcome
 
     dispute = make_dispute("outcome_sent")
-    letter = outcome.sent_letter(dispute)
-    if not letter.has_offer:
-        import pytest
-
-        pytest.skip("the factory's letter carries no offer")
+    assert outcome.sent_letter(dispute).has_offer  # the team recommended a token
     outcome.respond_to_offer(Actor.resident(dispute.resident), dispute, accept=True)
     db.session.commit()
     staff = signed_in_client(manager)
@@ -193,3 +192,45 @@ def test_a_sent_letter_is_corrected_with_a_new_version(app, signed_in_client, ma
     html = page_of(staff, dispute)
     assert "Version 2 · draft" in html and "Version 1 · sent" in html
     assert {"edit_letter", "approve_letter"} <= action_names(html) and "correct_letter" not in action_names(html)
+
+
+def test_a_tone_flag_can_be_approved_with_a_reason_which_the_history_keeps(app, signed_in_client, manager,
+                                                                          make_dispute):
+    dispute = make_dispute("outcome_draft")
+    db.session.commit()
+    letter = db.session.query(Letter).filter_by(dispute_id=dispute.id).one()
+    staff = signed_in_client(manager)
+    body = letter.body_text.replace("Thank you for bringing this to us", "As I already told you, thank you for "
+                                    "bringing this to us")
+    assert act(staff, dispute, "edit_letter", letter_id=str(letter.id), subject=letter.subject, body_text=body,
+               token_kind=letter.token_kind, token="25", concession="").status_code == 303
+    assert "The tone check flagged phrases; approve anyway because" in page_of(staff, dispute)
+    assert act(staff, dispute, "approve_letter", letter_id=str(letter.id),
+               override_reason="The resident asked us to repeat our earlier answer word for word.").status_code == 303
+    html = page_of(staff, dispute)
+    assert "Morgan Manager approved the letter." in html
+    assert "Approved despite the tone check: The resident asked us to repeat our earlier answer word for word." in html
+
+
+def test_when_the_pdf_cannot_be_made_the_page_says_nothing_was_sent(app, signed_in_client, manager, make_dispute,
+                                                                   monkeypatch):
+    import weasyprint
+
+    from resolver.services import outcome
+
+    dispute = make_dispute("outcome_draft")
+    outcome.approve_letter(Actor.staff(manager), outcome.current_letter(dispute))
+    db.session.commit()
+    staff = signed_in_client(manager)
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the layout engine gave up")
+
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", broken)
+    response = act(staff, dispute, "send_outcome")
+    assert response.status_code == 500
+    assert "could not be turned into a PDF, so nothing was sent" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute.id).state == "outcome_draft"
+    assert outcome.current_letter(db.session.get(Dispute, dispute.id)).status == "approved"
+    assert "outcome_letter" not in templates(dispute)
