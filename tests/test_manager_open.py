@@ -113,3 +113,15 @@ def test_a_resident_without_email_cannot_be_invited(app, signed_in_client, manag
     assert response.status_code == 409
     assert "has no email address" in response.get_data(as_text=True)
     assert counts() == before
+
+
+def test_a_new_resident_typed_in_is_used_even_if_the_list_was_left_selected(app, signed_in_client, manager, resident):
+    """The list is the default; someone who skips the radio button and types a new resident means them."""
+    db.session.commit()
+    response = signed_in_client(manager).post("/disputes/new", {
+        "resident_choice": "existing", "resident_id": "", "new_name": "Jordan Newcomer",
+        "new_email": "jordan@mail.test", "issue": "The parking fee was charged twice.", "intent": "draft",
+    })
+    assert response.status_code == 303
+    dispute = db.session.scalars(select(Dispute)).one()
+    assert dispute.resident.name == "Jordan Newcomer" and dispute.resident.email == "jordan@mail.test"

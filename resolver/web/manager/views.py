@@ -122,6 +122,10 @@ def _unit_from_form(form, company_id: int) -> Unit | None:
 
 def _resident_from_form(form, company_id: int, unit: Unit | None) -> Resident:
     choice = form.get("resident_choice", "existing")
+    if choice == "existing" and not (form.get("resident_id") or "").strip() and (
+        text(form, "new_name", limit=200) or text(form, "new_email", limit=254)
+    ):
+        choice = "new"  # nobody chosen from the list, but a new resident typed in: that is the one meant
     if choice == "existing":
         resident_id = parse_id(form.get("resident_id"), field="resident_id", label="the resident")
         if resident_id is None:
