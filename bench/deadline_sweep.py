@@ -181,7 +181,7 @@ def measure(app, url: str, dialect: str, repeats: int, batch: int) -> dict:
 
 
 def run(quick: bool, workdir: Path) -> list[dict]:
-    sizes = (20_000,) if quick else (100_000, 1_000_000)
+    sizes = (5_000,) if quick else (100_000, 1_000_000)
     repeats = 3 if quick else 15
     rows = []
     for dialect in ("sqlite", "postgresql"):

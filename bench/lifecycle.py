@@ -386,7 +386,7 @@ def parallel_rate(url: str, workdir: Path, processes: int, seconds: float, run: 
 
 
 def run(quick: bool, workdir: Path) -> list[dict]:
-    count, repeats = (2, 1) if quick else (15, 3)
+    count, repeats = (1, 1) if quick else (15, 3)
     rows = []
     verbs, floor, same, mismatch = compare(workdir, "sqlite", sqlite_url(workdir / "sqlite-verbs"),
                                            sqlite_url(workdir / "sqlite-floor"), count, repeats)
@@ -409,7 +409,7 @@ def run(quick: bool, workdir: Path) -> list[dict]:
             note=f"same rows as the verbs: {'yes' if same else 'no'}{mismatch}"),
         row(NAME, "PostgreSQL, floor / verbs", ratio, "x", target="<= 1.8", met=ratio <= 1.8),
     ]
-    seconds = 2.0 if quick else 10.0
+    seconds = 1.0 if quick else 10.0
     parallel_url = postgres_database("lifecycle_parallel")
     app = make_app(workdir / "pg-parallel", parallel_url)  # makes the tables
     with app.app_context():

@@ -26,6 +26,14 @@ def seed(path: str, disputes: int) -> None:
 
 
 def _worker(url: str, workdir: str, port: int, checkpoints: list[int], results) -> None:
+    try:
+        _work(url, workdir, port, checkpoints, results)
+    except BaseException as error:  # the parent is waiting: tell it why there is nothing more
+        results.put(("error", f"{type(error).__name__}: {error}"))
+        raise
+
+
+def _work(url: str, workdir: str, port: int, checkpoints: list[int], results) -> None:
     from resolver.extensions import db
     from resolver.models import Dispute
     from resolver.worker import run_round
@@ -40,19 +48,19 @@ def _worker(url: str, workdir: str, port: int, checkpoints: list[int], results) 
         done = run_round(app)
         lapsed += done.fired
         sent += done.sent
-        if done.is_idle:
-            raise RuntimeError(f"the worker ran out of work at {lapsed} disputes")
-        if lapsed >= marks[0] and sent >= marks[0]:
+        while marks and lapsed >= marks[0] and sent >= marks[0]:
             with app.app_context():
                 moved = db.session.scalar(db.select(db.func.count()).select_from(Dispute)
                                           .where(Dispute.state == "lapsed"))
                 db.session.remove()
             results.put((marks.pop(0), moved, rss_bytes(), time.perf_counter() - start))
+        if marks and done.is_idle:
+            raise RuntimeError(f"the worker ran out of work at {lapsed} disputes")
     results.put(None)
 
 
 def run(quick: bool, workdir: Path) -> list[dict]:
-    small, large = (50, 250) if quick else (1000, 10_000)
+    small, large = (20, 100) if quick else (1000, 10_000)
     url = sqlite_url(workdir)
     app = make_app(workdir, url)
     with app.app_context():
@@ -68,6 +76,8 @@ def run(quick: bool, workdir: Path) -> list[dict]:
         process.start()
         try:
             while (reading := results.get(timeout=1800)) is not None:
+                if reading[0] == "error":
+                    raise RuntimeError(f"the worker failed: {reading[1]}")
                 mark, moved, rss, elapsed = reading
                 readings[mark] = (moved, rss, elapsed)
         finally:
