@@ -28,7 +28,9 @@ class Config:
     WORKER_POLL_SECONDS = 5.0
     OUTBOX_BATCH = 100
     # How long a worker holds claimed emails before another worker may take them over.
-    OUTBOX_LEASE_SECONDS = 300
+    OUTBOX_LEASE_SECONDS = 600
+    # Seconds each SMTP command may take before the worker gives up on the connection.
+    MAIL_TIMEOUT = 30.0
     DEADLINE_BATCH = 500
     # How many reverse proxies in front of Resolver set X-Forwarded-For/-Proto/-Host/-Prefix. 0 trusts
     # none: the client's address is the connecting peer's (sign-in throttling counts per address).
@@ -52,6 +54,7 @@ _ENVIRONMENT = {
     "WORKER_POLL_SECONDS": float,
     "OUTBOX_LEASE_SECONDS": int,
     "PROXY_HOPS": int,
+    "MAIL_TIMEOUT": float,
 }
 
 

@@ -32,10 +32,11 @@ from .models import Company, OutboxEmail
 
 log = logging.getLogger(__name__)
 
-# How long a claim holds a row. A batch starts no new message after BATCH_TIME, so the message in
-# hand (a handful of SMTP commands, each bounded by MAIL_TIMEOUT) finishes well inside the lease.
+# How long a claim holds a row (OUTBOX_LEASE_SECONDS overrides it). A batch starts no new message
+# once 40 % of its lease is gone, so the message in hand (a handful of SMTP commands, each bounded
+# by MAIL_TIMEOUT) finishes well inside the lease.
 LEASE = timedelta(minutes=10)
-BATCH_TIME = timedelta(minutes=4)
+BATCH_SHARE_OF_LEASE = 0.4
 FIRST_RETRY = timedelta(minutes=1)
 LAST_RETRY = timedelta(hours=1)
 # This many temporary refusals in a row mean the server is in trouble, not the messages.
@@ -313,7 +314,8 @@ def send_pending(limit: int = 100, now: datetime | None = None) -> int:
     if limit <= 0:
         return 0
     now = now or now_utc()
-    lease_end = now + LEASE
+    lease = timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS") or LEASE.total_seconds())
+    lease_end = now + lease
     ids = _claim(limit, now, lease_end)
     if not ids:
         return 0
@@ -324,16 +326,18 @@ def send_pending(limit: int = 100, now: datetime | None = None) -> int:
         .execution_options(populate_existing=True)
     )
     timeout = current_app.config.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS
-    return _Batch(emails, now, lease_end).run(_Connection(current_app.extensions["mail"], timeout))
+    batch = _Batch(emails, now, lease_end, time_allowed=lease * BATCH_SHARE_OF_LEASE)
+    return batch.run(_Connection(current_app.extensions["mail"], timeout))
 
 
 class _Batch:
     """One round of sending: the claimed emails, one after another over one connection."""
 
-    def __init__(self, emails, now: datetime, lease_end: datetime):
+    def __init__(self, emails, now: datetime, lease_end: datetime, time_allowed: timedelta):
         self.emails = deque(emails)
         self.now = now
         self.lease_end = lease_end
+        self.time_allowed = time_allowed
         self.started = now_utc()
         self.sent = 0
         self.refusals_in_a_row = 0
@@ -342,7 +346,7 @@ class _Batch:
     def run(self, connection: _Connection) -> int:
         try:
             with connection:
-                while self.emails and now_utc() - self.started < BATCH_TIME:
+                while self.emails and now_utc() - self.started < self.time_allowed:
                     self.send_next(connection)
         except ServerUnavailable as trouble:
             log.warning("the mail server is unavailable; %d emails wait: %s", len(self.emails), trouble)

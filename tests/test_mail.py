@@ -320,7 +320,7 @@ def test_a_batch_out_of_time_gives_its_emails_back_untouched(app, smtp, monkeypa
     import resolver.mail
 
     emails = [queue() for _ in range(2)]
-    monkeypatch.setattr(resolver.mail, "BATCH_TIME", timedelta(0))  # time is up before the first message
+    monkeypatch.setattr(resolver.mail, "BATCH_SHARE_OF_LEASE", 0)  # time is up before the first message
     assert send_pending() == 0
     for email in map(reload, emails):
         assert (email.status, email.attempts, email.claimed_until_dt) == ("pending", 0, None)

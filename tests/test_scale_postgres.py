@@ -45,11 +45,22 @@ def worker_environment(app, tmp_path: Path, smtp_port: int) -> dict:
 
 
 def start_workers(count: int, env: dict) -> list[subprocess.Popen]:
-    return [
-        subprocess.Popen([sys.executable, "-m", "resolver", "worker"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for _ in range(count)
-    ]
+    """Start ``count`` workers, each logging to its own file (a pipe nobody reads would fill up and
+    stall the worker in the middle of its batch)."""
+    folder = Path(env["RESOLVER_INSTANCE_PATH"]).parent
+    workers = []
+    for _ in range(count):
+        log_path = folder / f"worker-{len(list(folder.glob('worker-*.log')))}.log"
+        with open(log_path, "w") as log:
+            worker = subprocess.Popen([sys.executable, "-m", "resolver", "worker"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=log)
+        worker.log_path = log_path
+        workers.append(worker)
+    return workers
+
+
+def worker_logs(workers: list[subprocess.Popen]) -> str:
+    return "\n".join(f"--- {w.log_path.name}\n" + w.log_path.read_text()[-1500:] for w in workers)
 
 
 def stop_workers(workers: list[subprocess.Popen]) -> None:
@@ -107,7 +118,7 @@ def seed_due_work(disputes: int, emails: int) -> dict:
     return {"disputes": len(ids), "emails": emails}
 
 
-def wait_until_done(expected_emails: int, smtp, timeout: float = 240) -> None:
+def wait_until_done(expected_emails: int, smtp, workers, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         db.session.rollback()
@@ -116,7 +127,8 @@ def wait_until_done(expected_emails: int, smtp, timeout: float = 240) -> None:
         if not pending_timers and not unsent and len(smtp.messages) >= expected_emails:
             return
         time.sleep(0.25)
-    raise AssertionError(f"work not finished: {pending_timers} timers, {unsent} emails pending")
+    raise AssertionError(f"work not finished: {pending_timers} timers, {unsent} emails pending\n"
+                         + worker_logs(workers))
 
 
 def message_ids(smtp) -> Counter:
@@ -128,10 +140,10 @@ def test_four_workers_fire_every_deadline_once_and_send_every_email_once(app, sm
     workers = start_workers(4, worker_environment(app, tmp_path, smtp_server.port))
     try:
         # Every lapse queues one email to the manager, on top of the 2,000 already queued.
-        wait_until_done(seeded["emails"] + seeded["disputes"], smtp)
+        wait_until_done(seeded["emails"] + seeded["disputes"], smtp, workers)
     finally:
         stop_workers(workers)
-    assert all(w.returncode == 0 for w in workers), [w.stderr.read()[-2000:] for w in workers]
+    assert all(w.returncode == 0 for w in workers), worker_logs(workers)
     lapses = db.session.execute(
         select(AuditEvent.dispute_id, func.count()).where(AuditEvent.action == "lapse").group_by(AuditEvent.dispute_id)
     ).all()
@@ -155,7 +167,7 @@ def test_a_killed_worker_loses_nothing(app, smtp, tmp_path, smtp_server):
     assert len(smtp.messages) < seeded["emails"] + seeded["disputes"], "the worker finished before it was killed"
     workers = start_workers(2, env)
     try:
-        wait_until_done(seeded["emails"] + seeded["disputes"], smtp)
+        wait_until_done(seeded["emails"] + seeded["disputes"], smtp, workers)
     finally:
         stop_workers(workers)
     counts = message_ids(smtp)
@@ -172,7 +184,7 @@ def test_worker_carries_on_after_the_database_restarts(app, smtp, tmp_path, smtp
     seed_due_work(disputes=20, emails=20)
     workers = start_workers(1, worker_environment(app, tmp_path, smtp_server.port))
     try:
-        wait_until_done(40, smtp)
+        wait_until_done(40, smtp, workers)
         db.session.remove()
         db.engine.dispose()
         postgres_server.restart()
@@ -180,11 +192,11 @@ def test_worker_carries_on_after_the_database_restarts(app, smtp, tmp_path, smtp
                                    to_addr="late@mail.test", subject="After the restart", body_text="Still here.\n",
                                    next_attempt_dt=LONG_AGO))
         db.session.commit()
-        wait_until_done(41, smtp, timeout=60)
+        wait_until_done(41, smtp, workers, timeout=60)
     finally:
         stop_workers(workers)
     assert "<after-restart@resolver.test>" in message_ids(smtp)
-    assert all(w.returncode == 0 for w in workers)
+    assert all(w.returncode == 0 for w in workers), worker_logs(workers)
 
 
 RACE = textwrap.dedent(

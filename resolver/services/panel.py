@@ -7,9 +7,9 @@ commit: the request or the worker does, once.
 
 Conflicts of interest come in two kinds. Some are absolute and refused outright: the member is the
 dispute's manager or its resident, or the company listed the dispute's property or portfolio as one
-they must not judge. A reporting line to the dispute's manager is flagged and refused unless the
-manager seats the member anyway with a ``conflict_note`` saying why; the note is kept on the seat
-and in the history.
+they must not judge. A reporting line with the dispute's manager (the member reports to them, or is
+one of the company's supervisors) is flagged and refused unless the manager seats the member anyway
+with a ``conflict_note`` saying why; the note is kept on the seat and in the history.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ..errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
 from ..extensions import db
 from ..links import current_link, issue_link, link_url, revoke_links
 from ..models import (
-    AuditEvent, CasePacket, Dispute, EvidenceFile, PanelMember, PanelSeat, Submission, Vote, VoteRevision,
+    AuditEvent, CasePacket, Dispute, EvidenceFile, PanelMember, PanelSeat, StaffUser, Submission, Vote, VoteRevision,
 )
 from ..models.panel import CHOICES
 from ..outbox import queue_email
@@ -91,7 +91,19 @@ def _conflicts(dispute: Dispute, member: PanelMember) -> list[Conflict]:
             found.append(Conflict(f"{member.name} must not judge the {prop.portfolio} portfolio", True))
     if manager is not None and member.reports_to_id == manager.id:
         found.append(Conflict(f"{member.name} reports to {manager.name}, the manager of this dispute", False))
+    if manager is not None and email and email in _supervisor_emails(dispute):
+        found.append(Conflict(f"{member.name} supervises {manager.name}, the manager of this dispute", False))
     return found
+
+
+def _supervisor_emails(dispute: Dispute) -> set[str]:
+    """The company's supervisors: the manager's own reporting line, upwards."""
+    emails = set(db.session.scalars(
+        select(StaffUser.email).where(StaffUser.company_id == dispute.company_id, StaffUser.role == "supervisor",
+                                      StaffUser.id != dispute.manager_id)
+    ))
+    emails.add(dispute.company.supervisor_email or "")
+    return {e.strip().lower() for e in emails if e and e.strip().lower() != (dispute.manager.email or "").lower()}
 
 
 def conflicts_for(dispute: Dispute, member: PanelMember | None = None):
@@ -220,6 +232,7 @@ def seat_panel(
     if chair_id is not None and int(chair_id) not in {m.id for m in members}:
         raise InvalidInput("The chair must be one of the chosen members.", field="chair_id")
     accepted = _check_conflicts(dispute, members, (conflict_note or "").strip())
+    dispute_engine.touch(dispute)  # two managers choosing at once: one team, the other is told
     now = now_utc()
     for old in db.session.scalars(select(PanelSeat).where(PanelSeat.dispute_id == dispute.id)):
         db.session.delete(old)  # nothing was sent to a seat yet, so replacing the team loses nothing
@@ -259,6 +272,7 @@ def replace_seat(
     if existing is not None:
         raise InvalidInput(f"{member.name} already has a seat on this team.", field="member_id")
     accepted = _check_conflicts(dispute, [member], (conflict_note or "").strip())
+    dispute_engine.touch(dispute)
     now = now_utc()
     seat = PanelSeat(dispute_id=dispute.id, panel_member_id=member.id, seated_dt=now,
                      conflict_note=accepted.get(member.id, ""))

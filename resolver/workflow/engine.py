@@ -181,6 +181,12 @@ def schedule_timers(dispute: Dispute, window: WindowDef, due: datetime, now: dat
 
 
 def cancel_timers(dispute: Dispute, window_name: str, now: datetime, why: str) -> None:
+    # Timers scheduled earlier in this same change are not rows yet (flushing now would write the
+    # dispute half-moved), so they are cancelled where they wait in the session.
+    for timer in db.session.new:
+        if (isinstance(timer, Timer) and timer.dispute_id == dispute.id and timer.window == window_name
+                and timer.status in (None, "pending")):
+            timer.status, timer.fired_dt, timer.outcome = "cancelled", None, why
     db.session.execute(
         db.update(Timer)
         .where(Timer.dispute_id == dispute.id, Timer.window == window_name, Timer.status == "pending")
