@@ -49,10 +49,13 @@ ITEM_WORDS = {
 }
 
 
-def decided_by(make_dispute, manager, route: str, *, items, token_cents, concession_cents):
-    """A dispute the team (or, when it split, the manager) decided, each member recommending the offer."""
+def decided_by(make_dispute, manager, route: str, *, items, token_cents, concession_cents, on_items=None):
+    """A dispute the team (or, when it split, the manager) decided, each member recommending the offer
+    (and voting ``on_items``, {description: choice}, where given)."""
     votes, decision = ROUTES[route]
     dispute = make_dispute("panel_review", items=items)
+    item_choices = {str(item.id): on_items[item.description] for item in dispute.items
+                    if item.description in (on_items or {})}
     seats = db.session.query(PanelSeat).filter_by(dispute_id=dispute.id).order_by(PanelSeat.id).all()
     for seat, choice in zip(seats, votes):
         if dispute.state != "panel_review":
@@ -61,7 +64,7 @@ def decided_by(make_dispute, manager, route: str, *, items, token_cents, concess
             Actor.panel(seat.member), seat, choice=choice,
             reason=f"{seat.member.name}: the inspection photos and the move-in report point this way.",
             token_kind="coffee-shop gift card" if token_cents else "", token_cents=token_cents,
-            concession_cents=concession_cents,
+            concession_cents=concession_cents, item_choices=item_choices,
         )
     if dispute.state == "panel_review":
         panel.close_panel(Actor.system(), dispute)
@@ -147,4 +150,30 @@ def test_every_decision_makes_a_letter_in_the_written_form(make_dispute, manager
     # The offer sits just before "What happens next", so the letter reads in order.
     assert plain.index("What happens next") > (plain.index("OUR OFFER TO YOU") if has_offer else 0)
 
+    assert outcome.tone_flags(letter) == []
+
+
+def test_upheld_on_the_whole_but_not_on_every_charge(make_dispute, manager):
+    dispute = decided_by(make_dispute, manager, "uphold", items=ITEMS, token_cents=None, concession_cents=None,
+                         on_items={"Carpet cleaning": "resident"})
+    letter = outcome.draft_outcome(Actor.staff(manager), dispute)
+    text = " ".join(letter.body_text.split())
+    assert "The team found that our decision was fair on the whole, but not on every charge: where we got a " \
+           "charge wrong, I'm sorry, and we will put it right." in text
+    assert "Our decision stands on the whole; what changes is set out item by item below." in text
+    assert "- Carpet cleaning ($150): we will remove this charge in full." in letter.body_text
+    assert "- Wall repair ($80): this charge stands." in letter.body_text
+    assert "nothing more I can do" not in text and "have it done within 5 days" in text
+    assert not letter.has_offer and outcome.tone_flags(letter) == []
+
+
+def test_for_the_resident_on_most_but_not_every_charge(make_dispute, manager):
+    dispute = decided_by(make_dispute, manager, "resident", items=ITEMS, token_cents=2500, concession_cents=None,
+                         on_items={"Wall repair": "uphold"})
+    letter = outcome.draft_outcome(Actor.staff(manager), dispute)
+    text = " ".join(letter.body_text.split())
+    assert "The team agreed with you on most of this, though not on every charge, and I accept that we got this " \
+           "wrong. I'm sorry for that." in text
+    assert "- Carpet cleaning ($150): we will remove this charge in full." in letter.body_text
+    assert "- Wall repair ($80): this charge stands." in letter.body_text
     assert outcome.tone_flags(letter) == []

@@ -64,6 +64,15 @@ class DecisionFacts:
     items: list[ItemOutcome] = field(default_factory=list)
     notes_for_manager: list[str] = field(default_factory=list)
 
+    @property
+    def items_granted(self) -> bool:
+        """Some disputed charge goes, in full or in part (whatever the decision as a whole)."""
+        return any(item.decision in ("resident", "compromise") for item in self.items)
+
+    @property
+    def items_upheld(self) -> bool:
+        return any(item.decision == "uphold" for item in self.items)
+
 
 def decision_facts(dispute: Dispute) -> DecisionFacts:
     """What was decided and what the team said (anonymised as the company wishes, by the panel's
