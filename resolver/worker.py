@@ -6,7 +6,6 @@ A stop request (SIGTERM, SIGINT, or ``Worker.stop()``) lets the round in hand fi
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import signal
 import threading
@@ -29,21 +28,6 @@ class Round:
         return not (self.fired or self.sent)
 
 
-def _call_with_limit(function, limit: int):
-    # send_pending may or may not take a batch size; pass it only where it is understood.
-    if "limit" in inspect.signature(function).parameters:
-        return function(limit=limit)
-    return function()
-
-
-def _count(result) -> int:
-    if isinstance(result, int):
-        return result
-    if isinstance(result, (list, tuple, set)):
-        return len(result)
-    return int(getattr(result, "sent", 0) or 0)
-
-
 def run_round(app: Flask) -> Round:
     """One sweep of due deadlines, then one batch of pending email; each commits its own work."""
     from .deadlines import sweep_deadlines
@@ -56,7 +40,7 @@ def run_round(app: Flask) -> Round:
             db.session.remove()
     with app.app_context():
         try:
-            sent = _count(_call_with_limit(send_pending, app.config["OUTBOX_BATCH"]))
+            sent = send_pending(limit=app.config["OUTBOX_BATCH"])
         finally:
             db.session.remove()
     return Round(fired=fired, sent=sent)
