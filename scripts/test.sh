@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Install everything Resolver's tests need on a fresh Debian machine, then run them all,
-# browser tests included. Exits with pytest's code.
+# Install everything Resolver's tests need on a fresh Debian machine, then run them all, browser
+# tests included: the whole suite on SQLite, then the whole suite again on a throw-away PostgreSQL
+# server started from the installed binaries (the benchmarks' quick run is one of its tests). Arguments go to both
+# pytest runs (e.g. `bash scripts/test.sh -x -k vote`). Exits non-zero if either run fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,9 +10,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 python -m pip install --quiet -e '.[test]'
 
 # Debian packages: chromium for the browser tests (Playwright's own browser download is not used),
-# fonts for readable screenshots and PDFs, Pango and HarfBuzz for WeasyPrint's letter PDFs.
+# fonts for readable screenshots and PDFs, Pango and HarfBuzz for WeasyPrint's letter PDFs,
+# PostgreSQL's server binaries for the second run, wrk for the vote endpoint's load benchmark.
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 for package in fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; do
     dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
 done
@@ -18,9 +23,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
     SUDO=""
     if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
     $SUDO apt-get update -qq
+    # The PostgreSQL package would start a cluster of its own; the tests start their own server.
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 status=0
-python -m pytest "$@" || status=$?
+echo "== The suite on SQLite"
+RESOLVER_TEST_DATABASE=sqlite python -m pytest "$@" || status=$?
+echo "== The suite on PostgreSQL"
+RESOLVER_TEST_DATABASE=postgresql python -m pytest "$@" || status=$?
 exit "$status"
