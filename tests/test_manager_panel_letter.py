@@ -234,3 +234,23 @@ def test_when_the_pdf_cannot_be_made_the_page_says_nothing_was_sent(app, signed_
     assert db.session.get(Dispute, dispute.id).state == "outcome_draft"
     assert outcome.current_letter(db.session.get(Dispute, dispute.id)).status == "approved"
     assert "outcome_letter" not in templates(dispute)
+
+
+def test_the_follow_up_task_offers_its_calendar_reminder_to_the_company_only(app, signed_in_client, manager,
+                                                                           make_dispute, make_company, make_staff):
+    from resolver import clock
+    from resolver.deadlines import sweep_deadlines
+
+    dispute = make_dispute("outcome_sent")
+    db.session.commit()
+    clock.advance(dispute.follow_up_due_dt - clock.now_utc())
+    sweep_deadlines()
+    staff = signed_in_client(manager)
+    html = page_of(staff, dispute)
+    assert "Check that Tammy Rivera received the written outcome" in html
+    ics = re.search(r'href="(/disputes/\d+/tasks/\d+\.ics)"', html).group(1)
+    response = staff.get(ics)
+    assert response.status_code == 200 and response.mimetype == "text/calendar"
+    assert response.data.startswith(b"BEGIN:VCALENDAR") and b"BEGIN:VALARM" in response.data
+    stranger = signed_in_client(make_staff(make_company(), "manager"))
+    assert stranger.get(ics).status_code == 404

@@ -399,4 +399,20 @@ def letter_pdf(dispute_id: int, letter_id: int):
     return _no_sniff(response, inline=False)
 
 
+@blueprint.get("/disputes/<int:dispute_id>/tasks/<int:task_id>.ics")
+def task_calendar(dispute_id: int, task_id: int):
+    """The calendar reminder made with a follow-up task (the same one its email carried)."""
+    dispute = dispute_for(current_actor(), dispute_id)
+    task = db.session.scalars(select(Task).where(Task.id == task_id, Task.dispute_id == dispute.id)).first()
+    sha256 = (task.detail or {}).get("ics_sha256") if task is not None else None
+    if not sha256:
+        raise NotFound("That task has no calendar reminder.")
+    path = path_for(sha256)
+    if not path.exists():
+        abort(410, "The reminder is missing from storage.")
+    response = send_file(io.BytesIO(path.read_bytes()), mimetype="text/calendar", as_attachment=True,
+                         download_name=f"dispute-{dispute.id}-task-{task.id}.ics", etag=sha256)
+    return _no_sniff(response, inline=False)
+
+
 from . import reports, settings  # noqa: E402,F401  (more routes)
