@@ -97,6 +97,24 @@ def test_conflicts_are_named_and_refused_unless_the_manager_accepts_a_soft_one(m
     assert history(dispute)[-1].data["accepted_conflicts"]
 
 
+def test_a_supervisor_of_the_manager_is_a_reporting_line_too(make_dispute, make_panel, manager, company):
+    from resolver.models import StaffUser
+
+    dispute = make_dispute("evidence_received")
+    boss, regional, peer = make_panel(dispute.company, size=3)
+    db.session.add(StaffUser(company_id=company.id, email=boss.email.upper(), name="Bea Boss", role="supervisor"))
+    company.supervisor_email = regional.email
+    db.session.flush()
+    assert panel.conflicts_for(dispute, boss) == [f"{boss.name} supervises {manager.name}, the manager of this dispute"]
+    assert "supervises" in panel.conflicts_for(dispute, regional)[0]
+    assert panel.conflicts_for(dispute, peer) == []
+    with pytest.raises(InvalidInput, match="supervises"):
+        panel.seat_panel(Actor.staff(manager), dispute, [boss.id, regional.id, peer.id])
+    seats = panel.seat_panel(Actor.staff(manager), dispute, [boss.id, regional.id, peer.id],
+                             conflict_note="A small office: the supervisors are the only peers free this week.")
+    assert "supervises" in seats[0].conflict_note
+
+
 def test_a_conflict_that_arose_after_seating_stops_the_case_going_out(make_dispute, make_panel, manager):
     dispute = make_dispute("evidence_received")
     members = make_panel(dispute.company, size=3)
