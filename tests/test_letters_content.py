@@ -59,7 +59,10 @@ def test_upheld_the_letter_says_our_decision_stands_gives_the_dissent_and_still_
     assert "The team found that our decision was fair." in text
     assert "Our decision stands. Even so, we would like to do something" in text
     # Honest feedback: what the majority said, and where a member thought the company was wrong.
-    assert text.count("A team member wrote: “The photos and the inspection report point this way.”") == 3
+    # Members who wrote the same words are quoted once.
+    assert "What the team told us: - Two team members wrote: “The photos and the inspection report point this " \
+           "way.”" in text
+    assert "the same way, and you should know that too: - A team member wrote: “The photos" in text
     assert "Not everyone on the team saw it the same way" in text
     assert (letter.token_kind, letter.token_cents, letter.concession_cents) == ("coffee-shop gift card", 2500, None)
 

@@ -88,8 +88,8 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         note=(dispute.decision_note or "").strip(),
         team_size=result.seated,
         was_split=result.is_quorate,
-        agreeing=[o for o in result.opinions if o.choice == decision],
-        dissenting=[o for o in result.opinions if o.choice != decision],
+        agreeing=_grouped([o for o in result.opinions if o.choice == decision]),
+        dissenting=_grouped([o for o in result.opinions if o.choice != decision]),
     )
     if result.choice == decision:
         facts.token_kind, facts.token_cents, facts.concession_cents = (
@@ -130,6 +130,26 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         for item in dispute.items
     ]
     return facts
+
+
+_COUNT_WORDS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
+
+
+def _grouped(opinions: list) -> list:
+    """Anonymous members who wrote the same words are quoted once: "Two team members wrote: …"."""
+    from ..services.panel import Opinion
+
+    counts = Counter((o.author, " ".join(o.reason.split()).lower()) for o in opinions if o.author == "A team member")
+    grouped, seen = [], set()
+    for opinion in opinions:
+        key = (opinion.author, " ".join(opinion.reason.split()).lower())
+        if opinion.author != "A team member" or counts[key] == 1:
+            grouped.append(opinion)
+        elif key not in seen:
+            seen.add(key)
+            grouped.append(Opinion(opinion.choice, opinion.reason, f"{_COUNT_WORDS.get(counts[key], counts[key])} "
+                                                                   "team members"))
+    return grouped
 
 
 def _median(values: list[int]) -> int:
