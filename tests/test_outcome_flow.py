@@ -474,5 +474,9 @@ def test_declining_the_offer_keeps_what_the_decision_grants_and_refers_the_rest(
                                     "Reduce the Wall repair charge ($80) as the letter says"]
     (to_manager,) = emails(dispute, "referral_manager")
     assert "What the letter promised still stands, and it is a task for you in Resolver" in to_manager.body_text
+    (to_resident,) = emails(dispute, "referral_resident")
+    assert ("Whatever you decide, what our letter promised still stands, and it will be done by Saturday 14 March "
+            "2026:\n- Carpet cleaning: $75 is taken off the charge\n"
+            "- Wall repair: the charge is reduced as our letter said") in to_resident.body_text
     outcome.complete_task(staff, task)
     assert dispute.state == "referred"  # mediation goes on; the manager closes it when that ends
