@@ -199,3 +199,28 @@ def test_two_managers_answering_one_request_at_once_make_one_answer(app, make_di
     db.session.expire_all()
     assert db.session.get(ExtensionRequest, request.id).status == "refused"
     assert "extend" not in actions(dispute)
+
+
+def test_a_member_stepping_aside_from_two_tabs_at_once_is_recorded_once(app, make_dispute, make_panel, manager):
+    from resolver.models import OutboxEmail, PanelSeat
+    from resolver.services import panel
+
+    dispute = make_dispute("evidence_received")
+    members = make_panel(dispute.company, size=3)
+    seats = panel.seat_panel(Actor.staff(manager), dispute, [m.id for m in members])
+    panel.send_to_panel(Actor.staff(manager), dispute)
+    db.session.commit()
+    with another_request(app):
+        first_tab = db.session.get(PanelSeat, seats[0].id)
+        first_tab.member  # the page was drawn before the other tab's step aside
+        with another_request(app):
+            seat = db.session.get(PanelSeat, seats[0].id)
+            panel.recuse(Actor.panel(seat.member), seat, reason="I know the resident.")
+            db.session.commit()
+        assert panel.recuse(Actor.panel(first_tab.member), first_tab, reason="I know them, sorry.") is None
+        db.session.commit()
+    db.session.expire_all()
+    assert actions(dispute).count("recuse") == 1
+    assert db.session.scalar(db.select(db.func.count()).select_from(OutboxEmail)
+                             .where(OutboxEmail.template == "panel_recusal")) == 1
+    assert db.session.get(PanelSeat, seats[0].id).recusal_reason == "I know the resident."

@@ -108,6 +108,35 @@ def test_asking_twice_is_explained(client, waiting):
     assert db.session.query(ExtensionRequest).count() == 1
 
 
+def test_asking_as_the_manager_moves_the_date_still_goes_through(app, client, waiting, manager, monkeypatch):
+    """The dispute changes between the page loading and the request saving: it is looked at again
+    (not an error page), and the resident's request is recorded once."""
+    from resolver.models import Dispute, StaffUser
+    from resolver.services.disputes import extend_window
+    from resolver.web.resident import views
+
+    real_request = views.request_more_time
+    page = client.get(evidence_path(waiting, "/status")).get_data(as_text=True)
+
+    def the_manager_extends_first(*args, **kwargs):
+        monkeypatch.setattr(views, "request_more_time", real_request)
+        with app.app_context():
+            dispute = db.session.get(Dispute, waiting.id)
+            extend_window(Actor.staff(db.session.get(StaffUser, manager.id)), dispute, window="evidence",
+                          new_due=dispute.evidence_due_dt + timedelta(days=2), reason="Called: away this week.")
+            db.session.commit()
+        return real_request(*args, **kwargs)
+
+    monkeypatch.setattr(views, "request_more_time", the_manager_extends_first)
+    response = client.post(evidence_path(waiting, "/more-time"),
+                           data={"days": "3", "reason": "Away.", "csrf_token": hidden(page, "csrf_token")})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert [r.days_asked for r in db.session.scalars(db.select(ExtensionRequest))] == [3]
+    assert [e.action for e in db.session.scalars(db.select(AuditEvent).where(
+        AuditEvent.action.in_(("extend", "ask_more_time"))).order_by(AuditEvent.id))] == ["extend", "ask_more_time"]
+
+
 def test_asking_after_the_deadline_is_refused(client, waiting):
     page = client.get(evidence_path(waiting, "/status")).get_data(as_text=True)
     clock.advance(waiting.evidence_due_dt - clock.now_utc() + timedelta(seconds=1))

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..actors import Actor
 from ..clock import now_utc
@@ -29,7 +31,8 @@ from ..errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
 from ..extensions import db
 from ..links import current_link, issue_link, link_url, revoke_links
 from ..models import (
-    AuditEvent, CasePacket, Dispute, EvidenceFile, PanelMember, PanelSeat, StaffUser, Submission, Vote, VoteRevision,
+    AuditEvent, CasePacket, Dispute, EvidenceFile, PanelMember, PanelSeat, StaffUser, Submission, Unit, Vote,
+    VoteRevision,
 )
 from ..models.panel import CHOICES
 from ..outbox import queue_email
@@ -458,9 +461,13 @@ def _require_member(actor: Actor, seat: PanelSeat) -> None:
 def _dispute_of(seat: PanelSeat) -> Dispute:
     """The seat's dispute, locked for this transaction where the database can (PostgreSQL): the team's
     votes then count one after another, so the last two arriving together still see each other and
-    close the panel."""
+    close the panel. The company, the people and the property the checks read come in the same
+    query (only the dispute's row is locked)."""
     return db.session.scalars(
-        select(Dispute).where(Dispute.id == seat.dispute_id).with_for_update()
+        select(Dispute).where(Dispute.id == seat.dispute_id)
+        .options(joinedload(Dispute.company), joinedload(Dispute.manager), joinedload(Dispute.resident),
+                 joinedload(Dispute.unit).joinedload(Unit.property))
+        .with_for_update(of=Dispute)
         .execution_options(populate_existing=True)
     ).one()
 
@@ -545,12 +552,14 @@ def record_vote(
         db.session.flush()  # a racing twin fails here, on the unique constraint, before anything else is written
     else:
         # One statement, so two tabs changing the vote at once each get their own revision number.
-        db.session.execute(
+        revision = db.session.execute(
             update(Vote).where(Vote.id == vote.id)
             .values(packet_id=packet.id, changed_dt=now, revision=Vote.revision + 1, **fields)
+            .returning(Vote.revision)
             .execution_options(synchronize_session=False)
-        )
-        db.session.refresh(vote)
+        ).scalar_one()
+        for name, value in dict(fields, packet_id=packet.id, changed_dt=now, revision=revision).items():
+            set_committed_value(vote, name, value)
     db.session.add(VoteRevision(vote_id=vote.id, revision=vote.revision, recorded_dt=now, **fields))
     # How they voted stays out of the history until the panel closes; that a vote arrived does not.
     _audit(dispute, actor, "vote" if vote.revision == 1 else "change_vote", now,
@@ -575,8 +584,14 @@ def recuse(actor: Actor, seat: PanelSeat, *, reason: str) -> PanelMember | None:
     if not reason:
         raise InvalidInput("Please say briefly why you are stepping aside (for example, you know the resident).",
                            field="recusal_reason")
-    seat.recused_dt = now
-    seat.recusal_reason = reason[:2000]
+    # One statement that only an unrecused seat matches: two tabs stepping aside at once record it once.
+    claimed = db.session.execute(
+        update(PanelSeat).where(PanelSeat.id == seat.id, PanelSeat.recused_dt.is_(None))
+        .values(recused_dt=now, recusal_reason=reason[:2000]).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(seat)
+    if not claimed:
+        return None
     revoke_links(dispute.id, "vote", now, "the member stepped aside", seat_id=seat.id)
     _audit(dispute, actor, "recuse", now, reason=reason[:2000], data={"seat_id": seat.id})
     replacement = propose_replacement(dispute)
@@ -678,6 +693,7 @@ def tally(dispute: Dispute) -> TallyResult:
     rows = db.session.execute(
         select(Vote, PanelSeat).join(PanelSeat, Vote.seat_id == PanelSeat.id)
         .where(Vote.dispute_id == dispute.id, PanelSeat.recused_dt.is_(None))
+        .options(joinedload(PanelSeat.member))  # the names, for anonymising the reasons
         .order_by(Vote.cast_dt, Vote.id)
     ).all()
     votes = [vote for vote, _ in rows]

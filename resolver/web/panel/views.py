@@ -17,6 +17,7 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ...actors import Actor
@@ -25,7 +26,7 @@ from ...errors import DomainError, InvalidInput, LinkError
 from ...extensions import db
 from ...files import path_for
 from ...links import resolve_link
-from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Vote
+from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Unit, Vote
 from ...services import panel as panels
 from ...uploads import served_name
 from ...workdays import format_moment
@@ -108,9 +109,18 @@ class MemberView:
     now: datetime
 
     @classmethod
-    def load(cls) -> MemberView:
-        seat = db.session.get(PanelSeat, g.link.seat_id)
-        dispute = db.session.get(Dispute, seat.dispute_id)
+    def load(cls, *, for_vote: bool = False) -> MemberView:
+        """The member's seat and case; for recording a vote, without the packet and the vote, which
+        the vote's own checks read under the dispute's lock."""
+        seat = db.session.get(PanelSeat, g.link.seat_id, options=[joinedload(PanelSeat.member)])
+        # The company, the manager, the resident and the property in the same query: the page and the
+        # conflict-of-interest check read them all.
+        dispute = db.session.get(Dispute, seat.dispute_id, options=[
+            joinedload(Dispute.company), joinedload(Dispute.manager), joinedload(Dispute.resident),
+            joinedload(Dispute.unit).joinedload(Unit.property),
+        ])
+        if for_vote:
+            return cls(g.link, seat, dispute, None, None, now_utc())
         vote = db.session.scalars(select(Vote).where(Vote.seat_id == seat.id)).first()
         return cls(g.link, seat, dispute, panels.current_packet(dispute), vote, now_utc())
 
@@ -166,7 +176,7 @@ def vote_page(token: str):
 
 @blueprint.post("/v/<token>")
 def cast_vote(token: str):
-    view = MemberView.load()
+    view = MemberView.load(for_vote=True)
     form = request.form
     try:
         fields = dict(
@@ -177,7 +187,7 @@ def cast_vote(token: str):
             item_choices={str(item.id): form.get(f"item-{item.id}", "") for item in view.dispute.items},
         )
     except InvalidInput as problem:
-        return _page(view, problem=problem, posted=form, status=problem.status_code)
+        return _page(MemberView.load(), problem=problem, posted=form, status=problem.status_code)
     for attempt in range(3):
         try:
             panels.record_vote(Actor.panel(view.member), view.seat, **fields)
@@ -188,11 +198,11 @@ def cast_vote(token: str):
             db.session.rollback()
             if attempt == 2:
                 raise
-            view = MemberView.load()
+            view = MemberView.load(for_vote=True)
         except DomainError as problem:
             db.session.rollback()
             return _page(MemberView.load(), problem=problem, posted=form, status=problem.status_code)
-    view = MemberView.load()
+    # The dispute is the one the vote locked and counted (and closed, if it did): nothing to read again.
     if view.dispute.state == "panel_review":
         flash(f"Thank you, {view.member.name}. Your vote is recorded. You can change it here until "
               f"{_when_open_until(view)}.", "success")

@@ -310,14 +310,24 @@ def ask_more_time(token: str):
         days = int(request.form.get("days", ""))
     except ValueError:
         return _status_page(view, problem="Choose how many more days you need.", posted=request.form, status=422)
-    try:
-        extension = request_more_time(Actor.resident(view.dispute.resident), view.dispute, days=days,
-                                      reason=request.form.get("reason", ""))
-        db.session.commit()
-    except DomainError as problem:
-        db.session.rollback()
-        return _status_page(ResidentView.load(), problem=problem.message, posted=request.form,
-                            status=problem.status_code)
+    for attempt in (1, 2):
+        try:
+            extension = request_more_time(Actor.resident(view.dispute.resident), view.dispute, days=days,
+                                          reason=request.form.get("reason", ""))
+            db.session.commit()
+            break
+        except StaleDataError:
+            # Another tab, or the manager, changed the dispute a moment ago: look again, once. A second
+            # tab asking at the same time then reads "you have already asked".
+            db.session.rollback()
+            view = ResidentView.load()
+            if attempt == 2:
+                return _status_page(view, problem="Your dispute changed a moment ago, so your request was not sent. "
+                                    "Please check the page below and ask again.", posted=request.form, status=409)
+        except DomainError as problem:
+            db.session.rollback()
+            return _status_page(ResidentView.load(), problem=problem.message, posted=request.form,
+                                status=problem.status_code)
     flash(f"Your request for {extension.days_asked} more day{'s' if extension.days_asked != 1 else ''} was sent to "
           f"{view.dispute.manager.name}. You will get an email with the answer, and this page will show it too.",
           "success")
