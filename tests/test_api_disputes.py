@@ -102,7 +102,7 @@ def test_bad_input_gets_a_clear_json_error_and_changes_nothing(app, api, make_co
         ({"resident": {"id": "12"}, "issue": "x"}, "whole number"),
         ({"resident": {"id": resident.id}, "issue": ""}, "issue is required"),
         ({"resident": {"id": resident.id}, "issue": "x", "items": [{"description": "a", "amount_cents": -1}]},
-         "0 or more"),
+         "from 0 to 1,000,000,000"),
         ({"resident": {"id": resident.id}, "issue": "x", "items": [{"description": "a", "amount_cents": 1.5}]},
          "whole number of cents"),
         ({"resident": {"name": "New", "email": "nope"}, "issue": "x"}, "not an email address"),
@@ -121,6 +121,23 @@ def test_bad_input_gets_a_clear_json_error_and_changes_nothing(app, api, make_co
     assert api.get("/disputes?state=nonsense").status_code == 422
     assert api.get("/disputes/999999").status_code == 404
     assert api.get("/disputes/999999").get_json()["error"] == "NotFound"
+
+
+def test_ids_and_amounts_beyond_any_column_are_refused_not_failed(app, api, resident):
+    db.session.commit()
+    missing = api.get("/disputes/99999999999999999999")
+    assert missing.status_code == 404 and missing.get_json()["error"] == "NotFound"
+    assert api.get("/disputes/abc").get_json()["error"] == "NotFound"  # JSON even when no route matches
+    for body, field in (
+        ({"resident": {"id": 2**40}, "issue": "x"}, "resident_id"),
+        ({"resident": {"id": resident.id}, "issue": "x", "manager_id": 2**63}, "manager_id"),
+        ({"resident": {"id": resident.id}, "issue": "x", "property_id": -1, "unit": "1"}, "property_id"),
+        ({"resident": {"id": resident.id}, "issue": "x", "items": [{"description": "Fee", "amount_cents": 2**40}]},
+         "items"),
+    ):
+        response = api.post("/disputes", body)
+        assert response.status_code == 422 and response.get_json()["field"] == field, body
+    assert db.session.scalar(select(func.count(Dispute.id))) == 0
 
 
 def test_a_revoked_key_stops_working(app, api, supervisor):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from resolver import create_app
@@ -157,12 +158,16 @@ def _guess(client, email: str, **headers):
                        headers=headers)
 
 
-def _proxied_app(app, monkeypatch, hops: str):
-    """The same Resolver (same database and key) configured as deployed behind ``hops`` proxies."""
-    monkeypatch.setenv("RESOLVER_PROXY_HOPS", hops)
+@pytest.fixture
+def proxied_app(app, monkeypatch):
+    """The same Resolver (same database and key) configured as deployed behind one proxy."""
+    monkeypatch.setenv("RESOLVER_PROXY_HOPS", "1")
     names = ("TESTING", "DATABASE_URL", "SECRET_KEY", "MAIL_SERVER", "MAIL_PORT", "PUBLIC_BASE_URL",
              "WTF_CSRF_ENABLED")
-    return create_app({**{name: app.config[name] for name in names}, "INSTANCE_PATH": app.instance_path})
+    proxied = create_app({**{name: app.config[name] for name in names}, "INSTANCE_PATH": app.instance_path})
+    yield proxied
+    with proxied.app_context():
+        db.engine.dispose()  # its own connections, closed rather than left to the garbage collector
 
 
 def test_without_a_proxy_a_forwarded_header_is_not_believed(app, client, manager):
@@ -171,11 +176,11 @@ def test_without_a_proxy_a_forwarded_header_is_not_believed(app, client, manager
     assert [a.ip for a in db.session.scalars(select(SignInAttempt))] == ["127.0.0.1"]
 
 
-def test_behind_a_proxy_each_client_is_counted_by_its_own_address(app, manager, monkeypatch):
+def test_behind_a_proxy_each_client_is_counted_by_its_own_address(app, manager, proxied_app):
     """With RESOLVER_PROXY_HOPS=1 the address the proxy saw is the client's: one noisy client behind
     the proxy is slowed down without locking out everyone else who comes through the same proxy."""
     give_password(manager)
-    proxied = _proxied_app(app, monkeypatch, "1")
+    proxied = proxied_app
     noisy = proxied.test_client()
     for n in range(30):
         # A client may prepend addresses of its own; only the one the proxy appended is believed.

@@ -31,7 +31,7 @@ from resolver.files import store_bytes
 from resolver.links import issue_link, token_for
 from resolver.mailcatcher import mailbox_folder, store_message
 from resolver.models import (
-    ApiKey, Company, Dispute, EvidenceFile, Letter, PanelMember, StaffUser, Submission,
+    ApiKey, Company, Dispute, EvidenceFile, Letter, PanelMember, StaffUser, Submission, Task,
 )
 from resolver.services import evidence
 from resolver.web.api.keys import create_api_key, revoke_api_key
@@ -65,6 +65,7 @@ MATRIX = {
     "manager.dispute_action": STAFF_ROW,
     "manager.evidence_file": STAFF_ROW,
     "manager.letter_pdf": STAFF_ROW,
+    "manager.task_calendar": STAFF_ROW,
     "manager.settings_company": SUPERVISOR,
     "manager.settings_roster_add": SUPERVISOR,
     "manager.settings_staff_add": SUPERVISOR,
@@ -163,6 +164,9 @@ def world(app, make_company, make_staff, make_resident, make_panel):
     letter = Letter(dispute_id=dispute.id, version=1, status="draft", subject="Your dispute", body_text="Dear...",
                     pdf_sha256=store_bytes(b"%PDF-1.4 letter"))
     db.session.add(letter)
+    task = Task(dispute_id=dispute.id, assignee_id=people["manager_a"].id, kind="review", title="Call Tamsin",
+                detail={"ics_sha256": store_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")})
+    db.session.add(task)
     member = make_panel(a, size=1)[0]
     key_a, raw_a = create_api_key(people["supervisor_a"], name="A sync", acting_user=people["manager_a"])
     spare, _ = create_api_key(people["supervisor_a"], name="A spare", acting_user=people["manager_a"])
@@ -176,7 +180,7 @@ def world(app, make_company, make_staff, make_resident, make_panel):
     files = {f.dispute_id: f for f in db.session.scalars(select(EvidenceFile))}
     return {
         "a": a, "b": b, "people": people, "dispute": dispute, "theirs": theirs, "letter": letter,
-        "member": member, "colleague": colleague, "spare_key": spare,
+        "member": member, "colleague": colleague, "spare_key": spare, "task": task,
         "keys": {"a": raw_a, "b": raw_b, "revoked": raw_revoked},
         "file": files[dispute.id], "their_file": files[theirs.id],
         "submission": db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)).first(),
@@ -190,6 +194,7 @@ def url_values(world) -> dict:
         "dispute_id": world["dispute"].id,
         "file_id": world["file"].id,
         "letter_id": world["letter"].id,
+        "task_id": world["task"].id,
         "name": "withdraw",
         "member_id": world["member"].id,
         "user_id": world["colleague"].id,

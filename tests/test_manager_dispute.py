@@ -331,6 +331,8 @@ def test_unknown_ids_are_not_found_with_a_message_and_change_nothing(
     version = str(dispute.version)
     answers = {
         ("GET", "/disputes/999999"): "",
+        ("GET", "/disputes/99999999999999999999"): "There is no such record.",  # beyond any id column
+        ("POST", "/settings/staff/99999999999"): "There is no such record.",
         ("GET", f"/disputes/{dispute.id}/files/999999"): "That file is not part of this dispute.",
         ("GET", f"/disputes/{dispute.id}/letters/999999.pdf"): "That letter has no PDF yet.",
         ("POST", f"/disputes/{dispute.id}/actions/explode"): "There is no action called &#39;explode&#39;.",

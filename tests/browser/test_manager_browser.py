@@ -225,6 +225,7 @@ def demo_site(tmp_path, fresh_database, frozen_clock):
             deliver()  # the demo's own email, as `resolver serve` delivers it on starting
             yield site
             db.session.remove()
+            db.engine.dispose()
     finally:
         server.shutdown()
         thread.join(timeout=5)

@@ -67,7 +67,7 @@ def openapi_document(server_url: str) -> dict:
                     "operationId": "getDispute",
                     "summary": "A dispute's state, deadlines and what can happen next",
                     "parameters": [{"name": "dispute_id", "in": "path", "required": True,
-                                    "schema": {"type": "integer"}}],
+                                    "schema": {"type": "integer", "minimum": 1}}],
                     "responses": {
                         "200": {"description": "The dispute",
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Dispute"}}}},
@@ -116,7 +116,7 @@ def openapi_document(server_url: str) -> dict:
                     "what_was_fixed": {"type": "string"}, "company_position": {"type": "string"},
                     "category": {"type": "string"}, "manager_id": {"type": "integer"},
                     "items": {"type": "array", "items": {"type": "object", "required": ["description"], "properties": {
-                        "description": {"type": "string"}, "amount_cents": {"type": "integer", "minimum": 0},
+                        "description": {"type": "string"}, "amount_cents": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000},
                         "company_reason": {"type": "string"}}}},
                     "open": {"type": "boolean", "default": True,
                              "description": "false keeps it a draft; nothing is sent."}}},

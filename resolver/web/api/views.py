@@ -9,7 +9,7 @@ from flask import g, jsonify, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from ...clock import now_utc
-from ...errors import DomainError, InvalidInput
+from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import csrf, db
 from ...models import Dispute, Property, Resident, StaffUser, Unit
 from ...presentation import time_left
@@ -17,12 +17,14 @@ from ...services.access import dispute_for
 from ...services.disputes import create_dispute, open_dispute
 from ...workflow.engine import dispute_engine
 from ..manager import queries
+from ..manager.forms import MAX_ID
 from . import blueprint
 from .keys import actor_for, key_from_request
 from .openapi import openapi_document
 
 PUBLIC_ENDPOINTS = {"api.openapi", "api.docs"}
 MAX_PAGE_SIZE = 200
+MAX_AMOUNT_CENTS = 1_000_000_000  # ten million dollars, as the manager's form allows
 
 csrf.exempt(blueprint)  # no cookies here: a request proves itself with its key, not a session
 
@@ -33,6 +35,8 @@ def require_key():
         return None
     g.api_key = key_from_request()
     g.actor = actor_for(g.api_key)
+    if any(isinstance(value, int) and value > MAX_ID for value in (request.view_args or {}).values()):
+        raise NotFound("There is no such dispute in your company.")
     return None
 
 
@@ -178,7 +182,7 @@ def _string(body: dict, name: str, *, limit: int = 20_000, required: bool = Fals
 def _company_row(model, row_id, field: str):
     if not isinstance(row_id, int) or isinstance(row_id, bool):
         raise InvalidInput(f"{field} must be a whole number.", field=field)
-    row = db.session.get(model, row_id)
+    row = db.session.get(model, row_id) if 1 <= row_id <= MAX_ID else None
     if row is None or row.company_id != g.actor.company_id:
         raise InvalidInput(f"There is no {field.removesuffix('_id')} {row_id} in your company.", field=field)
     return row
@@ -224,8 +228,9 @@ def _items(body: dict) -> list[dict]:
         if not isinstance(item, dict):
             raise InvalidInput(f"items[{n}] must be an object.", field="items")
         amount = item.get("amount_cents", 0)
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
-            raise InvalidInput(f"items[{n}].amount_cents must be a whole number of cents, 0 or more.", field="items")
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= MAX_AMOUNT_CENTS:
+            raise InvalidInput(f"items[{n}].amount_cents must be a whole number of cents from 0 to "
+                               f"{MAX_AMOUNT_CENTS:,}.", field="items")
         parsed.append({"description": _string(item, "description", limit=300, required=True),
                        "amount_cents": amount, "company_reason": _string(item, "company_reason", limit=5000)})
     return parsed

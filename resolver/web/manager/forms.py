@@ -7,6 +7,8 @@ from datetime import date, datetime, timezone
 from ...errors import InvalidInput
 from ...workdays import END_OF_DAY, local_zone
 
+# The largest id a row can have (a 32-bit integer column on PostgreSQL): anything above names no row.
+MAX_ID = 2**31 - 1
 _AMOUNT = re.compile(r"^\$?\s*(\d{1,3}(,\d{3})+|\d+)(\.(\d{1,2}))?$")
 
 
@@ -41,7 +43,7 @@ def parse_id(raw: str | None, *, field: str, label: str) -> int | None:
     text = (raw or "").strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 12:
+    if not text.isdigit() or len(text) > 12 or int(text) > MAX_ID:
         raise InvalidInput(f"Choose {label} from the list.", field=field)
     return int(text)
 
