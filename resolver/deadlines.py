@@ -29,15 +29,17 @@ RETRY_AFTER = timedelta(minutes=5)
 
 
 def due_timers(now: datetime, limit: int):
+    """The due timers (id, dispute_id, window, kind), soonest first. On PostgreSQL they are locked
+    for this transaction (``FOR UPDATE SKIP LOCKED``): another sweep skips them."""
     query = (
-        select(Timer)
+        select(Timer.id, Timer.dispute_id, Timer.window, Timer.kind)
         .where(Timer.status == "pending", Timer.due_dt <= now)
         .order_by(Timer.due_dt, Timer.id)
         .limit(limit)
     )
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return db.session.scalars(query).all()
+    return db.session.execute(query).all()
 
 
 def sweep_deadlines(*, limit: int = 500, now: datetime | None = None) -> int:
@@ -47,18 +49,30 @@ def sweep_deadlines(*, limit: int = 500, now: datetime | None = None) -> int:
     pass a moment no later than ``now_utc()`` (the worker passes nothing)."""
     now = now or now_utc()
     fired = 0
-    for timer in due_timers(now, limit):
+    timers = due_timers(now, limit)
+    # On PostgreSQL the rows are locked to this sweep until it commits, so one statement claims
+    # them all. On SQLite each timer is claimed on its own, in the savepoint that does its work.
+    is_locked = db.session.get_bind().dialect.name == "postgresql"
+    if is_locked and timers:
+        db.session.execute(
+            update(Timer)
+            .where(Timer.id.in_([timer.id for timer in timers]))
+            .values(status="fired", fired_dt=now)
+            .execution_options(synchronize_session=False)
+        )
+    for timer in timers:
         try:
             with db.session.begin_nested():
-                # The conditional update is the claim: a sweep that lost the race changes no row.
-                claimed = db.session.execute(
-                    update(Timer)
-                    .where(Timer.id == timer.id, Timer.status == "pending")
-                    .values(status="fired", fired_dt=now)
-                    .execution_options(synchronize_session=False)
-                ).rowcount
-                if not claimed:
-                    continue
+                if not is_locked:
+                    # The conditional update is the claim: a sweep that lost the race changes no row.
+                    claimed = db.session.execute(
+                        update(Timer)
+                        .where(Timer.id == timer.id, Timer.status == "pending")
+                        .values(status="fired", fired_dt=now)
+                        .execution_options(synchronize_session=False)
+                    ).rowcount
+                    if not claimed:
+                        continue
                 outcome = fire_timer(timer, now)
                 db.session.execute(
                     update(Timer).where(Timer.id == timer.id).values(outcome=outcome[:500])
@@ -67,17 +81,21 @@ def sweep_deadlines(*, limit: int = 500, now: datetime | None = None) -> int:
             fired += 1
         except Exception as error:  # one bad timer must not stop the others
             log.exception("timer %s (dispute %s) failed", timer.id, timer.dispute_id)
+            # Back to pending (the savepoint undid a claim made in it, not the batch claim), later.
+            still_ours = [Timer.id == timer.id] if is_locked else [Timer.id == timer.id, Timer.status == "pending"]
             db.session.execute(
                 update(Timer)
-                .where(Timer.id == timer.id, Timer.status == "pending")
-                .values(due_dt=now + RETRY_AFTER, outcome=f"failed, will retry: {error}"[:500])
+                .where(*still_ours)
+                .values(status="pending", fired_dt=None, due_dt=now + RETRY_AFTER,
+                        outcome=f"failed, will retry: {error}"[:500])
                 .execution_options(synchronize_session=False)
             )
     db.session.commit()
     return fired
 
 
-def fire_timer(timer: Timer, now: datetime) -> str:
+def fire_timer(timer, now: datetime) -> str:
+    """Do what a due timer (a row from ``due_timers``) asks; return what happened, for its ``outcome``."""
     dispute = db.session.get(Dispute, timer.dispute_id)
     window = dispute_engine.definition.windows[timer.window]
     if dispute.state not in window.active_in:
