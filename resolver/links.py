@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 
@@ -44,9 +45,19 @@ def token_for(link: AccessLink) -> str:
 
 def link_url(link: AccessLink) -> str:
     """The absolute URL to put in an email."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    with current_app.test_request_context(base_url=base):
-        return url_for(_ENDPOINTS[link.purpose], token=token_for(link), _external=True)
+    return _public_urls(current_app).build(_ENDPOINTS[link.purpose], {"token": token_for(link)}, force_external=True)
+
+
+def _public_urls(app):
+    """The app's URL map bound to PUBLIC_BASE_URL, made once per base (a request context per link
+    was most of the cost of an email with a link)."""
+    base = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    cached = app.extensions.get("resolver.public_urls")
+    if cached is None or cached[0] != base:
+        parts = urlsplit(base)
+        cached = (base, app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "http"))
+        app.extensions["resolver.public_urls"] = cached
+    return cached[1]
 
 
 def current_link(dispute_id: int, purpose: str, *, resident_id=None, seat_id=None) -> AccessLink | None:
