@@ -47,6 +47,8 @@ def live_server(tmp_path_factory, smtp_server, fresh_database):
     yield app
     server.shutdown()
     thread.join(timeout=5)
+    with app.app_context():
+        db.engine.dispose()  # on PostgreSQL, pooled connections left open would warn at exit
 
 
 @pytest.fixture
