@@ -2,9 +2,10 @@
 
 draft → edit → approve (the tone check) → send (HTML and text email with the PDF attached, kept on
 the dispute) → the resident confirms receipt and accepts or declines any offer through a personal
-link → an accepted offer becomes a task whose completion closes the dispute; a declined one is
-referred to the company's outside mediation service. If receipt is not confirmed in time, one last
-follow-up goes to the resident and a task with a calendar reminder to the manager.
+link → what the letter promises (what the decision grants, and an accepted offer) becomes the manager's
+task, whose completion closes the dispute; a declined offer is referred to the company's outside
+mediation service. If receipt is not confirmed in time, one last follow-up goes to the resident and
+a task with a calendar reminder to the manager.
 
 A sent letter never changes: a correction is a new letter linked to the one it corrects. Each verb
 checks who may act, changes the rows, queues its emails, records the history, and never commits.
@@ -375,7 +376,8 @@ def acknowledge_outcome(actor: Actor, dispute: Dispute) -> Dispute:
     _record_receipt(actor, dispute, now)
     letter = sent_letter(dispute)
     # Without an offer to wait for, what the decision grants can be carried out now.
-    task = _start_fulfilment(actor, dispute, letter, now, with_offer=False) if not letter.has_offer else None
+    task = (_start_fulfilment(actor, dispute, letter, now, with_offer=False)
+            if letter is not None and not letter.has_offer else None)
     queue_email(
         "outcome_acknowledged",
         to_addr=dispute.manager.email,
