@@ -11,6 +11,7 @@ between requests but what PostgreSQL keeps.
 """
 from __future__ import annotations
 
+import os
 import re
 import time
 import uuid
@@ -44,9 +45,11 @@ def run(quick: bool, workdir: Path) -> list[dict]:
     counts = seed(common.psycopg_dsn(url), disputes, units_per_property=20 if quick else UNITS_PER_PROPERTY)
     seeded_s = time.perf_counter() - started
 
+    load = os.getloadavg()[0]
     timings = measure(app, repeats)
     rows = [common.row(BENCHMARK, "seeding", seeded_s, "s",
-                       note=", ".join(f"{n:,} {table}" for table, n in counts.items()))]
+                       note=", ".join(f"{n:,} {table}" for table, n in counts.items())
+                       + "; " + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in SEED_STEPS.items()))]
     targets = {"dashboard": 50, "dispute page": 50, "reports": 500}
     for page, times in timings.items():
         ms = sorted(t * 1000 for t in times)
@@ -55,7 +58,8 @@ def run(quick: bool, workdir: Path) -> list[dict]:
         rows.append(common.row(BENCHMARK, f"{page} p50", p50, "ms", note=f"{len(ms)} requests"))
         rows.append(common.row(BENCHMARK, f"{page} p95", p95, "ms", target=f"<= {targets[page]}",
                                met=p95 <= targets[page],
-                               note=f"{disputes:,} disputes across {COMPANIES} companies"))
+                               note=f"{disputes:,} disputes across {COMPANIES} companies; load average "
+                                    f"{load:.1f} as it started"))
     return rows
 
 
