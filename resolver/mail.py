@@ -24,6 +24,7 @@ import flask_mail
 from flask import current_app
 from flask_mail import BadHeaderError, Message
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .clock import now_utc
 from .extensions import db
@@ -209,11 +210,15 @@ def _release(emails, lease_end: datetime) -> None:
 
 
 def _mark_sent(email: OutboxEmail, now: datetime) -> None:
+    values = {"status": "sent", "sent_dt": now, "claimed_until_dt": None, "last_error": ""}
     db.session.execute(
-        update(OutboxEmail)
-        .where(OutboxEmail.id == email.id)
-        .values(status="sent", sent_dt=now, claimed_until_dt=None, last_error="")
+        update(OutboxEmail).where(OutboxEmail.id == email.id).values(**values),
+        execution_options={"synchronize_session": False},
     )
+    # The batch's other emails are in the session: matching them all against the update for every
+    # message sent cost more than the update. Only this email changed, so set its values directly.
+    for key, value in values.items():
+        set_committed_value(email, key, value)
     db.session.commit()
     log.info(
         "sent email %s (%s) for dispute %s to %s",
