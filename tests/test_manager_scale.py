@@ -21,7 +21,7 @@ from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.files import store_bytes
 from resolver.mailcatcher import mailbox_folder, store_message
-from resolver.models import Dispute, EvidenceFile, Letter, Property, Resident, Unit
+from resolver.models import Dispute, EvidenceFile, Letter, Property, Resident, Task, Unit
 from resolver.services import evidence
 from resolver.web.api.keys import create_api_key
 from resolver.web.manager.reports import build_reports
@@ -123,9 +123,14 @@ def busy_company(app, company, manager, supervisor, resident, make_dispute):
     db.session.commit()
     letter = db.session.scalars(select(Letter).where(Letter.dispute_id == sent.id)).first()
     stored = db.session.scalars(select(EvidenceFile)).first()
+    task = Task(dispute_id=sent.id, assignee_id=manager.id, kind="review", title="Call the resident",
+                detail={"ics_sha256": store_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")})
+    db.session.add(task)
+    db.session.commit()
     return {
         "residents": seed_residents(company, 400), "key": key, "panel": on_panel, "sent": sent,
         "evidence": with_evidence, "letter": letter, "file": stored, "message_id": caught_email(company.id),
+        "task": task,
     }
 
 
@@ -135,6 +140,7 @@ def pages(app, busy) -> list[tuple[str, dict]]:
     values = {
         "dispute_id": dispute.id, "letter_id": busy["letter"].id if busy["letter"] else 0,
         "file_id": busy["file"].id if busy["file"] else 0, "message_id": busy["message_id"], "index": 0,
+        "task_id": busy["task"].id,
     }
     api = {"Authorization": f"Bearer {busy['key']}"}
     found = []
@@ -150,6 +156,8 @@ def pages(app, busy) -> list[tuple[str, dict]]:
             values_here = {**values, "dispute_id": busy["file"].dispute_id}
         else:
             values_here = values
+        unknown = rule.arguments - set(values_here)
+        assert not unknown, f"say what {rule.endpoint} is measured with: add {sorted(unknown)} to pages()"
         url = rule.build({name: values_here[name] for name in rule.arguments})[1]
         found.append((url, api if kind in (API, API_ROW) else {}))
     for dispute_url in (busy["panel"], busy["evidence"]):
