@@ -155,3 +155,24 @@ def test_after_the_deadline_the_link_explains_what_can_still_be_done(page, invit
     assert page.get_by_label("What happened, in your own words").count() == 0
     assert fits_the_screen(page)
     screenshot("closed")
+
+
+def test_asking_for_more_time_works_on_a_phone_without_javascript(browser, invited, smtp):
+    dispute, link = invited
+    smtp.clear()
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(link)
+        page.get_by_role("link", name="Ask for more time").click()
+        page.get_by_label("How many more days do you need?").select_option("5")
+        page.get_by_label("Why? (optional)").fill("My photos are on my sister's phone.")
+        page.get_by_role("button", name="Ask for more time").click()
+        expect(page.get_by_text("Your request for 5 more days was sent")).to_be_visible()
+        expect(page.locator("#more-time")).to_contain_text("you asked for 5 more days")
+        assert fits_the_screen(page)
+    finally:
+        context.close()
+    send_pending()
+    [asked] = smtp.to(dispute.manager.email)
+    assert "sister's phone" in Inbox.text_of(asked)
