@@ -45,7 +45,7 @@ def assert_common_parts(letter, dispute):
     assert "I'm sorry you have had this trouble with your security deposit" in text
     assert f"> {DETAILS}" in letter.body_text  # the issue as the resident put it, quoted
     assert f"You asked us to: {ASKED}" in text
-    assert "resolution team: 3 experienced people in property management who had no part in the original decision" in text
+    assert "resolution team: three experienced people in property management who had no part in the original decision" in text
     assert "What happens next:" in text and "within 7 days" in text
     assert "Thank you for bringing this to us" in text
     assert outcome.tone_flags(letter) == []  # the draft passes its own tone check

@@ -157,8 +157,8 @@ def test_a_correction_is_a_new_letter_linked_to_the_first(sent, staff):
     correction = outcome.correct_letter(staff, dispute)
     assert outcome.correct_letter(staff, dispute) is correction  # one open correction at a time
     assert (correction.version, correction.corrects_letter_id, correction.status) == (2, first.id, "draft")
-    outcome.edit_letter(staff, correction, body_text=correction.body_text.replace("3 experienced people",
-                                                                                  "three experienced people"))
+    outcome.edit_letter(staff, correction, body_text=correction.body_text.replace("three experienced people",
+                                                                                  "three seasoned people"))
     outcome.approve_letter(staff, correction)
     outcome.send_outcome(staff, dispute)
     db.session.commit()
@@ -169,7 +169,7 @@ def test_a_correction_is_a_new_letter_linked_to_the_first(sent, staff):
     (email,) = emails(dispute, "outcome_correction")
     assert email.subject == "A corrected copy of our letter: Our written reply about your security deposit"
     assert "It replaces the earlier letter" in email.body_text
-    assert "three experienced people" in email.body_text
+    assert "three seasoned people" in email.body_text
     assert "THIS IS A CORRECTED COPY of our letter of Monday 9 March 2026." in email.body_text
     assert email.attachments[0]["sha256"] == correction.pdf_sha256
     assert "correction_sent" in actions(dispute)
