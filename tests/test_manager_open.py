@@ -1,7 +1,9 @@
 """Opening a dispute from the manager's form: a new or existing resident, items with amounts, the invitation."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import re
+
+from sqlalchemy import func, insert, select
 
 from resolver.extensions import db
 from resolver.mail import send_pending
@@ -125,3 +127,24 @@ def test_a_new_resident_typed_in_is_used_even_if_the_list_was_left_selected(app,
     assert response.status_code == 303
     dispute = db.session.scalars(select(Dispute)).one()
     assert dispute.resident.name == "Jordan Newcomer" and dispute.resident.email == "jordan@mail.test"
+
+
+def test_thousands_of_residents_are_searched_not_scrolled(app, signed_in_client, manager, company):
+    db.session.execute(insert(Resident), [
+        {"company_id": company.id, "name": f"Resident {n:05d}", "email": f"r{n}@mail.test", "phone": ""}
+        for n in range(3000)
+    ])
+    db.session.commit()
+    staff = signed_in_client(manager)
+    listed = lambda html: re.findall(r'<option value="\d+"[^>]*>(Resident \d+)', html)  # noqa: E731
+
+    page = staff.get("/disputes/new").get_data(as_text=True)
+    assert len(listed(page)) == 200 and "Showing the first 200 residents" in page
+    found = staff.get("/disputes/new?who=r2999@").get_data(as_text=True)
+    assert listed(found) == ["Resident 02999"] and "1 resident matching" in found
+
+    # A form shown again with a mistake keeps the resident it chose, even one beyond the first 200.
+    far = db.session.scalars(select(Resident).where(Resident.name == "Resident 02999")).one()
+    again = staff.post("/disputes/new", {"resident_choice": "existing", "resident_id": str(far.id), "issue": ""})
+    assert again.status_code == 422
+    assert re.search(rf'<option value="{far.id}" selected>Resident 02999', again.get_data(as_text=True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ...clock import now_utc
@@ -31,6 +31,7 @@ from .forms import MAX_ID, parse_amount, parse_id, parse_version, text
 from .timeline import describe
 
 ITEM_ROWS = 5
+RESIDENT_CHOICES = 200  # residents listed on the form at once; the rest are found by searching
 # Served inline (for thumbnails) only when the stored type is one of these; everything else downloads.
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
@@ -87,19 +88,35 @@ def dashboard():
 
 # Opening a dispute ---------------------------------------------------------------------------
 
-def _new_dispute_choices(company_id: int) -> dict:
-    residents = db.session.execute(
+def _new_dispute_choices(company_id: int, *, search: str = "", chosen_id: str = "") -> dict:
+    """The form's lists. Residents come a page at a time: a company with thousands is searched, not scrolled."""
+    residents_query = (
         select(Resident, Unit.label, Property.name)
         .outerjoin(Unit, Unit.id == Resident.unit_id)
         .outerjoin(Property, Property.id == Unit.property_id)
         .where(Resident.company_id == company_id)
-        .order_by(Resident.name, Resident.id)
+    )
+    if search:
+        pattern = f"%{search.lower()}%"
+        residents_query = residents_query.where(or_(func.lower(Resident.name).like(pattern),
+                                                    func.lower(Resident.email).like(pattern),
+                                                    func.lower(Unit.label).like(pattern)))
+    residents = db.session.execute(
+        residents_query.order_by(Resident.name, Resident.id).limit(RESIDENT_CHOICES + 1)
     ).all()
+    more = len(residents) > RESIDENT_CHOICES
+    residents = residents[:RESIDENT_CHOICES]
+    chosen = int(chosen_id) if chosen_id.isdigit() and int(chosen_id) <= MAX_ID else None
+    if chosen is not None and all(row[0].id != chosen for row in residents):
+        # A form shown again keeps the resident it had chosen, wherever they fall in the list.
+        residents += db.session.execute(residents_query.where(Resident.id == chosen)).all()
     categories = db.session.scalars(
         select(Dispute.category).where(Dispute.company_id == company_id, Dispute.category != "").distinct()
     ).all()
     return {
         "residents": residents,
+        "more_residents": more,
+        "resident_search": search,
         "properties": queries.properties_of(company_id),
         "managers": [m for m in queries.staff_of(company_id) if m.role == "manager"] or queries.staff_of(company_id),
         "categories": sorted(set(categories) | {"security deposit", "repairs", "noise", "rent and fees",
@@ -212,7 +229,9 @@ def new_dispute():
                 flash("Saved as a draft. Nothing has been sent yet.", "success")
             return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)
     return render_template("manager/new_dispute.html", form=request.form, error=error, item_rows=ITEM_ROWS,
-                           company=company, **_new_dispute_choices(company.id)), status
+                           company=company,
+                           **_new_dispute_choices(company.id, search=request.args.get("who", "").strip()[:100],
+                                                  chosen_id=request.form.get("resident_id", ""))), status
 
 
 def _moment(value):
