@@ -157,6 +157,15 @@ def test_every_decision_makes_a_letter_in_the_written_form(make_dispute, manager
     assert plain.index("What happens next") > (plain.index("OUR OFFER TO YOU") if has_offer else 0)
 
     assert outcome.tone_flags(letter) == []
+    # Where the draft's compromise has no amount, the manager is asked to give one (a note, not in the letter).
+    if decision == "compromise" and with_items:
+        assert letter.draft_notes == ["The team met the resident partway on Carpet cleaning, Wall repair without "
+                                      "saying how much: say in the letter how much comes off each of these charges."]
+    elif decision == "compromise" and not has_offer:
+        assert letter.draft_notes == ["The team chose a compromise but recommended no amount: say in the letter "
+                                      "what the compromise is, or set a concession."]
+    else:
+        assert letter.draft_notes == []
 
 
 def test_upheld_on_the_whole_but_not_on_every_charge(make_dispute, manager):

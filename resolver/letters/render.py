@@ -129,6 +129,18 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         ItemOutcome(item.description, item.amount_cents, item.decision or decision, item.granted_cents)
         for item in dispute.items
     ]
+    # A compromise needs an amount the resident can hold us to: point out where the draft has none.
+    vague = [item.description for item in facts.items if item.decision == "compromise" and not item.granted_cents]
+    if vague:
+        facts.notes_for_manager.append(
+            "The team met the resident partway on " + ", ".join(vague) + " without saying how much: say in the "
+            "letter how much comes off each of these charges."
+        )
+    elif decision == "compromise" and not facts.items and not (facts.token_cents or facts.concession_cents):
+        facts.notes_for_manager.append(
+            "The team chose a compromise but recommended no amount: say in the letter what the compromise is, "
+            "or set a concession."
+        )
     return facts
 
 
