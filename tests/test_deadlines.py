@@ -223,7 +223,7 @@ def test_a_sweep_that_read_the_same_timers_as_another_claims_none_of_them(app, m
 
 # Reply window: reminders, risk and breach ------------------------------------------------------
 
-def test_reply_reminders_go_to_the_manager_then_the_supervisor(make_dispute, manager, company):
+def test_reply_reminders_go_to_the_manager_twice_and_to_the_supervisor_the_day_before(make_dispute, manager, company):
     dispute = make_dispute("evidence_received")
     db.session.commit()
     due = dispute.reply_due_dt
@@ -233,8 +233,11 @@ def test_reply_reminders_go_to_the_manager_then_the_supervisor(make_dispute, man
     assert sweep() == 1
     assert [e.to_addr for e in emails(dispute, "reply_reminder")] == [manager.email]
     move_to(due - timedelta(days=1))
-    assert sweep() == 1
+    assert sweep() == 2
     assert [e.to_addr for e in emails(dispute, "reply_at_risk")] == [company.supervisor_email]
+    reminders = emails(dispute, "reply_reminder")
+    assert [e.to_addr for e in reminders] == [manager.email, manager.email]
+    assert "in 1 day" in reminders[-1].body_text or "in 24 hours" in reminders[-1].body_text, reminders[-1].body_text
 
 
 def test_the_reply_breach_is_recorded_once_and_escalated(make_dispute, manager, company):

@@ -161,6 +161,7 @@ def test_submission_starts_the_reply_window_and_tells_both_sides(make_dispute, a
     assert pending(dispute) == {
         "reply:remind:0": reply_due - timedelta(days=3),
         "reply:remind:1": reply_due - timedelta(days=1),
+        "reply:remind:2": reply_due - timedelta(days=1),
         "reply:due": reply_due,
     }
     assert {t.kind for t in timers(dispute, "cancelled")} == {"evidence:due", "evidence:remind:0"}
