@@ -16,7 +16,7 @@ from statistics import median
 
 from flask import Response, g, render_template, request
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ...clock import now_utc
 from ...errors import NotFound
@@ -227,15 +227,22 @@ def _offers(company, keys, in_period, since) -> Report:
     return report
 
 
+def _hours_between(start, end):
+    """SQL for the hours from ``start`` to ``end``, worked out by the database: a report reads
+    thousands of votes, and a number per vote is much cheaper to fetch than two datetimes."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start) / 3600
+    return (func.julianday(end) - func.julianday(start)) * 24
+
+
 def _panel_response(company, since) -> Report:
-    rows = db.session.execute(
-        select(PanelSeat.invited_dt, Vote.cast_dt)
+    hours = [float(h) for h in db.session.scalars(
+        select(_hours_between(PanelSeat.invited_dt, Vote.cast_dt)).select_from(PanelSeat)
         .join(Vote, Vote.seat_id == PanelSeat.id)
         .join(Dispute, Dispute.id == PanelSeat.dispute_id)
         .where(Dispute.company_id == company.id, Dispute.created_dt >= since, PanelSeat.invited_dt.is_not(None),
                PanelSeat.invited_dt >= since)
-    ).all()
-    hours = [(cast - invited).total_seconds() / 3600 for invited, cast in rows]
+    )]
     counts = {label: 0 for _, label in RESPONSE_BUCKETS}
     for h in hours:
         label = next(label for limit, label in RESPONSE_BUCKETS if limit is None or h < limit)
