@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -51,10 +51,15 @@ class CasePacket(Base):
 
 class PanelSeat(Base):
     __tablename__ = "panel_seat"
-    __table_args__ = (UniqueConstraint("dispute_id", "panel_member_id"),)
+    __table_args__ = (
+        UniqueConstraint("dispute_id", "panel_member_id"),
+        # The team-response report reads the seats of many disputes with their invitation times, and
+        # on PostgreSQL their ids, from the index alone.
+        Index("ix_panel_seat_dispute_invited", "dispute_id", "invited_dt", postgresql_include=["id"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"))
     panel_member_id: Mapped[int] = mapped_column(ForeignKey("panel_member.id"), index=True)
     is_chair: Mapped[bool] = mapped_column(default=False)
     seated_dt: Mapped[datetime] = mapped_column(default=now_utc)
@@ -73,6 +78,7 @@ class Vote(Base):
     __tablename__ = "vote"
     __table_args__ = (
         UniqueConstraint("seat_id"),
+        Index("ix_vote_seat_cast", "seat_id", "cast_dt"),  # when each seat voted, from the index alone
         CheckConstraint(_CHOICE_CHECK, name="choice_known"),
         CheckConstraint("length(reason) > 0", name="reason_given"),
         CheckConstraint(_AMOUNT_CHECK, name="amounts_not_negative"),

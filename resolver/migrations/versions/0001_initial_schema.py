@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 13:31:21.151290
+Create Date: 2026-12-01 14:10:44.685384
 
 """
 from typing import Sequence, Union
@@ -376,7 +376,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dispute_id', 'panel_member_id', name=op.f('uq_panel_seat_dispute_id_panel_member_id'))
     )
     with op.batch_alter_table('panel_seat', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_panel_seat_dispute_id'), ['dispute_id'], unique=False)
+        batch_op.create_index('ix_panel_seat_dispute_invited', ['dispute_id', 'invited_dt'], unique=False, postgresql_include=['id'])
         batch_op.create_index(batch_op.f('ix_panel_seat_panel_member_id'), ['panel_member_id'], unique=False)
 
     op.create_table('submission',
@@ -510,6 +510,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('vote', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_vote_dispute_id'), ['dispute_id'], unique=False)
+        batch_op.create_index('ix_vote_seat_cast', ['seat_id', 'cast_dt'], unique=False)
 
     op.create_table('link_use',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -561,6 +562,7 @@ def downgrade() -> None:
 
     op.drop_table('link_use')
     with op.batch_alter_table('vote', schema=None) as batch_op:
+        batch_op.drop_index('ix_vote_seat_cast')
         batch_op.drop_index(batch_op.f('ix_vote_dispute_id'))
 
     op.drop_table('vote')
@@ -591,7 +593,7 @@ def downgrade() -> None:
     op.drop_table('submission')
     with op.batch_alter_table('panel_seat', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_panel_seat_panel_member_id'))
-        batch_op.drop_index(batch_op.f('ix_panel_seat_dispute_id'))
+        batch_op.drop_index('ix_panel_seat_dispute_invited', postgresql_include=['id'])
 
     op.drop_table('panel_seat')
     with op.batch_alter_table('outbox_email', schema=None) as batch_op:
