@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import platform
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -56,9 +58,12 @@ def machine() -> dict:
     try:
         from tests.pgserver import find_bindir
 
-        versions["postgresql_bin"] = str(find_bindir())
+        postgres = find_bindir() / "postgres"
+        versions["postgresql"] = subprocess.run([str(postgres), "--version"], capture_output=True, text=True,
+                                                timeout=30).stdout.strip()
     except Exception:  # noqa: BLE001 - PostgreSQL is optional for the listing
         pass
+    versions["load_average"] = round(os.getloadavg()[0], 1)
     return {**cpu_info(), **versions, "platform": platform.platform()}
 
 
