@@ -2,7 +2,9 @@
 
 Each size is N disputes waiting for the resident's side, each with its two timers (the deadline and
 the reminder before it); 1 % of them are past their deadline (their reminder already fired), so N/100
-timers are due among about 2N pending. The rows are made with set-based SQL, not the ORM.
+timers are due among about 2N pending, their moments spread over an hour (as real deadlines are; all
+at one moment would make PostgreSQL sort every due row to pick the first 500). The rows are made
+with set-based SQL, not the ORM.
 
 Measured, each the median of repeats on the same rows (a claim is rolled back, so the next repeat
 finds the same work):
@@ -46,7 +48,8 @@ def seed_sqlite(path: str, disputes: int, due_every: int = 100) -> None:
             "INSERT INTO dispute (id, company_id, manager_id, resident_id, state, version, category, issue, "
             "what_was_fixed, company_position, created_dt, opened_dt, evidence_due_dt, decision_note, close_reason) "
             "SELECT x, 1, 1, 1, 'awaiting_evidence', 2, '', 'A charge', '', '', ?, ?, "
-            "CASE WHEN x % ? = 0 THEN ? ELSE ? END, '', '' FROM n",
+            "strftime('%Y-%m-%d %H:%M:%S', CASE WHEN x % ? = 0 THEN ? ELSE ? END, "
+            "'-' || (x % 3600) || ' seconds') || '.000000', '', '' FROM n",
             (disputes, t["now"], t["now"], due_every, t["past"], t["future"]))
         connection.execute(
             "INSERT INTO timer (dispute_id, \"window\", kind, due_dt, status, outcome, created_dt) "
@@ -69,8 +72,8 @@ def seed_postgres(dsn: str, disputes: int) -> None:
             "INSERT INTO dispute (id, company_id, manager_id, resident_id, state, version, category, issue, "
             "what_was_fixed, company_position, created_dt, opened_dt, evidence_due_dt, decision_note, close_reason) "
             "SELECT x, 1, 1, 1, 'awaiting_evidence', 2, '', 'A charge', '', '', %(now)s, %(now)s, "
-            "CASE WHEN x %% 100 = 0 THEN %(past)s::timestamptz ELSE %(future)s::timestamptz END, '', '' "
-            "FROM generate_series(1, %(n)s) AS x",
+            "CASE WHEN x %% 100 = 0 THEN %(past)s::timestamptz ELSE %(future)s::timestamptz END "
+            "- (x %% 3600) * interval '1 second', '', '' FROM generate_series(1, %(n)s) AS x",
             {"n": disputes, "now": NOW, "past": PAST, "future": FUTURE})
         connection.execute("SELECT setval(pg_get_serial_sequence('dispute', 'id'), %s)", (disputes,))
         connection.execute(
