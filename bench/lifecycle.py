@@ -167,9 +167,15 @@ class Floor:
                     subject="Please send your side of the deposit question by Friday 14 March",
                     body_text=TEXT, body_html=HTML, attachments=attachments or [], next_attempt_dt=now)
 
-    def timers(self, now, dispute_id, window, dues):
-        for kind, due in dues:
-            self.insert("timer", now, dispute_id=dispute_id, window=window, kind=kind, due_dt=due)
+    def timers(self, now, dispute_id, window, due):
+        """The window's deadline and its reminders, as the workflow definition lists them."""
+        from resolver.workflow.definition import load_definition
+
+        reminders = load_definition("dispute").windows[window].reminders
+        dues = [(f"{window}:due", due)] + [(f"{window}:remind:{i}", due - r.before) for i, r in enumerate(reminders)]
+        for kind, moment in dues:
+            if moment > now or kind.endswith(":due"):
+                self.insert("timer", now, dispute_id=dispute_id, window=window, kind=kind, due_dt=moment)
 
     def cancel(self, dispute_id, window):
         self.update("UPDATE timer SET status = 'cancelled', fired_dt = NULL, outcome = ? WHERE dispute_id = ? "
@@ -189,8 +195,7 @@ class Floor:
                         evidence_due_dt=evidence_due)
         self.audit(now, d, "staff", m, "create", None, "draft")
         self.audit(now, d, "staff", m, "open", "draft", "awaiting_evidence")
-        self.timers(now, d, "evidence", [("evidence:due", evidence_due),
-                                         ("evidence:remind:0", evidence_due - timedelta(days=2))])
+        self.timers(now, d, "evidence", evidence_due)
         self.insert("access_link", now, nonce=uuid.uuid4().hex, dispute_id=d, purpose="evidence", resident_id=r,
                     expires_dt=evidence_due + timedelta(days=30))
         self.email(now, ids, d, "evidence_invitation", "tammy@mail.test")
@@ -199,8 +204,7 @@ class Floor:
         self.update("UPDATE dispute SET state = 'evidence_received', version = version + 1, evidence_received_dt = ?, "
                     "reply_due_dt = ? WHERE id = ?", now, reply_due, d)
         self.cancel(d, "evidence")
-        self.timers(now, d, "reply", [("reply:due", reply_due), ("reply:remind:0", reply_due - timedelta(days=3)),
-                                      ("reply:remind:1", reply_due - timedelta(days=1))])
+        self.timers(now, d, "reply", reply_due)
         self.audit(now, d, "resident", r, "submit_evidence", "awaiting_evidence", "evidence_received",
                    {"files": 0, "first": True})
         self.insert("submission", now, dispute_id=d, form_key=uuid.uuid4().hex, received_dt=now,
@@ -223,7 +227,7 @@ class Floor:
         packet = self.insert("case_packet", now, dispute_id=d, version=1, frozen_dt=now,
                              content={"dispute_id": d, "company_side": {"issue": TEXT[:300]}, "resident_side": TEXT[:400]},
                              sha256="0" * 64)
-        self.timers(now, d, "panel", [("panel:due", panel_due), ("panel:remind:0", panel_due - timedelta(days=1))])
+        self.timers(now, d, "panel", panel_due)
         self.audit(now, d, "staff", m, "send_to_panel", "evidence_received", "panel_review")
         for seat in seats:
             self.insert("access_link", now, nonce=uuid.uuid4().hex, dispute_id=d, purpose="vote", seat_id=seat,
@@ -272,7 +276,7 @@ class Floor:
         self.update("UPDATE dispute SET state = 'outcome_sent', version = version + 1, outcome_sent_dt = ?, "
                     "follow_up_due_dt = ? WHERE id = ?", now, follow_up_due, d)
         self.cancel(d, "reply")
-        self.timers(now, d, "follow_up", [("follow_up:due", follow_up_due)])
+        self.timers(now, d, "follow_up", follow_up_due)
         self.insert("access_link", now, nonce=uuid.uuid4().hex, dispute_id=d, purpose="outcome", resident_id=r,
                     expires_dt=follow_up_due + timedelta(days=60))
         self.audit(now, d, "staff", m, "send_outcome", "outcome_draft", "outcome_sent", {"letter_id": letter})
