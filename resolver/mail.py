@@ -18,6 +18,8 @@ import smtplib
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.charset import QP, Charset
+from email.mime.text import MIMEText
 from email.utils import formataddr, parseaddr
 
 import flask_mail
@@ -273,6 +275,22 @@ class Sender:
         )
 
 
+# SMTP refuses lines longer than 998 characters, and a resident may write a long paragraph.
+LONGEST_LINE = 998
+_QUOTED_PRINTABLE = Charset("utf-8")
+_QUOTED_PRINTABLE.body_encoding = QP
+
+
+class _Message(Message):
+    """Flask-Mail's message, but a part with a line too long for SMTP goes quoted-printable
+    (wrapped, and unwrapped again by every mail client) instead of as it is."""
+
+    def _mimetext(self, text, subtype="plain"):
+        if text and any(len(line) > LONGEST_LINE - 10 for line in text.splitlines()):
+            return MIMEText(text, _subtype=subtype, _charset=_QUOTED_PRINTABLE)
+        return super()._mimetext(text, subtype)
+
+
 def build_message(email: OutboxEmail, now: datetime, sender: Sender = Sender()) -> Message:
     """The email as it goes out: its own Message-ID, a text part, an HTML part, attachments."""
     recipient = (email.to_name, email.to_addr) if email.to_name else email.to_addr
@@ -281,7 +299,7 @@ def build_message(email: OutboxEmail, now: datetime, sender: Sender = Sender()) 
         headers["X-Resolver-Company"] = str(email.company_id)
     if email.dispute_id is not None:
         headers["X-Resolver-Dispute"] = str(email.dispute_id)
-    message = Message(
+    message = _Message(
         subject=email.subject,
         recipients=[recipient],
         body=email.body_text,

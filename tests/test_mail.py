@@ -362,3 +362,15 @@ def test_the_wait_between_attempts_doubles_up_to_an_hour():
         timedelta(minutes=m) for m in (1, 2, 4, 8, 16, 32, 60, 60)
     ]
     assert retry_delay(10_000) == timedelta(hours=1)
+
+
+def test_a_long_paragraph_arrives_whole(app, smtp):
+    """A resident's paragraph can be longer than SMTP's 998-character line; the email still goes."""
+    paragraph = "The carpet was clean when I moved out, and I have the photos to show it. " * 30
+    email = queue(body_text=f"You wrote:\n\n{paragraph}\n", body_html=f"<p>You wrote:</p><p>{paragraph}</p>")
+    assert len(paragraph) > 2000
+    assert send_pending() == 1
+    assert reload(email).status == "sent"
+    [message] = smtp.to(email.to_addr)
+    assert paragraph.strip() in smtp.text_of(message)
+    assert paragraph.strip() in smtp.html_of(message)
