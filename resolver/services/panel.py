@@ -77,7 +77,8 @@ def _dispute_property(dispute: Dispute):
     return unit.property if unit is not None else None
 
 
-def _conflicts(dispute: Dispute, member: PanelMember) -> list[Conflict]:
+def _conflicts(dispute: Dispute, member: PanelMember, supervisors: set[str] | None = None) -> list[Conflict]:
+    """``supervisors``: the dispute's ``_supervisor_emails``, when the caller checks several members."""
     found: list[Conflict] = []
     email = (member.email or "").strip().lower()
     manager = dispute.manager
@@ -94,7 +95,9 @@ def _conflicts(dispute: Dispute, member: PanelMember) -> list[Conflict]:
             found.append(Conflict(f"{member.name} must not judge the {prop.portfolio} portfolio", True))
     if manager is not None and member.reports_to_id == manager.id:
         found.append(Conflict(f"{member.name} reports to {manager.name}, the manager of this dispute", False))
-    if manager is not None and email and email in _supervisor_emails(dispute):
+    if supervisors is None and manager is not None and email:
+        supervisors = _supervisor_emails(dispute)
+    if manager is not None and email and email in supervisors:
         found.append(Conflict(f"{member.name} supervises {manager.name}, the manager of this dispute", False))
     return found
 
@@ -121,8 +124,9 @@ def conflicts_for(dispute: Dispute, member: PanelMember | None = None):
         select(PanelMember).where(PanelMember.company_id == dispute.company_id, PanelMember.is_active.is_(True))
     )
     found = {}
+    supervisors = _supervisor_emails(dispute)
     for person in roster:
-        texts = [c.text for c in _conflicts(dispute, person)]
+        texts = [c.text for c in _conflicts(dispute, person, supervisors)]
         if texts:
             found[person.id] = "; ".join(texts)
     return found
@@ -148,7 +152,8 @@ def propose_panel(dispute: Dispute, *, size: int | None = None) -> list[PanelMem
     roster = db.session.scalars(
         select(PanelMember).where(PanelMember.company_id == dispute.company_id, PanelMember.is_active.is_(True))
     ).all()
-    fit = [m for m in roster if not _conflicts(dispute, m) and m.id not in seated]
+    supervisors = _supervisor_emails(dispute)
+    fit = [m for m in roster if m.id not in seated and not _conflicts(dispute, m, supervisors)]
     fit.sort(key=lambda m: (m.is_reserve, load.get(m.id, 0), m.id))
     return fit[:size]
 
@@ -160,7 +165,8 @@ def propose_replacement(dispute: Dispute) -> PanelMember | None:
     roster = db.session.scalars(
         select(PanelMember).where(PanelMember.company_id == dispute.company_id, PanelMember.is_active.is_(True))
     ).all()
-    fit = [m for m in roster if m.id not in seated and not _conflicts(dispute, m)]
+    supervisors = _supervisor_emails(dispute)
+    fit = [m for m in roster if m.id not in seated and not _conflicts(dispute, m, supervisors)]
     fit.sort(key=lambda m: (not m.is_reserve, load.get(m.id, 0), m.id))
     return fit[0] if fit else None
 
@@ -202,8 +208,9 @@ def _check_conflicts(dispute: Dispute, members: list[PanelMember], conflict_note
     """Refuse absolute conflicts; refuse the others unless the manager gave a note. Returns the
     accepted ones per member id."""
     absolute, acceptable, accepted = [], [], {}
+    supervisors = _supervisor_emails(dispute)
     for member in members:
-        for conflict in _conflicts(dispute, member):
+        for conflict in _conflicts(dispute, member, supervisors):
             (absolute if conflict.is_absolute else acceptable).append(conflict.text)
             if not conflict.is_absolute:
                 accepted[member.id] = "; ".join(filter(None, [accepted.get(member.id), conflict.text]))
@@ -415,7 +422,8 @@ def send_to_panel(actor: Actor, dispute: Dispute, *, expected_version: int | Non
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
     # The roster may have changed since the team was chosen: check again before anything goes out.
-    blocking = [c.text for seat in _seats(dispute) for c in _conflicts(dispute, seat.member)
+    supervisors = _supervisor_emails(dispute)
+    blocking = [c.text for seat in _seats(dispute) for c in _conflicts(dispute, seat.member, supervisors)
                 if c.is_absolute or not seat.conflict_note]
     if blocking:
         raise InvalidInput("Conflict of interest: " + "; ".join(blocking) + ". Choose the team again before "
