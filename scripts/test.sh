@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install everything Resolver's tests need on a fresh Debian machine, then run them all, browser
-# tests included: the whole suite on SQLite, then the whole suite again on a throw-away PostgreSQL
-# server started from the installed binaries (the benchmarks' quick run is one of its tests). Arguments go to both
-# pytest runs (e.g. `bash scripts/test.sh -x -k vote`). Exits non-zero if either run fails.
+# tests included: the whole suite on SQLite and the whole suite on a throw-away PostgreSQL server
+# started from the installed binaries, side by side (one per core; each prints when it ends). The
+# benchmarks' quick run is one of the SQLite run's tests. Arguments go to both pytest runs, e.g.
+# `bash scripts/test.sh -x -k vote`. Exits non-zero if either run fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,9 +28,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-status=0
-echo "== The suite on SQLite"
-RESOLVER_TEST_DATABASE=sqlite python -m pytest "$@" || status=$?
-echo "== The suite on PostgreSQL"
-RESOLVER_TEST_DATABASE=postgresql python -m pytest "$@" || status=$?
-exit "$status"
+logs="$(mktemp -d)"
+RESOLVER_TEST_DATABASE=postgresql python -m pytest "$@" >"$logs/postgresql.log" 2>&1 &
+postgresql_run=$!
+sqlite_status=0
+RESOLVER_TEST_DATABASE=sqlite python -m pytest "$@" >"$logs/sqlite.log" 2>&1 || sqlite_status=$?
+echo "== The suite on SQLite (exit $sqlite_status)"
+cat "$logs/sqlite.log"
+postgresql_status=0
+wait "$postgresql_run" || postgresql_status=$?
+echo "== The suite on PostgreSQL (exit $postgresql_status)"
+cat "$logs/postgresql.log"
+rm -rf "$logs"
+[ "$sqlite_status" = 0 ] && [ "$postgresql_status" = 0 ]
