@@ -3,13 +3,30 @@ client (``signed_in_client(user)``) and in the browser (``login(page, user)``)."
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
 from resolver.extensions import db
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@contextmanager
+def count_statements():
+    """The SQL statements the app sends while the block runs (to catch N+1 queries)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def csrf_from(html: str) -> str:

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from resolver import clock
 from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.models import Dispute
 from resolver.services import disputes
+
+from .fixtures_manager import count_statements
 
 
 def row_ids(html: str) -> list[int]:
@@ -155,27 +156,13 @@ def test_pages_of_fifty(app, signed_in_client, company, manager, resident):
     assert "Page 3 of 3" in staff.get("/?page=99").get_data(as_text=True)
 
 
-@contextmanager
-def count_queries():
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
 def test_the_number_of_queries_does_not_grow_with_the_disputes(app, signed_in_client, company, manager, resident):
     staff = signed_in_client(manager)
     _bulk_disputes(company, manager, resident, 3)
-    with count_queries() as few:
+    with count_statements() as few:
         staff.get("/")
     _bulk_disputes(company, manager, resident, 60)
-    with count_queries() as many:
+    with count_statements() as many:
         assert len(row_ids(staff.get("/").get_data(as_text=True))) == 50
     assert len(many) == len(few), many
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 from email.message import EmailMessage
 
 import pytest
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from resolver import clock
 from resolver.actors import Actor
@@ -27,26 +26,13 @@ from resolver.web.api.keys import create_api_key
 from resolver.web.manager.reports import build_reports
 from resolver.workflow.definition import load_definition
 
+from .fixtures_manager import count_statements
 from .test_manager_authz import API, API_ROW, MATRIX, STAFF, STAFF_ROW
 
 pytestmark = pytest.mark.slow
 
 MANY = 10_000
 CATEGORIES = ["security deposit", "repairs", "noise", "rent and fees", ""]
-
-
-@contextmanager
-def count_statements():
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def seed_residents(company, count: int) -> list[int]:

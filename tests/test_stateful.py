@@ -475,9 +475,9 @@ class DisputeLife(RuleBasedStateMachine):
 
     def history_is_one_chain_ending_at_the_state(self, d, events):
         current = None
-        for event in events:
-            assert event.from_state == current, f"{event.action}: from {event.from_state}, but it was {current}"
-            current = event.to_state
+        for line in events:
+            assert line.from_state == current, f"{line.action}: from {line.from_state}, but it was {current}"
+            current = line.to_state
         assert current == d["state"], f"the history ends at {current}, the dispute is {d['state']}"
         assert len(events) >= self.last_history, "the history lost a line"
         self.last_history = len(events)
