@@ -290,3 +290,24 @@ def test_a_guard_that_raises_moves_nothing(make_dispute, manager, monkeypatch):
     with pytest.raises(RuntimeError):
         broken.fire(dispute, "open", actor=Actor.staff(manager))
     assert dispute.state == "draft" and broken.machine.models == []
+
+
+def test_timers_scheduled_earlier_in_the_same_step_are_cancelled_with_the_rest(make_dispute, frozen_clock):
+    """Inside a step nothing is flushed (the state and its columns must land together), so timers
+    scheduled earlier in it are not rows yet; moving the deadline again must cancel them too, or a
+    reminder would go out for a deadline that no longer holds."""
+    from resolver.models import Timer
+
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    first_due = dispute.evidence_due_dt
+    now = frozen_clock.now_utc()
+    with db.session.no_autoflush:  # as during fire()
+        dispute_engine.move_window(dispute, "evidence", first_due + timedelta(days=2), now)
+        dispute_engine.move_window(dispute, "evidence", first_due + timedelta(days=4), now)
+    db.session.commit()
+    pending = db.session.scalars(
+        db.select(Timer).where(Timer.dispute_id == dispute.id, Timer.status == "pending")).all()
+    kinds = [t.kind for t in pending]
+    assert len(kinds) == len(set(kinds)), f"timers left from the first move: {sorted(kinds)}"
+    assert [t.due_dt for t in pending if t.kind == "evidence:due"] == [first_due + timedelta(days=4)]
