@@ -17,7 +17,7 @@ from ...services.access import dispute_for
 from ...services.disputes import create_dispute, open_dispute
 from ...workflow.engine import dispute_engine
 from ..manager import queries
-from ..manager.forms import MAX_ID
+from ..manager.forms import MAX_ID, has_id_beyond_range
 from . import blueprint
 from .keys import actor_for, key_from_request
 from .openapi import openapi_document
@@ -35,7 +35,7 @@ def require_key():
         return None
     g.api_key = key_from_request()
     g.actor = actor_for(g.api_key)
-    if any(isinstance(value, int) and value > MAX_ID for value in (request.view_args or {}).values()):
+    if has_id_beyond_range(request.view_args):
         raise NotFound("There is no such dispute in your company.")
     return None
 

@@ -9,6 +9,13 @@ from ...workdays import END_OF_DAY, local_zone
 
 # The largest id a row can have (a 32-bit integer column on PostgreSQL): anything above names no row.
 MAX_ID = 2**31 - 1
+
+
+def has_id_beyond_range(view_args: dict | None) -> bool:
+    """Whether a URL carries an id too large to name any row (the database would refuse to look)."""
+    return any(isinstance(value, int) and value > MAX_ID for value in (view_args or {}).values())
+
+
 _AMOUNT = re.compile(r"^\$?\s*(\d{1,3}(,\d{3})+|\d+)(\.(\d{1,2}))?$")
 
 

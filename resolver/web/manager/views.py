@@ -27,7 +27,7 @@ from . import blueprint, queries
 from .actions import ACTIONS, available_actions, offered_now, service
 from .auth import current_actor
 from .diagram import workflow_svg
-from .forms import MAX_ID, parse_amount, parse_id, parse_version, text
+from .forms import MAX_ID, has_id_beyond_range, parse_amount, parse_id, parse_version, text
 from .timeline import describe
 
 ITEM_ROWS = 5
@@ -39,7 +39,7 @@ INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 @blueprint.before_request
 def _ids_in_range():
     """An id in a URL too large to name any row is simply not found (the database would refuse it)."""
-    if any(isinstance(value, int) and value > MAX_ID for value in (request.view_args or {}).values()):
+    if has_id_beyond_range(request.view_args):
         raise NotFound("There is no such record.")
 
 
