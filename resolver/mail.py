@@ -13,20 +13,23 @@ receiving side can tell it is the same message.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
+import os
+import re
 import smtplib
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.charset import QP, Charset
-from email.mime.text import MIMEText
-from email.utils import formataddr, parseaddr
+from email import policy
+from email.utils import encode_rfc2231, formataddr, formatdate, parseaddr, quote
+from functools import cached_property
 
 import flask_mail
 from flask import current_app
-from flask_mail import BadHeaderError, Message
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm.attributes import set_committed_value
+from flask_mail import BadHeaderError
+from sqlalchemy import bindparam, func, or_, select, update
 
 from .clock import now_utc
 from .extensions import db
@@ -91,6 +94,17 @@ class _Connection(flask_mail.Connection):
             host.close()
             raise
         return host
+
+    def send_bytes(self, envelope_from: str, recipient: str, message: bytes) -> None:
+        """Hand one message to the server (or, with MAIL_SUPPRESS_SEND, to no one)."""
+        if self.host is not None:
+            self.host.sendmail(envelope_from, [recipient], message)
+        self.num_emails += 1
+        if self.num_emails == self.mail.max_emails:  # MAIL_MAX_EMAILS: a new connection after so many
+            self.num_emails = 0
+            if self.host is not None:
+                self.host.quit()
+                self.host = self.configure_host()
 
     def abandon(self) -> None:
         """Drop a connection the server broke; saying goodbye to it would only wait for a timeout."""
@@ -211,25 +225,27 @@ def _release(emails, lease_end: datetime) -> None:
 # Recording what happened ---------------------------------------------------------------------
 
 
-def _mark_sent(email: OutboxEmail, now: datetime) -> None:
-    values = {"status": "sent", "sent_dt": now, "claimed_until_dt": None, "last_error": ""}
-    db.session.execute(
-        update(OutboxEmail).where(OutboxEmail.id == email.id).values(**values),
-        execution_options={"synchronize_session": False},
-    )
-    # The batch's other emails are in the session: matching them all against the update for every
-    # message sent cost more than the update. Only this email changed, so set its values directly.
-    for key, value in values.items():
-        set_committed_value(email, key, value)
+_SENT = (
+    update(OutboxEmail.__table__)
+    .where(OutboxEmail.__table__.c.id == bindparam("outbox_id"))
+    .values(status="sent", sent_dt=bindparam("sent_dt"), claimed_until_dt=None, last_error="")
+)
+
+
+def _mark_sent(email, now: datetime) -> None:
+    """Record that the server took the email, at once and on its own: a crash later in the batch
+    must not send it again."""
+    db.session.execute(_SENT, {"outbox_id": email.id, "sent_dt": now})
     db.session.commit()
-    log.info(
-        "sent email %s (%s) for dispute %s to %s",
-        email.id, email.template, email.dispute_id, email.to_addr,
-        extra={"outbox_id": email.id, "dispute_id": email.dispute_id, "template": email.template, "outcome": "sent"},
-    )
+    if log.isEnabledFor(logging.INFO):
+        log.info(
+            "sent email %s (%s) for dispute %s to %s",
+            email.id, email.template, email.dispute_id, email.to_addr,
+            extra={"outbox_id": email.id, "dispute_id": email.dispute_id, "template": email.template, "outcome": "sent"},
+        )
 
 
-def _mark_failed(email: OutboxEmail, error: str, now: datetime, *, permanent: bool) -> None:
+def _mark_failed(email, error: str, now: datetime, *, permanent: bool) -> None:
     attempts = email.attempts + 1
     values = {"attempts": attempts, "last_error": error[:2000], "claimed_until_dt": None}
     if permanent:
@@ -255,68 +271,157 @@ def _mark_failed(email: OutboxEmail, error: str, now: datetime, *, permanent: bo
 
 
 # Building ------------------------------------------------------------------------------------
+#
+# The message is written out here rather than through the `email` package's objects: building
+# MIMEMultipart objects and flattening them through the SMTP policy's header registry cost more than
+# everything else about sending an email. Every header still goes through the SMTP policy's folding
+# (and, when it holds text outside ASCII, its encoding), so a long or encoded header comes out as the
+# `email` package writes it; only the assembling of parts is done by hand.
+
+_POLICY = policy.SMTP
+_NEWLINE = re.compile(rb"\r\n|\r|\n")
+# SMTP refuses lines longer than 998 octets (not characters: "é" is two), and a resident may write a
+# long paragraph.
+LONGEST_LINE = 998
+
+
+class _CannotBuild(Exception):
+    """The email cannot be built now (an attachment missing, no sender address): it waits for a retry."""
+
+
+def _header(name: str, value: str) -> bytes:
+    """One header line as the SMTP policy writes it: folded at 78 characters, text outside ASCII encoded."""
+    if "\r" in value or "\n" in value:
+        raise BadHeaderError(f"the {name} header would have a line break in it: {value!r}")
+    if value.isascii():
+        return _POLICY.fold_binary(name, value)
+    return _POLICY.header_factory(name, value).fold(policy=_POLICY).encode("ascii")
+
+
+def _address(address: str) -> str:
+    """The address as SMTP carries it: a domain outside ASCII in its IDNA form."""
+    if "\r" in address or "\n" in address:
+        raise BadHeaderError(f"the address {address!r} has a line break in it")
+    if address.isascii():
+        return address
+    local, at, domain = address.rpartition("@")
+    if not at or not local.isascii():
+        raise BadHeaderError(f"the address {address!r} has letters outside ASCII before the @, which mail servers need not accept")
+    try:
+        return f"{local}@{domain.encode('idna').decode('ascii')}"
+    except UnicodeError as error:
+        raise BadHeaderError(f"the address {address!r} has a domain that cannot be written for mail: {error}") from error
+
+
+def _mailbox(name: str, address: str) -> str:
+    """``Name <address>``, the name quoted or RFC 2047-encoded as it needs; the address alone without a name."""
+    if "\r" in name or "\n" in name:
+        raise BadHeaderError(f"the name {name!r} has a line break in it")
+    return formataddr((name, _address(address)), charset="utf-8") if name else _address(address)
 
 
 @dataclass(frozen=True)
 class Sender:
     """Who an email is from: the company's name on Resolver's address, replies to the company's office."""
 
-    from_addr: str | None = None  # None: MAIL_DEFAULT_SENDER as it is
+    name: str = ""
+    address: str = ""  # MAIL_DEFAULT_SENDER's address
     reply_to: str | None = None
 
     @classmethod
     def for_company(cls, company: Company | None, default_sender: str | None) -> Sender:
+        default_name, address = parseaddr(default_sender or "")
         if company is None:
-            return cls()
-        _name, address = parseaddr(default_sender or "")
-        return cls(
-            from_addr=formataddr((company.name, address)) if address else None,
-            reply_to=company.contact_email or None,
-        )
+            return cls(default_name, address)
+        return cls(company.name, address, company.contact_email or None)
+
+    @cached_property
+    def envelope(self) -> str:
+        if not self.address:
+            raise _CannotBuild("no sender address is set: set RESOLVER_MAIL_DEFAULT_SENDER")
+        return _address(self.address)
+
+    @cached_property
+    def headers(self) -> bytes:
+        """From (and Reply-To), written once for all of a batch's emails from this sender."""
+        lines = _header("From", _mailbox(self.name, self.envelope))
+        if self.reply_to:
+            name, address = parseaddr(self.reply_to)
+            lines += _header("Reply-To", _mailbox(name, address or self.reply_to))
+        return lines
 
 
-# SMTP refuses lines longer than 998 characters, and a resident may write a long paragraph.
-LONGEST_LINE = 998
-_QUOTED_PRINTABLE = Charset("utf-8")
-_QUOTED_PRINTABLE.body_encoding = QP
+def _text_part(text: str, subtype: str) -> bytes:
+    """A text/plain or text/html part in UTF-8: as it is (7bit or 8bit) when every line fits in
+    SMTP's limit, quoted-printable when not (wrapped, and unwrapped again by every mail client)."""
+    data = text.encode("utf-8")
+    lines = _NEWLINE.split(data)
+    if max(map(len, lines)) > LONGEST_LINE - 10:
+        encoding = "quoted-printable"
+        body = binascii.b2a_qp(b"\n".join(lines), istext=True).replace(b"\n", b"\r\n")
+    else:
+        encoding = "7bit" if data.isascii() else "8bit"
+        body = b"\r\n".join(lines)
+    head = f'Content-Type: text/{subtype}; charset="utf-8"\r\nContent-Transfer-Encoding: {encoding}\r\n\r\n'
+    return head.encode("ascii") + body
 
 
-class _Message(Message):
-    """Flask-Mail's message, but a part with a line too long for SMTP goes quoted-printable
-    (wrapped, and unwrapped again by every mail client) instead of as it is."""
-
-    def _mimetext(self, text, subtype="plain"):
-        if text and any(len(line) > LONGEST_LINE - 10 for line in text.splitlines()):
-            return MIMEText(text, _subtype=subtype, _charset=_QUOTED_PRINTABLE)
-        return super()._mimetext(text, subtype)
-
-
-def build_message(email: OutboxEmail, now: datetime, sender: Sender = Sender()) -> Message:
-    """The email as it goes out: its own Message-ID, a text part, an HTML part, attachments."""
-    recipient = (email.to_name, email.to_addr) if email.to_name else email.to_addr
-    headers = {}
-    if email.company_id is not None:
-        headers["X-Resolver-Company"] = str(email.company_id)
-    if email.dispute_id is not None:
-        headers["X-Resolver-Dispute"] = str(email.dispute_id)
-    message = _Message(
-        subject=email.subject,
-        recipients=[recipient],
-        body=email.body_text,
-        html=email.body_html or None,
-        sender=sender.from_addr,
-        reply_to=sender.reply_to,
-        date=now.timestamp(),
-        extra_headers=headers,
+def _attachment_part(attachment: dict) -> bytes:
+    """A file from the store, base64-encoded, with its name (RFC 2231-encoded when not ASCII)."""
+    try:
+        data = read_bytes(attachment["sha256"])
+    except FileNotFoundError as error:
+        raise _CannotBuild(f"an attachment is missing from the file store: {error.filename}") from error
+    filename = attachment["filename"]
+    if filename.isascii():
+        disposition = f'attachment; filename="{quote(filename)}"'
+    else:
+        disposition = f"attachment; filename*={encode_rfc2231(filename, 'utf-8')}"
+    return (
+        _header("Content-Type", attachment.get("content_type") or "application/octet-stream")
+        + b"Content-Transfer-Encoding: base64\r\n"
+        + _header("Content-Disposition", disposition)
+        + b"\r\n"
+        + base64.encodebytes(data).rstrip(b"\n").replace(b"\n", b"\r\n")
     )
-    message.msgId = email.message_id  # the same on every attempt, so a retry is recognisably the same
-    for attachment in email.attachments or []:
-        message.attach(
-            filename=attachment["filename"],
-            content_type=attachment.get("content_type") or "application/octet-stream",
-            data=read_bytes(attachment["sha256"]),
-        )
-    return message
+
+
+def _multipart(subtype: str, parts: list[bytes]) -> bytes:
+    """The parts under a boundary that none of them contains, with its Content-Type header."""
+    while True:
+        boundary = b"=_" + os.urandom(16).hex().encode("ascii")
+        delimiter = b"--" + boundary
+        if not any(delimiter in part for part in parts):
+            break
+    return (
+        b"Content-Type: multipart/" + subtype.encode("ascii") + b';\r\n boundary="' + boundary + b'"\r\n\r\n'
+        + delimiter + b"\r\n" + (b"\r\n" + delimiter + b"\r\n").join(parts) + b"\r\n" + delimiter + b"--\r\n"
+    )
+
+
+def build_message(email, date_header: bytes, sender: Sender) -> bytes:
+    """The email as it goes out: its own Message-ID (the same on every attempt, so a retry is
+    recognisably the same message), the text and the HTML as alternatives, then any attachments."""
+    entity = _text_part(email.body_text, "plain")
+    if email.body_html:
+        entity = _multipart("alternative", [entity, _text_part(email.body_html, "html")])
+    if email.attachments:
+        entity = _multipart("mixed", [entity, *map(_attachment_part, email.attachments)])
+    head = b"".join((
+        _header("Subject", email.subject) if email.subject else b"",
+        sender.headers,
+        _header("To", _mailbox(email.to_name, email.to_addr)),
+        date_header,
+        _header("Message-ID", email.message_id),
+        b"X-Resolver-Company: %d\r\n" % email.company_id if email.company_id is not None else b"",
+        b"X-Resolver-Dispute: %d\r\n" % email.dispute_id if email.dispute_id is not None else b"",
+        b"MIME-Version: 1.0\r\n",
+    ))
+    return head + entity
+
+
+def date_header(now: datetime) -> bytes:
+    return _header("Date", formatdate(now.timestamp(), localtime=True))
 
 
 class _Senders(dict):
@@ -331,6 +436,14 @@ class _Senders(dict):
 
 # Sending -------------------------------------------------------------------------------------
 
+# What a batch needs of each email, read as plain rows: ORM objects would be expired by every
+# message's commit and loaded again one by one.
+_BATCH_COLUMNS = (
+    OutboxEmail.id, OutboxEmail.company_id, OutboxEmail.dispute_id, OutboxEmail.template, OutboxEmail.message_id,
+    OutboxEmail.to_addr, OutboxEmail.to_name, OutboxEmail.subject, OutboxEmail.body_text, OutboxEmail.body_html,
+    OutboxEmail.attachments, OutboxEmail.attempts,
+)
+
 
 def send_pending(limit: int = 100, now: datetime | None = None) -> int:
     """Send up to ``limit`` due outbox emails over one SMTP connection; return how many went out."""
@@ -342,12 +455,9 @@ def send_pending(limit: int = 100, now: datetime | None = None) -> int:
     ids = _claim(limit, now, lease_end)
     if not ids:
         return 0
-    emails = db.session.scalars(
-        select(OutboxEmail)
-        .where(OutboxEmail.id.in_(ids))
-        .order_by(OutboxEmail.next_attempt_dt, OutboxEmail.id)
-        .execution_options(populate_existing=True)
-    )
+    emails = db.session.execute(
+        select(*_BATCH_COLUMNS).where(OutboxEmail.id.in_(ids)).order_by(OutboxEmail.next_attempt_dt, OutboxEmail.id)
+    ).all()
     timeout = current_app.config.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS
     batch = _Batch(emails, now, lease_end, time_allowed=lease * BATCH_SHARE_OF_LEASE)
     return batch.run(_Connection(current_app.extensions["mail"], timeout))
@@ -365,6 +475,7 @@ class _Batch:
         self.sent = 0
         self.refusals_in_a_row = 0
         self.senders = _Senders()
+        self.date_header = date_header(now)
 
     def run(self, connection: _Connection) -> int:
         try:
@@ -386,14 +497,14 @@ class _Batch:
 
     def send_next(self, connection: _Connection) -> None:
         email = self.emails[0]
+        sender = self.senders[email.company_id]
         try:
-            message = build_message(email, self.now, self.senders[email.company_id])
-        except FileNotFoundError as error:
+            message = build_message(email, self.date_header, sender)
+            connection.send_bytes(sender.envelope, _address(email.to_addr), message)
+        except _CannotBuild as error:
             self.emails.popleft()
-            _mark_failed(email, f"an attachment is missing from the file store: {error.filename}", self.now, permanent=False)
+            _mark_failed(email, str(error), self.now, permanent=False)
             return
-        try:
-            connection.send(message)
         except Exception as error:
             self.failed(email, error, connection)
             return
@@ -402,7 +513,7 @@ class _Batch:
         _mark_sent(email, self.now)
         self.sent += 1
 
-    def failed(self, email: OutboxEmail, error: Exception, connection: _Connection) -> None:
+    def failed(self, email, error: Exception, connection: _Connection) -> None:
         outcome = _outcome(error)
         if outcome == "down":  # the email in hand stays first in line and waits with the rest
             connection.abandon()
