@@ -131,6 +131,36 @@ def test_mail_scanners_getting_and_heading_every_link_change_nothing(client, sen
 
 # Voting ------------------------------------------------------------------------------------------
 
+def test_every_vote_post_logs_its_links_use_once_whatever_becomes_of_the_vote(client, sent_case, monkeypatch):
+    dispute, seats, paths = sent_case()
+
+    def uses() -> list[str]:
+        db.session.expire_all()
+        return db.session.scalars(select(LinkUse.outcome).join(AccessLink, LinkUse.link_id == AccessLink.id)
+                                  .where(AccessLink.seat_id == seats[0].id, LinkUse.method == "POST")).all()
+
+    token = csrf_of(client.get(paths[0]))
+    assert client.post(paths[0], data={"csrf_token": token, "choice": "resident", "reason": REASON}).status_code == 303
+    assert uses() == ["ok"]
+    # Refused: no reason given; the form's amount unreadable; the page's security token missing.
+    assert client.post(paths[0], data={"csrf_token": token, "choice": "uphold", "reason": " "}).status_code == 422
+    assert client.post(paths[0], data={"csrf_token": token, "choice": "uphold", "reason": REASON,
+                                       "token_amount": "ten dollars"}).status_code == 422
+    assert client.post(paths[0], data={"choice": "uphold", "reason": REASON}).status_code == 400
+    assert uses() == ["ok"] * 4
+    # Resolver fails in the middle of the vote: the vote is not kept, the use is.
+    def fail(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(panel, "tally", fail)
+    client.application.config["PROPAGATE_EXCEPTIONS"] = False
+    assert client.post(paths[0], data={"csrf_token": token, "choice": "uphold", "reason": REASON}).status_code == 500
+    assert uses() == ["ok"] * 5
+    db.session.expire_all()
+    assert db.session.scalars(select(Vote).where(Vote.seat_id == seats[0].id)).one().choice == "resident"
+
+
+
 def test_a_vote_is_recorded_by_a_post_from_the_page_and_can_be_changed(client, sent_case):
     dispute, seats, paths = sent_case()
     response = post_vote(client, paths[0], token_amount="$25", token_kind="coffee-shop gift card",

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from .base import Base
+from .dispute import Dispute
 
 CHOICES = ("uphold", "resident", "compromise")
 _CHOICE_CHECK = "choice IN ('uphold', 'resident', 'compromise')"
@@ -99,6 +100,7 @@ class Vote(Base):
     revision: Mapped[int] = mapped_column(default=1)
 
     seat: Mapped[PanelSeat] = relationship(back_populates="vote")
+    dispute: Mapped[Dispute] = relationship(viewonly=True)
 
 
 class VoteRevision(Base):

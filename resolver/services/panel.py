@@ -398,6 +398,19 @@ def current_packet(dispute: Dispute) -> CasePacket | None:
 
 # Sending the case --------------------------------------------------------------------------------
 
+def _team(dispute: Dispute) -> list[tuple[PanelSeat, Vote | None]]:
+    """Every seat of the team (recused ones too) with its member and its vote, in one query: what
+    the count, the progress table and a vote's own checks all read."""
+    rows = db.session.execute(
+        select(PanelSeat, Vote).outerjoin(Vote, Vote.seat_id == PanelSeat.id)
+        .where(PanelSeat.dispute_id == dispute.id)
+        .options(joinedload(PanelSeat.member))
+        .order_by(PanelSeat.id)
+        .execution_options(populate_existing=True)  # votes change in other requests: count what is stored
+    )
+    return [(seat, vote) for seat, vote in rows]
+
+
 def _seats(dispute: Dispute, *, include_recused: bool = False) -> list[PanelSeat]:
     query = select(PanelSeat).where(PanelSeat.dispute_id == dispute.id)
     if not include_recused:
@@ -550,32 +563,34 @@ def record_vote(
     if packet is None:
         raise WrongState("This case has no packet; the team has not been sent it.")
 
-    vote = db.session.scalars(select(Vote).where(Vote.seat_id == seat.id)).first()
     fields = dict(choice=choice, reason=reason, token_kind=token_kind, token_cents=token_cents,
                   concession_cents=concession_cents, item_choices=chosen_items)
-    if vote is None:
-        vote = Vote(seat_id=seat.id, dispute_id=dispute.id, packet_id=packet.id, cast_dt=now, changed_dt=now,
-                    revision=1, **fields)
-        db.session.add(vote)
+    # A change is one statement, so two tabs changing the vote at once each get their own revision
+    # number; when it matches nothing, this is the seat's first vote.
+    changed = db.session.execute(
+        update(Vote).where(Vote.seat_id == seat.id)
+        .values(packet_id=packet.id, changed_dt=now, revision=Vote.revision + 1, **fields)
+        .returning(Vote.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if changed is None:
+        db.session.add(Vote(seat_id=seat.id, dispute_id=dispute.id, packet_id=packet.id, cast_dt=now,
+                            changed_dt=now, revision=1, **fields))
         db.session.flush()  # a racing twin fails here, on the unique constraint, before anything else is written
-    else:
-        # One statement, so two tabs changing the vote at once each get their own revision number.
-        revision = db.session.execute(
-            update(Vote).where(Vote.id == vote.id)
-            .values(packet_id=packet.id, changed_dt=now, revision=Vote.revision + 1, **fields)
-            .returning(Vote.revision)
-            .execution_options(synchronize_session=False)
-        ).scalar_one()
-        for name, value in dict(fields, packet_id=packet.id, changed_dt=now, revision=revision).items():
-            set_committed_value(vote, name, value)
+    # Read after this vote is written (which, on SQLite, waits for any other vote's transaction to
+    # end; on PostgreSQL the dispute's lock did): every vote counted before this one is in the rows.
+    team = _team(dispute)
+    vote = next(v for s, v in team if s.id == seat.id)
+    set_committed_value(vote, "dispute", dispute)  # the dispute this vote locked and counted, for the caller
     db.session.add(VoteRevision(vote_id=vote.id, revision=vote.revision, recorded_dt=now, **fields))
     # How they voted stays out of the history until the panel closes; that a vote arrived does not.
     _audit(dispute, actor, "vote" if vote.revision == 1 else "change_vote", now,
            data={"seat_id": seat.id, "revision": vote.revision, "packet_version": packet.version})
-    db.session.flush()
-    result = tally(dispute)
+    # Counted from the rows already read (with this vote in them); the commit writes the revision.
+    result = tally(dispute, team)
     if result.early_close_reason:
-        close_panel(Actor.system("Resolver (team's votes are in)"), dispute, reason=result.early_close_reason)
+        close_panel(Actor.system("Resolver (team's votes are in)"), dispute, reason=result.early_close_reason,
+                    team=team, result=result)
     return vote
 
 
@@ -695,17 +710,16 @@ def _anonymise(reason: str, names: list[str]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def tally(dispute: Dispute) -> TallyResult:
-    """Count the votes of the members still seated, by the rules in the workflow definition."""
+def tally(dispute: Dispute, team: list[tuple[PanelSeat, Vote | None]] | None = None) -> TallyResult:
+    """Count the votes of the members still seated, by the rules in the workflow definition.
+
+    ``team``: the dispute's ``_team`` rows, when the caller has just read them.
+    """
     panel_rules = rules()
-    rows = db.session.execute(
-        select(Vote, PanelSeat).join(PanelSeat, Vote.seat_id == PanelSeat.id)
-        .where(Vote.dispute_id == dispute.id, PanelSeat.recused_dt.is_(None))
-        .options(joinedload(PanelSeat.member))  # the names, for anonymising the reasons
-        .order_by(Vote.cast_dt, Vote.id)
-    ).all()
+    active = [(seat, vote) for seat, vote in (_team(dispute) if team is None else team) if seat.recused_dt is None]
+    rows = sorted(((vote, seat) for seat, vote in active if vote is not None), key=lambda r: (r[0].cast_dt, r[0].id))
     votes = [vote for vote, _ in rows]
-    seated = len(_seats(dispute))
+    seated = len(active)
     cast = len(votes)
     counts = Counter(v.choice for v in votes)
     needed = int(panel_rules.quorum_share * seated) + 1 if seated else 1
@@ -770,11 +784,15 @@ def _apply_item_decisions(dispute: Dispute, item_choices: dict[int, str | None],
         item.granted_cents = {"resident": item.amount_cents, "uphold": 0}.get(decision)
 
 
-def close_panel(actor: Actor, dispute: Dispute, *, reason: str = "") -> Dispute:
+def close_panel(
+    actor: Actor, dispute: Dispute, *, reason: str = "", team: list[tuple[PanelSeat, Vote | None]] | None = None,
+    result: TallyResult | None = None,
+) -> Dispute:
     """Count the votes and end the review: decided, or deadlocked for the manager (or chair) to decide.
 
     The panel's links stop working (a chair's stays open while the team is deadlocked), and the
     manager gets the result by email. Closing a panel that already closed changes nothing.
+    ``team`` and ``result``: the rows and the count of a vote that closes the panel.
     """
     if not actor.is_system:
         require_staff(actor, dispute)
@@ -783,13 +801,14 @@ def close_panel(actor: Actor, dispute: Dispute, *, reason: str = "") -> Dispute:
             return dispute
         raise WrongState(f"The team is not reviewing this case; it is {dispute.state_label}.")
     now = now_utc()
-    result = tally(dispute)
+    team = _team(dispute) if team is None else team
+    result = tally(dispute, team) if result is None else result
     why = reason or ("The team's time is up." if dispute.panel_due_dt and now >= dispute.panel_due_dt
                      else "Closed by the manager.")
     dispute.panel_closed_dt = now
     data = {"seated": result.seated, "voted": result.voted, "counts": result.counts,
             "token_cents": result.token_cents, "concession_cents": result.concession_cents}
-    chair = next((s for s in _seats(dispute) if s.is_chair), None)
+    chair = next((seat for seat, _ in team if seat.is_chair and seat.recused_dt is None), None)
     if result.is_decided:
         dispute.decision = result.choice
         dispute.decided_dt = now
@@ -801,12 +820,12 @@ def close_panel(actor: Actor, dispute: Dispute, *, reason: str = "") -> Dispute:
         dispute_engine.fire(dispute, "deadlock", actor=actor, now=now, reason=f"{why} {result.explanation}",
                             data=data)
         db.session.flush()
-        for seat in _seats(dispute, include_recused=True):
+        for seat, _ in team:
             if chair is None or seat.id != chair.id:
                 revoke_links(dispute.id, "vote", now, "the team's review closed", seat_id=seat.id)
     queue_email(
         "panel_result", to_addr=dispute.manager.email, to_name=dispute.manager.name, company=dispute.company,
-        dispute=dispute, context={"result": result, "progress": panel_progress(dispute), "chair": chair,
+        dispute=dispute, context={"result": result, "progress": panel_progress(dispute, team, result), "chair": chair,
                                   "why": why},
     )
     if result.is_deadlocked and chair is not None:
@@ -916,10 +935,14 @@ class PanelProgress:
         return [s.name for s in self.seats if s.status == "not voted yet"]
 
 
-def panel_progress(dispute: Dispute) -> PanelProgress:
-    """Who has voted (not how, until the panel closes, unless the company turned anonymity off)."""
-    seats = _seats(dispute, include_recused=True)
-    votes = {v.seat_id: v for v in db.session.scalars(select(Vote).where(Vote.dispute_id == dispute.id))}
+def panel_progress(
+    dispute: Dispute, team: list[tuple[PanelSeat, Vote | None]] | None = None, result: TallyResult | None = None
+) -> PanelProgress:
+    """Who has voted (not how, until the panel closes, unless the company turned anonymity off).
+    ``team`` and ``result``: the rows and the count the caller has just made, if it has."""
+    team = _team(dispute) if team is None else team
+    seats = [seat for seat, _ in team]
+    votes = {seat.id: vote for seat, vote in team if vote is not None}
     is_closed = dispute.panel_closed_dt is not None
     shows = is_closed or not dispute.company.is_panel_anonymous
     rows = []
@@ -935,5 +958,6 @@ def panel_progress(dispute: Dispute) -> PanelProgress:
     active = [r for r in rows if r.recused_dt is None]
     return PanelProgress(
         seats=rows, seated=len(active), voted=sum(1 for r in active if r.voted_dt), due_dt=dispute.panel_due_dt,
-        closed_dt=dispute.panel_closed_dt, shows_choices=shows, result=tally(dispute) if is_closed else None,
+        closed_dt=dispute.panel_closed_dt, shows_choices=shows,
+        result=(result or tally(dispute, team)) if is_closed else None,
     )

@@ -25,7 +25,7 @@ from ...clock import now_utc
 from ...errors import DomainError, InvalidInput, LinkError
 from ...extensions import db
 from ...files import path_for
-from ...links import resolve_link
+from ...links import log_use, resolve_link
 from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Unit, Vote
 from ...services import panel as panels
 from ...uploads import served_name
@@ -52,7 +52,28 @@ def _resolve_vote_link(endpoint: str | None, values: dict | None) -> None:
         g.link = link
     except LinkError as problem:
         g.link_problem = problem
+    if g.link is not None and endpoint == "panel.cast_vote":
+        # A vote's link use commits with the vote (one transaction, not two); cast_vote logs it
+        # again on its own if the vote is refused or rolled back.
+        return
     db.session.commit()  # the use is logged, whatever happens next
+
+
+def _log_use_again() -> None:
+    """After a rollback, the link's use (logged before the vote) is logged once more."""
+    log_use(g.link, "ok", now_utc())
+
+
+@blueprint.teardown_request
+def _keep_use_of_failed_vote(error: BaseException | None) -> None:
+    # A vote that failed with an unexpected error still leaves the link's use in the log.
+    if error is not None and request.endpoint == "panel.cast_vote" and g.get("link") is not None:
+        try:
+            db.session.rollback()
+            _log_use_again()
+            db.session.commit()
+        except Exception:  # the database itself may be what failed; the error is logged already
+            db.session.rollback()
 
 
 @blueprint.before_request
@@ -90,6 +111,7 @@ def _form_expired(error: CSRFError):
         return error
     if g.get("link_problem") is not None:
         return _link_problem_page(g.link_problem)
+    db.session.commit()  # a vote's link use, which waited for the vote
     message = ("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote is "
                "still below; please check it and press the button once more.")
     return _page(MemberView.load(), problem=InvalidInput(message), posted=request.form, status=400)
@@ -109,18 +131,15 @@ class MemberView:
     now: datetime
 
     @classmethod
-    def load(cls, *, for_vote: bool = False) -> MemberView:
-        """The member's seat and case; for recording a vote, without the packet and the vote, which
-        the vote's own checks read under the dispute's lock."""
-        seat = db.session.get(PanelSeat, g.link.seat_id, options=[joinedload(PanelSeat.member)])
+    def load(cls) -> MemberView:
+        """The member's seat and case."""
+        seat = _seat()
         # The company, the manager, the resident and the property in the same query: the page and the
         # conflict-of-interest check read them all.
         dispute = db.session.get(Dispute, seat.dispute_id, options=[
             joinedload(Dispute.company), joinedload(Dispute.manager), joinedload(Dispute.resident),
             joinedload(Dispute.unit).joinedload(Unit.property),
         ])
-        if for_vote:
-            return cls(g.link, seat, dispute, None, None, now_utc())
         vote = db.session.scalars(select(Vote).where(Vote.seat_id == seat.id)).first()
         return cls(g.link, seat, dispute, panels.current_packet(dispute), vote, now_utc())
 
@@ -159,12 +178,12 @@ class MemberView:
         }
 
 
+def _seat() -> PanelSeat:
+    return db.session.get(PanelSeat, g.link.seat_id, options=[joinedload(PanelSeat.member)])
+
+
 def _page(view: MemberView, *, problem: DomainError | None = None, posted=None, status: int = 200):
     return render_template("panel/vote.html", **view.context(problem=problem, posted=posted)), status
-
-
-def _when_open_until(view: MemberView) -> str:
-    return format_moment(view.dispute.panel_due_dt, view.company) if view.dispute.panel_due_dt else ""
 
 
 # Pages -------------------------------------------------------------------------------------------
@@ -176,7 +195,8 @@ def vote_page(token: str):
 
 @blueprint.post("/v/<token>")
 def cast_vote(token: str):
-    view = MemberView.load(for_vote=True)
+    # Only the seat is read here: the vote's own checks read the dispute, under its lock.
+    seat = _seat()
     form = request.form
     try:
         fields = dict(
@@ -184,30 +204,36 @@ def cast_vote(token: str):
             token_cents=parse_cents(form.get("token_amount", ""), field="token_cents", what="token"),
             concession_cents=parse_cents(form.get("concession_amount", ""), field="concession_cents",
                                          what="concession"),
-            item_choices={str(item.id): form.get(f"item-{item.id}", "") for item in view.dispute.items},
+            # One select per disputed item, named item-<id>; the vote checks each id is this dispute's.
+            item_choices={key.removeprefix("item-"): value for key, value in form.items() if key.startswith("item-")},
         )
     except InvalidInput as problem:
+        db.session.commit()  # the link's use
         return _page(MemberView.load(), problem=problem, posted=form, status=problem.status_code)
     for attempt in range(3):
         try:
-            panels.record_vote(Actor.panel(view.member), view.seat, **fields)
+            vote = panels.record_vote(Actor.panel(seat.member), seat, **fields)
             db.session.commit()
             break
         except (IntegrityError, StaleDataError):
             # The same member's other tab got there first: its vote is the row; this one changes it.
             db.session.rollback()
+            _log_use_again()
             if attempt == 2:
                 raise
-            view = MemberView.load(for_vote=True)
+            seat = _seat()
         except DomainError as problem:
             db.session.rollback()
+            _log_use_again()
+            db.session.commit()
             return _page(MemberView.load(), problem=problem, posted=form, status=problem.status_code)
-    # The dispute is the one the vote locked and counted (and closed, if it did): nothing to read again.
-    if view.dispute.state == "panel_review":
-        flash(f"Thank you, {view.member.name}. Your vote is recorded. You can change it here until "
-              f"{_when_open_until(view)}.", "success")
+    dispute = vote.dispute  # as the vote left it (closed, if it closed the panel)
+    if dispute.state == "panel_review":
+        until = format_moment(dispute.panel_due_dt, dispute.company) if dispute.panel_due_dt else ""
+        flash(f"Thank you, {seat.member.name}. Your vote is recorded. You can change it here until {until}.",
+              "success")
     else:
-        flash(f"Thank you, {view.member.name}. Your vote is recorded, and with it the team's review is complete.",
+        flash(f"Thank you, {seat.member.name}. Your vote is recorded, and with it the team's review is complete.",
               "success")
     return redirect(url_for(".vote_page", token=token), code=303)
 
