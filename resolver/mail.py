@@ -175,37 +175,28 @@ def _due(now: datetime):
 
 
 def _claim(limit: int, now: datetime, lease_end: datetime) -> list[int]:
-    """Take up to ``limit`` due rows for this batch and commit the claim."""
+    """Take up to ``limit`` due rows for this batch and commit the claim, in one statement.
+
+    On PostgreSQL the rows chosen are locked with SKIP LOCKED, so two workers choose different rows.
+    SQLite has no row locks, but one writer at a time, and a statement that writes holds the write
+    lock from its start: the rows it chooses are still due when it claims them.
+    """
+    due = _due(now).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
-        ids = list(db.session.scalars(_due(now).limit(limit).with_for_update(skip_locked=True)))
-        if ids:
-            db.session.execute(
-                update(OutboxEmail).where(OutboxEmail.id.in_(ids)).values(claimed_until_dt=lease_end),
-                execution_options={"synchronize_session": False},
-            )
-        db.session.commit()
-        return ids
-    # SQLite has no row locks: the conditional UPDATE is the claim, and only one writer wins it.
-    # Look at more rows than wanted, so losing the first few to another worker still fills the batch.
-    candidates = list(db.session.scalars(_due(now).limit(limit * 2 + 10)))
-    claimed = []
-    for outbox_id in candidates:
-        if len(claimed) == limit:
-            break
-        result = db.session.execute(
-            update(OutboxEmail)
-            .where(
-                OutboxEmail.id == outbox_id,
-                OutboxEmail.status == "pending",
-                or_(OutboxEmail.claimed_until_dt.is_(None), OutboxEmail.claimed_until_dt < now),
-            )
-            .values(claimed_until_dt=lease_end),
-            execution_options={"synchronize_session": False},
+        due = due.with_for_update(skip_locked=True)
+    table = OutboxEmail.__table__
+    ids = list(db.session.scalars(
+        update(table)
+        .where(
+            table.c.id.in_(due.scalar_subquery()),
+            table.c.status == "pending",
+            or_(table.c.claimed_until_dt.is_(None), table.c.claimed_until_dt < now),
         )
-        if result.rowcount == 1:
-            claimed.append(outbox_id)
+        .values(claimed_until_dt=lease_end)
+        .returning(table.c.id)
+    ))
     db.session.commit()
-    return claimed
+    return ids
 
 
 def _release(emails, lease_end: datetime) -> None:
