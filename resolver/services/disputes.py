@@ -93,7 +93,6 @@ def open_dispute(actor: Actor, dispute: Dispute, *, expected_version: int | None
     dispute.opened_dt = now
     dispute_engine.fire(dispute, "open", actor=actor, now=now)
     link = issue_link(dispute, "evidence", resident=dispute.resident, expires_dt=dispute.evidence_due_dt + LINK_GRACE)
-    db.session.flush()
     queue_email(
         "evidence_invitation",
         to_addr=dispute.resident.email,

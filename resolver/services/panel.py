@@ -193,9 +193,10 @@ def _members(dispute: Dispute, member_ids) -> list[PanelMember]:
         if member_id in ids:
             raise InvalidInput("A member was chosen twice.", field="member_ids")
         ids.append(member_id)
+    found = {m.id: m for m in db.session.scalars(select(PanelMember).where(PanelMember.id.in_(ids)))} if ids else {}
     members = []
     for member_id in ids:
-        member = db.session.get(PanelMember, member_id)
+        member = found.get(member_id)
         if member is None or member.company_id != dispute.company_id:
             raise InvalidInput("A chosen member is not on this company's roster.", field="member_ids")
         if not member.is_active:
@@ -412,7 +413,7 @@ def _team(dispute: Dispute) -> list[tuple[PanelSeat, Vote | None]]:
 
 
 def _seats(dispute: Dispute, *, include_recused: bool = False) -> list[PanelSeat]:
-    query = select(PanelSeat).where(PanelSeat.dispute_id == dispute.id)
+    query = select(PanelSeat).where(PanelSeat.dispute_id == dispute.id).options(joinedload(PanelSeat.member))
     if not include_recused:
         query = query.where(PanelSeat.recused_dt.is_(None))
     return list(db.session.scalars(query.order_by(PanelSeat.id)))
@@ -420,7 +421,6 @@ def _seats(dispute: Dispute, *, include_recused: bool = False) -> list[PanelSeat
 
 def _invite(dispute: Dispute, seat: PanelSeat, packet: CasePacket, now: datetime) -> None:
     link = issue_link(dispute, "vote", seat=seat, expires_dt=dispute.panel_due_dt + LINK_GRACE)
-    db.session.flush()
     seat.invited_dt = now
     queue_email(
         "panel_invitation", to_addr=seat.member.email, to_name=seat.member.name, company=dispute.company,
@@ -436,7 +436,8 @@ def send_to_panel(actor: Actor, dispute: Dispute, *, expected_version: int | Non
     check_version(dispute, expected_version)
     # The roster may have changed since the team was chosen: check again before anything goes out.
     supervisors = _supervisor_emails(dispute)
-    blocking = [c.text for seat in _seats(dispute) for c in _conflicts(dispute, seat.member, supervisors)
+    seats = _seats(dispute)
+    blocking = [c.text for seat in seats for c in _conflicts(dispute, seat.member, supervisors)
                 if c.is_absolute or not seat.conflict_note]
     if blocking:
         raise InvalidInput("Conflict of interest: " + "; ".join(blocking) + ". Choose the team again before "
@@ -445,8 +446,6 @@ def send_to_panel(actor: Actor, dispute: Dispute, *, expected_version: int | Non
     dispute.panel_opened_dt = now
     packet = freeze_packet(dispute, now)
     dispute_engine.fire(dispute, "send_to_panel", actor=actor, now=now)  # sets panel_due_dt
-    db.session.flush()
-    seats = _seats(dispute)
     for seat in seats:
         _invite(dispute, seat, packet, now)
     # The history says exactly what was sent: the packet's version and fingerprint, and to whom.
