@@ -11,9 +11,11 @@ finds the same work):
 - find: Resolver's ``due_timers`` (the sweep's own query, a batch of 500, loaded as objects); on
   PostgreSQL it also locks them (``FOR UPDATE SKIP LOCKED``), which is the claim there.
 - find, SQL only: the same query through the plain driver: the database's share.
-- claim 500: lock the batch and mark it fired in one statement each, plain driver.
+- claim 500 (PostgreSQL): the sweep's claim statement (``resolver.deadlines.CLAIM_POSTGRESQL``: lock
+  the batch with SKIP LOCKED and mark it fired, one UPDATE), through the plain driver, and through
+  Resolver (``claim_due_timers``), each rolled back.
 - sweep's own claim: ``sweep_deadlines`` of one batch with the timers' work replaced by nothing,
-  so what is left is its claiming: one conditional UPDATE per timer, each in a savepoint.
+  so what is left is its claiming and the outcome it records per timer, each in a savepoint.
 """
 from __future__ import annotations
 
@@ -112,6 +114,15 @@ FIND_SQL = ("SELECT id, dispute_id, \"window\", kind FROM timer WHERE status = '
             "ORDER BY due_dt, id LIMIT {n}")
 
 
+def _plain_claim_sql() -> str:
+    """The sweep's own claim statement, as psycopg takes it."""
+    from sqlalchemy.dialects import postgresql
+
+    from resolver.deadlines import CLAIM_POSTGRESQL
+
+    return str(CLAIM_POSTGRESQL.compile(dialect=postgresql.psycopg.dialect()))
+
+
 def measure(app, url: str, dialect: str, repeats: int, batch: int) -> dict:
     """Medians in milliseconds: find (Resolver), find (SQL), claim (PostgreSQL), the sweep's own claim."""
     from resolver import deadlines
@@ -131,6 +142,18 @@ def measure(app, url: str, dialect: str, repeats: int, batch: int) -> dict:
             db.session.expunge_all()
         out["find"] = median(times[1:]) * 1000
 
+    if dialect == "postgresql":  # the claim as the sweep makes it, through Resolver
+        with app.app_context():
+            times = []
+            for _ in range(repeats + 1):
+                start = time.perf_counter()
+                claimed = deadlines.claim_due_timers(NOW, batch)
+                times.append(time.perf_counter() - start)
+                if len(claimed) != batch:
+                    raise RuntimeError(f"claimed {len(claimed)} due timers, not {batch}")
+                db.session.rollback()
+            out["claim_resolver"] = median(times[1:]) * 1000
+
     if dialect == "sqlite":
         import sqlite3
 
@@ -142,6 +165,7 @@ def measure(app, url: str, dialect: str, repeats: int, batch: int) -> dict:
         connection = psycopg.connect(psycopg_dsn(url))
         marker, now = "%s", NOW
     find = FIND_SQL.format(m=marker, n=batch)
+    claim = _plain_claim_sql()
     try:
         times, claims = [], []
         for _ in range(repeats + 1):
@@ -151,10 +175,11 @@ def measure(app, url: str, dialect: str, repeats: int, batch: int) -> dict:
             connection.rollback()
             if dialect == "postgresql":
                 start = time.perf_counter()
-                ids = [r[0] for r in connection.execute(find + " FOR UPDATE SKIP LOCKED", (now,)).fetchall()]
-                connection.execute("UPDATE timer SET status = 'fired', fired_dt = %s WHERE id = ANY(%s)", (now, ids))
+                claimed = connection.execute(claim, {"now": now, "limit": batch}).fetchall()
                 claims.append(time.perf_counter() - start)
                 connection.rollback()
+                if len(claimed) != batch:
+                    raise RuntimeError(f"claimed {len(claimed)} due timers, not {batch}")
         out["find_sql"] = median(times[1:]) * 1000
         if claims:
             out["claim"] = median(claims[1:]) * 1000
@@ -215,7 +240,10 @@ def run(quick: bool, workdir: Path) -> list[dict]:
             if "claim" in figures:
                 rows.append(row(NAME, f"{label} {size:,}: claim {batch} (lock + mark fired)", figures["claim"], "ms",
                                 target="<= 5" if is_big else None, met=figures["claim"] <= 5 if is_big else None,
-                                note="FOR UPDATE SKIP LOCKED, then one UPDATE; plain driver"))
+                                note="the sweep's statement: one UPDATE of the rows a FOR UPDATE SKIP LOCKED "
+                                     "subquery locked; plain driver"))
+                rows.append(row(NAME, f"{label} {size:,}: claim {batch} (claim_due_timers)", figures["claim_resolver"],
+                                "ms", note="the same statement through Resolver, as sweep_deadlines claims"))
             rows.append(row(NAME, f"{label} {size:,}: sweep's own claim of {batch}", figures["sweep_claim"], "ms",
                             note="sweep_deadlines with the timers' work replaced by nothing"))
     return rows

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, text, update
 
 from .actors import Actor
 from .clock import now_utc
@@ -42,6 +42,29 @@ def due_timers(now: datetime, limit: int):
     return db.session.execute(query).all()
 
 
+# PostgreSQL: lock the batch (SKIP LOCKED, so sweeps running at once take different timers) and mark
+# it fired in one statement. The subquery hands the outer UPDATE the locked rows' physical places
+# (ctid), which it reaches directly instead of looking each id up again in the primary key; a locked
+# row cannot move before the UPDATE. (Should a row have been changed by another transaction between
+# this statement's start and its lock, the UPDATE does not see that newer version: the row is then
+# neither marked nor returned, and stays pending for the next sweep. Never fired twice, never lost.)
+CLAIM_POSTGRESQL = text(
+    "UPDATE timer SET status = 'fired', fired_dt = :now "
+    "WHERE ctid = ANY(ARRAY("
+    "SELECT ctid FROM timer WHERE status = 'pending' AND due_dt <= :now "
+    "ORDER BY due_dt, id LIMIT :limit FOR UPDATE SKIP LOCKED)) "
+    'RETURNING id, dispute_id, "window", kind, due_dt'
+).bindparams(bindparam("now", type_=Timer.due_dt.type), bindparam("limit"))
+
+
+def claim_due_timers(now: datetime, limit: int):
+    """PostgreSQL: lock up to ``limit`` due timers and mark them fired, in this transaction; return
+    them (id, dispute_id, window, kind, due_dt), soonest first."""
+    rows = db.session.execute(CLAIM_POSTGRESQL, {"now": now, "limit": limit}).all()
+    rows.sort(key=lambda row: (row.due_dt, row.id))
+    return rows
+
+
 def sweep_deadlines(*, limit: int = 500, now: datetime | None = None) -> int:
     """Fire up to ``limit`` due timers and commit; return how many fired.
 
@@ -49,17 +72,10 @@ def sweep_deadlines(*, limit: int = 500, now: datetime | None = None) -> int:
     pass a moment no later than ``now_utc()`` (the worker passes nothing)."""
     now = now or now_utc()
     fired = 0
-    timers = due_timers(now, limit)
-    # On PostgreSQL the rows are locked to this sweep until it commits, so one statement claims
-    # them all. On SQLite each timer is claimed on its own, in the savepoint that does its work.
+    # On PostgreSQL the batch is locked to this sweep until it commits and marked fired at once. On
+    # SQLite each timer is claimed on its own, in the savepoint that does its work.
     is_locked = db.session.get_bind().dialect.name == "postgresql"
-    if is_locked and timers:
-        db.session.execute(
-            update(Timer)
-            .where(Timer.id.in_([timer.id for timer in timers]))
-            .values(status="fired", fired_dt=now)
-            .execution_options(synchronize_session=False)
-        )
+    timers = claim_due_timers(now, limit) if is_locked else due_timers(now, limit)
     for timer in timers:
         try:
             with db.session.begin_nested():

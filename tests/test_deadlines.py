@@ -192,16 +192,19 @@ def test_two_sweeps_at_once_fire_each_timer_once(app, make_dispute):
 def test_a_sweep_that_read_the_same_timers_as_another_claims_none_of_them(app, make_dispute, monkeypatch):
     made = _many_due(make_dispute, how_many=3)
     first_has_read, second_is_done = threading.Event(), threading.Event()
-    real_due_timers = deadlines.due_timers
 
-    def slow_due_timers(now, limit):
-        found = real_due_timers(now, limit)
-        if threading.current_thread().name == "slow":
-            first_has_read.set()
-            second_is_done.wait(timeout=30)
-        return found
+    def slowed(read):
+        """The sweep's batch as it reads it (SQLite) or locks and marks it (PostgreSQL), then a pause."""
+        def slow_read(now, limit):
+            found = read(now, limit)
+            if threading.current_thread().name == "slow":
+                first_has_read.set()
+                second_is_done.wait(timeout=30)
+            return found
+        return slow_read
 
-    monkeypatch.setattr(deadlines, "due_timers", slow_due_timers)
+    for name in ("due_timers", "claim_due_timers"):
+        monkeypatch.setattr(deadlines, name, slowed(getattr(deadlines, name)))
     results = {}
 
     def slow():

@@ -133,10 +133,19 @@ class Timer(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
+        # A dispute's timers are only ever looked up pending (to cancel them when a window closes or
+        # its deadline moves), so this index holds only those: a timer that fires or is cancelled
+        # leaves it, and the sweep's claim writes no entry in it for the row it marks fired.
+        Index(
+            "ix_timer_pending_dispute",
+            "dispute_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"))
     window: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(60))  # "<window>:due" or "<window>:remind:<n>"
     due_dt: Mapped[datetime]

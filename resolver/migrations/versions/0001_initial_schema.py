@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 14:10:44.685384
+Create Date: 2026-12-01 15:48:36.750378
 
 """
 from typing import Sequence, Union
@@ -436,7 +436,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_timer'))
     )
     with op.batch_alter_table('timer', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_timer_dispute_id'), ['dispute_id'], unique=False)
+        batch_op.create_index('ix_timer_pending_dispute', ['dispute_id'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
         batch_op.create_index('ix_timer_pending_due', ['due_dt'], unique=False, sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
     op.create_table('access_link',
@@ -578,7 +578,7 @@ def downgrade() -> None:
     op.drop_table('access_link')
     with op.batch_alter_table('timer', schema=None) as batch_op:
         batch_op.drop_index('ix_timer_pending_due', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
-        batch_op.drop_index(batch_op.f('ix_timer_dispute_id'))
+        batch_op.drop_index('ix_timer_pending_dispute', sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
     op.drop_table('timer')
     with op.batch_alter_table('task', schema=None) as batch_op:
