@@ -19,9 +19,10 @@ import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -104,10 +105,8 @@ def _conflicts(dispute: Dispute, member: PanelMember, supervisors: set[str] | No
 
 def _supervisor_emails(dispute: Dispute) -> set[str]:
     """The company's supervisors: the manager's own reporting line, upwards."""
-    emails = set(db.session.scalars(
-        select(StaffUser.email).where(StaffUser.company_id == dispute.company_id, StaffUser.role == "supervisor",
-                                      StaffUser.id != dispute.manager_id)
-    ))
+    emails = set(db.session.scalars(_supervisors_query(),
+                                    {"company_id": dispute.company_id, "manager_id": dispute.manager_id}))
     emails.add(dispute.company.supervisor_email or "")
     return {e.strip().lower() for e in emails if e and e.strip().lower() != (dispute.manager.email or "").lower()}
 
@@ -388,9 +387,7 @@ def freeze_packet(dispute: Dispute, now: datetime) -> CasePacket:
 
 
 def _packet(dispute: Dispute) -> CasePacket | None:
-    return db.session.scalars(
-        select(CasePacket).where(CasePacket.dispute_id == dispute.id).order_by(CasePacket.version.desc()).limit(1)
-    ).first()
+    return db.session.scalars(_packet_query(), {"dispute_id": dispute.id}).first()
 
 
 def current_packet(dispute: Dispute) -> CasePacket | None:
@@ -402,14 +399,46 @@ def current_packet(dispute: Dispute) -> CasePacket | None:
 def _team(dispute: Dispute) -> list[tuple[PanelSeat, Vote | None]]:
     """Every seat of the team (recused ones too) with its member and its vote, in one query: what
     the count, the progress table and a vote's own checks all read."""
-    rows = db.session.execute(
+    return [(seat, vote) for seat, vote in db.session.execute(_team_query(), {"dispute_id": dispute.id})]
+
+
+# The vote's own queries run on every vote: each is built once (building one, with its loader
+# options, cost about as much as running it).
+
+@cache
+def _team_query():
+    return (
         select(PanelSeat, Vote).outerjoin(Vote, Vote.seat_id == PanelSeat.id)
-        .where(PanelSeat.dispute_id == dispute.id)
+        .where(PanelSeat.dispute_id == bindparam("dispute_id"))
         .options(joinedload(PanelSeat.member))
         .order_by(PanelSeat.id)
         .execution_options(populate_existing=True)  # votes change in other requests: count what is stored
     )
-    return [(seat, vote) for seat, vote in rows]
+
+
+@cache
+def _locked_dispute_query():
+    return (
+        select(Dispute).where(Dispute.id == bindparam("dispute_id"))
+        .options(joinedload(Dispute.company), joinedload(Dispute.manager), joinedload(Dispute.resident),
+                 joinedload(Dispute.unit).joinedload(Unit.property))
+        .with_for_update(of=Dispute)
+        .execution_options(populate_existing=True)
+    )
+
+
+@cache
+def _packet_query():
+    return (select(CasePacket).where(CasePacket.dispute_id == bindparam("dispute_id"))
+            .order_by(CasePacket.version.desc()).limit(1))
+
+
+@cache
+def _supervisors_query():
+    return select(StaffUser.email).where(
+        StaffUser.company_id == bindparam("company_id"), StaffUser.role == "supervisor",
+        StaffUser.id != bindparam("manager_id"),
+    )
 
 
 def _seats(dispute: Dispute, *, include_recused: bool = False) -> list[PanelSeat]:
@@ -483,13 +512,7 @@ def _dispute_of(seat: PanelSeat) -> Dispute:
     votes then count one after another, so the last two arriving together still see each other and
     close the panel. The company, the people and the property the checks read come in the same
     query (only the dispute's row is locked)."""
-    return db.session.scalars(
-        select(Dispute).where(Dispute.id == seat.dispute_id)
-        .options(joinedload(Dispute.company), joinedload(Dispute.manager), joinedload(Dispute.resident),
-                 joinedload(Dispute.unit).joinedload(Unit.property))
-        .with_for_update(of=Dispute)
-        .execution_options(populate_existing=True)
-    ).one()
+    return db.session.scalars(_locked_dispute_query(), {"dispute_id": seat.dispute_id}).one()
 
 
 def _check_panel_open(dispute: Dispute, now: datetime) -> None:
