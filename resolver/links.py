@@ -117,10 +117,11 @@ def log_use(link: AccessLink, outcome: str, now: datetime) -> None:
     )
 
 
-def revoke_links(dispute_id: int, purpose: str, now: datetime, reason: str, *, seat_id=None) -> None:
-    query = db.update(AccessLink).where(
-        AccessLink.dispute_id == dispute_id, AccessLink.purpose == purpose, AccessLink.revoked_dt.is_(None)
-    )
+def revoke_links(dispute_id: int, purpose: str | None, now: datetime, reason: str, *, seat_id=None) -> None:
+    """Stop the dispute's links of ``purpose`` (None: all of them) working, in one UPDATE."""
+    query = db.update(AccessLink).where(AccessLink.dispute_id == dispute_id, AccessLink.revoked_dt.is_(None))
+    if purpose is not None:
+        query = query.where(AccessLink.purpose == purpose)
     if seat_id is not None:
         query = query.where(AccessLink.seat_id == seat_id)
     db.session.execute(query.values(revoked_dt=now, revoked_reason=reason))

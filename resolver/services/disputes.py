@@ -204,8 +204,7 @@ def close_dispute(actor: Actor, dispute: Dispute, *, reason: str = "", expected_
     dispute.closed_dt = now
     dispute.close_reason = reason.strip() or dispute.close_reason
     dispute_engine.fire(dispute, "close", actor=actor, now=now, reason=reason.strip())
-    for purpose in ("evidence", "vote", "outcome"):
-        revoke_links(dispute.id, purpose, now, "the dispute is closed")
+    revoke_links(dispute.id, None, now, "the dispute is closed")
     return dispute
 
 
