@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from operator import itemgetter
 
 from sqlalchemy import bindparam, select, text, update
 
@@ -61,7 +62,7 @@ def claim_due_timers(now: datetime, limit: int):
     """PostgreSQL: lock up to ``limit`` due timers and mark them fired, in this transaction; return
     them (id, dispute_id, window, kind, due_dt), soonest first."""
     rows = db.session.execute(CLAIM_POSTGRESQL, {"now": now, "limit": limit}).all()
-    rows.sort(key=lambda row: (row.due_dt, row.id))
+    rows.sort(key=itemgetter(4, 0))  # due_dt, id
     return rows
 
 
