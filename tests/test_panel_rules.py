@@ -396,6 +396,27 @@ def test_per_item_decisions_follow_the_team_item_by_item(case):
     assert (walls.decision, walls.granted_cents) == ("uphold", 0)
 
 
+def test_a_changed_vote_is_stored_and_counted_with_its_new_choices(case):
+    items = [{"description": "Carpet cleaning", "amount_cents": 15000},
+             {"description": "Wall repainting", "amount_cents": 30000}]
+    dispute, seats = case(size=5, items=items)
+    carpet, walls = dispute.items
+    first = vote(seats[0], "compromise", item_choices={str(carpet.id): "resident"}, concession_cents=5000)
+    cast = clock.now_utc()
+    clock.advance(timedelta(minutes=5))
+    vote(seats[0], "uphold", item_choices={str(walls.id): "resident"}, token_cents=1500)
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(Vote, first.id)
+    assert (stored.choice, stored.item_choices, stored.revision) == ("uphold", {str(walls.id): "resident"}, 2)
+    assert (stored.token_cents, stored.token_kind, stored.concession_cents) == (1500, "gift card", None)
+    assert stored.cast_dt == cast and stored.changed_dt == clock.now_utc()
+    assert [r.choice for r in db.session.scalars(select(VoteRevision).order_by(VoteRevision.revision))] == [
+        "compromise", "uphold"]
+    result = panel.tally(dispute)
+    assert result.counts == {"uphold": 1, "resident": 0, "compromise": 0} and result.voted == 1
+
+
 def test_progress_shows_who_voted_not_how_until_the_panel_closes(case):
     dispute, seats = case(size=3)
     vote(seats[0], "resident")

@@ -45,6 +45,7 @@ from .access import check_version, require_staff
 # A vote link stops working when the panel closes (it is revoked then); this is only the backstop.
 LINK_GRACE = timedelta(days=30)
 MAX_REASON = 5000
+VOTE_FIELDS = ("choice", "reason", "token_kind", "token_cents", "concession_cents", "item_choices")
 CHOICE_LABELS = {
     "uphold": "the company's position stands",
     "resident": "the resident's suggested resolution is granted",
@@ -434,6 +435,15 @@ def _packet_query():
 
 
 @cache
+def _change_vote_statement():
+    new = {name: bindparam(f"new_{name}") for name in (*VOTE_FIELDS, "packet_id", "changed_dt")}
+    return (update(Vote).where(Vote.seat_id == bindparam("the_seat_id"))
+            .values(revision=Vote.revision + 1, **new)
+            .returning(Vote.id)
+            .execution_options(synchronize_session=False))
+
+
+@cache
 def _supervisors_query():
     return select(StaffUser.email).where(
         StaffUser.company_id == bindparam("company_id"), StaffUser.role == "supervisor",
@@ -590,10 +600,8 @@ def record_vote(
     # A change is one statement, so two tabs changing the vote at once each get their own revision
     # number; when it matches nothing, this is the seat's first vote.
     changed = db.session.execute(
-        update(Vote).where(Vote.seat_id == seat.id)
-        .values(packet_id=packet.id, changed_dt=now, revision=Vote.revision + 1, **fields)
-        .returning(Vote.id)
-        .execution_options(synchronize_session=False)
+        _change_vote_statement(), {"the_seat_id": seat.id, **{f"new_{k}": v for k, v in fields.items()},
+                                   "new_packet_id": packet.id, "new_changed_dt": now}
     ).first()
     if changed is None:
         db.session.add(Vote(seat_id=seat.id, dispute_id=dispute.id, packet_id=packet.id, cast_dt=now,
