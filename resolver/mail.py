@@ -1,11 +1,12 @@
-"""Delivering the outbox: pending emails go out through Flask-Mail, each one exactly once.
+"""Delivering the outbox: pending emails go out over SMTP (Flask-Mail's settings), each one exactly once.
 
-A batch first claims its rows with a lease (``claimed_until_dt``): ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, a conditional UPDATE on SQLite. Two workers therefore never hold the same row. The batch
-then sends its rows over one SMTP connection and marks each one sent only after the server accepted
-it, committing message by message. A message that fails goes back to the queue with a growing delay;
-nothing is ever dropped, and a permanent refusal for a recipient is kept as ``failed`` for staff to
-see. When the server is down the batch stops at once instead of knocking again and again.
+A batch first claims its rows with a lease (``claimed_until_dt``), in one UPDATE: over rows it locked
+with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, under the database's single write lock on SQLite. Two
+workers therefore never hold the same row. The batch then sends its rows over one SMTP connection
+and marks each one sent only after the server accepted it, committing message by message. A message
+that fails goes back to the queue with a growing delay; nothing is ever dropped, and a permanent
+refusal for a recipient is kept as ``failed`` for staff to see. When the server is down the batch
+stops at once instead of knocking again and again.
 
 One window cannot be closed by any sender: the server accepts a message and the database then fails
 to record it. The lease runs out and the message goes again, with the same Message-ID, so the
@@ -412,6 +413,7 @@ def build_message(email, date_header: bytes, sender: Sender) -> bytes:
 
 
 def date_header(now: datetime) -> bytes:
+    """The Date header for a batch sent at ``now`` (each email of it carries the same one)."""
     return _header("Date", formatdate(now.timestamp(), localtime=True))
 
 

@@ -76,3 +76,24 @@ def test_a_long_paragraph_in_another_alphabet_arrives_whole(app, smtp):
     [message] = smtp.to(email.to_addr)
     assert paragraph.strip() in smtp.text_of(message)
     assert paragraph.strip() in smtp.html_of(message)
+
+
+def test_an_address_with_a_domain_outside_ascii_is_delivered_to_its_idna_form(app, smtp):
+    queue(to_addr="rosa@bücher.example", to_name="Rosa")
+
+    assert send_pending() == 1
+
+    [message] = smtp.to("rosa@xn--bcher-kva.example")
+    assert message["To"].addresses[0].addr_spec == "rosa@xn--bcher-kva.example"
+
+
+def test_an_address_a_mail_server_need_not_accept_is_marked_failed_and_says_why(app, smtp):
+    email = queue(to_addr="jösé@example.test")
+    other = queue()
+
+    assert send_pending() == 1
+
+    email = reload(email)
+    assert email.status == "failed"
+    assert "outside ASCII before the @" in email.last_error
+    assert reload(other).status == "sent"
