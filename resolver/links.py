@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from .clock import now_utc
 from .errors import LinkError
 from .extensions import db
-from .models import AccessLink, LinkUse
+from .models import AccessLink, LinkUse, PanelSeat
 
 _ENDPOINTS = {"evidence": "resident.evidence_form", "vote": "panel.vote_page", "outcome": "resident.outcome_page"}
 
@@ -83,7 +85,7 @@ def resolve_link(token: str, purpose: str, *, now: datetime | None = None) -> Ac
     except (BadSignature, ValueError, TypeError):
         raise LinkError("This link is not valid. Please use the link exactly as it appears in your email.",
                         reason="tampered") from None
-    link = db.session.scalars(select(AccessLink).where(AccessLink.nonce == nonce)).first()
+    link = db.session.scalars(_link_query(signed_purpose), {"nonce": nonce}).first()
     if link is None:
         raise LinkError("This link is not valid. Please use the link exactly as it appears in your email.",
                         reason="unknown")
@@ -101,6 +103,15 @@ def resolve_link(token: str, purpose: str, *, now: datetime | None = None) -> Ac
         problem.link = link
         raise problem
     return link
+
+
+@cache
+def _link_query(purpose: str):
+    """The link by its nonce; a vote link with its seat and member, which its pages read next."""
+    query = select(AccessLink).where(AccessLink.nonce == bindparam("nonce"))
+    if purpose == "vote":
+        query = query.options(joinedload(AccessLink.seat).joinedload(PanelSeat.member))
+    return query
 
 
 def log_use(link: AccessLink, outcome: str, now: datetime) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from .base import Base
+from .panel import PanelSeat
 
 PURPOSES = ("evidence", "vote", "outcome")
 
@@ -30,6 +31,8 @@ class AccessLink(Base):
     expires_dt: Mapped[datetime]
     revoked_dt: Mapped[datetime | None]
     revoked_reason: Mapped[str] = mapped_column(Text, default="")
+
+    seat: Mapped[PanelSeat | None] = relationship()
 
 
 class LinkUse(Base):

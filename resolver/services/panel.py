@@ -422,7 +422,7 @@ def _locked_dispute_query():
     return (
         select(Dispute).where(Dispute.id == bindparam("dispute_id"))
         .options(joinedload(Dispute.company), joinedload(Dispute.manager), joinedload(Dispute.resident),
-                 joinedload(Dispute.unit).joinedload(Unit.property))
+                 joinedload(Dispute.unit).joinedload(Unit.property), joinedload(Dispute.items))
         .with_for_update(of=Dispute)
         .execution_options(populate_existing=True)
     )
@@ -520,9 +520,9 @@ def _require_member(actor: Actor, seat: PanelSeat) -> None:
 def _dispute_of(seat: PanelSeat) -> Dispute:
     """The seat's dispute, locked for this transaction where the database can (PostgreSQL): the team's
     votes then count one after another, so the last two arriving together still see each other and
-    close the panel. The company, the people and the property the checks read come in the same
-    query (only the dispute's row is locked)."""
-    return db.session.scalars(_locked_dispute_query(), {"dispute_id": seat.dispute_id}).one()
+    close the panel. The company, the people, the property and the disputed items the checks and
+    the count read come in the same query (only the dispute's row is locked)."""
+    return db.session.scalars(_locked_dispute_query(), {"dispute_id": seat.dispute_id}).unique().one()
 
 
 def _check_panel_open(dispute: Dispute, now: datetime) -> None:

@@ -179,7 +179,7 @@ class MemberView:
 
 
 def _seat() -> PanelSeat:
-    return db.session.get(PanelSeat, g.link.seat_id, options=[joinedload(PanelSeat.member)])
+    return g.link.seat  # loaded with the link, its member too
 
 
 def _page(view: MemberView, *, problem: DomainError | None = None, posted=None, status: int = 200):
