@@ -85,7 +85,7 @@ def resolve_link(token: str, purpose: str, *, now: datetime | None = None) -> Ac
     except (BadSignature, ValueError, TypeError):
         raise LinkError("This link is not valid. Please use the link exactly as it appears in your email.",
                         reason="tampered") from None
-    link = db.session.scalars(_link_query(signed_purpose), {"nonce": nonce}).first()
+    link = db.session.scalars(_link_query(purpose), {"nonce": nonce}).first()
     if link is None:
         raise LinkError("This link is not valid. Please use the link exactly as it appears in your email.",
                         reason="unknown")
