@@ -139,32 +139,27 @@ def measure(app, url: str, dialect: str, repeats: int, batch: int) -> dict:
     from resolver.extensions import db
     from resolver.models import Timer
 
-    out: dict[str, float] = {}
-    with app.app_context():
+    def timed_batch(take, after, repeats: int) -> float:
+        """Median milliseconds of ``take()`` (which must return the batch) after one warm-up."""
         times = []
         for _ in range(repeats + 1):
             start = time.perf_counter()
-            found = deadlines.due_timers(NOW, batch)
+            rows = take()
             times.append(time.perf_counter() - start)
-            if len(found) != batch:
-                raise RuntimeError(f"found {len(found)} due timers, not {batch}")
+            if len(rows) != batch:
+                raise RuntimeError(f"got {len(rows)} due timers, not {batch}")
             db.session.rollback()
-            db.session.expunge_all()
-        out["find"] = median(times[1:]) * 1000
+            after()
+        return median(times[1:]) * 1000
 
+    out: dict[str, float] = {}
+    with app.app_context():
+        out["find"] = timed_batch(lambda: deadlines.due_timers(NOW, batch), db.session.expunge_all, repeats)
     claim_repeats = min(repeats, CLAIM_REPEATS)
     if dialect == "postgresql":  # the claim as the sweep makes it, through Resolver
         with app.app_context():
-            times = []
-            for _ in range(claim_repeats + 1):
-                start = time.perf_counter()
-                claimed = deadlines.claim_due_timers(NOW, batch)
-                times.append(time.perf_counter() - start)
-                if len(claimed) != batch:
-                    raise RuntimeError(f"claimed {len(claimed)} due timers, not {batch}")
-                db.session.rollback()
-                _vacuum_timers(url)
-            out["claim_resolver"] = median(times[1:]) * 1000
+            out["claim_resolver"] = timed_batch(lambda: deadlines.claim_due_timers(NOW, batch),
+                                                lambda: _vacuum_timers(url), claim_repeats)
 
     if dialect == "sqlite":
         import sqlite3
