@@ -451,11 +451,12 @@ def _supervisors_query():
     )
 
 
-def _seats(dispute: Dispute, *, include_recused: bool = False) -> list[PanelSeat]:
-    query = select(PanelSeat).where(PanelSeat.dispute_id == dispute.id).options(joinedload(PanelSeat.member))
-    if not include_recused:
-        query = query.where(PanelSeat.recused_dt.is_(None))
-    return list(db.session.scalars(query.order_by(PanelSeat.id)))
+def _seats(dispute: Dispute) -> list[PanelSeat]:
+    """The members still seated (``_team`` has the recused ones too)."""
+    return list(db.session.scalars(
+        select(PanelSeat).where(PanelSeat.dispute_id == dispute.id, PanelSeat.recused_dt.is_(None))
+        .options(joinedload(PanelSeat.member)).order_by(PanelSeat.id)
+    ))
 
 
 def _invite(dispute: Dispute, seat: PanelSeat, packet: CasePacket, now: datetime) -> None:
