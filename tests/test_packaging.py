@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 # Build from a clean copy: setuptools' build/ folder would otherwise carry files deleted since.
 IGNORED = shutil.ignore_patterns(
     ".git", "build", "dist", "*.egg-info", "instance", "test-artifacts", "__pycache__", ".pytest_cache",
-    ".hypothesis", ".venv", "bench",
+    ".hypothesis", ".venv", ".test-venv", "bench",
 )
 
 
