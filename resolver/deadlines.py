@@ -124,7 +124,7 @@ def fire_timer(timer, now: datetime) -> str:
     due = getattr(dispute, window.due_column)
     if due is not None and now >= due:  # a sweep that ran late: "due by Saturday" on Sunday helps nobody
         return "skipped: the deadline has already passed"
-    sent = _remind(dispute, reminder.email, reminder.to)
+    sent = _remind(dispute, reminder.email, reminder.to, due)
     return f"reminded {sent}"
 
 
@@ -147,20 +147,20 @@ def _on_due(action: str, dispute: Dispute) -> str:
     return f"done: {action}"
 
 
-def _remind(dispute: Dispute, template: str, to: str) -> int:
-    context = {"due": None, "link_url": None}
+def _remind(dispute: Dispute, template: str, to: str, due: datetime) -> int:
+    """Email a window's reminder to the people the workflow names, with the window's own due date."""
+    context = {"due": due, "link_url": None}
     recipients: list[tuple[str, str, dict]] = []
     if to == "resident":
         link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
-        extra = {"due": dispute.evidence_due_dt, "link_url": link_url(link) if link else None}
-        recipients.append((dispute.resident.email, dispute.resident.name, extra))
+        recipients.append((dispute.resident.email, dispute.resident.name, {"link_url": link_url(link) if link else None}))
     elif to == "manager":
-        recipients.append((dispute.manager.email, dispute.manager.name, {"due": dispute.reply_due_dt}))
+        recipients.append((dispute.manager.email, dispute.manager.name, {}))
     elif to == "supervisor":
         from .services.disputes import supervisors_of
 
         for person in supervisors_of(dispute):
-            recipients.append((person["email"], person["name"], {"due": dispute.reply_due_dt}))
+            recipients.append((person["email"], person["name"], {}))
     elif to == "panel_pending":
         seats = db.session.scalars(
             select(PanelSeat)
@@ -169,7 +169,7 @@ def _remind(dispute: Dispute, template: str, to: str) -> int:
         )
         for seat in seats:
             link = current_link(dispute.id, "vote", seat_id=seat.id)
-            extra = {"due": dispute.panel_due_dt, "link_url": link_url(link) if link else None, "member": seat.member}
+            extra = {"link_url": link_url(link) if link else None, "member": seat.member}
             recipients.append((seat.member.email, seat.member.name, extra))
     else:
         raise ValueError(f"unknown reminder recipient {to!r}")

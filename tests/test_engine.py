@@ -99,12 +99,38 @@ def _changed(mutate) -> dict:
          "close: unknown state 'archived'"),
         (lambda raw: raw["windows"]["evidence"].update(active_in=["waiting"]), "window evidence: unknown state"),
         (lambda raw: raw["windows"]["panel"]["ends_before"].update(window="letter"), "ends before unknown window"),
+        (lambda raw: raw["groups"].update(letter_sent=["outcome_sent", "posted"]), "group letter_sent: unknown state 'posted'"),
     ],
 )
 def test_an_inconsistent_definition_is_refused_saying_why(mutate, complaint):
     with pytest.raises(ValueError, match="workflow 'dispute' is inconsistent") as caught:
         build_definition(_changed(mutate))
     assert complaint in str(caught.value)
+
+
+def test_a_definition_whose_decisions_resolver_does_not_know_is_refused():
+    with pytest.raises(ValueError, match="lists decisions .*'split_the_difference'"):
+        build_definition(_changed(lambda raw: raw.update(decisions=["uphold", "resident", "split_the_difference"])))
+
+
+def test_code_asks_the_definition_which_states_meet_a_condition():
+    assert WORKFLOW.states_where(window="reply", can="withdraw") == WORKFLOW.windows["reply"].active_in
+    assert WORKFLOW.states_where(group="letter_sent", can="refer_out") == {"outcome_sent", "acknowledged"}
+    assert WORKFLOW.states_where(terminal=True) == {"closed", "withdrawn"}
+    assert WORKFLOW.can("decide", "panel_review") and not WORKFLOW.can("decide", "deadlocked")
+    assert WORKFLOW.state_of("send_to_panel") == "panel_review"
+
+
+def test_a_team_that_opens_late_still_gets_the_workflows_minimum_time(make_dispute):
+    """The minimum is read from the workflow: a definition with another minimum gives another floor."""
+    dispute = make_dispute("evidence_received")
+    start = dispute.reply_due_dt - timedelta(hours=1)  # the reply deadline is an hour away
+    panel = WORKFLOW.windows["panel"]
+    assert Engine(WORKFLOW).window_due(dispute, panel, start) == dispute.reply_due_dt
+    late = dispute.reply_due_dt + timedelta(hours=2)   # the reply deadline has passed
+    assert Engine(WORKFLOW).window_due(dispute, panel, late) == late + timedelta(hours=24)
+    longer = build_definition(_changed(lambda raw: raw["panel"].update(minimum_time="48 hours")))
+    assert Engine(longer).window_due(dispute, panel, late) == late + timedelta(hours=48)
 
 
 def test_a_definition_naming_an_unknown_guard_is_refused():

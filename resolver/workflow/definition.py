@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from functools import cache
 
 import yaml
@@ -19,6 +20,15 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"not a duration: {text!r} (write '3 days' or '12 hours')")
     amount, unit = int(match.group(1)), match.group(2)
     return timedelta(days=amount) if unit.startswith("day") else timedelta(hours=amount)
+
+
+class Decision(StrEnum):
+    """What a team member votes for, and what the team or the manager decides. The workflow file lists
+    the same words under `decisions` (checked when it is read)."""
+
+    UPHOLD = "uphold"          # the company's position stands
+    RESIDENT = "resident"      # the resident's suggested resolution is granted
+    COMPROMISE = "compromise"  # part of what the resident asked, item by item where there are items
 
 
 @dataclass(frozen=True)
@@ -54,13 +64,11 @@ class WindowDef:
     on_due: str
     ends_before: tuple[str, timedelta] | None = None
 
-    def timer_kinds(self) -> list[str]:
-        return [f"{self.name}:due"] + [f"{self.name}:remind:{i}" for i in range(len(self.reminders))]
-
 
 @dataclass(frozen=True)
 class PanelRules:
     size: int
+    minimum_time: timedelta
     quorum_share: float
     majority_share: float
     tie: str
@@ -75,11 +83,42 @@ class WorkflowDef:
     states: dict[str, StateDef]
     transitions: dict[str, TransitionDef]
     windows: dict[str, WindowDef]
+    groups: dict[str, frozenset[str]]
+    link_grace: dict[str, timedelta]
     panel: PanelRules
     source: dict = field(repr=False, compare=False, hash=False)
 
     def allowed_triggers(self, state: str) -> list[str]:
         return [t.trigger for t in self.transitions.values() if state in t.sources]
+
+    def can(self, trigger: str, state: str) -> bool:
+        """Whether a dispute in this state may take this transition (guards aside)."""
+        return state in self.transitions[trigger].sources
+
+    def sources(self, trigger: str) -> frozenset[str]:
+        return frozenset(self.transitions[trigger].sources)
+
+    def group(self, name: str) -> frozenset[str]:
+        return self.groups[name]
+
+    def states_where(self, *, window: str | None = None, group: str | None = None,
+                     can: str | None = None, terminal: bool | None = None) -> frozenset[str]:
+        """The states that meet every condition given: the window runs in them, they belong to the
+        group, the transition may leave them, they are (or are not) terminal."""
+        found = set(self.states)
+        if window is not None:
+            found &= self.windows[window].active_in
+        if group is not None:
+            found &= self.groups[group]
+        if can is not None:
+            found &= self.sources(can)
+        if terminal is not None:
+            found = {s for s in found if (s in self.terminal) == terminal}
+        return frozenset(found)
+
+    def state_of(self, trigger: str) -> str:
+        """The state a transition leads to."""
+        return self.transitions[trigger].dest
 
     def label(self, state: str) -> str:
         return self.states[state].label
@@ -117,6 +156,11 @@ def build_definition(raw: dict) -> WorkflowDef:
             ends_before=(ends_before["window"], parse_duration(ends_before["by"])) if ends_before else None,
         )
     panel = raw.get("panel", {})
+    groups = {name: frozenset(members) for name, members in (raw.get("groups") or {}).items()}
+    link_grace = {purpose: parse_duration(length) for purpose, length in (raw.get("links", {}).get("grace") or {}).items()}
+    decisions = _listed(raw.get("decisions"))
+    if decisions != tuple(Decision):
+        raise ValueError(f"workflow {raw['name']!r} lists decisions {list(decisions)}; Resolver knows {[str(d) for d in Decision]}")
     definition = WorkflowDef(
         name=raw["name"],
         initial=raw["initial"],
@@ -124,8 +168,11 @@ def build_definition(raw: dict) -> WorkflowDef:
         states=states,
         transitions=transitions,
         windows=windows,
+        groups=groups,
+        link_grace=link_grace,
         panel=PanelRules(
             size=int(panel.get("size", 3)),
+            minimum_time=parse_duration(panel.get("minimum_time", "24 hours")),
             quorum_share=float(panel.get("quorum_share", 0.5)),
             majority_share=float(panel.get("majority_share", 0.5)),
             tie=panel.get("tie", "deadlocked"),
@@ -147,6 +194,8 @@ def _check(definition: WorkflowDef) -> None:
         problems += [f"window {w.name}: unknown state {s!r}" for s in w.active_in if s not in known]
         if w.ends_before and w.ends_before[0] not in definition.windows:
             problems.append(f"window {w.name}: ends before unknown window {w.ends_before[0]!r}")
+    for name, members in definition.groups.items():
+        problems += [f"group {name}: unknown state {s!r}" for s in sorted(members - known)]
     if problems:
         raise ValueError(f"workflow {definition.name!r} is inconsistent: " + "; ".join(problems))
 

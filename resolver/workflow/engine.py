@@ -7,7 +7,7 @@ machine keeps nothing. After a transition the engine opens and closes the workfl
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm.attributes import flag_modified
 from transitions import Machine, MachineError
@@ -20,10 +20,6 @@ from ..models import AuditEvent, Dispute, Timer
 from ..workdays import add_days
 from .definition import WindowDef, WorkflowDef, load_definition
 from .guards import GUARDS
-
-# A panel that opens late still gets at least this long, as long as the reply window allows it.
-MINIMUM_PANEL_TIME = timedelta(hours=24)
-
 
 class Engine:
     def __init__(self, definition: WorkflowDef):
@@ -147,8 +143,9 @@ class Engine:
             limit = getattr(dispute, self.definition.windows[other].due_column)
             if limit is not None:
                 due = min(due, limit - margin)
-                # Once that deadline has passed (the breach is already escalated), the team still gets its minimum.
-                floor = start + MINIMUM_PANEL_TIME
+                # A window that opens late still gets the panel's minimum time, as long as the other
+                # deadline allows it, and once that has passed (the breach is already escalated), too.
+                floor = start + self.definition.panel.minimum_time
                 due = max(due, min(floor, limit) if limit > start else floor)
         return due
 
