@@ -20,7 +20,7 @@ def tell(person, dispute, template: str, context: dict | None = None, *,
     ``attachments``: stored files, as ``{"filename", "content_type", "sha256"}`` dicts.
     """
     if isinstance(person, dict):
-        email, name = person["email"], person.get("name") or ""
+        email, name = person["email"], person["name"]
     else:
         email, name = person.email, person.name
     return queue_email(template, to_addr=email, to_name=name, company=dispute.company, dispute=dispute,
