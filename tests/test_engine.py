@@ -21,7 +21,7 @@ from resolver.workflow.definition import build_definition, load_definition, pars
 from resolver.workflow.engine import Engine, dispute_engine
 from resolver.workflow.guards import GUARDS
 
-from .dispute_checks import history, refused, snapshot
+from .dispute_checks import history, rolled_back, snapshot
 
 WORKFLOW = load_definition("dispute")
 DISPUTE_COLUMNS = set(Dispute.__table__.columns.keys())
@@ -250,7 +250,7 @@ def test_a_failure_after_the_move_rolls_back_state_history_timers_links_and_emai
         raise RuntimeError("the invitation could not be rendered")
 
     monkeypatch.setattr(notify, "queue_email", broken_queue)  # the verbs queue their emails through notify.tell
-    refused(RuntimeError, dispute, lambda: disputes.open_dispute(Actor.staff(manager), dispute),
+    rolled_back(RuntimeError, dispute, lambda: disputes.open_dispute(Actor.staff(manager), dispute),
             "could not be rendered")
     assert db.session.get(Dispute, dispute.id).state == "draft"
 

@@ -76,8 +76,8 @@ def open_dispute(actor: Actor, dispute: Dispute, *, expected_version: int | None
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
     now = now_utc()
-    dispute.opened_dt = now
     dispute_engine.fire(dispute, "open", actor=actor, now=now)
+    dispute.opened_dt = now  # set once the move is allowed: a refused open changes nothing
     link = issue_link(dispute, "evidence", resident=dispute.resident, expires_dt=dispute.evidence_due_dt + LINK_GRACE)
     tell(dispute.resident, dispute, "evidence_invitation",
          {"link_url": link_url(link), "due": dispute.evidence_due_dt, "manager": dispute.manager})
@@ -87,8 +87,8 @@ def open_dispute(actor: Actor, dispute: Dispute, *, expected_version: int | None
 def lapse_dispute(actor: Actor, dispute: Dispute) -> Dispute:
     """The evidence window ended with nothing received; tell the manager."""
     now = now_utc()
-    dispute.lapsed_dt = now
     dispute_engine.fire(dispute, "lapse", actor=actor, now=now, reason="No submission arrived in time.")
+    dispute.lapsed_dt = now
     tell(dispute.manager, dispute, "evidence_lapsed", {"due": dispute.evidence_due_dt})
     return dispute
 
@@ -137,9 +137,9 @@ def withdraw_dispute(actor: Actor, dispute: Dispute, *, reason: str, expected_ve
         raise InvalidInput("Say why the dispute is withdrawn.", field="reason")
     now = now_utc()
     was_open = dispute.state != "draft"
+    dispute_engine.fire(dispute, "withdraw", actor=actor, now=now, reason=reason.strip())
     dispute.withdrawn_dt = now
     dispute.close_reason = reason.strip()
-    dispute_engine.fire(dispute, "withdraw", actor=actor, now=now, reason=reason.strip())
     for purpose in ("evidence", "vote"):
         revoke_links(dispute.id, purpose, now, "the dispute was withdrawn")
     if was_open:
@@ -151,9 +151,9 @@ def close_dispute(actor: Actor, dispute: Dispute, *, reason: str = "", expected_
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
     now = now_utc()
+    dispute_engine.fire(dispute, "close", actor=actor, now=now, reason=reason.strip())
     dispute.closed_dt = now
     dispute.close_reason = reason.strip() or dispute.close_reason
-    dispute_engine.fire(dispute, "close", actor=actor, now=now, reason=reason.strip())
     revoke_links(dispute.id, None, now, "the dispute is closed")
     return dispute
 

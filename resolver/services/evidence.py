@@ -61,12 +61,12 @@ def submit_evidence(
         raise InvalidInput(f"Please keep each answer under {MAX_TEXT:,} characters.", field="items")
     now = now_utc()
     is_first = dispute.state == "awaiting_evidence"
-    if is_first:
-        dispute.evidence_received_dt = now
     dispute_engine.fire(
         dispute, "submit_evidence", actor=actor, now=now,
         data={"files": len(files or []), "first": is_first},
     )
+    if is_first:  # set once the move is allowed: a refused submission changes nothing
+        dispute.evidence_received_dt = now
     submission = Submission(
         dispute_id=dispute.id,
         form_key=form_key,
