@@ -8,7 +8,7 @@ makes both the email's HTML part and the PDF; ``letters/outcome.txt`` makes the 
 
 This module only renders: what a decision means (the count, the recommended offer, the team's
 feedback, what is promised) is worked out by the outcome verbs (``resolver.services.outcome``) and
-handed over finished, as ``DecisionFacts``. Nothing here reads the database or recounts a vote.
+handed over finished, as ``DecisionFacts``. Nothing here queries the database or recounts a vote.
 """
 from __future__ import annotations
 
