@@ -6,14 +6,10 @@ from datetime import datetime
 from flask import Flask
 
 from .clock import now_utc
+from .money import format_cents as money
 from .workdays import format_day, format_moment, local
 
-
-def money(cents: int | None) -> str:
-    if cents is None:
-        return ""
-    dollars, rest = divmod(int(cents), 100)
-    return f"${dollars:,}" if rest == 0 else f"${dollars:,}.{rest:02d}"
+__all__ = ["init_app", "money", "time_left"]
 
 
 def time_left(due: datetime | None, now: datetime | None = None) -> str:

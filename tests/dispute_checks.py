@@ -60,15 +60,31 @@ def snapshot(dispute_id: int) -> dict:
 
 
 def refused(error_type, dispute: Dispute, call, match: str | None = None):
-    """Call a verb that must be refused; as a request would, roll back; nothing may have changed.
+    """Call a verb that must be refused: it may change nothing, not even in the transaction the
+    refusal leaves behind. Then roll back, as a request would, and check again.
 
-    Returns the error so the test can read what it says."""
+    The first comparison is made before the rollback, with whatever the verb left in the session
+    written out: a verb that changed a row and then refused would otherwise hide its change behind
+    the rollback. Returns the error so the test can read what it says."""
+    return _fails_and_changes_nothing(error_type, dispute, call, match, before_rollback=True)
+
+
+def rolled_back(error_type, dispute: Dispute, call, match: str | None = None):
+    """Call something that fails after it has changed the dispute (Resolver breaks halfway): once
+    the request rolls back, nothing may have changed. Returns the error."""
+    return _fails_and_changes_nothing(error_type, dispute, call, match, before_rollback=False)
+
+
+def _fails_and_changes_nothing(error_type, dispute: Dispute, call, match: str | None, *, before_rollback: bool):
     import pytest
 
     db.session.commit()
     before = snapshot(dispute.id)
     with pytest.raises(error_type, match=match) as caught:
         call()
+    if before_rollback and db.session.is_active:  # after a failed flush there is nothing to read until the rollback
+        db.session.flush()
+        assert snapshot(dispute.id) == before, "the verb changed the dispute before it refused"
     db.session.rollback()
     assert snapshot(dispute.id) == before
     return caught.value

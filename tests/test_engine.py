@@ -15,13 +15,13 @@ from resolver.errors import GuardFailed, WrongState
 from resolver.extensions import db
 from resolver.models import Company, Dispute
 from resolver.resources import resource_dir
-from resolver.services import disputes
+from resolver.services import disputes, notify
 from resolver.workflow import engine as engine_module
 from resolver.workflow.definition import build_definition, load_definition, parse_duration
 from resolver.workflow.engine import Engine, dispute_engine
 from resolver.workflow.guards import GUARDS
 
-from .dispute_checks import history, refused, snapshot
+from .dispute_checks import history, rolled_back, snapshot
 
 WORKFLOW = load_definition("dispute")
 DISPUTE_COLUMNS = set(Dispute.__table__.columns.keys())
@@ -275,8 +275,8 @@ def test_a_failure_after_the_move_rolls_back_state_history_timers_links_and_emai
     def broken_queue(*args, **kwargs):
         raise RuntimeError("the invitation could not be rendered")
 
-    monkeypatch.setattr(disputes, "queue_email", broken_queue)
-    refused(RuntimeError, dispute, lambda: disputes.open_dispute(Actor.staff(manager), dispute),
+    monkeypatch.setattr(notify, "queue_email", broken_queue)  # the verbs queue their emails through notify.tell
+    rolled_back(RuntimeError, dispute, lambda: disputes.open_dispute(Actor.staff(manager), dispute),
             "could not be rendered")
     assert db.session.get(Dispute, dispute.id).state == "draft"
 

@@ -99,7 +99,7 @@ def test_editing_an_approved_letter_needs_a_new_approval(drafted, staff):
     [
         ({"token_cents": 5001}, "token_cents", "A token can be at most $50 (the company's limit)."),
         ({"concession_cents": 50001}, "concession_cents", "A concession can be at most $500 (the company's limit)."),
-        ({"token_cents": -1}, "token_cents", "An amount cannot be negative."),
+        ({"token_cents": -1}, "token_cents", "The amount cannot be negative."),
         ({"token_cents": "ten"}, "token_cents", "Please give the amount as a number."),
         ({"token_kind": "  "}, "token_kind", "Say what the token is, for example a coffee-shop gift card."),
         ({"body_text": " \n "}, "body_text", "The letter cannot be empty."),

@@ -84,7 +84,7 @@ def test_conflicts_are_named_and_refused_unless_the_manager_accepts_a_soft_one(m
     assert "must not judge the North portfolio" in panel.conflicts_for(dispute, d)[0]
     assert "is the manager of this dispute" in panel.conflicts_for(dispute, e)[0]
     assert set(panel.conflicts_for(dispute)) == {b.id, c.id, d.id, e.id}
-    assert a not in [] and set(panel.propose_panel(dispute, size=5)) == {a}
+    assert a.id not in panel.conflicts_for(dispute) and set(panel.propose_panel(dispute, size=5)) == {a}
 
     with pytest.raises(InvalidInput, match=f"{b.name} reports to"):
         panel.seat_panel(staff, dispute, [a.id, b.id, make_panel(dispute.company, 1)[0].id])
@@ -483,7 +483,7 @@ def test_the_rules_are_data_in_the_workflow_definition(case, monkeypatch):
 
     assert panel.rules() == dispute_engine.definition.panel
     strict = replace(dispute_engine.definition.panel, majority_share=0.67, early_close=())
-    monkeypatch.setattr(panel, "rules", lambda: strict)
+    monkeypatch.setattr(panel.result, "rules", lambda: strict)  # the count reads the rules there
     dispute, seats = case(size=3)
     for seat, choice in zip(seats, ("uphold", "uphold", "resident")):
         vote(seat, choice)
@@ -501,3 +501,31 @@ def test_a_definition_with_a_rule_resolver_does_not_know_is_refused(monkeypatch)
     monkeypatch.setattr(dispute_engine, "definition", replace(dispute_engine.definition, panel=odd))
     with pytest.raises(ValueError, match="when_the_manager_feels_like_it"):
         panel.rules()
+
+
+def test_the_count_is_worked_out_from_plain_values_alone():
+    """No database, no session: seats, ballots and the rules in, the result out."""
+    from resolver.services.panel.count import Ballot, count_votes
+    from resolver.workflow.definition import PanelRules
+
+    rules = PanelRules(size=3, quorum_share=0.5, majority_share=0.5, tie="deadlocked",
+                       early_close=("everyone_voted", "result_cannot_change"))
+    ballots = [
+        Ballot("compromise", "Pat Peer: the carpet was old.", "Pat Peer", token_kind="coffee card", token_cents=2000),
+        Ballot("compromise", "Half the charge is fair.", "Sam Side", token_cents=3000, concession_cents=5000,
+               item_choices={"7": "resident"}),
+        Ballot("uphold", "The lease is clear.", "Lee Law"),
+    ]
+    result = count_votes(seated=3, ballots=ballots, item_ids=[7], rules=rules, is_reviewing=True, is_anonymous=True)
+    assert (result.choice, result.counts, result.quorum) == ("compromise", {"uphold": 1, "resident": 0,
+                                                                             "compromise": 2}, 2)
+    assert (result.token_cents, result.token_kind, result.concession_cents) == (2500, "coffee card", 5000)
+    assert result.item_choices == {7: "compromise"}  # one of three said "resident" for the item: not a majority
+    assert result.early_close_reason == "Everyone on the team has voted."
+    assert [o.author for o in result.opinions] == ["A team member"] * 3
+    assert result.opinions[0].reason == "The carpet was old."  # the name is taken out
+
+    split = count_votes(seated=3, ballots=ballots[1:], item_ids=[], rules=rules, is_reviewing=True,
+                        is_anonymous=False)
+    assert split.is_deadlocked and split.is_quorate and not split.early_close_reason
+    assert split.opinions[1].author == "Lee Law" and split.token_cents is None

@@ -9,11 +9,13 @@ from ..clock import now_utc
 from ..errors import InvalidInput, WrongState
 from ..extensions import db
 from ..links import current_link, issue_link, link_url, revoke_links
-from ..models import AuditEvent, Dispute, DisputedItem, Resident, StaffUser, Unit
-from ..outbox import queue_email
+from ..models import Dispute, DisputedItem, Resident, StaffUser, Unit
+from ..money import check_cents
 from ..workdays import format_moment
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
+from .history import record_event
+from .notify import tell
 
 # Links outlive their window a little, so a late resident reads a polite page, not "invalid link".
 LINK_GRACE = timedelta(days=30)
@@ -54,18 +56,7 @@ def create_dispute(
         dispute.items.append(_disputed_item(position, item))
     db.session.add(dispute)
     db.session.flush()
-    db.session.add(
-        AuditEvent(
-            dispute_id=dispute.id,
-            occurred_dt=dispute.created_dt,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_label=actor.label,
-            action="create",
-            from_state=None,
-            to_state="draft",
-        )
-    )
+    record_event(dispute, actor, "create", now=dispute.created_dt, from_state=None, to_state="draft")
     return dispute
 
 
@@ -73,12 +64,7 @@ def _disputed_item(position: int, item: dict) -> DisputedItem:
     description = str(item.get("description", "")).strip()
     if not description:
         raise InvalidInput("Each disputed item needs a description.", field="items")
-    try:
-        amount = int(item.get("amount_cents") or 0)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"The amount for {description!r} is not a number.", field="items") from None
-    if amount < 0:
-        raise InvalidInput(f"The amount for {description!r} cannot be negative.", field="items")
+    amount = check_cents(item.get("amount_cents") or 0, field="items", label=f"The amount for {description!r}")
     return DisputedItem(
         position=position, description=description, amount_cents=amount,
         company_reason=str(item.get("company_reason", "")).strip(),
@@ -90,33 +76,20 @@ def open_dispute(actor: Actor, dispute: Dispute, *, expected_version: int | None
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
     now = now_utc()
-    dispute.opened_dt = now
     dispute_engine.fire(dispute, "open", actor=actor, now=now)
+    dispute.opened_dt = now  # set once the move is allowed: a refused open changes nothing
     link = issue_link(dispute, "evidence", resident=dispute.resident, expires_dt=dispute.evidence_due_dt + LINK_GRACE)
-    queue_email(
-        "evidence_invitation",
-        to_addr=dispute.resident.email,
-        to_name=dispute.resident.name,
-        company=dispute.company,
-        dispute=dispute,
-        context={"link_url": link_url(link), "due": dispute.evidence_due_dt, "manager": dispute.manager},
-    )
+    tell(dispute.resident, dispute, "evidence_invitation",
+         {"link_url": link_url(link), "due": dispute.evidence_due_dt, "manager": dispute.manager})
     return dispute
 
 
 def lapse_dispute(actor: Actor, dispute: Dispute) -> Dispute:
     """The evidence window ended with nothing received; tell the manager."""
     now = now_utc()
-    dispute.lapsed_dt = now
     dispute_engine.fire(dispute, "lapse", actor=actor, now=now, reason="No submission arrived in time.")
-    queue_email(
-        "evidence_lapsed",
-        to_addr=dispute.manager.email,
-        to_name=dispute.manager.name,
-        company=dispute.company,
-        dispute=dispute,
-        context={"due": dispute.evidence_due_dt},
-    )
+    dispute.lapsed_dt = now
+    tell(dispute.manager, dispute, "evidence_lapsed", {"due": dispute.evidence_due_dt})
     return dispute
 
 
@@ -142,29 +115,13 @@ def extend_window(
         link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
         if link is not None and link.expires_dt < new_due + LINK_GRACE:
             link.expires_dt = new_due + LINK_GRACE
-    db.session.add(
-        AuditEvent(
-            dispute_id=dispute.id,
-            occurred_dt=now,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_label=actor.label,
-            action="extend",
-            from_state=dispute.state,
-            to_state=dispute.state,
-            reason=reason.strip(),
-            data={"window": window, "old_due": old_due.isoformat() if old_due else None, "new_due": new_due.isoformat()},
-        )
-    )
+    record_event(dispute, actor, "extend", now=now, reason=reason.strip(), data={
+        "window": window, "old_due": old_due.isoformat() if old_due else None, "new_due": new_due.isoformat(),
+    })
     if window == "evidence":
-        queue_email(
-            "window_extended",
-            to_addr=dispute.resident.email,
-            to_name=dispute.resident.name,
-            company=dispute.company,
-            dispute=dispute,
-            context={"old_due": old_due, "due": new_due, "reason": reason.strip(), "link_url": _evidence_url(dispute)},
-        )
+        tell(dispute.resident, dispute, "window_extended", {
+            "old_due": old_due, "due": new_due, "reason": reason.strip(), "link_url": _evidence_url(dispute),
+        })
     return dispute
 
 
@@ -180,20 +137,13 @@ def withdraw_dispute(actor: Actor, dispute: Dispute, *, reason: str, expected_ve
         raise InvalidInput("Say why the dispute is withdrawn.", field="reason")
     now = now_utc()
     was_open = dispute.state != "draft"
+    dispute_engine.fire(dispute, "withdraw", actor=actor, now=now, reason=reason.strip())
     dispute.withdrawn_dt = now
     dispute.close_reason = reason.strip()
-    dispute_engine.fire(dispute, "withdraw", actor=actor, now=now, reason=reason.strip())
     for purpose in ("evidence", "vote"):
         revoke_links(dispute.id, purpose, now, "the dispute was withdrawn")
     if was_open:
-        queue_email(
-            "dispute_withdrawn",
-            to_addr=dispute.resident.email,
-            to_name=dispute.resident.name,
-            company=dispute.company,
-            dispute=dispute,
-            context={"reason": reason.strip(), "manager": dispute.manager},
-        )
+        tell(dispute.resident, dispute, "dispute_withdrawn", {"reason": reason.strip(), "manager": dispute.manager})
     return dispute
 
 
@@ -201,9 +151,9 @@ def close_dispute(actor: Actor, dispute: Dispute, *, reason: str = "", expected_
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
     now = now_utc()
+    dispute_engine.fire(dispute, "close", actor=actor, now=now, reason=reason.strip())
     dispute.closed_dt = now
     dispute.close_reason = reason.strip() or dispute.close_reason
-    dispute_engine.fire(dispute, "close", actor=actor, now=now, reason=reason.strip())
     revoke_links(dispute.id, None, now, "the dispute is closed")
     return dispute
 
@@ -218,23 +168,11 @@ def record_reply_breach(actor: Actor, dispute: Dispute) -> Dispute:
     if now < dispute.reply_due_dt:  # e.g. the deadline was extended: nothing is late yet
         raise WrongState(f"The written reply is not due until {format_moment(dispute.reply_due_dt, dispute.company)}.")
     dispute.reply_breached_dt = now
-    db.session.add(
-        AuditEvent(
-            dispute_id=dispute.id, occurred_dt=now, actor_kind=actor.kind, actor_id=actor.id,
-            actor_label=actor.label, action="reply_breached", from_state=dispute.state, to_state=dispute.state,
-            reason="The written reply was not sent within the reply window.",
-            data={"reply_due": dispute.reply_due_dt.isoformat()},
-        )
-    )
+    record_event(dispute, actor, "reply_breached", now=now,
+                 reason="The written reply was not sent within the reply window.",
+                 data={"reply_due": dispute.reply_due_dt.isoformat()})
     for person in _supervisors_and_manager(dispute):
-        queue_email(
-            "reply_breached",
-            to_addr=person["email"],
-            to_name=person["name"],
-            company=dispute.company,
-            dispute=dispute,
-            context={"due": dispute.reply_due_dt},
-        )
+        tell(person, dispute, "reply_breached", {"due": dispute.reply_due_dt})
     return dispute
 
 

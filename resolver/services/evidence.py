@@ -8,12 +8,14 @@ from ..clock import now_utc
 from ..errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
 from ..extensions import db
 from ..links import current_link, link_url
-from ..models import AuditEvent, Dispute, EvidenceFile, ExtensionRequest, Submission
-from ..outbox import queue_email
+from ..models import Dispute, EvidenceFile, ExtensionRequest, Submission
+from ..money import check_cents
 from ..uploads import check_dispute_limits
 from ..workdays import add_days
 from ..workflow.engine import dispute_engine
 from .access import require_staff
+from .history import record_event
+from .notify import tell
 
 MAX_TEXT = 20_000
 
@@ -48,8 +50,7 @@ def submit_evidence(
         raise InvalidInput("Tell us what happened, or attach at least one file.", field="details")
     if len(details) > MAX_TEXT or len(suggested_resolution) > MAX_TEXT:
         raise InvalidInput(f"Please keep each answer under {MAX_TEXT:,} characters.", field="details")
-    if suggested_amount_cents is not None and suggested_amount_cents < 0:
-        raise InvalidInput("The amount cannot be negative.", field="suggested_amount")
+    suggested_amount_cents = check_cents(suggested_amount_cents, field="suggested_amount")
     # The dispute's limits are checked here, in the transaction that adds the rows.
     check_dispute_limits(dispute, [f.get("received_size_bytes") or f["size_bytes"] for f in files or []])
     known_items = {str(item.id) for item in dispute.items}
@@ -60,12 +61,12 @@ def submit_evidence(
         raise InvalidInput(f"Please keep each answer under {MAX_TEXT:,} characters.", field="items")
     now = now_utc()
     is_first = dispute.state == "awaiting_evidence"
-    if is_first:
-        dispute.evidence_received_dt = now
     dispute_engine.fire(
         dispute, "submit_evidence", actor=actor, now=now,
         data={"files": len(files or []), "first": is_first},
     )
+    if is_first:  # set once the move is allowed: a refused submission changes nothing
+        dispute.evidence_received_dt = now
     submission = Submission(
         dispute_id=dispute.id,
         form_key=form_key,
@@ -95,15 +96,8 @@ def submit_evidence(
     db.session.flush()
     link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
     common = {"submission": submission, "files": submission.files, "reply_due": dispute.reply_due_dt}
-    queue_email(
-        "evidence_receipt", to_addr=dispute.resident.email, to_name=dispute.resident.name,
-        company=dispute.company, dispute=dispute,
-        context={**common, "link_url": link_url(link) if link else None},
-    )
-    queue_email(
-        "evidence_arrived", to_addr=dispute.manager.email, to_name=dispute.manager.name,
-        company=dispute.company, dispute=dispute, context=common,
-    )
+    tell(dispute.resident, dispute, "evidence_receipt", {**common, "link_url": link_url(link) if link else None})
+    tell(dispute.manager, dispute, "evidence_arrived", common)
     return submission
 
 
@@ -127,17 +121,8 @@ def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str)
     )
     db.session.add(request)
     dispute_engine.touch(dispute)  # two tabs asking at once: the second finds the dispute changed
-    db.session.add(
-        AuditEvent(
-            dispute_id=dispute.id, occurred_dt=now, actor_kind=actor.kind, actor_id=actor.id,
-            actor_label=actor.label, action="ask_more_time", from_state=dispute.state, to_state=dispute.state,
-            reason=reason.strip()[:2000], data={"days": days},
-        )
-    )
-    queue_email(
-        "more_time_requested", to_addr=dispute.manager.email, to_name=dispute.manager.name,
-        company=dispute.company, dispute=dispute, context={"request": request},
-    )
+    record_event(dispute, actor, "ask_more_time", now=now, reason=reason.strip()[:2000], data={"days": days})
+    tell(dispute.manager, dispute, "more_time_requested", {"request": request})
     return request
 
 
@@ -161,18 +146,10 @@ def answer_more_time(
         extend_window(actor, dispute, window="evidence", new_due=new_due,
                       reason=note.strip() or f"The resident asked for {request.days_asked} more days.")
     else:
-        db.session.add(
-            AuditEvent(
-                dispute_id=dispute.id, occurred_dt=now, actor_kind=actor.kind, actor_id=actor.id,
-                actor_label=actor.label, action="refuse_more_time", from_state=dispute.state,
-                to_state=dispute.state, reason=note.strip(),
-            )
-        )
+        record_event(dispute, actor, "refuse_more_time", now=now, reason=note.strip())
         link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
-        queue_email(
-            "more_time_refused", to_addr=dispute.resident.email, to_name=dispute.resident.name,
-            company=dispute.company, dispute=dispute,
-            context={"note": note.strip(), "due": dispute.evidence_due_dt, "link_url": link_url(link) if link else None},
-        )
+        tell(dispute.resident, dispute, "more_time_refused", {
+            "note": note.strip(), "due": dispute.evidence_due_dt, "link_url": link_url(link) if link else None,
+        })
     return request
 

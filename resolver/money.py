@@ -1,0 +1,60 @@
+"""Money: amounts are whole cents everywhere; this is where people's amounts become cents, and
+cents become "$1,234.50" again.
+
+``parse_amount`` reads what a person typed ("$1,234.50", "1234.5", "1,234"); ``check_cents`` checks
+an amount that arrives in cents already (the API, a verb's argument). Both refuse a negative
+amount, or one over the company's cap, with a sentence that names the amount.
+"""
+from __future__ import annotations
+
+import re
+
+from .errors import InvalidInput
+
+# Nobody means ten million dollars in a dispute about a deposit: a typo, said as one.
+TOO_LARGE_CENTS = 10_000_000 * 100
+_AMOUNT = re.compile(r"^\$?\s*(?P<dollars>\d{1,3}(?:,\d{3})+|\d*)(?:\.(?P<cents>\d{1,2}))?$")
+
+
+def format_cents(cents: int | None) -> str:
+    """12345 -> "$123.45"; 12300 -> "$123"; None -> ""."""
+    if cents is None:
+        return ""
+    dollars, rest = divmod(int(cents), 100)
+    return f"${dollars:,}" if rest == 0 else f"${dollars:,}.{rest:02d}"
+
+
+def parse_amount(raw, *, field: str, label: str = "The amount", cap: int | None = None) -> int | None:
+    """Cents from an amount a person typed, in dollars: "$1,234.50" -> 123450, "1234.5" -> 123450;
+    blank -> None. ``label`` names the amount in the messages ("The token"); ``cap`` in cents."""
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        return None
+    if text.startswith("-"):
+        raise InvalidInput(f"{label} cannot be negative.", field=field)
+    match = _AMOUNT.match(text)
+    if not match or not (match["dollars"] or match["cents"]):
+        raise InvalidInput(f"{label} should be written like 150 or 150.00 (dollars and cents).", field=field)
+    cents = int((match["dollars"] or "0").replace(",", "")) * 100 + int((match["cents"] or "0").ljust(2, "0"))
+    return _within_limits(cents, field=field, label=label, cap=cap)
+
+
+def check_cents(value, *, field: str, label: str = "The amount", cap: int | None = None) -> int | None:
+    """An amount given in cents already (an int, or its digits); blank -> None."""
+    if value is None or value == "":
+        return None
+    try:
+        cents = int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"Please give {label[:1].lower() + label[1:]} as a number.", field=field) from None
+    if cents < 0:
+        raise InvalidInput(f"{label} cannot be negative.", field=field)
+    return _within_limits(cents, field=field, label=label, cap=cap)
+
+
+def _within_limits(cents: int, *, field: str, label: str, cap: int | None) -> int:
+    if cap is not None and cents > cap:
+        raise InvalidInput(f"{label} can be at most {format_cents(cap)} (the company's limit).", field=field)
+    if cents >= TOO_LARGE_CENTS:
+        raise InvalidInput(f"{label} is too large; please check it.", field=field)
+    return cents

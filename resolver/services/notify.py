@@ -1,0 +1,27 @@
+"""Telling a person about a dispute: the one way a verb queues an email about a dispute.
+
+``tell`` renders ``templates/emails/<template>.txt`` and ``.html`` and writes the email to the
+outbox in the caller's transaction (``resolver.outbox.queue_email``), addressed to the person, with
+the dispute and its company in the template's context and on the outbox row.
+"""
+from __future__ import annotations
+
+from ..models import OutboxEmail
+from ..outbox import queue_email
+
+
+def tell(person, dispute, template: str, context: dict | None = None, *,
+         attachments: list[dict] | None = None) -> OutboxEmail:
+    """Queue the email ``template`` about ``dispute`` to ``person``.
+
+    ``person``: anyone with an ``email`` and a ``name`` (a manager, a resident, a team member), or
+    a ``{"email": ..., "name": ...}`` dict (a supervisor contact from the company's settings).
+    ``context``: what the template needs beyond ``dispute``, ``company`` and ``recipient_name``.
+    ``attachments``: stored files, as ``{"filename", "content_type", "sha256"}`` dicts.
+    """
+    if isinstance(person, dict):
+        email, name = person["email"], person["name"]
+    else:
+        email, name = person.email, person.name
+    return queue_email(template, to_addr=email, to_name=name, company=dispute.company, dispute=dispute,
+                       context=context or {}, attachments=attachments)

@@ -1,0 +1,155 @@
+"""The resident's answer to the written outcome: confirming it arrived, accepting or declining the
+offer, and a referral to the company's outside mediation service when they still disagree."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from ...actors import Actor
+from ...clock import now_utc
+from ...errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
+from ...letters import render
+from ...links import current_link, link_url
+from ...models import Dispute, Letter
+from ...workdays import format_day
+from ...workflow.engine import dispute_engine
+from ..access import require_staff
+from ..history import record_event
+from ..notify import tell
+from .decision import decision_steps
+from .letter import offer_summary, sent_letter
+from .tasks import open_tasks, start_fulfilment
+
+
+def acknowledge_outcome(actor: Actor, dispute: Dispute) -> Dispute:
+    """The resident confirms the letter arrived (or staff record that they did). Twice is once."""
+    _require_resident_or_staff(actor, dispute)
+    if dispute.acknowledged_dt is not None:
+        return dispute
+    if dispute.outcome_sent_dt is None:
+        raise WrongState("There is no letter to confirm yet.")
+    now = now_utc()
+    _record_receipt(actor, dispute, now)
+    letter = sent_letter(dispute)
+    # Without an offer to wait for, what the decision grants can be carried out now.
+    task = (start_fulfilment(actor, dispute, letter, now, with_offer=False)
+            if letter is not None and not letter.has_offer else None)
+    tell(dispute.manager, dispute, "outcome_acknowledged", {
+        "resident": dispute.resident, "by_resident": actor.kind == "resident", "when": dispute.acknowledged_dt,
+        "task": task,
+    })
+    return dispute
+
+
+def _record_receipt(actor: Actor, dispute: Dispute, now: datetime) -> None:
+    dispute.acknowledged_dt = now
+    if dispute.state == "outcome_sent":
+        dispute_engine.fire(dispute, "acknowledge", actor=actor, now=now, reason="Receipt of the letter confirmed.")
+    else:
+        record_event(dispute, actor, "receipt_confirmed", now=now)
+    for task in open_tasks(dispute, "follow_up"):
+        task.done_dt = now
+        task.done_note = "The resident confirmed receipt."
+
+
+def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
+    """Accept or decline the letter's offer. Accepting makes the manager a task; declining refers
+    the matter to the outside mediation service. The same answer twice is one answer."""
+    _require_resident_or_staff(actor, dispute)
+    letter = sent_letter(dispute)
+    if letter is None:
+        raise WrongState("There is no letter yet, so there is nothing to accept.")
+    if dispute.state not in ("outcome_sent", "acknowledged", "referred", "closed"):
+        raise WrongState("This matter is no longer open for an answer.")
+    company = dispute.company
+    answer = "accepted" if accept else "declined"
+    if not letter.has_offer:
+        if accept:
+            raise InvalidInput("This letter has no offer to accept.", field="accept")
+        return _decline_outcome(actor, dispute, letter)
+    if letter.offer_response is not None:
+        if letter.offer_response == answer:
+            return letter
+        raise WrongState(
+            f"You already {letter.offer_response} this offer on {format_day(letter.offer_response_dt, company)}. "
+            f"If you have changed your mind, please contact {dispute.manager.name}"
+            f"{' at ' + dispute.manager.email if dispute.manager.email else ''}."
+        )
+    if dispute.state in ("referred", "closed"):
+        raise WrongState("This matter has moved on, so the offer can no longer be answered here. "
+                         f"Please contact {dispute.manager.name}.")
+    now = now_utc()
+    if accept and letter.offer_expires_dt is not None and now > letter.offer_expires_dt:
+        raise DeadlinePassed(
+            f"This offer was open until {format_day(letter.offer_expires_dt, company)}, so it can no longer be "
+            f"accepted here. Please contact {dispute.manager.name}"
+            f"{' at ' + dispute.manager.email if dispute.manager.email else ''}; we will gladly talk it over."
+        )
+    letter.offer_response = answer
+    letter.offer_response_dt = now
+    if dispute.acknowledged_dt is None:
+        _record_receipt(actor, dispute, now)  # answering the offer shows the letter arrived
+    summary = offer_summary(letter.token_kind, letter.token_cents, letter.concession_cents)
+    if not accept:
+        record_event(dispute, actor, "offer_declined", now=now, data={"letter_id": letter.id, "offer": summary})
+        start_fulfilment(actor, dispute, letter, now, with_offer=False)  # what the decision grants still stands
+        refer_out(actor, dispute, reason="The resident declined the offer.")
+        return letter
+    task = start_fulfilment(actor, dispute, letter, now, with_offer=True)
+    record_event(dispute, actor, "offer_accepted", now=now,
+                 data={"letter_id": letter.id, "offer": summary, "task_id": task.id})
+    offer = render.offer_of(letter, dispute)
+    tell(dispute.manager, dispute, "offer_accepted", {
+        "task": task, "steps": task.detail["steps"], "due": task.due_dt, "offer": offer, "resident": dispute.resident,
+    })
+    tell(dispute.resident, dispute, "offer_confirmation", {
+        "offer": offer, "due": task.due_dt, "manager": dispute.manager,
+        "decision_lines": [step.resident for step in decision_steps(dispute, has_offer=True)],
+    })
+    return letter
+
+
+def _decline_outcome(actor: Actor, dispute: Dispute, letter: Letter) -> Letter:
+    """With no offer to decline, "no" means the resident still disagrees: refer it out."""
+    if dispute.state == "referred":
+        return letter
+    now = now_utc()
+    if dispute.acknowledged_dt is None:
+        _record_receipt(actor, dispute, now)
+    start_fulfilment(actor, dispute, letter, now, with_offer=False)  # what the decision grants still stands
+    refer_out(actor, dispute, reason="The resident still disagrees with the outcome.")
+    return letter
+
+
+def refer_out(actor: Actor, dispute: Dispute, *, reason: str) -> Dispute:
+    """Refer the matter to the company's outside mediation service and tell both sides how."""
+    _require_resident_or_staff(actor, dispute)
+    if dispute.state == "referred":
+        return dispute
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput("Say why the matter goes to outside mediation.", field="reason")
+    if dispute.state not in ("outcome_sent", "acknowledged"):
+        raise WrongState("A matter can go to outside mediation once the written outcome has been sent.",
+                         allowed=dispute_engine.allowed(dispute))
+    now = now_utc()
+    company = dispute.company
+    dispute.referred_dt = now
+    mediation = render.mediation_of(company)
+    dispute_engine.fire(dispute, "refer_out", actor=actor, now=now, reason=reason,
+                        data={"mediation": mediation["name"] if mediation else None})
+    link = current_link(dispute.id, "outcome", resident_id=dispute.resident_id)
+    context = {"mediation": mediation, "ladder": render.ladder_of(company), "reason": reason,
+               "manager": dispute.manager, "resident": dispute.resident,
+               "link_url": link_url(link) if link is not None else None,
+               "task": next(iter(open_tasks(dispute, "fulfil_offer")), None)}
+    tell(dispute.resident, dispute, "referral_resident", context)
+    tell(dispute.manager, dispute, "referral_manager", context)
+    return dispute
+
+
+def _require_resident_or_staff(actor: Actor, dispute: Dispute) -> None:
+    if actor.kind == "resident":
+        if actor.id != dispute.resident_id:
+            raise NotAllowed("Only the resident this letter is for can answer it.")
+        return
+    require_staff(actor, dispute)
