@@ -508,7 +508,7 @@ def test_the_count_is_worked_out_from_plain_values_alone():
     from resolver.services.panel.count import Ballot, count_votes
     from resolver.workflow.definition import PanelRules
 
-    rules = PanelRules(size=3, quorum_share=0.5, majority_share=0.5, tie="deadlocked",
+    rules = PanelRules(size=3, minimum_time=timedelta(hours=24), quorum_share=0.5, majority_share=0.5, tie="deadlocked",
                        early_close=("everyone_voted", "result_cannot_change"))
     ballots = [
         Ballot("compromise", "Pat Peer: the carpet was old.", "Pat Peer", token_kind="coffee card", token_cents=2000),

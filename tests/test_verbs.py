@@ -14,6 +14,7 @@ from resolver.errors import DeadlinePassed, GuardFailed, InvalidInput, NotAllowe
 from resolver.extensions import db
 from resolver.models import AccessLink, ExtensionRequest, Submission
 from resolver.services import disputes, evidence
+from resolver.workflow.definition import load_definition
 
 from .conftest import START
 from .dispute_checks import actions, emails, history, pending, refused, templates, timers
@@ -278,7 +279,7 @@ def test_an_extension_moves_the_timers_and_keeps_both_dates(make_dispute, staff,
         "extend", "awaiting_evidence", "awaiting_evidence", "The resident is travelling.")
     assert event.data == {"window": "evidence", "old_due": old_due.isoformat(), "new_due": new_due.isoformat()}
     link = db.session.scalars(db.select(AccessLink).where(AccessLink.dispute_id == dispute.id)).one()
-    assert link.expires_dt >= new_due + disputes.LINK_GRACE
+    assert link.expires_dt >= new_due + load_definition().link_grace["evidence"]
     [told] = emails(dispute, "window_extended")
     assert told.to_addr == resident.email
 

@@ -7,11 +7,10 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
-from ..workflow.definition import load_definition
+from ..workflow.definition import Decision, load_definition
 from .base import Base
 from .company import Company, Resident, StaffUser, Unit
 
-DECISIONS = ("uphold", "resident", "compromise")
 
 
 def _state_constraints() -> list[CheckConstraint]:
@@ -31,7 +30,7 @@ class Dispute(Base):
     __table_args__ = (
         *_state_constraints(),
         CheckConstraint(
-            "decision IS NULL OR decision IN ('uphold', 'resident', 'compromise')", name="decision_known"
+            "decision IS NULL OR decision IN ({})".format(", ".join(f"'{d}'" for d in Decision)), name="decision_known"
         ),
         Index("ix_dispute_company_state", "company_id", "state"),
         # Reports read one company's disputes written up in the last months.

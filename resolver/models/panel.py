@@ -8,10 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from .base import Base
+from ..workflow.definition import Decision
 from .dispute import Dispute
 
-CHOICES = ("uphold", "resident", "compromise")
-_CHOICE_CHECK = "choice IN ('uphold', 'resident', 'compromise')"
+_CHOICE_CHECK = "choice IN ({})".format(", ".join(f"'{decision}'" for decision in Decision))
 _AMOUNT_CHECK = (
     "(token_cents IS NULL OR token_cents >= 0) AND (concession_cents IS NULL OR concession_cents >= 0)"
 )

@@ -2,7 +2,7 @@
 withdraw, close, and the reply-deadline breach."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from ..actors import Actor
 from ..clock import now_utc
@@ -18,7 +18,6 @@ from .history import record_event
 from .notify import tell
 
 # Links outlive their window a little, so a late resident reads a polite page, not "invalid link".
-LINK_GRACE = timedelta(days=30)
 
 
 def create_dispute(
@@ -78,7 +77,7 @@ def open_dispute(actor: Actor, dispute: Dispute, *, expected_version: int | None
     now = now_utc()
     dispute_engine.fire(dispute, "open", actor=actor, now=now)
     dispute.opened_dt = now  # set once the move is allowed: a refused open changes nothing
-    link = issue_link(dispute, "evidence", resident=dispute.resident, expires_dt=dispute.evidence_due_dt + LINK_GRACE)
+    link = issue_link(dispute, "evidence", resident=dispute.resident, expires_dt=dispute.evidence_due_dt + dispute_engine.definition.link_grace["evidence"])
     tell(dispute.resident, dispute, "evidence_invitation",
          {"link_url": link_url(link), "due": dispute.evidence_due_dt, "manager": dispute.manager})
     return dispute
@@ -113,8 +112,8 @@ def extend_window(
     if window == "evidence":
         # The link must stay usable until the new deadline.
         link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
-        if link is not None and link.expires_dt < new_due + LINK_GRACE:
-            link.expires_dt = new_due + LINK_GRACE
+        if link is not None and link.expires_dt < new_due + dispute_engine.definition.link_grace["evidence"]:
+            link.expires_dt = new_due + dispute_engine.definition.link_grace["evidence"]
     record_event(dispute, actor, "extend", now=now, reason=reason.strip(), data={
         "window": window, "old_due": old_due.isoformat() if old_due else None, "new_due": new_due.isoformat(),
     })

@@ -23,11 +23,11 @@ from .letter import (
     MAX_LETTER_CHARS, SENT_STATES, ToneCheckFailed, approve_letter, correct_letter, current_letter, draft_outcome,
     edit_letter, letter_pdf_filename, letters_of, preview_html, sent_letter, tone_flags,
 )
-from .sending import OUTCOME_LINK_GRACE, send_outcome
+from .sending import send_outcome
 from .tasks import complete_task, open_tasks, tasks_for
 
 __all__ = [
-    "MAX_LETTER_CHARS", "OUTCOME_LINK_GRACE", "SENT_STATES", "ToneCheckFailed", "acknowledge_outcome",
+    "MAX_LETTER_CHARS", "SENT_STATES", "ToneCheckFailed", "acknowledge_outcome",
     "approve_letter", "complete_task", "correct_letter", "current_letter", "draft_outcome", "edit_letter",
     "follow_up", "html_to_pdf", "letter_pdf_filename", "letters_of", "open_tasks", "preview_html", "refer_out",
     "respond_to_offer", "send_outcome", "sent_letter", "tasks_for", "tone_flags",

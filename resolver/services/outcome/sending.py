@@ -2,7 +2,7 @@
 the resident's outcome link queued, the reply deadline checked."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from markupsafe import Markup
 
@@ -23,7 +23,6 @@ from ..notify import tell
 from .letter import SENT_STATES, check_offer, corrected_letter, letter_pdf_filename, letters_of, sent_letter
 
 # The outcome link outlives the offer and the follow-up, so a late resident reads a polite page.
-OUTCOME_LINK_GRACE = timedelta(days=60)
 
 
 def send_outcome(actor: Actor, dispute: Dispute) -> Letter:
@@ -90,7 +89,7 @@ def send_outcome(actor: Actor, dispute: Dispute) -> Letter:
         dispute_engine.fire(dispute, "send_outcome", actor=actor, now=now, data=details)
         letter.status = "sent"
         link = issue_link(dispute, "outcome", resident=dispute.resident,
-                          expires_dt=max(dispute.follow_up_due_dt, offer_expires or now) + OUTCOME_LINK_GRACE)
+                          expires_dt=max(dispute.follow_up_due_dt, offer_expires or now) + dispute_engine.definition.link_grace["outcome"])
         template = "outcome_letter"
     tell(dispute.resident, dispute, template, {
         "letter": letter,
@@ -109,7 +108,7 @@ def send_outcome(actor: Actor, dispute: Dispute) -> Letter:
 def outcome_link(dispute: Dispute, now: datetime, offer_expires: datetime | None):
     """The resident's outcome link, kept alive long enough for this letter; a fresh one if it is gone."""
     link = current_link(dispute.id, "outcome", resident_id=dispute.resident_id)
-    needed = max(now, offer_expires or now, dispute.follow_up_due_dt or now) + OUTCOME_LINK_GRACE
+    needed = max(now, offer_expires or now, dispute.follow_up_due_dt or now) + dispute_engine.definition.link_grace["outcome"]
     if link is None:
         return issue_link(dispute, "outcome", resident=dispute.resident, expires_dt=needed)
     if link.expires_dt < needed:

@@ -10,7 +10,7 @@ from ...errors import InvalidInput, NotAllowed, WrongState
 from ...extensions import db
 from ...links import current_link, link_url, revoke_links
 from ...models import Dispute, PanelSeat
-from ...models.panel import CHOICES
+from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
 from ..notify import tell
@@ -93,7 +93,7 @@ def decide_deadlock(
     check_version(dispute, expected_version)
     if dispute.state != "deadlocked":
         raise WrongState(f"Only a split team's case needs deciding; this dispute is {dispute.state_label}.")
-    if decision not in CHOICES:
+    if decision not in list(Decision):
         raise InvalidInput("Choose the decision.", field="decision")
     note = (note or "").strip()
     if not note:

@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...models.panel import CHOICES  # the one list of decisions (a constant: nothing here reads a row)
+from ...workflow.definition import Decision
 
 if TYPE_CHECKING:
     from ...workflow.definition import PanelRules
@@ -172,7 +172,7 @@ def count_votes(
         item_choices[item_id] = winner or choice
         items_settled = items_settled and _settled(item_counts, cast, seated, rules.majority_share)
 
-    result = TallyResult(seated=seated, voted=cast, counts={c: counts.get(c, 0) for c in CHOICES},
+    result = TallyResult(seated=seated, voted=cast, counts={c: counts.get(c, 0) for c in map(str, Decision)},
                          quorum=needed, choice=choice, is_quorate=is_quorate, explanation=explanation,
                          item_choices=item_choices)
     if is_reviewing:

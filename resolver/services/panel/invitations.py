@@ -2,7 +2,7 @@
 emailed their own vote link."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -21,7 +21,6 @@ from .conflicts import conflicts, supervisor_emails
 from .packet import freeze_packet
 
 # A vote link stops working when the panel closes (it is revoked then); this is only the backstop.
-LINK_GRACE = timedelta(days=30)
 
 
 def seated(dispute: Dispute) -> list[PanelSeat]:
@@ -34,7 +33,7 @@ def seated(dispute: Dispute) -> list[PanelSeat]:
 
 def invite(dispute: Dispute, seat: PanelSeat, packet: CasePacket, now: datetime) -> None:
     """Email one member their own link to the packet and the vote."""
-    link = issue_link(dispute, "vote", seat=seat, expires_dt=dispute.panel_due_dt + LINK_GRACE)
+    link = issue_link(dispute, "vote", seat=seat, expires_dt=dispute.panel_due_dt + dispute_engine.definition.link_grace["vote"])
     seat.invited_dt = now
     tell(seat.member, dispute, "panel_invitation", {
         "member": seat.member, "seat": seat, "link_url": link_url(link), "due": dispute.panel_due_dt,

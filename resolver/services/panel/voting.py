@@ -16,7 +16,7 @@ from ...errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
 from ...extensions import db
 from ...links import revoke_links
 from ...models import Dispute, PanelMember, PanelSeat, Unit, Vote, VoteRevision
-from ...models.panel import CHOICES
+from ...workflow.definition import Decision
 from ...money import check_cents
 from ...workdays import format_moment
 from ..history import record_event
@@ -70,7 +70,7 @@ def _item_choices(dispute: Dispute, item_choices: dict | None) -> dict[str, str]
             continue
         if str(key) not in items:
             raise InvalidInput("A decision refers to an item that is not on this dispute.", field="items")
-        if value not in CHOICES:
+        if value not in list(Decision):
             raise InvalidInput("Each item's decision must be uphold, resident or compromise.", field="items")
         chosen[str(key)] = value
     return chosen
@@ -103,7 +103,7 @@ def record_vote(
     if absolute:
         raise NotAllowed("You cannot vote on this case because of a conflict of interest: " + "; ".join(absolute)
                          + ". Please step aside so the manager can invite someone else.")
-    if choice not in CHOICES:
+    if choice not in list(Decision):
         raise InvalidInput("Choose one: the company's position stands, grant the resident's suggestion, "
                            "or a compromise.", field="choice")
     reason = (reason or "").strip()
