@@ -17,6 +17,8 @@ from .access import check_version, require_staff
 from .history import record_event
 from .notify import tell
 
+WORKFLOW = dispute_engine.definition
+
 # Links outlive their window a little, so a late resident reads a polite page, not "invalid link".
 
 
@@ -55,7 +57,7 @@ def create_dispute(
         dispute.items.append(_disputed_item(position, item))
     db.session.add(dispute)
     db.session.flush()
-    record_event(dispute, actor, "create", now=dispute.created_dt, from_state=None, to_state="draft")
+    record_event(dispute, actor, "create", now=dispute.created_dt, from_state=None, to_state=WORKFLOW.initial)
     return dispute
 
 
@@ -135,7 +137,7 @@ def withdraw_dispute(actor: Actor, dispute: Dispute, *, reason: str, expected_ve
     if not reason.strip():
         raise InvalidInput("Say why the dispute is withdrawn.", field="reason")
     now = now_utc()
-    was_open = dispute.state != "draft"
+    was_open = dispute.state != WORKFLOW.initial
     dispute_engine.fire(dispute, "withdraw", actor=actor, now=now, reason=reason.strip())
     dispute.withdrawn_dt = now
     dispute.close_reason = reason.strip()

@@ -17,6 +17,8 @@ from .access import require_staff
 from .history import record_event
 from .notify import tell
 
+WORKFLOW = dispute_engine.definition
+
 MAX_TEXT = 20_000
 
 
@@ -60,7 +62,7 @@ def submit_evidence(
     if any(len(response) > MAX_TEXT for response in responses.values()):
         raise InvalidInput(f"Please keep each answer under {MAX_TEXT:,} characters.", field="items")
     now = now_utc()
-    is_first = dispute.state == "awaiting_evidence"
+    is_first = dispute.state in WORKFLOW.windows["evidence"].active_in
     dispute_engine.fire(
         dispute, "submit_evidence", actor=actor, now=now,
         data={"files": len(files or []), "first": is_first},
@@ -103,7 +105,7 @@ def submit_evidence(
 
 def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str) -> ExtensionRequest:
     _require_resident(actor, dispute)
-    if dispute.state != "awaiting_evidence":
+    if dispute.state not in WORKFLOW.windows["evidence"].active_in:
         raise WrongState("More time can only be asked for while the evidence window is open.")
     now = now_utc()
     if dispute.evidence_due_dt is not None and now > dispute.evidence_due_dt:

@@ -19,6 +19,8 @@ from .decision import decision_steps
 from .letter import offer_summary, sent_letter
 from .tasks import open_tasks, start_fulfilment
 
+WORKFLOW = dispute_engine.definition
+
 
 def acknowledge_outcome(actor: Actor, dispute: Dispute) -> Dispute:
     """The resident confirms the letter arrived (or staff record that they did). Twice is once."""
@@ -42,7 +44,7 @@ def acknowledge_outcome(actor: Actor, dispute: Dispute) -> Dispute:
 
 def _record_receipt(actor: Actor, dispute: Dispute, now: datetime) -> None:
     dispute.acknowledged_dt = now
-    if dispute.state == "outcome_sent":
+    if WORKFLOW.can("acknowledge", dispute.state):
         dispute_engine.fire(dispute, "acknowledge", actor=actor, now=now, reason="Receipt of the letter confirmed.")
     else:
         record_event(dispute, actor, "receipt_confirmed", now=now)
@@ -58,7 +60,8 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
     letter = sent_letter(dispute)
     if letter is None:
         raise WrongState("There is no letter yet, so there is nothing to accept.")
-    if dispute.state not in ("outcome_sent", "acknowledged", "referred", "closed"):
+    # The letter is out (or the matter closed after it): an answer is taken, or kindly refused below.
+    if dispute.state not in WORKFLOW.group("letter_sent") | WORKFLOW.terminal:
         raise WrongState("This matter is no longer open for an answer.")
     company = dispute.company
     answer = "accepted" if accept else "declined"
@@ -74,7 +77,7 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
             f"If you have changed your mind, please contact {dispute.manager.name}"
             f"{' at ' + dispute.manager.email if dispute.manager.email else ''}."
         )
-    if dispute.state in ("referred", "closed"):
+    if not WORKFLOW.can("refer_out", dispute.state):  # gone to mediation, or closed
         raise WrongState("This matter has moved on, so the offer can no longer be answered here. "
                          f"Please contact {dispute.manager.name}.")
     now = now_utc()
@@ -110,7 +113,7 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
 
 def _decline_outcome(actor: Actor, dispute: Dispute, letter: Letter) -> Letter:
     """With no offer to decline, "no" means the resident still disagrees: refer it out."""
-    if dispute.state == "referred":
+    if dispute.state == WORKFLOW.state_of("refer_out"):
         return letter
     now = now_utc()
     if dispute.acknowledged_dt is None:
@@ -123,12 +126,12 @@ def _decline_outcome(actor: Actor, dispute: Dispute, letter: Letter) -> Letter:
 def refer_out(actor: Actor, dispute: Dispute, *, reason: str) -> Dispute:
     """Refer the matter to the company's outside mediation service and tell both sides how."""
     _require_resident_or_staff(actor, dispute)
-    if dispute.state == "referred":
+    if dispute.state == WORKFLOW.state_of("refer_out"):
         return dispute
     reason = " ".join((reason or "").split())
     if not reason:
         raise InvalidInput("Say why the matter goes to outside mediation.", field="reason")
-    if dispute.state not in ("outcome_sent", "acknowledged"):
+    if not WORKFLOW.can("refer_out", dispute.state):
         raise WrongState("A matter can go to outside mediation once the written outcome has been sent.",
                          allowed=dispute_engine.allowed(dispute))
     now = now_utc()

@@ -22,8 +22,10 @@ from ..access import require_staff
 from ..history import record_event
 from .decision import FULFIL_WITHIN_DAYS, decision_facts, latest_submission, resident_words
 
+WORKFLOW = dispute_engine.definition
+
 MAX_LETTER_CHARS = 20_000
-SENT_STATES = ("outcome_sent", "acknowledged", "referred")
+SENT_STATES = WORKFLOW.group("letter_sent")
 
 
 class ToneCheckFailed(InvalidInput):
@@ -86,7 +88,7 @@ def letter_pdf_filename(letter: Letter) -> str:
 def draft_outcome(actor: Actor, dispute: Dispute) -> Letter:
     """Write the first draft from the decision; a new draft replaces an unsent one."""
     require_staff(actor, dispute)
-    if dispute.state not in ("decided", "outcome_draft"):
+    if not WORKFLOW.can("draft_outcome", dispute.state):
         if dispute.state in SENT_STATES or dispute.outcome_sent_dt is not None:
             raise WrongState("The letter was already sent. To change it, write a correction; "
                              "it goes as a new letter, linked to the first.")

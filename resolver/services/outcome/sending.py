@@ -22,6 +22,8 @@ from ..history import record_event
 from ..notify import tell
 from .letter import SENT_STATES, check_offer, corrected_letter, letter_pdf_filename, letters_of, sent_letter
 
+WORKFLOW = dispute_engine.definition
+
 # The outcome link outlives the offer and the follow-up, so a late resident reads a polite page.
 
 
@@ -40,7 +42,7 @@ def send_outcome(actor: Actor, dispute: Dispute) -> Letter:
         when = format_day(sent.sent_dt, dispute.company) if sent is not None else "earlier"
         raise WrongState(f"The letter was already sent on {when}. To change it, write a correction; "
                          "it goes as a new letter, linked to the first.")
-    if dispute.state not in ("outcome_draft", *SENT_STATES):
+    if not (WORKFLOW.can("send_outcome", dispute.state) or dispute.state in SENT_STATES):
         if dispute.decision is None:
             raise WrongState("There is no decision yet, so there is no letter to send.",
                              allowed=dispute_engine.allowed(dispute))
@@ -51,7 +53,7 @@ def send_outcome(actor: Actor, dispute: Dispute) -> Letter:
     company = dispute.company
     now = now_utc()
     if is_correction:
-        follow_up_due = dispute.follow_up_due_dt if dispute.state == "outcome_sent" else None
+        follow_up_due = dispute.follow_up_due_dt if dispute.state in WORKFLOW.windows["follow_up"].active_in else None
     else:
         follow_up_due = dispute_engine.window_due(dispute, dispute_engine.definition.windows["follow_up"], now)
     offer_expires = None

@@ -19,6 +19,8 @@ from ..history import record_event
 from ..notify import tell
 from .decision import FULFIL_WITHIN_DAYS, fulfilment_steps
 
+WORKFLOW = dispute_engine.definition
+
 
 def open_tasks(dispute: Dispute, kind: str | None = None) -> list[Task]:
     query = select(Task).where(Task.dispute_id == dispute.id, Task.done_dt.is_(None))
@@ -90,7 +92,7 @@ def complete_task(actor: Actor, task: Task, *, note: str = "") -> Task:
             "offer": render.offer_of(letter, dispute) if with_offer else None,
             "lines": detail.get("resident_lines") or [], "manager": dispute.manager,
         })
-        if dispute.state in ("acknowledged", "outcome_sent"):
+        if WORKFLOW.can("refer_out", dispute.state):  # the letter stands and the matter is not with a mediator
             dispute.closed_dt = now
             dispute.close_reason = ("The accepted offer was carried out." if with_offer
                                     else "What the letter promised was carried out.")

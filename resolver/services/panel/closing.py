@@ -18,6 +18,8 @@ from .count import TallyResult
 from .progress import panel_progress
 from .result import Team, tally, team_of
 
+WORKFLOW = dispute_engine.definition
+
 
 def _apply_item_decisions(dispute: Dispute, item_choices: dict[int, str | None], fallback: str) -> None:
     for item in dispute.items:
@@ -37,7 +39,7 @@ def close_panel(
     """
     if not actor.is_system:
         require_staff(actor, dispute)
-    if dispute.state != "panel_review":
+    if not WORKFLOW.can("decide", dispute.state):
         if dispute.panel_closed_dt is not None:
             return dispute
         raise WrongState(f"The team is not reviewing this case; it is {dispute.state_label}.")
@@ -91,7 +93,7 @@ def decide_deadlock(
     else:
         require_staff(actor, dispute)
     check_version(dispute, expected_version)
-    if dispute.state != "deadlocked":
+    if not WORKFLOW.can("manager_decides", dispute.state):
         raise WrongState(f"Only a split team's case needs deciding; this dispute is {dispute.state_label}.")
     if decision not in list(Decision):
         raise InvalidInput("Choose the decision.", field="decision")

@@ -14,6 +14,8 @@ from ...workflow.definition import PanelRules
 from ...workflow.engine import dispute_engine
 from .count import Ballot, TallyResult, count_votes
 
+WORKFLOW = dispute_engine.definition
+
 KNOWN_EARLY_CLOSE = ("everyone_voted", "result_cannot_change")
 
 Team = list[tuple[PanelSeat, Vote | None]]
@@ -23,7 +25,7 @@ def rules() -> PanelRules:
     """The count's rules, from the workflow definition's ``panel:`` section."""
     panel_rules = dispute_engine.definition.panel
     unknown = [name for name in panel_rules.early_close if name not in KNOWN_EARLY_CLOSE]
-    if unknown or panel_rules.tie != "deadlocked":
+    if unknown or panel_rules.tie != WORKFLOW.state_of("deadlock"):
         raise ValueError(f"the workflow's panel rules name what Resolver does not know: "
                          f"{', '.join(unknown) or 'tie: ' + panel_rules.tie}")
     return panel_rules
@@ -61,6 +63,6 @@ def tally(dispute: Dispute, team: Team | None = None) -> TallyResult:
         ballots=[ballot_of(vote, seat) for vote, seat in cast],
         item_ids=[item.id for item in dispute.items],
         rules=rules(),
-        is_reviewing=dispute.state == "panel_review",
+        is_reviewing=WORKFLOW.can("decide", dispute.state),
         is_anonymous=dispute.company.is_panel_anonymous,
     )

@@ -17,13 +17,15 @@ from .invitations import invite
 from .packet import current_packet
 from .result import rules
 
+WORKFLOW = dispute_engine.definition
+
 
 def _open_seat_counts(company_id: int) -> dict[int, int]:
     """How many teams still reviewing each roster member sits on: proposals spread the work."""
     rows = db.session.execute(
         select(PanelSeat.panel_member_id, func.count())
         .join(Dispute, Dispute.id == PanelSeat.dispute_id)
-        .where(Dispute.company_id == company_id, Dispute.state == "panel_review", PanelSeat.recused_dt.is_(None))
+        .where(Dispute.company_id == company_id, Dispute.state.in_(WORKFLOW.windows["panel"].active_in), PanelSeat.recused_dt.is_(None))
         .group_by(PanelSeat.panel_member_id)
     )
     return dict(rows.all())
@@ -83,7 +85,7 @@ def seat_panel(
     """Choose the team (an odd number of members) before the case is sent; choosing again replaces it."""
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
-    if dispute.state != "evidence_received":
+    if not WORKFLOW.can("send_to_panel", dispute.state):
         raise WrongState(f"The team can be chosen once the resident's side has arrived and before the case is sent; "
                          f"this dispute is {dispute.state_label}.")
     members = _members(dispute, member_ids)
@@ -126,7 +128,7 @@ def replace_seat(
     case was already sent."""
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
-    if dispute.state != "panel_review":
+    if dispute.state not in WORKFLOW.windows["panel"].active_in:
         raise WrongState(f"A replacement joins a team that is reviewing; this dispute is {dispute.state_label}.")
     (member,) = _members(dispute, [member_id])
     existing = db.session.scalars(

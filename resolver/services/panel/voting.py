@@ -17,6 +17,7 @@ from ...extensions import db
 from ...links import revoke_links
 from ...models import Dispute, PanelMember, PanelSeat, Unit, Vote, VoteRevision
 from ...workflow.definition import Decision
+from ...workflow.engine import dispute_engine
 from ...money import check_cents
 from ...workdays import format_moment
 from ..history import record_event
@@ -27,6 +28,8 @@ from .packet import current_packet
 from .progress import panel_progress
 from .result import tally, team_of
 from .team import propose_replacement
+
+WORKFLOW = dispute_engine.definition
 
 MAX_REASON = 5000
 
@@ -52,7 +55,7 @@ def _locked_dispute(seat: PanelSeat) -> Dispute:
 
 
 def _check_panel_open(dispute: Dispute, now: datetime) -> None:
-    if dispute.state != "panel_review":
+    if not WORKFLOW.can("decide", dispute.state):
         if dispute.panel_closed_dt is not None:
             when = format_moment(dispute.panel_closed_dt, dispute.company)
             raise WrongState(f"The team's review closed at {when}; votes can no longer be cast or changed.")
