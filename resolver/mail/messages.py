@@ -40,11 +40,14 @@ class Message(flask_mail.Message):
     Headers holding people's words (the subject, the names beside the addresses): Flask-Mail encodes
     them with the `email` package's legacy ``Header``, which, splitting a long one outside ASCII into
     several encoded words, adds or drops spaces and can cut a word in two: "Ο τάπητας" arrived as
-    "Οτάπητας". They are written again, in place, through the SMTP policy, which folds them without
-    changing a letter. ``policy_headers`` holds them: a string for the subject, an ``Address`` each.
+    "Οτάπητας". They are written again, in place, through the SMTP policy, as Resolver wrote them
+    before (the policy's folding keeps them whole far more often, though not always: BENCHMARKS.md).
+    ``policy_headers`` holds them: a string for the subject, an ``Address`` for each mailbox.
     """
 
-    policy_headers: dict[str, str | Address] = {}
+    def __init__(self, *args, policy_headers: dict[str, str | Address] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.policy_headers = policy_headers or {}
 
     def _mimetext(self, text, subtype="plain"):
         if max(len(line.encode("utf-8")) for line in _NEWLINE.split(text or "")) <= LONGEST_LINE - 10:
@@ -136,6 +139,11 @@ def build_message(email, sender: Sender, now: datetime) -> Message:
         headers["X-Resolver-Company"] = str(email.company_id)
     if email.dispute_id is not None:
         headers["X-Resolver-Dispute"] = str(email.dispute_id)
+    policy_headers = {"From": sender.mailbox, "To": _mailbox(email.to_name, email.to_addr)}
+    if email.subject:
+        policy_headers["Subject"] = email.subject
+    if sender.reply_to:
+        policy_headers["Reply-To"] = sender.reply_mailbox
     message = Message(
         subject=email.subject,
         recipients=[smtp_address(email.to_addr)],
@@ -145,11 +153,7 @@ def build_message(email, sender: Sender, now: datetime) -> Message:
         date=now.timestamp(),
         attachments=[_attachment(attachment) for attachment in email.attachments or ()],
         extra_headers=headers,
+        policy_headers=policy_headers,
     )
-    message.msgId = email.message_id
-    message.policy_headers = {"From": sender.mailbox, "To": _mailbox(email.to_name, email.to_addr)}
-    if email.subject:
-        message.policy_headers["Subject"] = email.subject
-    if sender.reply_to:
-        message.policy_headers["Reply-To"] = sender.reply_mailbox
+    message.msgId = email.message_id  # the row's own, so a resend is recognisably the same message
     return message
