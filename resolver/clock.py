@@ -5,6 +5,8 @@ of sleeping; production code never calls ``datetime.now`` directly.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 _offset = timedelta(0)
@@ -33,6 +35,30 @@ def advance(delta: timedelta) -> datetime:
     else:
         _offset += delta
     return now_utc()
+
+
+def move_to(moment: datetime) -> datetime:
+    """Set the clock to ``moment`` (aware), frozen or not: a frozen clock stays there, a running one
+    runs on from there. Return the new now."""
+    global _frozen, _offset
+    if moment.tzinfo is None:
+        raise ValueError("the clock only holds aware datetimes")
+    if _frozen is not None:
+        _frozen = moment.astimezone(timezone.utc)
+    else:
+        _offset = moment - datetime.now(timezone.utc)
+    return now_utc()
+
+
+@contextmanager
+def kept() -> Iterator[None]:
+    """Put the clock back as it was when the block ends, whatever the block did to it."""
+    global _frozen, _offset
+    frozen, offset = _frozen, _offset
+    try:
+        yield
+    finally:
+        _frozen, _offset = frozen, offset
 
 
 def reset() -> None:

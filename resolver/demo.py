@@ -7,20 +7,18 @@ fresh password.
 """
 from __future__ import annotations
 
+import io
 import secrets
-import struct
-import uuid
-import zlib
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from PIL import Image
 from sqlalchemy import select
 
 from . import clock
-from .actors import Actor
 from .extensions import db
 from .models import Company, Dispute, OutboxEmail, PanelMember, Property, Resident, StaffUser, Unit
+from .walkthrough import Pace, Story, walk_dispute
 from .workflow.definition import load_definition
 
 SLUG = "aspen"
@@ -205,48 +203,29 @@ class DemoReport:
         return out
 
 
-@contextmanager
-def _clock_kept():
-    """Whatever the demo does to the clock, put it back as it was (a test may have frozen it)."""
-    frozen, offset = clock._frozen, clock._offset
-    try:
-        yield
-    finally:
-        clock._frozen, clock._offset = frozen, offset
-
-
-class _Timeline:
-    """Walks the clock forward through one dispute's story."""
+class _Timeline(Pace):
+    """Walks the clock forward through one dispute's story, from the day it began."""
 
     def __init__(self, start: datetime):
         self.now = start
         clock.freeze(start)
 
-    def later(self, **delta) -> datetime:
-        return self.move_to(self.now + timedelta(**delta))
+    def later(self, **delta: float) -> None:
+        self.move_to(self.now + timedelta(**delta))
 
-    def move_to(self, moment: datetime) -> datetime:
+    def move_to(self, moment: datetime) -> None:
         # Each moment is a new request in real life: what the last one did is in the database
         # before the next one starts (a timer scheduled then cancelled must be there to cancel).
         db.session.flush()
         self.now = moment
         clock.freeze(moment)
-        return moment
 
 
-def _tiny_png(rgb: tuple[int, int, int], width: int = 48, height: int = 32) -> bytes:
+def _photo(rgb: tuple[int, int, int], width: int = 48, height: int = 32) -> bytes:
     """A small solid-colour PNG: something real to attach as a resident's photo."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    row = b"\x00" + bytes(rgb) * width
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(row * height))
-        + chunk(b"IEND", b"")
-    )
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), rgb).save(out, format="PNG")
+    return out.getvalue()
 
 
 def _set_password(user: StaffUser, password: str) -> None:
@@ -323,106 +302,43 @@ def _resident(company: Company, scenario: Scenario) -> Resident:
     return resident
 
 
+# The team's votes for each state the demo leaves a dispute in (the usual ones otherwise).
+_VOTES = {"deadlocked": ("uphold", "resident", "compromise"), "decided": ("compromise", "compromise", "uphold")}
+
+
 def _walk(state: str, scenario: Scenario, company: Company, manager: StaffUser, panel: list[PanelMember],
           today: datetime, turn: int) -> Dispute:
     """Take one dispute from draft to ``state`` through the verbs, as the people would have."""
     from .files import store_bytes
-    from .services import disputes, evidence
 
-    staff = Actor.staff(manager)
-    resident = _resident(company, scenario)
-    time = _Timeline(today - timedelta(days=scenario.days_ago))
-    dispute = disputes.create_dispute(
-        staff, resident=resident, issue=scenario.issue, what_was_fixed=scenario.what_was_fixed,
-        company_position=scenario.company_position, category=scenario.category, items=list(scenario.items),
-    )
-    if state == "draft":
-        return dispute
-    time.later(hours=1)
-    disputes.open_dispute(staff, dispute)
-    if state == "withdrawn":
-        time.later(days=2)
-        disputes.withdraw_dispute(staff, dispute, reason="The resident and the office agreed a date by phone.")
-        return dispute
-    if state == "awaiting_evidence":
-        return dispute
-    if state == "lapsed":
-        time.move_to(dispute.evidence_due_dt + timedelta(minutes=1))
-        disputes.lapse_dispute(Actor.system("Resolver (deadline)"), dispute)
-        return dispute
-    time.later(days=1, hours=2)
-    photo = _tiny_png((180 - 10 * turn, 150, 120 + 5 * turn))
-    evidence.submit_evidence(
-        Actor.resident(resident), dispute, form_key=uuid.uuid4().hex,
-        details=scenario.details, suggested_resolution=scenario.suggestion,
-        suggested_amount_cents=scenario.suggested_cents,
+    photo = _photo((180 - 10 * turn, 150, 120 + 5 * turn))
+    story = Story(
+        issue=scenario.issue, what_was_fixed=scenario.what_was_fixed, company_position=scenario.company_position,
+        category=scenario.category, items=scenario.items,
+        details=scenario.details, suggestion=scenario.suggestion, suggested_cents=scenario.suggested_cents,
         files=[{"original_name": "photo-1.png", "content_type": "image/png", "size_bytes": len(photo),
-                "sha256": store_bytes(photo)}],
+                "sha256": store_bytes(photo)}] if state not in _BEFORE_EVIDENCE else [],
+        votes=_VOTES.get(state, ("uphold", "uphold", "compromise")), votes_left_in_review=1,
+        vote_reason=lambda _seat, choice: _reason(choice),
+        deadlock_note="Meet the resident halfway.",
+        withdraw_reason="The resident and the office agreed a date by phone.",
+        refer_reason="The resident declined the offer and asked for mediation.",
+        close_reason="The resident confirmed and the credit was applied.",
+        system_label="Resolver (deadline)",
     )
-    if state == "evidence_received":
-        return dispute
-    return _walk_panel_and_outcome(state, dispute, staff, panel, time, turn)
+
+    def team(dispute: Dispute) -> list[PanelMember]:
+        # Rotate who sits, so every panel member has a few cases.
+        return [panel[(turn + i) % len(panel)] for i in range(dispute.company.panel_size)]
+
+    return walk_dispute(state, manager=manager, resident=_resident(company, scenario), story=story, team=team,
+                        pace=_Timeline(today - timedelta(days=scenario.days_ago)))
 
 
-def _walk_panel_and_outcome(state, dispute, staff, panel, time, turn) -> Dispute:
-    from .services import panel as panels
-
-    # Rotate who sits, so every panel member has a few cases.
-    chosen = [panel[(turn + i) % len(panel)] for i in range(dispute.company.panel_size)]
-    time.later(hours=3)
-    seats = panels.seat_panel(staff, dispute, [m.id for m in chosen])
-    panels.send_to_panel(staff, dispute)
-    choices = {
-        "deadlocked": ("uphold", "resident", "compromise"),
-        "decided": ("compromise", "compromise", "uphold"),
-    }.get(state, ("uphold", "uphold", "compromise"))
-    if state == "panel_review":
-        choices = choices[:1]
-    for seat, choice in zip(seats, choices):
-        if dispute.state != "panel_review":  # the result could no longer change: the team closed early
-            break
-        time.later(hours=5)
-        panels.record_vote(
-            Actor.panel(seat.member), seat, choice=choice,
-            reason=_reason(choice, dispute),
-            token_kind="coffee-shop gift card", token_cents=2500,
-            concession_cents=5000 if choice != "uphold" else None,
-        )
-    if state == "panel_review":
-        return dispute
-    time.later(hours=2)
-    if dispute.state == "panel_review":  # everyone voted: the panel may have closed already
-        panels.close_panel(Actor.system("Resolver (deadline)"), dispute)
-    if state == "deadlocked":
-        return dispute
-    if dispute.state == "deadlocked":
-        panels.decide_deadlock(staff, dispute, decision="compromise", note="Meet the resident halfway.")
-    if state == "decided":
-        return dispute
-    from .services import disputes, outcome
-
-    time.later(hours=4)
-    letter = outcome.draft_outcome(staff, dispute)
-    if state == "outcome_draft":
-        return dispute
-    time.later(hours=1)
-    outcome.approve_letter(staff, letter, override_reason="")
-    outcome.send_outcome(staff, dispute)
-    if state == "outcome_sent":
-        return dispute
-    time.later(days=1)
-    if state == "referred":
-        outcome.refer_out(staff, dispute, reason="The resident declined the offer and asked for mediation.")
-        return dispute
-    outcome.acknowledge_outcome(Actor.resident(dispute.resident), dispute)
-    if state == "acknowledged":
-        return dispute
-    time.later(days=2)
-    disputes.close_dispute(staff, dispute, reason="The resident confirmed and the credit was applied.")
-    return dispute
+_BEFORE_EVIDENCE = ("draft", "awaiting_evidence", "lapsed", "withdrawn")
 
 
-def _reason(choice: str, dispute: Dispute) -> str:
+def _reason(choice: str) -> str:
     return {
         "uphold": "The company's records support its position, and the fix it already made was fair.",
         "resident": "The resident's account is consistent and the company could have acted sooner.",
@@ -443,7 +359,7 @@ def build_demo(password: str | None = None) -> DemoReport:
     present = set(db.session.scalars(select(Dispute.state).where(Dispute.company_id == company.id)))
     outbox_before = db.session.scalar(select(db.func.count(OutboxEmail.id)))
     workflow = load_definition("dispute")
-    with _clock_kept():
+    with clock.kept():  # whatever the demo does to the clock, as it was (a test may have frozen it)
         for turn, state in enumerate(workflow.states):
             if state in present:
                 continue
@@ -455,8 +371,6 @@ def build_demo(password: str | None = None) -> DemoReport:
             # leaves no half-made dispute behind.
             try:
                 dispute = _walk(state, scenario, company, manager, panel, today, turn)
-                if dispute.state != state:
-                    raise RuntimeError(f"the walk ended in {dispute.state}")
                 db.session.commit()
             except Exception as problem:  # a step another part of Resolver has not finished yet
                 db.session.rollback()

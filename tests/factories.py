@@ -3,22 +3,14 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import timedelta
 
 import pytest
 
-from resolver import clock
-from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.models import Company, PanelMember, Property, Resident, StaffUser, Unit
+from resolver.walkthrough import Story, walk_dispute
 
 _numbers = itertools.count(1)
-
-# The order a dispute moves through on the usual path; make_dispute walks it as far as asked.
-HAPPY_PATH = [
-    "draft", "awaiting_evidence", "evidence_received", "panel_review", "decided",
-    "outcome_draft", "outcome_sent", "acknowledged", "closed",
-]
 
 
 @pytest.fixture
@@ -131,87 +123,24 @@ def make_panel(app):
 
 @pytest.fixture
 def make_dispute(app, company, manager, resident, make_panel):
-    """``make_dispute(state="panel_review", items=[...], votes=[...])``: walks the real verbs.
+    """``make_dispute(state="panel_review", items=[...], votes=[...])``: walks the real verbs
+    (``resolver.walkthrough``, as the demo does), with the clock standing still between the steps.
 
     ``votes`` are the panel's choices, one per member, used on the way through the panel.
     """
-    from resolver.services import disputes, evidence
 
     def make(state: str = "draft", *, items=None, votes=("uphold", "uphold", "compromise"), **fields):
-        staff = Actor.staff(manager)
-        dispute = disputes.create_dispute(
-            staff,
-            resident=resident,
+        story = Story(
             issue=fields.pop("issue", "The resident says the carpet-cleaning charge on the deposit is unfair."),
             what_was_fixed=fields.pop("what_was_fixed", "We re-inspected the carpet and refunded the pet fee."),
             company_position=fields.pop("company_position", "The carpet needed professional cleaning."),
             category=fields.pop("category", "security deposit"),
             items=items,
-        )
-        target = HAPPY_PATH.index(state) if state in HAPPY_PATH else None
-        if state == "draft":
-            return dispute
-        disputes.open_dispute(staff, dispute)
-        if state == "lapsed":
-            clock.advance(dispute.evidence_due_dt - clock.now_utc() + timedelta(minutes=1))
-            disputes.lapse_dispute(Actor.system(), dispute)
-            return dispute
-        if state == "withdrawn":
-            disputes.withdraw_dispute(staff, dispute, reason="The resident settled with the owner directly.")
-            return dispute
-        if target is not None and target <= HAPPY_PATH.index("awaiting_evidence"):
-            return dispute
-        evidence.submit_evidence(
-            Actor.resident(resident), dispute, form_key=uuid.uuid4().hex,
             details="The carpet was clean when I left; I have photos.",
-            suggested_resolution="Refund the $150 cleaning charge.", suggested_amount_cents=15000,
+            suggestion="Refund the $150 cleaning charge.", suggested_cents=15000,
+            votes=tuple(votes),
         )
-        if state == "evidence_received":
-            return dispute
-        return _drive_panel_and_outcome(dispute, state, staff, votes, make_panel)
+        return walk_dispute(state, manager=manager, resident=resident, story=story,
+                            team=lambda dispute: make_panel(dispute.company, size=len(votes)))
 
     return make
-
-
-def _drive_panel_and_outcome(dispute, state, staff, votes, make_panel):
-    from resolver.services import outcome, panel
-
-    members = make_panel(dispute.company, size=len(votes))
-    seats = panel.seat_panel(staff, dispute, [m.id for m in members])
-    panel.send_to_panel(staff, dispute)
-    if state == "panel_review":
-        return dispute
-    for seat, choice in zip(seats, votes):
-        if dispute.state != "panel_review":
-            break  # the result could no longer change, so the panel closed early
-        panel.record_vote(
-            Actor.panel(seat.member), seat, choice=choice,
-            reason=f"{seat.member.name}: the photos and the inspection report point this way.",
-            token_kind="coffee-shop gift card", token_cents=2500,
-            concession_cents=5000 if choice != "uphold" else None,
-        )
-    panel.close_panel(Actor.system(), dispute)
-    if state == "deadlocked":
-        assert dispute.state == "deadlocked", f"votes {votes} did not deadlock"
-        return dispute
-    if dispute.state == "deadlocked":
-        panel.decide_deadlock(staff, dispute, decision="compromise", note="Split the difference.")
-    if state == "decided":
-        return dispute
-    letter = outcome.draft_outcome(staff, dispute)
-    if state == "outcome_draft":
-        return dispute
-    outcome.approve_letter(staff, letter, override_reason="")
-    outcome.send_outcome(staff, dispute)
-    if state == "outcome_sent":
-        return dispute
-    if state == "referred":
-        outcome.refer_out(staff, dispute, reason="The resident declined and asked for mediation.")
-        return dispute
-    outcome.acknowledge_outcome(Actor.resident(dispute.resident), dispute)
-    if state == "acknowledged":
-        return dispute
-    from resolver.services import disputes
-
-    disputes.close_dispute(staff, dispute, reason="Resolved.")
-    return dispute

@@ -317,10 +317,10 @@ def test_an_email_claimed_by_a_worker_that_died_goes_when_its_lease_ends(app, sm
 
 
 def test_a_batch_out_of_time_gives_its_emails_back_untouched(app, smtp, monkeypatch):
-    import resolver.mail
+    import resolver.mail.sending
 
     emails = [queue() for _ in range(2)]
-    monkeypatch.setattr(resolver.mail, "BATCH_SHARE_OF_LEASE", 0)  # time is up before the first message
+    monkeypatch.setattr(resolver.mail.sending, "BATCH_SHARE_OF_LEASE", 0)  # time is up before the first message
     assert send_pending() == 0
     for email in map(reload, emails):
         assert (email.status, email.attempts, email.claimed_until_dt) == ("pending", 0, None)

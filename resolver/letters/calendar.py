@@ -3,54 +3,31 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-
-def _escape(text: str) -> str:
-    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
-
-
-def _fold(line: str) -> str:
-    """RFC 5545 lines are at most 75 octets; longer ones continue on lines starting with a space."""
-    data = line.encode("utf-8")
-    if len(data) <= 75:
-        return line
-    parts, current = [], b""
-    for char in line:
-        encoded = char.encode("utf-8")
-        if len(current) + len(encoded) > (75 if not parts else 74):
-            parts.append(current.decode("utf-8"))
-            current = b""
-        current += encoded
-    parts.append(current.decode("utf-8"))
-    return "\r\n ".join(parts)
-
-
-def _stamp(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+from icalendar import Alarm, Calendar, Event
 
 
 def task_event(*, uid: str, starts_dt: datetime, summary: str, description: str, url: str = "",
                now: datetime, minutes: int = 15) -> bytes:
     """One event with a reminder at its start, as the bytes of a .ics file."""
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//Resolver//Follow-up reminder//EN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:{uid}",
-        f"DTSTAMP:{_stamp(now)}",
-        f"DTSTART:{_stamp(starts_dt)}",
-        f"DTEND:{_stamp(starts_dt + timedelta(minutes=minutes))}",
-        f"SUMMARY:{_escape(summary)}",
-        f"DESCRIPTION:{_escape(description)}",
-        *([f"URL:{url}"] if url else []),
-        "BEGIN:VALARM",
-        "ACTION:DISPLAY",
-        f"DESCRIPTION:{_escape(summary)}",
-        "TRIGGER:PT0M",
-        "END:VALARM",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return ("\r\n".join(_fold(line) for line in lines) + "\r\n").encode("utf-8")
+    event = Event()
+    event.add("uid", uid)
+    # In UTC, so every calendar shows the same moment without needing the company's zone definition.
+    event.add("dtstamp", now.astimezone(timezone.utc))
+    event.add("dtstart", starts_dt.astimezone(timezone.utc))
+    event.add("dtend", (starts_dt + timedelta(minutes=minutes)).astimezone(timezone.utc))
+    event.add("summary", summary)
+    event.add("description", description)
+    if url:
+        event.add("url", url)
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", summary)
+    alarm.add("trigger", timedelta(0))
+    event.add_component(alarm)
+
+    calendar = Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", "-//Resolver//Follow-up reminder//EN")
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(event)
+    return calendar.to_ical()

@@ -1,0 +1,186 @@
+"""What a resident may upload, decided by the bytes, never by the file's name.
+
+Photos (JPEG, PNG, GIF, WebP) are opened with Pillow and re-encoded, so the copy anyone is shown
+has no location or other EXIF data left in it; the moment the photo was taken is kept as a column.
+PDFs, Word/Excel/PowerPoint files, OpenDocument files and plain text are accepted as they are.
+Programs, web pages, SVG drawings, archives, and anything else we cannot name are refused with a
+sentence the resident can act on.
+
+The bytes exactly as received are kept as well when the served copy differs (for the record, in
+case a photo's authenticity is ever questioned); only the clean copy is ever served.
+
+Here: the limits, and one send from the form to the store. The parts: ``sniffing`` (what the bytes
+are), ``photos`` (Pillow's checks and the clean copy) and ``storage`` (the content-hash files).
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from ..errors import InvalidInput
+from ..extensions import db
+from ..workdays import local_zone
+from .photos import PhotoRefused, check_photo
+from .sniffing import served_name, sniff
+from .storage import StoredBatch, UploadNotSaved, discard_unreferenced, store_checked
+
+__all__ = [
+    "CheckedFile", "MB", "StoredBatch", "UploadLimits", "UploadNotSaved", "UploadRefused", "check_dispute_limits",
+    "check_file", "describe_size", "discard_unreferenced", "display_name", "dispute_usage", "receive",
+    "served_name", "store_checked",
+]
+
+MB = 1024 * 1024
+
+
+class UploadRefused(InvalidInput):
+    """One file, or the set of them, cannot be accepted; nothing was saved."""
+
+    def __init__(self, message: str, *, filename: str | None = None):
+        super().__init__(message, field="files")
+        self.filename = filename
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_file_bytes: int
+    max_dispute_bytes: int
+    max_files: int
+
+    @classmethod
+    def of(cls, company) -> UploadLimits:
+        return cls(company.max_file_bytes, company.max_dispute_bytes, company.max_files)
+
+
+@dataclass
+class CheckedFile:
+    """One upload that passed every check, not yet stored."""
+
+    name: str
+    content_type: str
+    kind: str  # for people: "photo", "PDF", "Word document"...
+    received: bytes
+    served: bytes  # what anyone is shown: ``received`` unless something had to be removed
+    captured_dt: datetime | None = None
+
+    @property
+    def size_bytes(self) -> int:
+        return len(self.received)
+
+
+def describe_size(size: int) -> str:
+    if size >= MB:
+        return f"{size / MB:.1f} MB"
+    if size >= 1024:
+        return f"{round(size / 1024)} KB"
+    return f"{size} bytes"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def display_name(raw: str | None) -> str:
+    """The file's name as the resident knows it, without folders or control characters."""
+    name = re.split(r"[\\/]", raw or "")[-1]
+    name = " ".join(_CONTROL.sub("", name).split()).strip(". ") or "file"
+    if len(name) > 200:
+        stem, dot, extension = name.rpartition(".")
+        name = (stem[: 200 - len(extension) - 1] + dot + extension) if dot and len(extension) <= 10 else name[:200]
+    return name
+
+
+def _refuse(name: str, why: str) -> UploadRefused:
+    return UploadRefused(f"“{name}” {why}", filename=name)
+
+
+def _too_big(name: str, size: int, limits: UploadLimits) -> UploadRefused:
+    return _refuse(name, f"is {describe_size(size)}; each file can be at most {describe_size(limits.max_file_bytes)}. "
+                         "A smaller photo, or a PDF of fewer pages, will fit.")
+
+
+def check_file(name: str, data: bytes, *, limits: UploadLimits, company) -> CheckedFile:
+    """Decide what ``data`` really is; return it ready to store, or raise UploadRefused."""
+    if data and len(data) > limits.max_file_bytes:
+        raise _too_big(name, len(data), limits)
+    verdict = sniff(data)
+    if verdict.refusal:
+        raise _refuse(name, verdict.refusal)
+    if not verdict.is_photo:
+        return CheckedFile(name=name, content_type=verdict.content_type, kind=verdict.kind, received=data, served=data)
+    try:
+        photo = check_photo(data, local_zone(company))
+    except PhotoRefused as refused:
+        raise _refuse(name, refused.reason) from None
+    return CheckedFile(name=name, content_type=photo.content_type, kind="photo", received=data,
+                       served=photo.served, captured_dt=photo.captured_dt)
+
+
+# Limits over the whole dispute ------------------------------------------------------------------
+
+def dispute_usage(dispute_id: int) -> tuple[int, int]:
+    """How many files, and how many bytes as received, this dispute already holds."""
+    from ..models import EvidenceFile
+
+    count, total = db.session.execute(
+        select(
+            func.count(EvidenceFile.id),
+            func.coalesce(func.sum(func.coalesce(EvidenceFile.received_size_bytes, EvidenceFile.size_bytes)), 0),
+        ).where(EvidenceFile.dispute_id == dispute_id)
+    ).one()
+    return int(count), int(total)
+
+
+def check_dispute_limits(dispute, sizes: list[int]) -> None:
+    """Refuse a set of new files that would take the dispute past its company's limits."""
+    if not sizes:
+        return
+    limits = UploadLimits.of(dispute.company)
+    count, total = dispute_usage(dispute.id)
+    if count + len(sizes) > limits.max_files:
+        room = max(limits.max_files - count, 0)
+        already = f" You have already sent {count}, so {room} more can be added." if count else ""
+        raise UploadRefused(
+            f"You attached {len(sizes)} files; up to {limits.max_files} files can be sent for this dispute."
+            f"{already} Please choose the ones that show the most."
+        )
+    if total + sum(sizes) > limits.max_dispute_bytes:
+        room = max(limits.max_dispute_bytes - total, 0)
+        already = f" You have already sent {describe_size(total)}, so {describe_size(room)} more fits." if total else ""
+        raise UploadRefused(
+            f"Together these files come to {describe_size(sum(sizes))}; up to "
+            f"{describe_size(limits.max_dispute_bytes)} can be sent for this dispute.{already} "
+            "Smaller photos, or fewer of them, will fit."
+        )
+
+
+# Receiving a send -------------------------------------------------------------------------------
+
+def receive(storages, dispute) -> StoredBatch:
+    """Check every uploaded file of one send, then the dispute's limits, then store them all.
+
+    ``storages`` are Werkzeug FileStorage objects; a file input left empty arrives without a name
+    and is skipped. Raises UploadRefused (nothing stored) or UploadNotSaved (nothing kept).
+    """
+    limits = UploadLimits.of(dispute.company)
+    checked = []
+    for storage in storages:
+        if not storage or not storage.filename:
+            continue
+        name = display_name(storage.filename)
+        data = storage.stream.read(limits.max_file_bytes + 1)  # one byte more is enough to say "too big"
+        if len(data) > limits.max_file_bytes:
+            raise _too_big(name, _full_size(storage.stream, len(data)), limits)
+        checked.append(check_file(name, data, limits=limits, company=dispute.company))
+    check_dispute_limits(dispute, [item.size_bytes for item in checked])
+    return store_checked(checked)
+
+
+def _full_size(stream, read_so_far: int) -> int:
+    try:
+        return stream.seek(0, io.SEEK_END)
+    except (OSError, AttributeError, ValueError):
+        return read_so_far
