@@ -3,13 +3,12 @@ sent, a button to confirm it arrived, the offer to accept or decline, and the wa
 mediation.
 
 Mail scanners open every link, so GET and HEAD only read (and log the link's use); every change is
-a POST from the page's own buttons, with CSRF protection. Each POST calls one verb and commits.
+a POST from the page's own buttons, with CSRF protection. Each POST calls one verb, in one unit of work.
 """
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 
 from ...actors import Actor
 from ...clock import now_utc
@@ -18,30 +17,21 @@ from ...extensions import db
 from ...files import path_for
 from ...letters import render
 from ...links import resolve_link
-from ...models import Dispute, LinkUse
+from ...models import Dispute
 from ...services import outcome
+from ..unit_of_work import unit_of_work
 from . import blueprint
+from .views import not_the_residents
 
 
 def _open(token: str):
     """(dispute, None) for a usable outcome link, else (None, the page that says why). The use is
-    logged and committed either way, before anything else happens."""
+    logged, in its own transaction, before anything else happens."""
     try:
-        link = resolve_link(token, "outcome")
-        dispute = db.session.get(Dispute, link.dispute_id)
-        if link.resident_id is None or link.resident_id != dispute.resident_id:
-            problem = LinkError("This link belongs to someone else. Please use the link from your own email.",
-                                reason="wrong-person")
-            problem.link = link
-            for use in db.session.new:
-                if isinstance(use, LinkUse) and use.link_id == link.id:
-                    use.outcome = problem.reason
-            raise problem
+        link = resolve_link(token, "outcome", holder_problem=not_the_residents)
     except LinkError as problem:
-        db.session.commit()
         return None, _problem_page(problem)
-    db.session.commit()
-    return dispute, None
+    return db.session.get(Dispute, link.dispute_id), None
 
 
 def _problem_page(problem: LinkError):
@@ -109,17 +99,18 @@ def _act(token: str, verb, done: str):
     dispute, refusal = _open(token)
     if refusal is not None:
         return refusal
-    try:
-        verb(Actor.resident(dispute.resident), dispute)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        dispute = db.session.get(Dispute, dispute.id)
-        return _page(dispute, problem=error.message, status=error.status_code)
-    except IntegrityError:
-        # The same button pressed twice at once: the other press was recorded; show what it did.
-        db.session.rollback()
-        return redirect(url_for("resident.outcome_page", token=token), code=303)
+    return _record(dispute, token, verb, done)
+
+
+def _shown_again(error: DomainError, dispute: Dispute, token: str, verb, done: str):
+    return _page(db.session.get(Dispute, dispute.id), problem=error.message, status=error.status_code)
+
+
+@unit_of_work(refused=_shown_again)
+def _record(dispute: Dispute, token: str, verb, done: str):
+    """The verb, in the request's one unit of work (the link was checked and its use logged before).
+    The same button pressed twice at once: the retry finds the other press recorded."""
+    verb(Actor.resident(dispute.resident), dispute)
     flash(done, "success")
     return redirect(url_for("resident.outcome_page", token=token), code=303)
 
