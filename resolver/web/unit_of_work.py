@@ -15,7 +15,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Callable
 
-from flask import current_app, g, session
+from flask import current_app, g, request, session
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,6 +23,7 @@ from ..errors import DomainError, StaleDispute
 from ..extensions import db
 
 ATTEMPTS = 2  # the first try and one retry after a collision
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 Refused = Callable[..., object]
 
@@ -58,6 +59,8 @@ def unit_of_work(view: Callable | None = None, *, refused: Refused | None = None
     def decorate(view: Callable):
         @wraps(view)
         def run(*args, **kwargs):
+            if request.method in SAFE_METHODS:
+                return view(*args, **kwargs)  # a page that also takes a form: showing it commits nothing
             for attempt in range(1, ATTEMPTS + 1):
                 flashes = list(session.get("_flashes", []))
                 g._uow_after_commit, g._uow_if_abandoned = [], []
