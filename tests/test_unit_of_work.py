@@ -134,3 +134,13 @@ def test_a_refused_or_failed_post_leaves_nothing_and_says_nothing(app, probe, th
     assert probes() == 0 and probe == {"committed": 0, "abandoned": 1}
     with client.session_transaction() as session:
         assert "_flashes" not in session
+
+
+def test_every_page_that_takes_a_post_is_a_unit_of_work(app):
+    # Signing out changes only the cookie; everything else that takes a POST commits through one place.
+    needs_none = {"manager.logout"}
+    posts = {rule.endpoint for rule in app.url_map.iter_rules()
+             if "POST" in rule.methods and not rule.endpoint.startswith("test")}
+    assert posts - needs_none, "no POST pages found"
+    for endpoint in sorted(posts - needs_none):
+        assert getattr(app.view_functions[endpoint], "is_unit_of_work", False), endpoint

@@ -12,6 +12,7 @@ its end. A link's use is logged in its own transaction (``resolver.links.log_use
 """
 from __future__ import annotations
 
+import logging
 from functools import wraps
 from typing import Callable
 
@@ -22,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..errors import DomainError, StaleDispute
 from ..extensions import db
 
+log = logging.getLogger("resolver.request")
 ATTEMPTS = 2  # the first try and one retry after a collision
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -73,6 +75,8 @@ def unit_of_work(view: Callable | None = None, *, refused: Refused | None = None
                 except Exception as error:
                     if is_version_conflict(error):
                         if attempt < ATTEMPTS:
+                            log.info("another request changed the same rows first; trying once more",
+                                     extra={"endpoint": request.endpoint, "error": type(error).__name__})
                             _take_back(flashes)
                             db.session.rollback()
                             continue
@@ -80,6 +84,7 @@ def unit_of_work(view: Callable | None = None, *, refused: Refused | None = None
                         return _refuse(StaleDispute(), refused, args, kwargs)
                     _abandon(flashes)
                     raise
+                g.pop("_uow_if_abandoned", None)
                 for action in g.pop("_uow_after_commit", []):
                     action()
                 return response

@@ -12,7 +12,7 @@ from typing import Callable
 from sqlalchemy import select
 
 from ...actors import Actor
-from ...errors import InvalidInput
+from ...errors import DomainError, InvalidInput, StaleDispute, WrongState
 from ...extensions import db
 from ...models import Dispute, ExtensionRequest, Letter, PanelSeat, Task
 from ...services import outcome, panel
@@ -244,6 +244,15 @@ _LIST = [
     Action("close", "Close the dispute", lambda c: "close" in c.allowed, _close),
 ]
 ACTIONS = {action.name: action for action in _LIST}
+
+
+def not_offered(action: Action, dispute: Dispute, expected_version: int) -> DomainError:
+    """Why ``action`` is refused without its verb being called: the form was drawn before someone
+    else's change (say so first, whatever it asked for), or it is simply not possible now."""
+    if expected_version != dispute.version:
+        return StaleDispute()
+    return WrongState(f"“{action.label}” is not possible for a dispute that is {dispute.state_label}. "
+                      "Reload the page to see what you can do now.")
 
 
 def available_actions(dispute: Dispute, *, allowed, requests, seats, letters, tasks) -> dict[str, Action]:

@@ -12,7 +12,7 @@ from flask import abort, flash, g, redirect, render_template, request, send_file
 from sqlalchemy import func, or_, select
 
 from ...clock import now_utc
-from ...errors import DomainError, InvalidInput, NotFound, WrongState
+from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import db
 from ...files import path_for
 from ...models import Dispute, EvidenceFile, Letter, Property, Resident, Task, Unit
@@ -23,7 +23,7 @@ from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from ..unit_of_work import unit_of_work
 from . import blueprint, queries
-from .actions import ACTIONS, offered_now
+from .actions import ACTIONS, not_offered, offered_now
 from .auth import current_actor
 from .dispute_page import INLINE_IMAGE_TYPES, dispute_page_context
 from .forms import MAX_ID, has_id_beyond_range, parse_amount, parse_id, parse_version, text
@@ -220,8 +220,7 @@ def dispute_action(dispute_id: int, name: str):
     # Read here, checked by the verb: a form drawn before someone else's change is told so.
     expected_version = parse_version(request.form.get("expected_version"))
     if name not in offered_now(dispute):
-        raise WrongState(f"“{action.label}” is not possible for a dispute that is {dispute.state_label}. "
-                         "Reload the page to see what you can do now.")
+        raise not_offered(action, dispute, expected_version)
     message = action.run(actor, dispute, request.form, expected_version)
     flash(message, "success")
     return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)

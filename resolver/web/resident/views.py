@@ -284,8 +284,8 @@ def evidence_status(token: str):
 
 def _more_time_refused(problem: DomainError, token: str):
     if isinstance(problem, StaleDispute):
-        # Another tab, or the manager, changed the dispute twice meanwhile: a second tab asking at the
-        # same time reads "you have already asked" on its retry, so this is rare.
+        # Another tab, or the manager, kept changing the dispute: asked again, a second tab asking at
+        # the same time reads "you have already asked", so this is rare.
         message = ("Your dispute changed a moment ago, so your request was not sent. "
                    "Please check the page below and ask again.")
     else:
