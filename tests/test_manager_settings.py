@@ -225,3 +225,20 @@ def test_the_company_history_is_append_only(app, signed_in_client, supervisor, c
     with pytest.raises(PermissionError):
         db.session.flush()
     db.session.rollback()
+
+
+def test_the_roster_and_staff_verbs_check_who_may_change_them(app, supervisor, manager, company, make_company,
+                                                             make_staff):
+    from resolver.errors import NotAllowed
+    from resolver.services import roster, staff
+
+    member = roster.add_panel_member(Actor.staff(supervisor), name="Pat Peer", email="pat@peers.test")
+    elsewhere = make_staff(make_company(), "supervisor")
+    for actor in (Actor.staff(manager), Actor.staff(elsewhere)):
+        with pytest.raises(NotAllowed):
+            roster.set_panel_member_active(actor, member, is_active=False)
+        with pytest.raises(NotAllowed):
+            staff.set_staff_role(actor, manager, "supervisor")
+    with pytest.raises(NotAllowed, match="Only a supervisor"):
+        roster.add_panel_member(Actor.staff(manager), name="Sam Peer", email="sam@peers.test")
+    assert member.is_active and manager.role == "manager"
