@@ -2,18 +2,20 @@
 
 The token carries only the row's random nonce and the link's purpose, signed with the app's secret,
 so a tampered token is refused before the database is asked, and a genuine one can still be expired
-or revoked there. Every request made with a link is logged, accepted or not.
+or revoked there. Every request made with a link is logged, accepted or not, in a transaction of
+its own that commits at once: the use stays in the log whatever becomes of the request.
 """
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
 from functools import cache
+from typing import Callable
 from urllib.parse import urlsplit
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import joinedload
 
 from .clock import now_utc
@@ -74,10 +76,13 @@ def current_link(dispute_id: int, purpose: str, *, resident_id=None, seat_id=Non
     return db.session.scalars(query.order_by(AccessLink.id.desc()).limit(1)).first()
 
 
-def resolve_link(token: str, purpose: str, *, now: datetime | None = None) -> AccessLink:
+def resolve_link(token: str, purpose: str, *, now: datetime | None = None,
+                 holder_problem: Callable[[AccessLink], LinkError | None] | None = None) -> AccessLink:
     """The link behind ``token``, if it may be used for ``purpose`` now; else a LinkError.
 
-    Logs the use either way (when the token is genuine). The caller commits.
+    ``holder_problem`` is the page's own check that the link is held by the right person (the
+    dispute's resident, a seat on its team); what it returns is the refusal, and the use's outcome.
+    Logs the use either way (when the token is genuine), committed before this returns.
     """
     now = now or now_utc()
     try:
@@ -98,6 +103,8 @@ def resolve_link(token: str, purpose: str, *, now: datetime | None = None) -> Ac
                             "otherwise please contact the property manager.", reason="revoked")
     elif now > link.expires_dt:
         problem = LinkError("This link has expired.", reason="expired")
+    elif holder_problem is not None:
+        problem = holder_problem(link)
     log_use(link, problem.reason if problem else "ok", now)
     if problem:
         problem.link = link
@@ -115,17 +122,21 @@ def _link_query(purpose: str):
 
 
 def log_use(link: AccessLink, outcome: str, now: datetime) -> None:
-    db.session.add(
-        LinkUse(
-            link_id=link.id,
-            used_dt=now,
-            method=request.method if request else "",
-            path=(request.path if request else "")[:500],
-            ip=(request.remote_addr or "")[:64] if request else "",
-            user_agent=(request.user_agent.string if request else "")[:500],
-            outcome=outcome,
-        )
-    )
+    """Log one use of ``link`` in its own short transaction, committed at once.
+
+    Written apart from the request's session, so neither a refusal, nor a rollback, nor a crash of
+    the request loses it, and no view has to carry it through its own commit.
+    """
+    with db.engine.begin() as connection:
+        connection.execute(insert(LinkUse), {
+            "link_id": link.id,
+            "used_dt": now,
+            "method": request.method if request else "",
+            "path": (request.path if request else "")[:500],
+            "ip": (request.remote_addr or "")[:64] if request else "",
+            "user_agent": (request.user_agent.string if request else "")[:500],
+            "outcome": outcome,
+        })
 
 
 def revoke_links(dispute_id: int, purpose: str | None, now: datetime, reason: str, *, seat_id=None) -> None:

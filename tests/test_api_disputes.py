@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from resolver.extensions import db
 from resolver.mail import send_pending
-from resolver.models import ApiKey, AuditEvent, Dispute, OutboxEmail, Property, Resident
+from resolver.models import ApiKey, AuditEvent, Dispute, OutboxEmail, Property, Resident, Unit
 from resolver.web.api.keys import create_api_key, revoke_api_key
 
 
@@ -230,3 +230,34 @@ def test_every_answer_matches_the_openapi_document(api_schema, mode):
                                    excluded_checks=[positive_data_acceptance, negative_data_rejection])
 
         answers_as_documented()
+
+
+def test_the_api_and_the_managers_form_find_or_add_residents_and_units_the_same_way(
+    app, api, signed_in_client, company, manager
+):
+    prop = Property(company_id=company.id, name="Aspen Court")
+    unhoused = Resident(company_id=company.id, name="Lee Nowhere", email="lee@mail.test")
+    db.session.add_all([prop, unhoused])
+    db.session.commit()
+    staff = signed_in_client(manager)
+    assert staff.post("/disputes/new", {
+        "resident_choice": "new", "new_name": "Dana Okafor", "new_email": "dana@mail.test",
+        "property_id": str(prop.id), "unit_label": "7C", "issue": "The carpet charge.", "intent": "draft",
+    }).status_code == 303
+    # The same unit again, through the API, for a resident with no unit on file: found, not added twice,
+    # and now the resident's.
+    response = api.post("/disputes", {"resident": {"id": unhoused.id}, "property_id": prop.id, "unit": "7C",
+                                      "issue": "The parking fee.", "open": False})
+    assert response.status_code == 201, response.get_json()
+    db.session.expire_all()
+    units = db.session.scalars(select(Unit).where(Unit.property_id == prop.id)).all()
+    assert [u.label for u in units] == ["7C"]
+    assert db.session.get(Resident, unhoused.id).unit_id == units[0].id
+    assert {d.unit_id for d in db.session.scalars(select(Dispute))} == {units[0].id}
+    assert db.session.scalars(select(Resident).where(Resident.name == "Dana Okafor")).one().unit_id == units[0].id
+    # Both doors refuse a bad address with the same check, and name the field their own way.
+    refused = api.post("/disputes", {"resident": {"name": "New", "email": "a@b"}, "issue": "x"}).get_json()
+    assert "not an email address" in refused["message"] and refused["field"] == "resident.email"
+    html = staff.post("/disputes/new", {"resident_choice": "new", "new_name": "New", "new_email": "a@b",
+                                        "issue": "x"}).get_data(as_text=True)
+    assert "not an email address" in html and 'id="new_email-error"' in html

@@ -353,3 +353,18 @@ def test_unknown_ids_are_not_found_with_a_message_and_change_nothing(
     response = staff.post(f"/disputes/{dispute.id}/actions/answer_more_time",
                           {"expected_version": version, "request_id": "abc", "answer": "grant"})
     assert response.status_code in (409, 422)
+
+
+def test_a_stale_form_for_an_action_no_longer_offered_is_told_the_dispute_changed(
+    app, signed_in_client, manager, make_dispute
+):
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    old_version = version_in(staff.get(f"/disputes/{dispute.id}").get_data(as_text=True))
+    disputes.withdraw_dispute(Actor.staff(manager), dispute, reason="Settled with the owner.")
+    db.session.commit()
+    response = staff.post(f"/disputes/{dispute.id}/actions/withdraw", {"expected_version": old_version,
+                                                                       "reason": "Duplicate."})
+    assert response.status_code == 409
+    assert "This dispute changed while you were looking at it" in response.get_data(as_text=True)

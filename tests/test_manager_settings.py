@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from resolver.actors import Actor
 from resolver.extensions import db
-from resolver.models import ApiKey, Company, PanelMember, StaffUser
+from resolver.models import ApiKey, Company, CompanyEvent, PanelMember, Property, StaffUser
 from resolver.services import disputes
 
 from .fixtures_manager import sign_in
@@ -155,3 +156,89 @@ def test_a_supervisor_sets_a_new_password_and_the_old_sessions_end(app, signed_i
                                                         "password": "a fresh long password"}).status_code == 303
     assert old_session.get("/").status_code == 302
     assert sign_in(app.test_client(), manager.email, "a fresh long password").status_code == 302
+
+
+# The company's history ------------------------------------------------------------------------------
+
+def company_history(company) -> list[tuple[str, str]]:
+    db.session.expire_all()
+    return [(e.action, e.subject_label) for e in db.session.scalars(
+        select(CompanyEvent).where(CompanyEvent.company_id == company.id).order_by(CompanyEvent.id))]
+
+
+def test_every_roster_change_leaves_a_row_in_the_companys_history(app, signed_in_client, supervisor, company):
+    near = Property(company_id=company.id, name="Aspen Court")
+    db.session.add(near)
+    db.session.commit()
+    staff = signed_in_client(supervisor)
+    assert staff.post("/settings/roster", {"name": "Pat Peer", "email": "pat@peers.test"}).status_code == 303
+    member = db.session.scalars(select(PanelMember)).one()
+    for change in ({"change": "reserve"}, {"change": "deactivate"}, {"change": "activate"},
+                   {"change": "exclusions", "excluded_property_ids": str(near.id)}):
+        assert staff.post(f"/settings/roster/{member.id}", change).status_code == 303, change
+    db.session.expire_all()
+    assert db.session.get(PanelMember, member.id).excluded_property_ids == [near.id]
+    assert company_history(company) == [
+        ("panel_member_added", "Pat Peer"), ("panel_member_reserve_changed", "Pat Peer"),
+        ("panel_member_deactivated", "Pat Peer"), ("panel_member_activated", "Pat Peer"),
+        ("panel_member_exclusions_changed", "Pat Peer"),
+    ]
+    [event] = db.session.scalars(select(CompanyEvent).where(CompanyEvent.action == "panel_member_added")).all()
+    assert (event.actor_kind, event.actor_id, event.subject_id) == ("staff", supervisor.id, member.id)
+    html = staff.get("/settings").get_data(as_text=True)
+    assert "added Pat Peer to the roster" in html and "took Pat Peer off the roster" in html
+
+
+def test_a_refused_roster_or_staff_change_leaves_no_history(app, signed_in_client, supervisor, manager, company):
+    staff = signed_in_client(supervisor)
+    assert staff.post("/settings/roster", {"name": "Pat Peer", "email": "not an address"}).status_code == 422
+    assert staff.post("/settings/roster", {"name": "Pat Peer", "email": "pat@peers.test",
+                                           "excluded_property_ids": "424242"}).status_code == 422
+    assert staff.post(f"/settings/staff/{supervisor.id}", {"change": "role", "role": "manager"}).status_code == 403
+    assert staff.post(f"/settings/staff/{manager.id}", {"change": "password", "password": "short"}).status_code == 422
+    assert company_history(company) == [] and db.session.scalars(select(PanelMember)).all() == []
+
+
+def test_staff_changes_and_settings_leave_history_without_the_password(app, signed_in_client, supervisor, manager,
+                                                                      company):
+    staff = signed_in_client(supervisor)
+    assert staff.post("/settings/staff", {"name": "Riley New", "email": "riley@aspen.test", "role": "manager",
+                                          "password": "a good long one"}).status_code == 303
+    assert staff.post(f"/settings/staff/{manager.id}", {"change": "role", "role": "supervisor"}).status_code == 303
+    assert staff.post(f"/settings/staff/{manager.id}", {"change": "password",
+                                                        "password": "another long one"}).status_code == 303
+    assert staff.post("/settings/company", RULES).status_code == 303
+    assert company_history(company) == [
+        ("staff_added", "Riley New"), ("staff_role_changed", "Morgan Manager"),
+        ("staff_password_changed", "Morgan Manager"), ("rules_changed", company.name),
+    ]
+    events = db.session.scalars(select(CompanyEvent).order_by(CompanyEvent.id)).all()
+    assert events[1].data == {"before": "manager", "after": "supervisor"}
+    assert "another long one" not in str([e.data for e in events])
+    assert events[3].data["changed"]["panel_size"] == [3, 5]
+
+
+def test_the_company_history_is_append_only(app, signed_in_client, supervisor, company):
+    signed_in_client(supervisor).post("/settings/roster", {"name": "Pat Peer", "email": "pat@peers.test"})
+    event = db.session.scalars(select(CompanyEvent)).one()
+    event.reason = "rewritten"
+    with pytest.raises(PermissionError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_the_roster_and_staff_verbs_check_who_may_change_them(app, supervisor, manager, company, make_company,
+                                                             make_staff):
+    from resolver.errors import NotAllowed
+    from resolver.services import roster, staff
+
+    member = roster.add_panel_member(Actor.staff(supervisor), name="Pat Peer", email="pat@peers.test")
+    elsewhere = make_staff(make_company(), "supervisor")
+    for actor in (Actor.staff(manager), Actor.staff(elsewhere)):
+        with pytest.raises(NotAllowed):
+            roster.set_panel_member_active(actor, member, is_active=False)
+        with pytest.raises(NotAllowed):
+            staff.set_staff_role(actor, manager, "supervisor")
+    with pytest.raises(NotAllowed, match="Only a supervisor"):
+        roster.add_panel_member(Actor.staff(manager), name="Sam Peer", email="sam@peers.test")
+    assert member.is_active and manager.role == "manager"

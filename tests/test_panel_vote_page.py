@@ -350,3 +350,25 @@ def test_the_last_two_votes_arriving_together_still_close_the_panel(app, sent_ca
     closed = db.session.get(Dispute, dispute.id)
     assert closed.state == "deadlocked" and closed.panel_closed_dt is not None
     assert len(emails(closed, "panel_result")) == 1
+
+
+def test_a_vote_that_keeps_colliding_is_refused_yet_its_links_use_stays_logged(client, sent_case, monkeypatch):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    dispute, seats, paths = sent_case()
+    token = csrf_of(client.get(paths[0]))
+    tries = []
+
+    def beaten(*args, **kwargs):
+        tries.append(1)
+        raise StaleDataError("another request changed the dispute first")
+
+    monkeypatch.setattr(panel, "record_vote", beaten)
+    response = client.post(paths[0], data={"csrf_token": token, "choice": "uphold", "reason": REASON})
+    assert response.status_code == 409 and len(tries) == 2
+    assert "This dispute changed while you were looking at it" in page_text(response)
+    db.session.expire_all()
+    posts = db.session.scalars(select(LinkUse.outcome).join(AccessLink, LinkUse.link_id == AccessLink.id)
+                               .where(AccessLink.seat_id == seats[0].id, LinkUse.method == "POST")).all()
+    assert posts == ["ok"]  # logged once, in its own transaction, though the request's was rolled back twice
+    assert db.session.scalars(select(Vote).where(Vote.seat_id == seats[0].id)).all() == []

@@ -122,9 +122,12 @@ def test_two_clicks_arriving_together_are_saved_once(app, client, waiting, monke
     key, csrf, path = hidden(form.html, "form_key"), hidden(form.html, "csrf_token"), form.path
     together = threading.Barrier(2, timeout=10)
     real_verb = views.submit_evidence
+    retrying = threading.local()  # the click that loses is tried once more, without waiting again
 
     def verb_after_both_arrive(*args, **kwargs):
-        together.wait()
+        if not getattr(retrying, "is_set", False):
+            retrying.is_set = True
+            together.wait()
         return real_verb(*args, **kwargs)
 
     monkeypatch.setattr(views, "submit_evidence", verb_after_both_arrive)

@@ -1,7 +1,7 @@
 """Resolver's data model (SQLAlchemy 2.x typed mappings)."""
 from .access import ApiKey, SignInAttempt
 from .base import Base
-from .company import Company, Property, Resident, StaffUser, Unit
+from .company import Company, CompanyEvent, Property, Resident, StaffUser, Unit
 from .dispute import AuditEvent, Dispute, DisputedItem, Timer
 from .evidence import EvidenceFile, ExtensionRequest, Submission
 from .letters import Letter, Task
@@ -10,7 +10,7 @@ from .outbox import OutboxEmail
 from .panel import CasePacket, PanelMember, PanelSeat, Vote, VoteRevision
 
 __all__ = [
-    "ApiKey", "SignInAttempt", "Base", "Company", "Property", "Resident", "StaffUser", "Unit", "AuditEvent", "Dispute",
+    "ApiKey", "SignInAttempt", "Base", "Company", "CompanyEvent", "Property", "Resident", "StaffUser", "Unit", "AuditEvent", "Dispute",
     "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest", "Submission", "Letter", "Task", "AccessLink",
     "LinkUse", "OutboxEmail", "CasePacket", "PanelMember", "PanelSeat", "Vote", "VoteRevision",
 ]

@@ -1,9 +1,9 @@
-"""Companies (tenants), their staff, properties, units and residents."""
+"""Companies (tenants), their staff, properties, units and residents, and the company's history."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -117,3 +117,37 @@ class Resident(Base):
     @property
     def initials(self) -> str:
         return "".join(part[0].upper() + "." for part in self.name.split() if part)
+
+
+class CompanyEvent(Base):
+    """Who changed the company's own set-up (its team roster, its staff, its rules), when, and how.
+
+    The company's history beside each dispute's (``AuditEvent``): rows are only ever added.
+    """
+
+    __tablename__ = "company_event"
+    __table_args__ = (
+        CheckConstraint("actor_kind IN ('staff', 'resident', 'panel', 'system')", name="actor_kind_known"),
+        CheckConstraint("subject_kind IN ('company', 'panel_member', 'staff_user', 'api_key')", name="subject_known"),
+        Index("ix_company_event_company_time", "company_id", "occurred_dt"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
+    occurred_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    actor_kind: Mapped[str] = mapped_column(String(12))
+    actor_id: Mapped[int | None]
+    actor_label: Mapped[str] = mapped_column(String(200), default="")
+    action: Mapped[str] = mapped_column(String(60))
+    # What was changed: the company itself, a member of its team roster, a staff account, an API key.
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int | None]
+    subject_label: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+@event.listens_for(CompanyEvent, "before_update")
+@event.listens_for(CompanyEvent, "before_delete")
+def _refuse_history_rewrite(mapper, connection, target):
+    raise PermissionError("the company's history is append-only")

@@ -1,4 +1,5 @@
-"""The web layer: one blueprint per audience. Views are thin: parse, call one verb, commit, render."""
+"""The web layer: one blueprint per audience. Views are thin: parse, call one verb, render; the
+request's one unit of work (``unit_of_work``) commits."""
 from __future__ import annotations
 
 from flask import Flask

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 15:48:36.750378
+Create Date: 2026-12-02 04:42:41.142913
 
 """
 from typing import Sequence, Union
@@ -66,6 +66,27 @@ def upgrade() -> None:
     with op.batch_alter_table('sign_in_attempt', schema=None) as batch_op:
         batch_op.create_index('ix_sign_in_attempt_email_time', ['email', 'attempted_dt'], unique=False)
         batch_op.create_index('ix_sign_in_attempt_ip_time', ['ip', 'attempted_dt'], unique=False)
+
+    op.create_table('company_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('company_id', sa.Integer(), nullable=False),
+    sa.Column('occurred_dt', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor_kind', sa.String(length=12), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_label', sa.String(length=200), nullable=False),
+    sa.Column('action', sa.String(length=60), nullable=False),
+    sa.Column('subject_kind', sa.String(length=20), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=True),
+    sa.Column('subject_label', sa.String(length=200), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.CheckConstraint("actor_kind IN ('staff', 'resident', 'panel', 'system')", name=op.f('ck_company_event_actor_kind_known')),
+    sa.CheckConstraint("subject_kind IN ('company', 'panel_member', 'staff_user', 'api_key')", name=op.f('ck_company_event_subject_known')),
+    sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_company_event_company_id_company')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_company_event'))
+    )
+    with op.batch_alter_table('company_event', schema=None) as batch_op:
+        batch_op.create_index('ix_company_event_company_time', ['company_id', 'occurred_dt'], unique=False)
 
     op.create_table('property',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -653,6 +674,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_property_company_id'))
 
     op.drop_table('property')
+    with op.batch_alter_table('company_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_company_event_company_time')
+
+    op.drop_table('company_event')
     with op.batch_alter_table('sign_in_attempt', schema=None) as batch_op:
         batch_op.drop_index('ix_sign_in_attempt_ip_time')
         batch_op.drop_index('ix_sign_in_attempt_email_time')

@@ -18,6 +18,7 @@ from ...clock import now_utc
 from ...errors import InvalidInput, NotAllowed
 from ...extensions import db
 from ...models import ApiKey, StaffUser
+from ...services.company_history import record_company_event
 
 PREFIX = "rsv_"
 
@@ -43,6 +44,7 @@ def create_api_key(creator: StaffUser, *, name: str, acting_user: StaffUser) -> 
                  created_dt=now_utc())
     db.session.add(row)
     db.session.flush()
+    _record(creator, row, "api_key_created", acting_user_id=acting_user.id, prefix=row.prefix)
     return row, key
 
 
@@ -51,6 +53,12 @@ def revoke_api_key(actor: StaffUser, key: ApiKey) -> None:
         raise NotAllowed("That key belongs to another company.")
     if key.revoked_dt is None:
         key.revoked_dt = now_utc()
+        _record(actor, key, "api_key_revoked", prefix=key.prefix)
+
+
+def _record(user: StaffUser, key: ApiKey, action: str, **data) -> None:
+    record_company_event(Actor.staff(user), key.company_id, action, subject_kind="api_key", subject_id=key.id,
+                         subject_label=key.name, data=data)
 
 
 def key_from_request() -> ApiKey:

@@ -2,6 +2,7 @@
 
 Every request but the OpenAPI document carries a company API key. A key sees only its own
 company's disputes; anything else is "not found". Errors are JSON with a message a person can read.
+Opening a dispute is one unit of work: the resident, the dispute and its invitation, or nothing.
 """
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from werkzeug.exceptions import HTTPException
 from ...clock import now_utc
 from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import csrf, db
-from ...models import Dispute, Property, Resident, StaffUser, Unit
+from ...models import Dispute, StaffUser
 from ...presentation import time_left
 from ...services.access import dispute_for
 from ...services.disputes import create_dispute, open_dispute
+from ...services.people import NewResident, find_or_add_resident
 from ...workflow.engine import dispute_engine
 from ..manager import queries
 from ..manager.forms import MAX_ID, has_id_beyond_range
+from ..unit_of_work import unit_of_work
 from . import blueprint
 from .keys import actor_for, key_from_request
 from .openapi import openapi_document
@@ -179,44 +182,45 @@ def _string(body: dict, name: str, *, limit: int = 20_000, required: bool = Fals
     return value
 
 
-def _company_row(model, row_id, field: str):
-    if not isinstance(row_id, int) or isinstance(row_id, bool):
+def _whole_id(value, field: str) -> int:
+    """An id as JSON sends it: a whole number that can name a row (else the row is simply not there)."""
+    if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidInput(f"{field} must be a whole number.", field=field)
-    row = db.session.get(model, row_id) if 1 <= row_id <= MAX_ID else None
+    if not 1 <= value <= MAX_ID:
+        raise InvalidInput(f"There is no {field.removesuffix('_id')} {value} in your company.", field=field)
+    return value
+
+
+def _company_row(model, row_id, field: str):
+    row = db.session.get(model, _whole_id(row_id, field))
     if row is None or row.company_id != g.actor.company_id:
         raise InvalidInput(f"There is no {field.removesuffix('_id')} {row_id} in your company.", field=field)
     return row
 
 
-def _resident(body: dict) -> Resident:
+# The verb's field names are the manager's form's; a JSON client reads them as its own body's.
+_BODY_FIELDS = {"new_name": "resident.name", "new_email": "resident.email", "unit_label": "unit"}
+
+
+def _resident_and_unit(body: dict):
     given = body.get("resident")
     if not isinstance(given, dict):
         raise InvalidInput("resident is required: {\"id\": 12} or {\"name\": ..., \"email\": ...}.", field="resident")
+    who = {}
     if "id" in given:
-        return _company_row(Resident, given["id"], "resident_id")
-    name = _string(given, "name", limit=200, required=True)
-    email = _string(given, "email", limit=254, required=True).lower()
-    if "@" not in email or "." not in email.rsplit("@", 1)[-1]:
-        raise InvalidInput("resident.email is not an email address.", field="resident.email")
-    resident = Resident(company_id=g.actor.company_id, name=name, email=email, phone=_string(given, "phone", limit=40))
-    db.session.add(resident)
-    db.session.flush()
-    return resident
-
-
-def _unit(body: dict, resident: Resident) -> Unit | None:
-    if body.get("property_id") is None:
-        return None
-    prop = _company_row(Property, body["property_id"], "property_id")
-    label = _string(body, "unit", limit=40, required=True)
-    unit = db.session.scalars(db.select(Unit).where(Unit.property_id == prop.id, Unit.label == label)).first()
-    if unit is None:
-        unit = Unit(property_id=prop.id, label=label)
-        db.session.add(unit)
-        db.session.flush()
-    if resident.unit_id is None:
-        resident.unit_id = unit.id
-    return unit
+        who["resident_id"] = _whole_id(given["id"], "resident_id")
+    else:
+        who["new"] = NewResident(name=_string(given, "name", limit=200, required=True),
+                                 email=_string(given, "email", limit=254, required=True),
+                                 phone=_string(given, "phone", limit=40))
+    if body.get("property_id") is not None:
+        who["property_id"] = _whole_id(body["property_id"], "property_id")
+        who["unit_label"] = _string(body, "unit", limit=40, required=True)
+    try:
+        return find_or_add_resident(g.actor, **who)
+    except InvalidInput as refused:
+        refused.field = _BODY_FIELDS.get(refused.field, refused.field)
+        raise
 
 
 def _items(body: dict) -> list[dict]:
@@ -237,6 +241,7 @@ def _items(body: dict) -> list[dict]:
 
 
 @blueprint.post("/disputes")
+@unit_of_work
 def create():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -248,9 +253,9 @@ def create():
     is_open = body.get("open", True)
     if not isinstance(is_open, bool):
         raise InvalidInput("open must be true or false.", field="open")
-    resident = _resident(body)
+    resident, unit = _resident_and_unit(body)
     dispute = create_dispute(
-        actor, resident=resident, unit=_unit(body, resident), manager=manager,
+        actor, resident=resident, unit=unit, manager=manager,
         issue=_string(body, "issue", required=True), what_was_fixed=_string(body, "what_was_fixed"),
         company_position=_string(body, "company_position"), category=_string(body, "category", limit=80),
         items=_items(body),
@@ -258,7 +263,6 @@ def create():
     if is_open:
         open_dispute(actor, dispute)
     g.api_key.last_used_dt = now_utc()
-    db.session.commit()
     response = jsonify(_detail(dispute))
     response.headers["Location"] = url_for("api.get_dispute", dispute_id=dispute.id, _external=True)
     return response, 201

@@ -22,9 +22,11 @@ from ...clock import now_utc
 from ...errors import NotAllowed
 from ...extensions import db, login_manager
 from ...models import SignInAttempt, StaffUser
+from ...services.company_history import SUPERVISOR_ONLY
+from ...services.staff import MIN_PASSWORD_LENGTH, set_password  # noqa: F401  (imported from here too)
+from ..unit_of_work import unit_of_work
 from . import blueprint
 
-MIN_PASSWORD_LENGTH = 8
 # Failures allowed in THROTTLE_WINDOW before that address (or client) must wait.
 FAILURES_PER_EMAIL = 5
 FAILURES_PER_CLIENT = 30
@@ -32,14 +34,6 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 
 # A hash to check against when the address is unknown, so a wrong address takes as long as a wrong password.
 _NO_SUCH_USER_HASH = generate_password_hash("resolver: nobody has this password", method="scrypt")
-
-
-def set_password(user: StaffUser, password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        from ...errors import InvalidInput
-
-        raise InvalidInput(f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field="password")
-    user.password_hash = generate_password_hash(password, method="scrypt")
 
 
 def check_password(user: StaffUser, password: str) -> bool:
@@ -118,7 +112,7 @@ def supervisor_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_staff().is_supervisor:
-            raise NotAllowed("Only a supervisor can change this. Ask your supervisor or the home office.")
+            raise NotAllowed(SUPERVISOR_ONLY)
         return view(*args, **kwargs)
 
     wrapper.is_supervisor_only = True
@@ -186,7 +180,9 @@ def _safe_next(target: str | None) -> str:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
+@unit_of_work
 def login():
+    """Signing in; every attempt, failed or not, is kept (the throttle counts them)."""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_safe_next(request.args.get("next")))
     email = ""
@@ -213,9 +209,7 @@ def login():
                 session.permanent = True
                 session["signed_in_dt"] = now.isoformat()
                 login_user(user)
-                db.session.commit()
                 return redirect(_safe_next(request.form.get("next") or request.args.get("next")))
-            db.session.commit()
             error = "That email and password do not match an account. Check them and try again."
             status = 401
     return render_template("manager/login.html", email=email, error=error,

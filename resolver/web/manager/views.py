@@ -1,7 +1,8 @@
 """The manager's pages: the dashboard, opening a dispute, and the dispute page with its actions.
 
-Views are thin: read the form, call one verb, commit, redirect. A refused request (another
-company's dispute, a stale form, a bad date) shows its message and changes nothing.
+Views are thin: read the form, call one verb, redirect; the request's unit of work commits. A
+refused request (another company's dispute, a stale form, a bad date) shows its message and changes
+nothing.
 """
 from __future__ import annotations
 
@@ -9,31 +10,26 @@ import io
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from ...clock import now_utc
-from ...errors import DomainError, InvalidInput, NotFound, WrongState
+from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import db
 from ...files import path_for
-from ...models import (
-    AccessLink, AuditEvent, Dispute, EvidenceFile, ExtensionRequest, Letter, LinkUse, OutboxEmail, PanelMember,
-    PanelSeat, Property, Resident, Submission, Task, Unit,
-)
-from ...services.access import check_version, dispute_for
+from ...models import Dispute, EvidenceFile, Letter, Property, Resident, Task, Unit
+from ...services.access import dispute_for
 from ...services.disputes import create_dispute, open_dispute
+from ...services.people import NewResident, find_or_add_resident
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
+from ..unit_of_work import unit_of_work
 from . import blueprint, queries
-from .actions import ACTIONS, available_actions, offered_now, service
+from .actions import ACTIONS, not_offered, offered_now
 from .auth import current_actor
-from .diagram import workflow_svg
+from .dispute_page import INLINE_IMAGE_TYPES, dispute_page_context
 from .forms import MAX_ID, has_id_beyond_range, parse_amount, parse_id, parse_version, text
-from .timeline import describe
 
 ITEM_ROWS = 5
 RESIDENT_CHOICES = 200  # residents listed on the form at once; the rest are found by searching
-# Served inline (for thumbnails) only when the stored type is one of these; everything else downloads.
-INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
 
 @blueprint.before_request
@@ -124,51 +120,19 @@ def _new_dispute_choices(company_id: int, *, search: str = "", chosen_id: str = 
     }
 
 
-def _unit_from_form(form, company_id: int) -> Unit | None:
-    property_id = parse_id(form.get("property_id"), field="property_id", label="a property")
-    label = text(form, "unit_label", limit=40)
-    if property_id is None:
-        if label:
-            raise InvalidInput("Choose the property the unit is in.", field="property_id")
-        return None
-    prop = db.session.get(Property, property_id)
-    if prop is None or prop.company_id != company_id:
-        raise InvalidInput("Choose one of your company's properties.", field="property_id")
-    if not label:
-        raise InvalidInput("Say which unit (for example 4B).", field="unit_label")
-    unit = db.session.scalars(select(Unit).where(Unit.property_id == prop.id, Unit.label == label)).first()
-    if unit is None:
-        unit = Unit(property_id=prop.id, label=label)
-        db.session.add(unit)
-        db.session.flush()
-    return unit
-
-
-def _resident_from_form(form, company_id: int, unit: Unit | None) -> Resident:
+def _resident_from_form(form) -> dict:
+    """Who the dispute is about, as the form says it: one of the list, or a new resident; and where."""
     choice = form.get("resident_choice", "existing")
     if choice == "existing" and not (form.get("resident_id") or "").strip() and (
         text(form, "new_name", limit=200) or text(form, "new_email", limit=254)
     ):
         choice = "new"  # nobody chosen from the list, but a new resident typed in: that is the one meant
+    who = {"property_id": parse_id(form.get("property_id"), field="property_id", label="a property"),
+           "unit_label": text(form, "unit_label", limit=40)}
     if choice == "existing":
-        resident_id = parse_id(form.get("resident_id"), field="resident_id", label="the resident")
-        if resident_id is None:
-            raise InvalidInput("Choose the resident, or enter a new one.", field="resident_id")
-        resident = db.session.get(Resident, resident_id)
-        if resident is None or resident.company_id != company_id:
-            raise InvalidInput("Choose one of your company's residents.", field="resident_id")
-        return resident
-    name = text(form, "new_name", limit=200)
-    email = text(form, "new_email", limit=254).lower()
-    if not name:
-        raise InvalidInput("Enter the new resident's name.", field="new_name")
-    if not email or "@" not in email or "." not in email.rsplit("@", 1)[-1]:
-        raise InvalidInput("Enter the new resident's email address; the invitation goes there.", field="new_email")
-    resident = Resident(company_id=company_id, name=name, email=email, phone=text(form, "new_phone", limit=40),
-                        unit_id=unit.id if unit is not None else None)
-    db.session.add(resident)
-    db.session.flush()
-    return resident
+        return {**who, "resident_id": parse_id(form.get("resident_id"), field="resident_id", label="the resident")}
+    return {**who, "new": NewResident(name=text(form, "new_name", limit=200), email=text(form, "new_email", limit=254),
+                                      phone=text(form, "new_phone", limit=40))}
 
 
 def _items_from_form(form) -> list[dict]:
@@ -186,52 +150,43 @@ def _items_from_form(form) -> list[dict]:
     return items
 
 
-@blueprint.route("/disputes/new", methods=["GET", "POST"])
-def new_dispute():
+def _new_dispute_page(error: DomainError | None = None, status: int = 200, **_):
     company = g.company
-    error = None
-    status = 200
-    if request.method == "POST":
-        form = request.form
-        actor = current_actor()
-        try:
-            unit = _unit_from_form(form, company.id)
-            resident = _resident_from_form(form, company.id, unit)
-            manager_id = parse_id(form.get("manager_id"), field="manager_id", label="the manager")
-            manager = None
-            if manager_id is not None:
-                manager = next((m for m in queries.staff_of(company.id) if m.id == manager_id), None)
-                if manager is None:
-                    raise InvalidInput("Choose one of your company's managers.", field="manager_id")
-            dispute = create_dispute(
-                actor,
-                resident=resident,
-                unit=unit,
-                manager=manager,
-                issue=text(form, "issue"),
-                what_was_fixed=text(form, "what_was_fixed"),
-                company_position=text(form, "company_position"),
-                category=text(form, "category", limit=80),
-                items=_items_from_form(form),
-            )
-            is_open = form.get("intent") == "open"
-            if is_open:
-                open_dispute(actor, dispute)
-            db.session.commit()
-        except DomainError as refused:
-            db.session.rollback()
-            error, status = refused, refused.status_code
-        else:
-            if is_open:
-                flash(f"The invitation is on its way to {resident.name} <{resident.email}>. They have until "
-                      f"{_moment(dispute.evidence_due_dt)} to send their side.", "success")
-            else:
-                flash("Saved as a draft. Nothing has been sent yet.", "success")
-            return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)
     return render_template("manager/new_dispute.html", form=request.form, error=error, item_rows=ITEM_ROWS,
                            company=company,
                            **_new_dispute_choices(company.id, search=request.args.get("who", "").strip()[:100],
                                                   chosen_id=request.form.get("resident_id", ""))), status
+
+
+def _new_dispute_refused(error: DomainError, **_):
+    return _new_dispute_page(error, error.status_code)
+
+
+@blueprint.route("/disputes/new", methods=["GET", "POST"])
+@unit_of_work(refused=_new_dispute_refused)
+def new_dispute():
+    if request.method != "POST":
+        return _new_dispute_page()
+    form, company, actor = request.form, g.company, current_actor()
+    resident, unit = find_or_add_resident(actor, **_resident_from_form(form))
+    manager_id = parse_id(form.get("manager_id"), field="manager_id", label="the manager")
+    manager = None
+    if manager_id is not None:
+        manager = next((m for m in queries.staff_of(company.id) if m.id == manager_id), None)
+        if manager is None:
+            raise InvalidInput("Choose one of your company's managers.", field="manager_id")
+    dispute = create_dispute(
+        actor, resident=resident, unit=unit, manager=manager, issue=text(form, "issue"),
+        what_was_fixed=text(form, "what_was_fixed"), company_position=text(form, "company_position"),
+        category=text(form, "category", limit=80), items=_items_from_form(form),
+    )
+    if form.get("intent") == "open":
+        open_dispute(actor, dispute)
+        flash(f"The invitation is on its way to {resident.name} <{resident.email}>. They have until "
+              f"{_moment(dispute.evidence_due_dt)} to send their side.", "success")
+    else:
+        flash("Saved as a draft. Nothing has been sent yet.", "success")
+    return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)
 
 
 def _moment(value):
@@ -240,141 +195,33 @@ def _moment(value):
 
 # The dispute page ----------------------------------------------------------------------------
 
-def _windows(dispute: Dispute, events: list[AuditEvent]) -> list[dict]:
-    """Every deadline the dispute has had: when it is due, whether it is running, and its extensions."""
-    rows = []
-    for window in dispute_engine.definition.windows.values():
-        due = getattr(dispute, window.due_column)
-        if due is None:
-            continue
-        is_running = dispute.state in window.active_in
-        breached = window.name == "reply" and dispute.reply_breached_dt is not None
-        extensions = [e for e in events if e.action == "extend" and (e.data or {}).get("window") == window.name]
-        rows.append({"name": window.name, "due": due, "is_running": is_running, "breached": breached,
-                     "extensions": extensions})
-    return rows
-
-
-def _page_context(dispute: Dispute) -> dict:
-    company = dispute.company
-    events = list(db.session.scalars(
-        select(AuditEvent).where(AuditEvent.dispute_id == dispute.id).order_by(AuditEvent.occurred_dt, AuditEvent.id)
-    ))
-    submissions = list(db.session.scalars(
-        select(Submission).where(Submission.dispute_id == dispute.id)
-        .options(selectinload(Submission.files)).order_by(Submission.received_dt, Submission.id)
-    ))
-    requests = list(db.session.scalars(
-        select(ExtensionRequest).where(ExtensionRequest.dispute_id == dispute.id).order_by(ExtensionRequest.id)
-    ))
-    seats = list(db.session.scalars(
-        select(PanelSeat).where(PanelSeat.dispute_id == dispute.id)
-        .options(selectinload(PanelSeat.member), selectinload(PanelSeat.vote)).order_by(PanelSeat.id)
-    ))
-    letters = list(db.session.scalars(
-        select(Letter).where(Letter.dispute_id == dispute.id).order_by(Letter.version.desc())
-    ))
-    tasks = list(db.session.scalars(select(Task).where(Task.dispute_id == dispute.id).order_by(Task.id)))
-    roster = list(db.session.scalars(
-        select(PanelMember).where(PanelMember.company_id == company.id, PanelMember.is_active.is_(True))
-        .order_by(PanelMember.is_reserve, PanelMember.name)
-    ))
-    emails = db.session.execute(
-        select(OutboxEmail.created_dt, OutboxEmail.to_name, OutboxEmail.to_addr, OutboxEmail.subject,
-               OutboxEmail.status, OutboxEmail.sent_dt, OutboxEmail.attempts, OutboxEmail.last_error)
-        .where(OutboxEmail.dispute_id == dispute.id).order_by(OutboxEmail.created_dt, OutboxEmail.id)
-    ).all()
-    # Whether the resident has opened their links: a manager wondering "did they see it?" can tell.
-    link_visits = db.session.execute(
-        select(AccessLink.purpose, func.count(LinkUse.id), func.max(LinkUse.used_dt))
-        .join(LinkUse, LinkUse.link_id == AccessLink.id)
-        .where(AccessLink.dispute_id == dispute.id, AccessLink.resident_id.is_not(None), LinkUse.outcome == "ok",
-               LinkUse.method == "GET")
-        .group_by(AccessLink.purpose)
-    ).all()
-    allowed = dispute_engine.allowed(dispute)
-    actions = available_actions(dispute, allowed=allowed, requests=requests, seats=seats, letters=letters,
-                                tasks=tasks)
-    return {
-        "dispute": dispute,
-        "company": company,
-        "events": [(event, describe(event, company, dispute.decision)) for event in events],
-        "submissions": submissions,
-        "requests": requests,
-        "pending_request": next((r for r in requests if r.status == "pending"), None),
-        "seats": seats,
-        "letters": letters,
-        "tasks": tasks,
-        "emails": emails,
-        "link_visits": {purpose: (count, last) for purpose, count, last in link_visits},
-        "roster": roster,
-        "windows": _windows(dispute, events),
-        "allowed": allowed,
-        "actions": actions,
-        "panel_progress": _panel_progress(dispute, seats),
-        "proposal": _proposal(dispute, actions),
-        "diagram": workflow_svg(dispute.state, allowed),
-        "inline_types": INLINE_IMAGE_TYPES,
-    }
-
-
-def _panel_progress(dispute: Dispute, seats: list[PanelSeat]):
-    progress = service("panel", "panel_progress")
-    if progress is not None and seats:
-        try:
-            return progress(dispute)
-        except (DomainError, TypeError):
-            return None
-    return None
-
-
-def _proposal(dispute: Dispute, actions: dict) -> dict:
-    """Who the panel helper suggests for the team, and any conflicts it sees, for the seat form."""
-    proposal = {}
-    if "replace_seat" in actions:
-        replacement = service("panel", "propose_replacement")
-        found = replacement(dispute) if replacement is not None else None
-        proposal["replacement"] = found.id if found is not None else None
-    if "seat_panel" not in actions:
-        return proposal
-    propose = service("panel", "propose_panel")
-    conflicts_for = service("panel", "conflicts_for")
-    try:
-        if propose is not None:
-            proposed = propose(dispute)
-            proposal["ids"] = {getattr(m, "id", m) for m in proposed}
-        if conflicts_for is not None:
-            proposal["conflicts"] = conflicts_for(dispute)
-    except (DomainError, TypeError):
-        pass
-    return proposal
-
-
 @blueprint.get("/disputes/<int:dispute_id>")
 def dispute_page(dispute_id: int):
     dispute = dispute_for(current_actor(), dispute_id)
-    return render_template("manager/dispute.html", **_page_context(dispute))
+    return render_template("manager/dispute.html", **dispute_page_context(dispute))
+
+
+def _action_refused(error: DomainError, dispute_id: int, name: str):
+    """The dispute page again, as it is now, with what was refused and why."""
+    if isinstance(error, NotFound):
+        raise error  # no such dispute here, or no such action: nothing to show the page of
+    dispute = dispute_for(current_actor(), dispute_id)
+    return render_template("manager/dispute.html", error=error, **dispute_page_context(dispute)), error.status_code
 
 
 @blueprint.post("/disputes/<int:dispute_id>/actions/<name>")
+@unit_of_work(refused=_action_refused)
 def dispute_action(dispute_id: int, name: str):
     actor = current_actor()
     dispute = dispute_for(actor, dispute_id)
     action = ACTIONS.get(name)
     if action is None:
         raise NotFound(f"There is no action called {name!r}.")
-    try:
-        # A stale form is told so first, whatever it asked for.
-        check_version(dispute, parse_version(request.form.get("expected_version")))
-        if name not in offered_now(dispute):
-            raise WrongState(f"“{action.label}” is not possible for a dispute that is {dispute.state_label}. "
-                             "Reload the page to see what you can do now.")
-        message = action.run(actor, dispute, request.form)
-        db.session.commit()
-    except DomainError as refused:
-        db.session.rollback()
-        dispute = dispute_for(actor, dispute_id)
-        return render_template("manager/dispute.html", error=refused, **_page_context(dispute)), refused.status_code
+    # Read here, checked by the verb: a form drawn before someone else's change is told so.
+    expected_version = parse_version(request.form.get("expected_version"))
+    if name not in offered_now(dispute):
+        raise not_offered(action, dispute, expected_version)
+    message = action.run(actor, dispute, request.form, expected_version)
     flash(message, "success")
     return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)
 

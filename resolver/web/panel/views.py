@@ -16,20 +16,19 @@ from decimal import Decimal, InvalidOperation
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from ...actors import Actor
 from ...clock import now_utc
 from ...errors import DomainError, InvalidInput, LinkError
 from ...extensions import db
 from ...files import path_for
-from ...links import log_use, resolve_link
+from ...links import resolve_link
 from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Unit, Vote
 from ...services import panel as panels
 from ...uploads import served_name
 from ...workdays import format_moment
+from ..unit_of_work import unit_of_work
 from . import blueprint
 
 ENDPOINTS = frozenset(f"panel.{name}" for name in ("vote_page", "cast_vote", "step_aside", "evidence_file", "decide"))
@@ -39,41 +38,21 @@ ENDPOINTS = frozenset(f"panel.{name}" for name in ("vote_page", "cast_vote", "st
 
 @blueprint.url_value_preprocessor
 def _resolve_vote_link(endpoint: str | None, values: dict | None) -> None:
-    # Runs before every before_request, CSRF's included, so a dead link never reaches a form.
+    # Runs before every before_request, CSRF's included, so a dead link never reaches a form. The use
+    # is logged (in its own transaction) whatever happens next, the vote's fate included.
     if endpoint not in ENDPOINTS or not values:
         return
     g.link, g.link_problem = None, None
     try:
-        link = resolve_link(values["token"], "vote")
-        if link.seat_id is None:
-            problem = LinkError("This link is not a team member's link.", reason="wrong-person")
-            problem.link = link
-            raise problem
-        g.link = link
+        g.link = resolve_link(values["token"], "vote", holder_problem=_not_a_seat)
     except LinkError as problem:
         g.link_problem = problem
-    if g.link is not None and endpoint == "panel.cast_vote":
-        # A vote's link use commits with the vote (one transaction, not two); cast_vote logs it
-        # again on its own if the vote is refused or rolled back.
-        return
-    db.session.commit()  # the use is logged, whatever happens next
 
 
-def _log_use_again() -> None:
-    """After a rollback, the link's use (logged before the vote) is logged once more."""
-    log_use(g.link, "ok", now_utc())
-
-
-@blueprint.teardown_request
-def _keep_use_of_failed_vote(error: BaseException | None) -> None:
-    # A vote that failed with an unexpected error still leaves the link's use in the log.
-    if error is not None and request.endpoint == "panel.cast_vote" and g.get("link") is not None:
-        try:
-            db.session.rollback()
-            _log_use_again()
-            db.session.commit()
-        except Exception:  # the database itself may be what failed; the error is logged already
-            db.session.rollback()
+def _not_a_seat(link: AccessLink) -> LinkError | None:
+    if link.seat_id is None:
+        return LinkError("This link is not a team member's link.", reason="wrong-person")
+    return None
 
 
 @blueprint.before_request
@@ -111,7 +90,6 @@ def _form_expired(error: CSRFError):
         return error
     if g.get("link_problem") is not None:
         return _link_problem_page(g.link_problem)
-    db.session.commit()  # a vote's link use, which waited for the vote
     message = ("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote is "
                "still below; please check it and press the button once more.")
     return _page(MemberView.load(), problem=InvalidInput(message), posted=request.form, status=400)
@@ -193,40 +171,26 @@ def vote_page(token: str):
     return _page(MemberView.load())
 
 
+def _shown_again(problem: DomainError, token: str, **_):
+    """A refused vote, step or decision: the page again, with the message and what was typed."""
+    return _page(MemberView.load(), problem=problem, posted=request.form, status=problem.status_code)
+
+
 @blueprint.post("/v/<token>")
+@unit_of_work(refused=_shown_again)
 def cast_vote(token: str):
-    # Only the seat is read here: the vote's own checks read the dispute, under its lock.
+    # Only the seat is read here: the vote's own checks read the dispute, under its lock. When the
+    # same member's other tab got there first, the retry finds its vote and changes it.
     seat = _seat()
     form = request.form
-    try:
-        fields = dict(
-            choice=form.get("choice", ""), reason=form.get("reason", ""), token_kind=form.get("token_kind", ""),
-            token_cents=parse_cents(form.get("token_amount", ""), field="token_cents", what="token"),
-            concession_cents=parse_cents(form.get("concession_amount", ""), field="concession_cents",
-                                         what="concession"),
-            # One select per disputed item, named item-<id>; the vote checks each id is this dispute's.
-            item_choices={key.removeprefix("item-"): value for key, value in form.items() if key.startswith("item-")},
-        )
-    except InvalidInput as problem:
-        db.session.commit()  # the link's use
-        return _page(MemberView.load(), problem=problem, posted=form, status=problem.status_code)
-    for attempt in range(3):
-        try:
-            vote = panels.record_vote(Actor.panel(seat.member), seat, **fields)
-            db.session.commit()
-            break
-        except (IntegrityError, StaleDataError):
-            # The same member's other tab got there first: its vote is the row; this one changes it.
-            db.session.rollback()
-            _log_use_again()
-            if attempt == 2:
-                raise
-            seat = _seat()
-        except DomainError as problem:
-            db.session.rollback()
-            _log_use_again()
-            db.session.commit()
-            return _page(MemberView.load(), problem=problem, posted=form, status=problem.status_code)
+    vote = panels.record_vote(
+        Actor.panel(seat.member), seat, choice=form.get("choice", ""), reason=form.get("reason", ""),
+        token_kind=form.get("token_kind", ""),
+        token_cents=parse_cents(form.get("token_amount", ""), field="token_cents", what="token"),
+        concession_cents=parse_cents(form.get("concession_amount", ""), field="concession_cents", what="concession"),
+        # One select per disputed item, named item-<id>; the vote checks each id is this dispute's.
+        item_choices={key.removeprefix("item-"): value for key, value in form.items() if key.startswith("item-")},
+    )
     dispute = vote.dispute  # as the vote left it (closed, if it closed the panel)
     if dispute.state == "panel_review":
         until = format_moment(dispute.panel_due_dt, dispute.company) if dispute.panel_due_dt else ""
@@ -239,31 +203,19 @@ def cast_vote(token: str):
 
 
 @blueprint.post("/v/<token>/step-aside")
+@unit_of_work(refused=_shown_again)
 def step_aside(token: str):
     view = MemberView.load()
-    try:
-        panels.recuse(Actor.panel(view.member), view.seat, reason=request.form.get("recusal_reason", ""))
-        db.session.commit()
-    except DomainError as problem:
-        db.session.rollback()
-        return _page(MemberView.load(), problem=problem, posted=request.form, status=problem.status_code)
+    panels.recuse(Actor.panel(view.member), view.seat, reason=request.form.get("recusal_reason", ""))
     return render_template("panel/stepped_aside.html", **view.context())
 
 
 @blueprint.post("/v/<token>/decide")
+@unit_of_work(refused=_shown_again)
 def decide(token: str):
     view = MemberView.load()
-    try:
-        panels.decide_deadlock(Actor.panel(view.member), view.dispute, decision=request.form.get("decision", ""),
-                               note=request.form.get("note", ""))
-        db.session.commit()
-    except DomainError as problem:
-        db.session.rollback()
-        return _page(MemberView.load(), problem=problem, posted=request.form, status=problem.status_code)
-    except StaleDataError:
-        db.session.rollback()
-        return _page(MemberView.load(), problem=InvalidInput("The manager decided it a moment ago."),
-                     status=409)
+    panels.decide_deadlock(Actor.panel(view.member), view.dispute, decision=request.form.get("decision", ""),
+                           note=request.form.get("note", ""))
     return render_template("panel/decided.html", **MemberView.load().context())
 
 

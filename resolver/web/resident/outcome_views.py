@@ -3,45 +3,52 @@ sent, a button to confirm it arrived, the offer to accept or decline, and the wa
 mediation.
 
 Mail scanners open every link, so GET and HEAD only read (and log the link's use); every change is
-a POST from the page's own buttons, with CSRF protection. Each POST calls one verb and commits.
+a POST from the page's own buttons, with CSRF protection. Each POST calls one verb, in one unit of work.
 """
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, send_file, url_for
+from flask import flash, g, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup
-from sqlalchemy.exc import IntegrityError
 
 from ...actors import Actor
 from ...clock import now_utc
-from ...errors import DomainError, LinkError
+from ...errors import DomainError, InvalidInput, LinkError
 from ...extensions import db
 from ...files import path_for
 from ...letters import render
 from ...links import resolve_link
-from ...models import Dispute, LinkUse
+from ...models import Dispute
 from ...services import outcome
+from ..unit_of_work import unit_of_work
 from . import blueprint
+from .views import not_the_residents
 
 
-def _open(token: str):
-    """(dispute, None) for a usable outcome link, else (None, the page that says why). The use is
-    logged and committed either way, before anything else happens."""
+ENDPOINTS = frozenset(f"resident.{name}" for name in ("outcome_page", "outcome_pdf", "confirm_receipt",
+                                                      "answer_offer", "ask_for_mediation"))
+
+
+@blueprint.url_value_preprocessor
+def _resolve_outcome_link(endpoint: str | None, values: dict | None) -> None:
+    # Before anything else (the CSRF check included), and logged in its own transaction either way.
+    if endpoint not in ENDPOINTS or not values:
+        return
+    g.link, g.link_problem = None, None
     try:
-        link = resolve_link(token, "outcome")
-        dispute = db.session.get(Dispute, link.dispute_id)
-        if link.resident_id is None or link.resident_id != dispute.resident_id:
-            problem = LinkError("This link belongs to someone else. Please use the link from your own email.",
-                                reason="wrong-person")
-            problem.link = link
-            for use in db.session.new:
-                if isinstance(use, LinkUse) and use.link_id == link.id:
-                    use.outcome = problem.reason
-            raise problem
+        g.link = resolve_link(values["token"], "outcome", holder_problem=not_the_residents)
     except LinkError as problem:
-        db.session.commit()
-        return None, _problem_page(problem)
-    db.session.commit()
-    return dispute, None
+        g.link_problem = problem
+
+
+@blueprint.before_request
+def _refuse_unusable_link():
+    if request.endpoint in ENDPOINTS and g.get("link_problem") is not None:
+        return _problem_page(g.link_problem)
+    return None
+
+
+def _dispute() -> Dispute:
+    return db.session.get(Dispute, g.link.dispute_id)
 
 
 def _problem_page(problem: LinkError):
@@ -87,17 +94,12 @@ def _page(dispute: Dispute, *, problem: str | None = None, status: int = 200):
 
 @blueprint.get("/o/<token>")
 def outcome_page(token: str):
-    dispute, refusal = _open(token)
-    if refusal is not None:
-        return refusal
-    return _page(dispute)
+    return _page(_dispute())
 
 
 @blueprint.get("/o/<token>/letter.pdf")
 def outcome_pdf(token: str):
-    dispute, refusal = _open(token)
-    if refusal is not None:
-        return refusal
+    dispute = _dispute()
     letter = outcome.sent_letter(dispute)
     if letter is None or not letter.pdf_sha256:
         return _page(dispute, problem="There is no letter to download yet.", status=404)
@@ -105,52 +107,43 @@ def outcome_pdf(token: str):
                      download_name=outcome.letter_pdf_filename(letter), max_age=0)
 
 
-def _act(token: str, verb, done: str):
-    dispute, refusal = _open(token)
-    if refusal is not None:
-        return refusal
-    try:
-        verb(Actor.resident(dispute.resident), dispute)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        dispute = db.session.get(Dispute, dispute.id)
-        return _page(dispute, problem=error.message, status=error.status_code)
-    except IntegrityError:
-        # The same button pressed twice at once: the other press was recorded; show what it did.
-        db.session.rollback()
-        return redirect(url_for("resident.outcome_page", token=token), code=303)
-    flash(done, "success")
+def _shown_again(error: DomainError, token: str):
+    """The page again, as it is now, with what was refused and why."""
+    return _page(_dispute(), problem=error.message, status=error.status_code)
+
+
+def _done(token: str, message: str):
+    flash(message, "success")
     return redirect(url_for("resident.outcome_page", token=token), code=303)
 
 
+# The same button pressed twice at once: the retry finds the other press recorded.
+
 @blueprint.post("/o/<token>/receipt")
+@unit_of_work(refused=_shown_again)
 def confirm_receipt(token: str):
-    return _act(token, outcome.acknowledge_outcome, "Thank you for letting us know the letter arrived.")
+    dispute = _dispute()
+    outcome.acknowledge_outcome(Actor.resident(dispute.resident), dispute)
+    return _done(token, "Thank you for letting us know the letter arrived.")
 
 
 @blueprint.post("/o/<token>/offer")
+@unit_of_work(refused=_shown_again)
 def answer_offer(token: str):
     answer = request.form.get("answer", "")
     if answer not in ("accept", "decline"):
-        dispute, refusal = _open(token)
-        if refusal is not None:
-            return refusal
-        return _page(dispute, problem="Please choose one of the two buttons.", status=422)
-    accept = answer == "accept"
-    return _act(
-        token,
-        lambda actor, dispute: outcome.respond_to_offer(actor, dispute, accept=accept),
-        "Thank you. You accepted our offer; we will let you know when it is done." if accept
-        else "Thank you for letting us know. The details of outside mediation are below.",
-    )
+        raise InvalidInput("Please choose one of the two buttons.", field="answer")
+    dispute = _dispute()
+    outcome.respond_to_offer(Actor.resident(dispute.resident), dispute, accept=answer == "accept")
+    return _done(token, "Thank you. You accepted our offer; we will let you know when it is done." if answer == "accept"
+                 else "Thank you for letting us know. The details of outside mediation are below.")
 
 
 @blueprint.post("/o/<token>/mediation")
+@unit_of_work(refused=_shown_again)
 def ask_for_mediation(token: str):
-    return _act(
-        token,
-        lambda actor, dispute: outcome.refer_out(actor, dispute, reason="The resident still disagrees and asked "
-                                                                         "for outside mediation."),
-        "Thank you for letting us know. The details of outside mediation are below, and in an email to you.",
-    )
+    dispute = _dispute()
+    outcome.refer_out(Actor.resident(dispute.resident), dispute,
+                      reason="The resident still disagrees and asked for outside mediation.")
+    return _done(token, "Thank you for letting us know. The details of outside mediation are below, and in an "
+                 "email to you.")

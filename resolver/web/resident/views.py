@@ -14,23 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from flask import current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import flash, g, redirect, render_template, request, send_file, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ... import uploads
 from ...actors import Actor
 from ...clock import now_utc
-from ...errors import DeadlinePassed, DomainError, GuardFailed, InvalidInput, LinkError
+from ...errors import DeadlinePassed, DomainError, GuardFailed, InvalidInput, LinkError, StaleDispute
 from ...extensions import db
 from ...files import path_for
 from ...links import resolve_link
-from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, LinkUse, Submission
+from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, Submission
 from ...services.evidence import request_more_time, submit_evidence
 from ...workdays import format_day, local
+from ..unit_of_work import if_abandoned, unit_of_work
 from . import blueprint
 
 ENDPOINTS = frozenset(
@@ -48,29 +47,28 @@ _FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 @blueprint.url_value_preprocessor
 def _resolve_evidence_link(endpoint: str | None, values: dict | None) -> None:
     # url_value_preprocessors run before every before_request, CSRF's included (which reads the body).
+    # The use is logged (in its own transaction) whatever happens next.
     if endpoint not in ENDPOINTS or not values:
         return
     g.link, g.link_problem = None, None
     try:
-        link = resolve_link(values["token"], "evidence")
-        dispute = db.session.get(Dispute, link.dispute_id)
-        if link.resident_id is None or link.resident_id != dispute.resident_id:
-            problem = LinkError("This link belongs to someone else. Please use the link from your own email.",
-                                reason="wrong-person")
-            problem.link = link
-            for use in db.session.new:  # the use was logged as fine a moment ago; say what it really was
-                if isinstance(use, LinkUse) and use.link_id == link.id:
-                    use.outcome = problem.reason
-            raise problem
-        g.link = link
+        g.link = resolve_link(values["token"], "evidence", holder_problem=not_the_residents)
     except LinkError as problem:
         g.link_problem = problem
-    db.session.commit()  # the use is logged, whatever happens next
     # Only a send through a good link may carry files; everything else is a few form fields at most.
     if g.link is not None and endpoint == "resident.send_evidence":
         request.max_content_length = _link_dispute().company.max_dispute_bytes + FORM_ALLOWANCE
     else:
         request.max_content_length = FORM_ALLOWANCE
+
+
+def not_the_residents(link: AccessLink) -> LinkError | None:
+    """A resident's link that is not held by the dispute's resident (theirs changed, or it was never theirs)."""
+    dispute = db.session.get(Dispute, link.dispute_id)
+    if link.resident_id is None or link.resident_id != dispute.resident_id:
+        return LinkError("This link belongs to someone else. Please use the link from your own email.",
+                         reason="wrong-person")
+    return None
 
 
 @blueprint.before_request
@@ -212,71 +210,52 @@ def evidence_form(token: str):
     return _status_page(view)
 
 
+def _send_refused(problem: DomainError, token: str):
+    """A send that saved nothing: the form again with what was typed, or why nothing more can be added."""
+    view = ResidentView.load()
+    if isinstance(problem, uploads.UploadNotSaved):
+        return _form_page(view, problem=InvalidInput(problem.message, field="files"), posted=request.form, status=503)
+    if isinstance(problem, InvalidInput):
+        return _form_page(view, problem=problem, posted=request.form, status=422)
+    # The deadline passed while the form was open, or the dispute moved on: nothing was saved.
+    message = problem.message if isinstance(problem, (GuardFailed, DeadlinePassed, StaleDispute)) else (
+        "This dispute has moved on, so nothing more can be added through this page.")
+    return render_template("resident/evidence_closed.html", **view.context(late_send=True, problem=message)), 409
+
+
+def _received_files(dispute: Dispute) -> uploads.StoredBatch:
+    """The send's files, checked and stored once per request (a retried send reuses them); if the send
+    is not saved after all, the files it alone brought go too."""
+    if "received_files" not in g:
+        g.received_files = uploads.receive(request.files.getlist("files"), dispute)
+    batch = g.received_files
+    if_abandoned(lambda: uploads.discard_unreferenced(batch.created))
+    return batch
+
+
 @blueprint.post("/e/<token>")
+@unit_of_work(refused=_send_refused)
 def send_evidence(token: str):
     view = ResidentView.load()
     form = request.form
-    try:
-        form_key = form.get("form_key", "")
-        if not _FORM_KEY.match(form_key):
-            raise InvalidInput("This form is missing part of itself. Please reload the page and send it again.")
-        amount = parse_amount(form.get("suggested_amount", ""))
-        responses = {str(item.id): form.get(f"item-{item.id}", "") for item in view.dispute.items}
-        batch = uploads.receive(request.files.getlist("files"), view.dispute)
-    except InvalidInput as problem:
-        return _form_page(view, problem=problem, posted=form, status=422)
-    except uploads.UploadNotSaved as problem:
-        return _form_page(view, problem=InvalidInput(problem.message, field="files"), posted=form, status=503)
-
-    for attempt in (1, 2):
-        try:
-            submission = submit_evidence(
-                Actor.resident(view.dispute.resident), view.dispute, form_key=form_key,
-                details=form.get("details", ""), suggested_resolution=form.get("suggested_resolution", ""),
-                suggested_amount_cents=amount, item_responses=responses, files=batch.files,
-            )
-            db.session.commit()
-            break
-        except (IntegrityError, StaleDataError):
-            # Two sends at once: the double-clicked twin committed first, or the dispute moved under us.
-            db.session.rollback()
-            twin = db.session.scalars(select(Submission).where(Submission.form_key == form_key)).first()
-            if twin is not None and twin.dispute_id == view.dispute.id:
-                submission = twin
-                break
-            if attempt == 2:
-                uploads.discard_unreferenced(batch.created)
-                raise
-            view = ResidentView.load()
-        except DomainError as problem:
-            db.session.rollback()
-            uploads.discard_unreferenced(batch.created)
-            view = ResidentView.load()
-            if isinstance(problem, InvalidInput):
-                return _form_page(view, problem=problem, posted=form, status=422)
-            # The deadline passed while the form was open, or the dispute moved on: nothing was saved.
-            message = problem.message if isinstance(problem, (GuardFailed, DeadlinePassed)) else (
-                "This dispute has moved on, so nothing more can be added through this page.")
-            return render_template("resident/evidence_closed.html",
-                                   **view.context(late_send=True, problem=message)), 409
-        except Exception:
-            # Anything else (the database gone away mid-commit): the files written for this send go too.
-            db.session.rollback()
-            _discard_quietly(batch.created)
-            raise
+    form_key = form.get("form_key", "")
+    if not _FORM_KEY.match(form_key):
+        raise InvalidInput("This form is missing part of itself. Please reload the page and send it again.")
+    amount = parse_amount(form.get("suggested_amount", ""))
+    responses = {str(item.id): form.get(f"item-{item.id}", "") for item in view.dispute.items}
+    batch = _received_files(view.dispute)
+    # The same form sent twice (a double click, two sends at once): the verb returns the first send.
+    submission = submit_evidence(
+        Actor.resident(view.dispute.resident), view.dispute, form_key=form_key,
+        details=form.get("details", ""), suggested_resolution=form.get("suggested_resolution", ""),
+        suggested_amount_cents=amount, item_responses=responses, files=batch.files,
+    )
     posted = (form.get("details", "").strip(), form.get("suggested_resolution", "").strip())
     if (submission.details, submission.suggested_resolution) != posted:
         # The same form sent again after changes (the Back button): the first send stands, so say so.
         flash("This form had already been sent, so the changes made to it since were not saved. "
               "To add something, use “add more” below.", "error")
     return redirect(url_for(".evidence_receipt", token=token, submission_id=submission.id), code=303)
-
-
-def _discard_quietly(hashes: list[str]) -> None:
-    try:
-        uploads.discard_unreferenced(hashes)
-    except Exception:  # noqa: BLE001 - the first failure is the one to report; the log names what is left
-        current_app.logger.exception("could not remove the files of a send that failed: %s", ", ".join(hashes))
 
 
 @blueprint.after_request
@@ -303,31 +282,27 @@ def evidence_status(token: str):
     return _status_page(ResidentView.load())
 
 
+def _more_time_refused(problem: DomainError, token: str):
+    if isinstance(problem, StaleDispute):
+        # Another tab, or the manager, kept changing the dispute: asked again, a second tab asking at
+        # the same time reads "you have already asked", so this is rare.
+        message = ("Your dispute changed a moment ago, so your request was not sent. "
+                   "Please check the page below and ask again.")
+    else:
+        message = problem.message
+    return _status_page(ResidentView.load(), problem=message, posted=request.form, status=problem.status_code)
+
+
 @blueprint.post("/e/<token>/more-time")
+@unit_of_work(refused=_more_time_refused)
 def ask_more_time(token: str):
     view = ResidentView.load()
     try:
         days = int(request.form.get("days", ""))
     except ValueError:
-        return _status_page(view, problem="Choose how many more days you need.", posted=request.form, status=422)
-    for attempt in (1, 2):
-        try:
-            extension = request_more_time(Actor.resident(view.dispute.resident), view.dispute, days=days,
-                                          reason=request.form.get("reason", ""))
-            db.session.commit()
-            break
-        except StaleDataError:
-            # Another tab, or the manager, changed the dispute a moment ago: look again, once. A second
-            # tab asking at the same time then reads "you have already asked".
-            db.session.rollback()
-            view = ResidentView.load()
-            if attempt == 2:
-                return _status_page(view, problem="Your dispute changed a moment ago, so your request was not sent. "
-                                    "Please check the page below and ask again.", posted=request.form, status=409)
-        except DomainError as problem:
-            db.session.rollback()
-            return _status_page(ResidentView.load(), problem=problem.message, posted=request.form,
-                                status=problem.status_code)
+        raise InvalidInput("Choose how many more days you need.", field="days") from None
+    extension = request_more_time(Actor.resident(view.dispute.resident), view.dispute, days=days,
+                                  reason=request.form.get("reason", ""))
     flash(f"Your request for {extension.days_asked} more day{'s' if extension.days_asked != 1 else ''} was sent to "
           f"{view.dispute.manager.name}. You will get an email with the answer, and this page will show it too.",
           "success")

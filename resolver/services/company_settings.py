@@ -1,0 +1,40 @@
+"""The verb for a company's own rules: windows, days and holidays, the team, caps, upload limits,
+contacts and the outside mediation service. A supervisor's change, kept in the company's history
+with each value before and after."""
+from __future__ import annotations
+
+from ..actors import Actor
+from ..errors import InvalidInput
+from ..models import Company
+from .company_history import record_company_event, require_supervisor
+
+# What the rules form may set; the form checks each value's shape, this verb how they fit together.
+RULE_FIELDS = (
+    "evidence_window_days", "reply_window_days", "panel_window_days", "follow_up_days", "offer_valid_days",
+    "time_zone", "is_business_days", "holidays", "panel_size", "is_panel_anonymous", "token_cap_cents",
+    "concession_cap_cents", "max_file_bytes", "max_dispute_bytes", "max_files", "supervisor_name",
+    "supervisor_email", "supervisor_phone", "home_office_phone", "contact_email", "contact_phone",
+    "mediation_service_name", "mediation_service_contact",
+)
+
+
+def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
+    """Set the company's rules; returns what changed ({field: [before, after]}). New deadlines use
+    them; deadlines already running keep their dates."""
+    require_supervisor(actor, company.id)
+    unknown = set(rules) - set(RULE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"There is no setting called {sorted(unknown)[0]!r}.")
+    if rules.get("max_dispute_bytes", company.max_dispute_bytes) < rules.get("max_file_bytes", company.max_file_bytes):
+        raise InvalidInput("The limit for all files together must be at least the limit for one file.",
+                           field="max_dispute_mb")
+    changed = {}
+    for name, value in rules.items():
+        before = getattr(company, name)
+        if before != value:
+            changed[name] = [before, value]
+            setattr(company, name, value)
+    if changed:
+        record_company_event(actor, company.id, "rules_changed", subject_kind="company", subject_id=company.id,
+                             subject_label=company.name, data={"changed": changed})
+    return changed

@@ -1,0 +1,95 @@
+"""Finding or adding whom and where a dispute is about: the resident and their unit.
+
+One verb for every door a dispute comes in by (the manager's form, the API), so a resident is found
+or added, and a unit named, with the same checks and the same words whichever door it was.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from ..actors import Actor
+from ..errors import InvalidInput, NotAllowed
+from ..extensions import db
+from ..models import Property, Resident, Unit
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def is_email_address(value: str) -> bool:
+    """The one check Resolver makes of an email address: something@somewhere.tld, no spaces."""
+    return bool(_EMAIL.match(value or ""))
+
+
+@dataclass(frozen=True)
+class NewResident:
+    name: str
+    email: str
+    phone: str = ""
+
+
+def find_or_add_resident(
+    actor: Actor,
+    *,
+    resident_id: int | None = None,
+    new: NewResident | None = None,
+    property_id: int | None = None,
+    unit_label: str = "",
+) -> tuple[Resident, Unit | None]:
+    """The dispute's resident (one of the company's, or ``new``) and unit (found, or added to the
+    property by its label). A resident with no unit on file is given this one."""
+    if not actor.is_staff:
+        raise NotAllowed("Only the company's own staff can do this.")
+    unit = find_or_add_unit(actor, property_id=property_id, label=unit_label)
+    if new is not None:
+        resident = _add_resident(actor, new, unit)
+    else:
+        if resident_id is None:
+            raise InvalidInput("Choose the resident, or enter a new one.", field="resident_id")
+        resident = db.session.get(Resident, resident_id)
+        if resident is None or resident.company_id != actor.company_id:
+            raise InvalidInput(f"Choose one of your company's residents: there is no resident {resident_id} "
+                               "in your company.", field="resident_id")
+    if unit is not None and resident.unit_id is None:
+        resident.unit_id = unit.id
+    return resident, unit
+
+
+def find_or_add_unit(actor: Actor, *, property_id: int | None, label: str) -> Unit | None:
+    """The unit ``label`` of one of the company's properties, added if it is new; None for no property."""
+    label = (label or "").strip()
+    if property_id is None:
+        if label:
+            raise InvalidInput("Choose the property the unit is in.", field="property_id")
+        return None
+    prop = db.session.get(Property, property_id)
+    if prop is None or prop.company_id != actor.company_id:
+        raise InvalidInput(f"Choose one of your company's properties: there is no property {property_id} "
+                           "in your company.", field="property_id")
+    if not label:
+        raise InvalidInput("Say which unit (for example 4B).", field="unit_label")
+    unit = db.session.scalars(select(Unit).where(Unit.property_id == prop.id, Unit.label == label)).first()
+    if unit is None:
+        # Two requests adding the same unit at once: one insert wins, the other's retry finds it.
+        unit = Unit(property_id=prop.id, label=label)
+        db.session.add(unit)
+        db.session.flush()
+    return unit
+
+
+def _add_resident(actor: Actor, new: NewResident, unit: Unit | None) -> Resident:
+    name, email = new.name.strip(), new.email.strip().lower()
+    if not name:
+        raise InvalidInput("Enter the new resident's name.", field="new_name")
+    if not email:
+        raise InvalidInput("Enter the new resident's email address; the invitation goes there.", field="new_email")
+    if not is_email_address(email):
+        raise InvalidInput(f"{email!r} is not an email address. Enter the new resident's email address; the "
+                           "invitation goes there.", field="new_email")
+    resident = Resident(company_id=actor.company_id, name=name, email=email, phone=new.phone.strip(),
+                        unit_id=unit.id if unit is not None else None)
+    db.session.add(resident)
+    db.session.flush()
+    return resident

@@ -1,0 +1,120 @@
+"""What the manager's dispute page shows: one dispute with its history, the resident's sends, the
+team, the letters, tasks, emails and deadlines, and the actions offered now.
+
+A fixed handful of queries, whatever the dispute's size; the view only renders what this returns.
+"""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ...errors import DomainError
+from ...extensions import db
+from ...models import (
+    AccessLink, AuditEvent, Dispute, ExtensionRequest, Letter, LinkUse, OutboxEmail, PanelMember, PanelSeat,
+    Submission, Task,
+)
+from ...services import panel
+from ...workflow.engine import dispute_engine
+from .actions import available_actions
+from .diagram import workflow_svg
+from .timeline import describe
+
+# Served inline (for thumbnails) only when the stored type is one of these; everything else downloads.
+INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+def _rows(model, dispute: Dispute, *order, options=()) -> list:
+    return list(db.session.scalars(select(model).where(model.dispute_id == dispute.id).options(*options)
+                                   .order_by(*order)))
+
+
+def dispute_page_context(dispute: Dispute) -> dict:
+    """Everything ``manager/dispute.html`` draws for ``dispute``."""
+    company = dispute.company
+    events = _rows(AuditEvent, dispute, AuditEvent.occurred_dt, AuditEvent.id)
+    submissions = _rows(Submission, dispute, Submission.received_dt, Submission.id,
+                        options=[selectinload(Submission.files)])
+    requests = _rows(ExtensionRequest, dispute, ExtensionRequest.id)
+    seats = _rows(PanelSeat, dispute, PanelSeat.id,
+                  options=[selectinload(PanelSeat.member), selectinload(PanelSeat.vote)])
+    letters = _rows(Letter, dispute, Letter.version.desc())
+    tasks = _rows(Task, dispute, Task.id)
+    roster = list(db.session.scalars(
+        select(PanelMember).where(PanelMember.company_id == company.id, PanelMember.is_active.is_(True))
+        .order_by(PanelMember.is_reserve, PanelMember.name)
+    ))
+    allowed = dispute_engine.allowed(dispute)
+    actions = available_actions(dispute, allowed=allowed, requests=requests, seats=seats, letters=letters,
+                                tasks=tasks)
+    return {
+        "dispute": dispute,
+        "company": company,
+        "events": [(event, describe(event, company, dispute.decision)) for event in events],
+        "submissions": submissions,
+        "requests": requests,
+        "pending_request": next((r for r in requests if r.status == "pending"), None),
+        "seats": seats,
+        "letters": letters,
+        "tasks": tasks,
+        "emails": _emails(dispute),
+        "link_visits": _link_visits(dispute),
+        "roster": roster,
+        "windows": _windows(dispute, events),
+        "allowed": allowed,
+        "actions": actions,
+        "panel_progress": panel.panel_progress(dispute) if seats else None,
+        "proposal": _proposal(dispute, actions),
+        "diagram": workflow_svg(dispute.state, allowed),
+        "inline_types": INLINE_IMAGE_TYPES,
+    }
+
+
+def _emails(dispute: Dispute) -> list:
+    return db.session.execute(
+        select(OutboxEmail.created_dt, OutboxEmail.to_name, OutboxEmail.to_addr, OutboxEmail.subject,
+               OutboxEmail.status, OutboxEmail.sent_dt, OutboxEmail.attempts, OutboxEmail.last_error)
+        .where(OutboxEmail.dispute_id == dispute.id).order_by(OutboxEmail.created_dt, OutboxEmail.id)
+    ).all()
+
+
+def _link_visits(dispute: Dispute) -> dict:
+    """Whether the resident has opened their links: a manager wondering "did they see it?" can tell."""
+    rows = db.session.execute(
+        select(AccessLink.purpose, func.count(LinkUse.id), func.max(LinkUse.used_dt))
+        .join(LinkUse, LinkUse.link_id == AccessLink.id)
+        .where(AccessLink.dispute_id == dispute.id, AccessLink.resident_id.is_not(None), LinkUse.outcome == "ok",
+               LinkUse.method == "GET")
+        .group_by(AccessLink.purpose)
+    ).all()
+    return {purpose: (count, last) for purpose, count, last in rows}
+
+
+def _windows(dispute: Dispute, events: list[AuditEvent]) -> list[dict]:
+    """Every deadline the dispute has had: when it is due, whether it is running, and its extensions."""
+    rows = []
+    for window in dispute_engine.definition.windows.values():
+        due = getattr(dispute, window.due_column)
+        if due is None:
+            continue
+        is_running = dispute.state in window.active_in
+        breached = window.name == "reply" and dispute.reply_breached_dt is not None
+        extensions = [e for e in events if e.action == "extend" and (e.data or {}).get("window") == window.name]
+        rows.append({"name": window.name, "due": due, "is_running": is_running, "breached": breached,
+                     "extensions": extensions})
+    return rows
+
+
+def _proposal(dispute: Dispute, actions: dict) -> dict:
+    """Who the panel helper suggests for the team, and any conflicts it sees, for the seat form."""
+    proposal = {}
+    if "replace_seat" in actions:
+        found = panel.propose_replacement(dispute)
+        proposal["replacement"] = found.id if found is not None else None
+    if "seat_panel" in actions:
+        try:
+            proposal["ids"] = {member.id for member in panel.propose_panel(dispute)}
+            proposal["conflicts"] = panel.conflicts_for(dispute)
+        except DomainError:  # no proposal today (the roster cannot make a team): the form still works
+            pass
+    return proposal
