@@ -5,9 +5,9 @@ or added, and a unit named, with the same checks and the same words whichever do
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from ..actors import Actor
@@ -15,12 +15,20 @@ from ..errors import InvalidInput, NotAllowed
 from ..extensions import db
 from ..models import Property, Resident, Unit
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+def email_problem(value: str) -> str | None:
+    """The one check Resolver makes of an email address (by email-validator, without asking the
+    network): None when it will do, else what is wrong with it, in a sentence. Letters before the @
+    must be plain ASCII, which every mail server accepts; a domain in another alphabet is fine."""
+    try:
+        validate_email(value or "", check_deliverability=False, allow_smtputf8=False, test_environment=True)
+    except EmailNotValidError as problem:
+        return str(problem)
+    return None
 
 
 def is_email_address(value: str) -> bool:
-    """The one check Resolver makes of an email address: something@somewhere.tld, no spaces."""
-    return bool(_EMAIL.match(value or ""))
+    return email_problem(value) is None
 
 
 @dataclass(frozen=True)
