@@ -13,7 +13,7 @@ import signal
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
 ROLES = ("manager", "supervisor")
 
@@ -21,18 +21,6 @@ ROLES = ("manager", "supervisor")
 def register_commands(app: Flask) -> None:
     for command in (init, create_company, create_user, demo, serve, worker, tick, diagram):
         app.cli.add_command(command)
-
-
-def main() -> None:
-    from . import create_app
-
-    cli = FlaskGroup(
-        name="resolver",
-        create_app=lambda: create_app(),
-        help="Resolver: the resolution-team process for residential property managers. "
-        "Settings come from RESOLVER_* environment variables (see the README).",
-    )
-    cli.main(prog_name="resolver")
 
 
 # Database ------------------------------------------------------------------------------------
@@ -97,18 +85,6 @@ def create_company(slug: str, name: str, time_zone: str, contact_email: str) -> 
     click.echo(f"Created company {name.strip()} ({slug}).")
 
 
-def set_staff_password(user, password: str) -> None:
-    """Hash the password with the sign-in code's own function when it is there."""
-    try:
-        from .web.manager.auth import set_password
-    except ImportError:
-        from werkzeug.security import generate_password_hash
-
-        user.password_hash = generate_password_hash(password, method="scrypt")
-    else:
-        set_password(user, password)
-
-
 @click.command("create-user")
 @click.option("--company", "company_slug", required=True, help="The company's slug.")
 @click.option("--email", required=True)
@@ -118,8 +94,11 @@ def set_staff_password(user, password: str) -> None:
 @with_appcontext
 def create_user(company_slug: str, email: str, name: str, role: str, password: str) -> None:
     """Add a staff member (manager or supervisor) who signs in with email and password."""
+    from .errors import InvalidInput
     from .extensions import db
     from .models import Company, StaffUser
+    from .services.people import email_problem
+    from .services.staff import set_password
 
     _require_current_schema()
     company = db.session.scalar(db.select(Company).where(Company.slug == company_slug))
@@ -128,14 +107,15 @@ def create_user(company_slug: str, email: str, name: str, role: str, password: s
             f"There is no company {company_slug!r}. Add it with `resolver create-company --slug {company_slug} --name ...`."
         )
     email = email.strip().lower()
-    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        raise click.BadParameter("that is not an email address", param_hint="--email")
-    if len(password) < 8:
-        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if problem := email_problem(email):
+        raise click.BadParameter(f"that is not an email address: {problem}", param_hint="--email")
     if db.session.scalar(db.select(StaffUser).where(StaffUser.email == email)) is not None:
         raise click.ClickException(f"{email} already has an account.")
     user = StaffUser(company_id=company.id, email=email, name=name.strip(), role=role)
-    set_staff_password(user, password)
+    try:
+        set_password(user, password)
+    except InvalidInput as problem:
+        raise click.BadParameter(problem.message, param_hint="--password") from None
     db.session.add(user)
     db.session.commit()
     click.echo(f"Created {role} {user.name} <{email}> at {company.name}. They can sign in now.")

@@ -229,9 +229,9 @@ def _photo(rgb: tuple[int, int, int], width: int = 48, height: int = 32) -> byte
 
 
 def _set_password(user: StaffUser, password: str) -> None:
-    from .cli import set_staff_password
+    from .services.staff import set_password
 
-    set_staff_password(user, password)
+    set_password(user, password)
 
 
 def _company() -> tuple[Company, bool]:

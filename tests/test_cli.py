@@ -241,7 +241,7 @@ def test_serve_builds_the_database_and_answers_on_its_port(tmp_path, smtp_server
         RESOLVER_MAIL_SERVER="127.0.0.1", RESOLVER_MAIL_PORT=str(smtp_server.port),
     )
     process = subprocess.Popen(
-        [sys.executable, "-c", "from resolver.cli import main; main()", "serve", "--port", str(port)],
+        [sys.executable, "-m", "resolver", "serve", "--port", str(port)],
         cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

@@ -63,7 +63,7 @@ def start_worker(app, smtp_server, tmp_path):
             RESOLVER_WORKER_POLL_SECONDS="0.2",
         )
         process = subprocess.Popen(
-            [sys.executable, "-c", "from resolver.cli import main; main()", "worker"],
+            [sys.executable, "-m", "resolver", "worker"],
             cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         processes.append(process)
