@@ -21,7 +21,7 @@ from .errors import DomainError
 from .extensions import db
 from .links import current_link, link_url
 from .models import Dispute, PanelSeat, Timer, Vote
-from .outbox import queue_email
+from .services.notify import tell
 from .workflow.engine import dispute_engine
 
 log = logging.getLogger(__name__)
@@ -149,18 +149,16 @@ def _on_due(action: str, dispute: Dispute) -> str:
 
 def _remind(dispute: Dispute, template: str, to: str, due: datetime) -> int:
     """Email a window's reminder to the people the workflow names, with the window's own due date."""
-    context = {"due": due, "link_url": None}
-    recipients: list[tuple[str, str, dict]] = []
+    recipients: list[tuple[object, dict]] = []  # (the person, what their email adds)
     if to == "resident":
         link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
-        recipients.append((dispute.resident.email, dispute.resident.name, {"link_url": link_url(link) if link else None}))
+        recipients.append((dispute.resident, {"link_url": link_url(link) if link else None}))
     elif to == "manager":
-        recipients.append((dispute.manager.email, dispute.manager.name, {}))
+        recipients.append((dispute.manager, {}))
     elif to == "supervisor":
         from .services.disputes import supervisors_of
 
-        for person in supervisors_of(dispute):
-            recipients.append((person["email"], person["name"], {}))
+        recipients += [(person, {}) for person in supervisors_of(dispute)]
     elif to == "panel_pending":
         seats = db.session.scalars(
             select(PanelSeat)
@@ -169,11 +167,9 @@ def _remind(dispute: Dispute, template: str, to: str, due: datetime) -> int:
         )
         for seat in seats:
             link = current_link(dispute.id, "vote", seat_id=seat.id)
-            extra = {"link_url": link_url(link) if link else None, "member": seat.member}
-            recipients.append((seat.member.email, seat.member.name, extra))
+            recipients.append((seat.member, {"link_url": link_url(link) if link else None, "member": seat.member}))
     else:
         raise ValueError(f"unknown reminder recipient {to!r}")
-    for address, name, extra in recipients:
-        queue_email(template, to_addr=address, to_name=name, company=dispute.company, dispute=dispute,
-                    context={**context, **extra})
+    for person, extra in recipients:
+        tell(person, dispute, template, {"due": due, "link_url": None, **extra})
     return len(recipients)

@@ -4,13 +4,13 @@ from .base import Base
 from .company import Company, CompanyEvent, Property, Resident, StaffUser, Unit
 from .dispute import AuditEvent, Dispute, DisputedItem, Timer
 from .evidence import EvidenceFile, ExtensionRequest, Submission
-from .letters import Letter, Task
+from .letters import UNSENT, Letter, LetterStatus, Task
 from .links import AccessLink, LinkUse
 from .outbox import OutboxEmail
 from .panel import CasePacket, PanelMember, PanelSeat, Vote, VoteRevision
 
 __all__ = [
     "ApiKey", "SignInAttempt", "Base", "Company", "CompanyEvent", "Property", "Resident", "StaffUser", "Unit", "AuditEvent", "Dispute",
-    "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest", "Submission", "Letter", "Task", "AccessLink",
+    "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest", "Submission", "Letter", "LetterStatus", "UNSENT", "Task", "AccessLink",
     "LinkUse", "OutboxEmail", "CasePacket", "PanelMember", "PanelSeat", "Vote", "VoteRevision",
 ]

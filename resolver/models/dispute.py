@@ -42,7 +42,7 @@ class Dispute(Base):
     manager_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
-    state: Mapped[str] = mapped_column(String(32), default="draft")
+    state: Mapped[str] = mapped_column(String(32), default=lambda: load_definition("dispute").initial)
     # Bumped on every change; a stale writer gets "this dispute changed" instead of a lost update.
     version: Mapped[int] = mapped_column(default=1)
     category: Mapped[str] = mapped_column(String(80), default="")

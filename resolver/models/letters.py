@@ -2,12 +2,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now_utc
 from .base import Base
+
+
+class LetterStatus(StrEnum):
+    """Where a letter is: being written, approved to go, gone, or replaced by a correction."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    SENT = "sent"
+    SUPERSEDED = "superseded"
+
+
+# A letter the manager may still change.
+UNSENT = frozenset({LetterStatus.DRAFT, LetterStatus.APPROVED})
 
 
 class Letter(Base):
@@ -33,7 +47,7 @@ class Letter(Base):
     dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
     version: Mapped[int] = mapped_column(default=1)
     corrects_letter_id: Mapped[int | None] = mapped_column(ForeignKey("letter.id"))
-    status: Mapped[str] = mapped_column(String(12), default="draft")
+    status: Mapped[str] = mapped_column(String(12), default=LetterStatus.DRAFT)
     subject: Mapped[str] = mapped_column(String(300), default="")
     body_html: Mapped[str] = mapped_column(Text, default="")
     body_text: Mapped[str] = mapped_column(Text, default="")
@@ -59,7 +73,7 @@ class Letter(Base):
 
     @property
     def is_sent(self) -> bool:
-        return self.status == "sent"
+        return self.status == LetterStatus.SENT
 
     @property
     def is_correction(self) -> bool:
