@@ -153,14 +153,14 @@ def seed_company(panel_size: int = 5, tag: str = "1"):
 @contextmanager
 def no_pdf():
     """Letters sent without WeasyPrint (measured apart, in letter_render): a fixed small PDF instead."""
-    from resolver.services import outcome
+    from resolver.services.outcome import sending
 
-    real = outcome.html_to_pdf
-    outcome.html_to_pdf = lambda html: b"%PDF-1.7\n% letter measured apart\n%%EOF\n"
+    real = sending.html_to_pdf
+    sending.html_to_pdf = lambda html: b"%PDF-1.7\n% letter measured apart\n%%EOF\n"
     try:
         yield
     finally:
-        outcome.html_to_pdf = real
+        sending.html_to_pdf = real
 
 
 def rss_bytes() -> int:

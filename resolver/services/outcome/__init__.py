@@ -16,7 +16,6 @@ confirm, accept or decline, and the referral), ``followup`` and ``tasks``.
 """
 from __future__ import annotations
 
-from ...letters.pdf import html_to_pdf  # kept importable here for callers that name it so
 from .answers import acknowledge_outcome, refer_out, respond_to_offer
 from .followup import follow_up
 from .letter import (
@@ -29,6 +28,6 @@ from .tasks import complete_task, open_tasks, tasks_for
 __all__ = [
     "MAX_LETTER_CHARS", "SENT_STATES", "ToneCheckFailed", "acknowledge_outcome",
     "approve_letter", "complete_task", "correct_letter", "current_letter", "draft_outcome", "edit_letter",
-    "follow_up", "html_to_pdf", "letter_pdf_filename", "letters_of", "open_tasks", "preview_html", "refer_out",
+    "follow_up", "letter_pdf_filename", "letters_of", "open_tasks", "preview_html", "refer_out",
     "respond_to_offer", "send_outcome", "sent_letter", "tasks_for", "tone_flags",
 ]
