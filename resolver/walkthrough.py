@@ -16,6 +16,10 @@ from .actors import Actor
 from .models import Dispute, PanelMember, PanelSeat, Resident, StaffUser
 from .services import disputes, evidence, outcome
 from .services import panel as panels
+from .workflow.definition import Decision
+from .workflow.engine import dispute_engine
+
+WORKFLOW = dispute_engine.definition
 
 
 def _same_reason(seat: PanelSeat, choice: str) -> str:
@@ -38,10 +42,10 @@ class Story:
     files: Sequence[dict] = ()
     # The team's votes in turn, until the result can no longer change; a dispute left with the team
     # has only the first ``votes_left_in_review`` of them.
-    votes: Sequence[str] = ("uphold", "uphold", "compromise")
+    votes: Sequence[str] = (Decision.UPHOLD, Decision.UPHOLD, Decision.COMPROMISE)
     votes_left_in_review: int = 0
     vote_reason: Callable[[PanelSeat, str], str] = _same_reason
-    deadlock_decision: str = "compromise"
+    deadlock_decision: str = Decision.COMPROMISE
     deadlock_note: str = "Split the difference."
     withdraw_reason: str = "The resident settled with the owner directly."
     refer_reason: str = "The resident declined and asked for mediation."
@@ -60,6 +64,13 @@ class Pace:
         clock.move_to(moment)
 
 
+# The road a dispute takes when nothing goes wrong, as the workflow's triggers, in order. A walk
+# follows it until the dispute is in the state asked for; a state off the road (withdrawn, lapsed,
+# referred) is reached by its own transition, taken at the first step of the road that allows it.
+ROAD = ("open", "submit_evidence", "send_to_panel", "decide", "manager_decides", "draft_outcome",
+        "send_outcome", "acknowledge", "close")
+
+
 def walk_dispute(state: str, *, manager: StaffUser, resident: Resident, story: Story,
                  team: Callable[[Dispute], list[PanelMember]], pace: Pace | None = None) -> Dispute:
     """Create a dispute and take it to ``state``; ``team(dispute)`` picks who sits when it gets that far.
@@ -67,89 +78,110 @@ def walk_dispute(state: str, *, manager: StaffUser, resident: Resident, story: S
     Flushes, never commits. Raises RuntimeError when the story cannot end in ``state`` (votes that
     do not deadlock, say).
     """
-    pace = pace or Pace()
     staff = Actor.staff(manager)
     dispute = disputes.create_dispute(
         staff, resident=resident, issue=story.issue, what_was_fixed=story.what_was_fixed,
         company_position=story.company_position, category=story.category,
         items=list(story.items) if story.items is not None else None,
     )
-    if state != "draft":
-        _walk_from_draft(state, dispute, staff, story, team, pace)
+    walk = _Walk(dispute, staff, story, team, pace or Pace(), goal=state)
+    detour = next((t.trigger for t in WORKFLOW.transitions.values() if t.dest == state and t.trigger not in ROAD), None)
+    for trigger in ROAD:
+        if dispute.state == state:
+            break
+        if detour and dispute.state != WORKFLOW.initial and WORKFLOW.can(detour, dispute.state):
+            walk.take(detour)
+            break
+        if WORKFLOW.can(trigger, dispute.state):
+            walk.take(trigger)
     if dispute.state != state:
         raise RuntimeError(f"the walk to {state} ended in {dispute.state}")
     return dispute
 
 
-def _walk_from_draft(state, dispute, staff, story, team, pace) -> None:
-    pace.later(hours=1)
-    disputes.open_dispute(staff, dispute)
-    if state == "withdrawn":
-        pace.later(days=2)
-        disputes.withdraw_dispute(staff, dispute, reason=story.withdraw_reason)
-        return
-    if state == "awaiting_evidence":
-        return
-    if state == "lapsed":
-        pace.move_to(dispute.evidence_due_dt + timedelta(minutes=1))
-        disputes.lapse_dispute(Actor.system(story.system_label), dispute)
-        return
-    pace.later(days=1, hours=2)
-    evidence.submit_evidence(
-        Actor.resident(dispute.resident), dispute, form_key=uuid.uuid4().hex,
-        details=story.details, suggested_resolution=story.suggestion,
-        suggested_amount_cents=story.suggested_cents, files=list(story.files),
-    )
-    if state == "evidence_received":
-        return
-    pace.later(hours=3)
-    _through_the_team(state, dispute, staff, story, team, pace)
-    if state in ("panel_review", "deadlocked"):
-        return
-    if dispute.state == "deadlocked":
-        panels.decide_deadlock(staff, dispute, decision=story.deadlock_decision, note=story.deadlock_note)
-    if state == "decided":
-        return
-    _through_the_outcome(state, dispute, staff, story, pace)
+@dataclass
+class _Walk:
+    """One step of the walk per trigger, each through the verbs its people use."""
 
+    dispute: Dispute
+    staff: Actor
+    story: Story
+    team: Callable[[Dispute], list[PanelMember]]
+    pace: Pace
+    goal: str
 
-def _through_the_team(state, dispute, staff, story, team, pace) -> None:
-    seats = panels.seat_panel(staff, dispute, [member.id for member in team(dispute)])
-    panels.send_to_panel(staff, dispute)
-    votes = story.votes[:story.votes_left_in_review] if state == "panel_review" else story.votes
-    for seat, choice in zip(seats, votes):
-        if dispute.state != "panel_review":
-            break  # the result could no longer change, so the team closed early
-        pace.later(hours=5)
-        panels.record_vote(
-            Actor.panel(seat.member), seat, choice=choice, reason=story.vote_reason(seat, choice),
-            token_kind="coffee-shop gift card", token_cents=2500,
-            concession_cents=5000 if choice != "uphold" else None,
+    def take(self, trigger: str) -> None:
+        getattr(self, trigger)()
+
+    def open(self) -> None:
+        self.pace.later(hours=1)
+        disputes.open_dispute(self.staff, self.dispute)
+
+    def withdraw(self) -> None:
+        self.pace.later(days=2)
+        disputes.withdraw_dispute(self.staff, self.dispute, reason=self.story.withdraw_reason)
+
+    def lapse(self) -> None:
+        self.pace.move_to(self.dispute.evidence_due_dt + timedelta(minutes=1))
+        disputes.lapse_dispute(Actor.system(self.story.system_label), self.dispute)
+
+    def submit_evidence(self) -> None:
+        self.pace.later(days=1, hours=2)
+        evidence.submit_evidence(
+            Actor.resident(self.dispute.resident), self.dispute, form_key=uuid.uuid4().hex,
+            details=self.story.details, suggested_resolution=self.story.suggestion,
+            suggested_amount_cents=self.story.suggested_cents, files=list(self.story.files),
         )
-    if state == "panel_review":
-        return
-    pace.later(hours=2)
-    panels.close_panel(Actor.system(story.system_label), dispute)  # a team closed early stays as it is
-    if state == "deadlocked" and dispute.state != "deadlocked":
-        raise RuntimeError(f"the votes {tuple(votes)} did not deadlock")
 
+    def send_to_panel(self) -> None:
+        self.pace.later(hours=3)
+        self.seats = panels.seat_panel(self.staff, self.dispute, [member.id for member in self.team(self.dispute)])
+        panels.send_to_panel(self.staff, self.dispute)
+        if self.goal == self.dispute.state:  # a walk that stops with the team leaves the votes it has so far
+            self._vote(self.story.votes[:self.story.votes_left_in_review])
 
-def _through_the_outcome(state, dispute, staff, story, pace) -> None:
-    pace.later(hours=4)
-    letter = outcome.draft_outcome(staff, dispute)
-    if state == "outcome_draft":
-        return
-    pace.later(hours=1)
-    outcome.approve_letter(staff, letter, override_reason="")
-    outcome.send_outcome(staff, dispute)
-    if state == "outcome_sent":
-        return
-    pace.later(days=1)
-    if state == "referred":
-        outcome.refer_out(staff, dispute, reason=story.refer_reason)
-        return
-    outcome.acknowledge_outcome(Actor.resident(dispute.resident), dispute)
-    if state == "acknowledged":
-        return
-    pace.later(days=2)
-    disputes.close_dispute(staff, dispute, reason=story.close_reason)
+    def decide(self) -> None:
+        self._vote(self.story.votes)
+        self.pace.later(hours=2)
+        panels.close_panel(Actor.system(self.story.system_label), self.dispute)  # a team closed early stays as it is
+        if self.goal == WORKFLOW.state_of("deadlock") and self.dispute.state != self.goal:
+            raise RuntimeError(f"the votes {tuple(self.story.votes)} did not deadlock")
+
+    def _vote(self, votes) -> None:
+        for seat, choice in zip(self.seats, votes):
+            if not WORKFLOW.can("decide", self.dispute.state):
+                break  # the result could no longer change, so the team closed early
+            self.pace.later(hours=5)
+            panels.record_vote(
+                Actor.panel(seat.member), seat, choice=choice, reason=self.story.vote_reason(seat, choice),
+                token_kind="coffee-shop gift card", token_cents=2500,
+                concession_cents=5000 if choice != Decision.UPHOLD else None,
+            )
+
+    # Whether the team decides or splits is its votes' doing: the same step either way.
+    deadlock = decide
+
+    def manager_decides(self) -> None:
+        panels.decide_deadlock(self.staff, self.dispute, decision=self.story.deadlock_decision,
+                               note=self.story.deadlock_note)
+
+    def draft_outcome(self) -> None:
+        self.pace.later(hours=4)
+        self.letter = outcome.draft_outcome(self.staff, self.dispute)
+
+    def send_outcome(self) -> None:
+        self.pace.later(hours=1)
+        outcome.approve_letter(self.staff, self.letter, override_reason="")
+        outcome.send_outcome(self.staff, self.dispute)
+
+    def refer_out(self) -> None:
+        self.pace.later(days=1)
+        outcome.refer_out(self.staff, self.dispute, reason=self.story.refer_reason)
+
+    def acknowledge(self) -> None:
+        self.pace.later(days=1)
+        outcome.acknowledge_outcome(Actor.resident(self.dispute.resident), self.dispute)
+
+    def close(self) -> None:
+        self.pace.later(days=2)
+        disputes.close_dispute(self.staff, self.dispute, reason=self.story.close_reason)

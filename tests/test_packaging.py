@@ -59,10 +59,12 @@ def test_the_wheel_carries_every_data_file(wheel):
         | {f"resolver/templates/{n}" for n in _checkout_files("templates")}
         | {f"resolver/static/{n}" for n in _checkout_files("resolver/static")}
         | {f"resolver/migrations/{n}" for n in _checkout_files("resolver/migrations")}
+        | {f"resolver/{n}" for n in _checkout_files("resolver", "*.yaml")}
     )
     assert "resolver/workflows/dispute.yaml" in expected
     assert any(n.startswith("resolver/templates/emails/") for n in expected), "nested template folders are covered"
     assert any(n.startswith("resolver/migrations/versions/") for n in expected)
+    assert "resolver/demo_scenarios.yaml" in expected
     assert sorted(expected - names) == []
 
 
