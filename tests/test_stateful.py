@@ -32,24 +32,13 @@ from resolver.extensions import db
 from resolver.models import (
     AuditEvent, Company, Dispute, ExtensionRequest, OutboxEmail, PanelMember, Resident, StaffUser, Timer,
 )
-from resolver.services import disputes, evidence
+from resolver.services import disputes, evidence, outcome, panel
 from resolver.workflow.engine import dispute_engine
 
 from .conftest import START
 from .dispute_checks import snapshot
 
 WORKFLOW = dispute_engine.definition
-# The team's and the letter's verbs join the random walk as soon as they exist.
-try:
-    from resolver.services import panel
-except ImportError:  # pragma: no cover - while the panel verbs are being written
-    panel = None
-try:
-    from resolver.services import outcome
-except ImportError:  # pragma: no cover
-    outcome = None
-HAS_PANEL = hasattr(panel, "seat_panel")
-HAS_OUTCOME = hasattr(outcome, "draft_outcome")
 
 STAFF = ("manager", "supervisor")
 # Mostly the right person, sometimes the wrong one.
@@ -87,8 +76,8 @@ class DisputeLife(RuleBasedStateMachine):
         evidence_days=st.integers(min_value=1, max_value=7),
         holidays=st.lists(st.integers(min_value=0, max_value=20), max_size=3),
         # Some walks start further along (reached through the real verbs), so fifteen steps go deep.
-        start_in=st.sampled_from(["draft", "awaiting_evidence", "evidence_received"]
-                                 + (["panel_review", "panel_review", "decided"] if HAS_PANEL else [])),
+        start_in=st.sampled_from(["draft", "awaiting_evidence", "evidence_received", "panel_review", "panel_review",
+                                  "decided"]),
     )
     def new_dispute(self, business_days, zone, evidence_days, holidays, start_in):
         clock.freeze(START)
@@ -301,111 +290,108 @@ class DisputeLife(RuleBasedStateMachine):
     def the_system_lapses_it_directly(self):
         self.attempt(lambda: disputes.lapse_dispute(Actor.system(), self.dispute), trigger="lapse")
 
-    # The team and the letter, once those verbs exist --------------------------------------------
+    # The team and the letter -----------------------------------------------------------------
 
-    if HAS_PANEL:
+    def _seat(self, index):
+        from resolver.models import PanelSeat
 
-        def _seat(self, index):
-            from resolver.models import PanelSeat
+        return db.session.get(PanelSeat, self.seats[index]) if index < len(self.seats) else None
 
-            return db.session.get(PanelSeat, self.seats[index]) if index < len(self.seats) else None
+    @during("evidence_received")
+    @rule(who=people, size=st.sampled_from([3, 3, 2]), and_send=st.booleans())
+    def seat_team(self, who, size, and_send=False):
+        members = [PanelMember(company_id=self.company_id, name=f"Peer {next(_numbers)}",
+                               email=f"p{next(_numbers)}@peers.test") for _ in range(size)]
+        db.session.add_all(members)
+        db.session.commit()  # the roster exists before the manager chooses from it
+        seats = self.attempt(lambda: panel.seat_panel(self.actors[who], self.dispute, [m.id for m in members]),
+                             who=who, may=STAFF)
+        if seats is not None:
+            assert size % 2 == 1, "an even team was seated"
+            self.seats = [seat.id for seat in seats]
+            if and_send:
+                self.send_to_team(who)
 
-        @during("evidence_received")
-        @rule(who=people, size=st.sampled_from([3, 3, 2]), and_send=st.booleans())
-        def seat_team(self, who, size, and_send=False):
-            members = [PanelMember(company_id=self.company_id, name=f"Peer {next(_numbers)}",
-                                   email=f"p{next(_numbers)}@peers.test") for _ in range(size)]
-            db.session.add_all(members)
-            db.session.commit()  # the roster exists before the manager chooses from it
-            seats = self.attempt(lambda: panel.seat_panel(self.actors[who], self.dispute, [m.id for m in members]),
-                                 who=who, may=STAFF)
-            if seats is not None:
-                assert size % 2 == 1, "an even team was seated"
-                self.seats = [seat.id for seat in seats]
-                if and_send:
-                    self.send_to_team(who)
+    @during("evidence_received")
+    @rule(who=people)
+    def send_to_team(self, who):
+        self.attempt(lambda: panel.send_to_panel(self.actors[who], self.dispute), trigger="send_to_panel",
+                     who=who, may=STAFF)
 
-        @during("evidence_received")
-        @rule(who=people)
-        def send_to_team(self, who):
-            self.attempt(lambda: panel.send_to_panel(self.actors[who], self.dispute), trigger="send_to_panel",
-                         who=who, may=STAFF)
+    @during("panel_review")
+    @rule(index=st.integers(0, 2), choice=st.sampled_from(["uphold", "resident", "compromise"]),
+          as_member=st.booleans())
+    def vote(self, index, choice, as_member):
+        seat = self._seat(index)
+        if seat is None:
+            return
+        voter = Actor.panel(seat.member) if as_member else self.actors["resident"]
+        who = ("member" if seat.recused_dt is None else "member who stepped aside") if as_member else "resident"
+        vote = self.attempt(lambda: panel.record_vote(voter, seat, choice=choice, reason="The photos show it."),
+                            who=who, may=("member",))
+        if vote is not None:
+            assert clock.now_utc() <= self.dispute.panel_due_dt or self.dispute.state != "panel_review"
 
-        @during("panel_review")
-        @rule(index=st.integers(0, 2), choice=st.sampled_from(["uphold", "resident", "compromise"]),
-              as_member=st.booleans())
-        def vote(self, index, choice, as_member):
-            seat = self._seat(index)
-            if seat is None:
-                return
-            voter = Actor.panel(seat.member) if as_member else self.actors["resident"]
-            who = ("member" if seat.recused_dt is None else "member who stepped aside") if as_member else "resident"
-            vote = self.attempt(lambda: panel.record_vote(voter, seat, choice=choice, reason="The photos show it."),
-                                who=who, may=("member",))
-            if vote is not None:
-                assert clock.now_utc() <= self.dispute.panel_due_dt or self.dispute.state != "panel_review"
+    @during("panel_review")
+    @rule(choices=st.lists(st.sampled_from(["uphold", "resident", "compromise"]), min_size=3, max_size=3))
+    def everyone_votes(self, choices):
+        for index, choice in enumerate(choices):
+            self.vote(index, choice, True)
 
-        @during("panel_review")
-        @rule(choices=st.lists(st.sampled_from(["uphold", "resident", "compromise"]), min_size=3, max_size=3))
-        def everyone_votes(self, choices):
-            for index, choice in enumerate(choices):
-                self.vote(index, choice, True)
+    @during("panel_review")
+    @rule(index=st.integers(0, 2))
+    def step_aside(self, index):
+        seat = self._seat(index)
+        if seat is not None:
+            self.attempt(lambda: panel.recuse(Actor.panel(seat.member), seat, reason="I know the resident."))
 
-        @during("panel_review")
-        @rule(index=st.integers(0, 2))
-        def step_aside(self, index):
-            seat = self._seat(index)
-            if seat is not None:
-                self.attempt(lambda: panel.recuse(Actor.panel(seat.member), seat, reason="I know the resident."))
+    @during("panel_review")
+    @rule(who=st.sampled_from(["manager", "resident"]))
+    def close_team(self, who):
+        self.attempt(lambda: panel.close_panel(self.actors[who], self.dispute), who=who, may=STAFF)
 
-        @during("panel_review")
-        @rule(who=st.sampled_from(["manager", "resident"]))
-        def close_team(self, who):
-            self.attempt(lambda: panel.close_panel(self.actors[who], self.dispute), who=who, may=STAFF)
+    @during("deadlocked")
+    @rule(who=people, decision=st.sampled_from(["uphold", "resident", "compromise"]))
+    def manager_decides(self, who, decision):
+        self.attempt(lambda: panel.decide_deadlock(self.actors[who], self.dispute, decision=decision,
+                                                   note="Split it."), trigger="manager_decides", who=who,
+                     may=STAFF)
 
-        @during("deadlocked")
-        @rule(who=people, decision=st.sampled_from(["uphold", "resident", "compromise"]))
-        def manager_decides(self, who, decision):
-            self.attempt(lambda: panel.decide_deadlock(self.actors[who], self.dispute, decision=decision,
-                                                       note="Split it."), trigger="manager_decides", who=who,
-                         may=STAFF)
 
-    if HAS_OUTCOME:
+    @during("decided", "outcome_draft")
+    @rule(who=people, and_send=st.booleans())
+    def draft_and_approve_letter(self, who, and_send=False):
+        letter = self.attempt(lambda: outcome.draft_outcome(self.actors[who], self.dispute),
+                              trigger="draft_outcome", who=who, may=STAFF)
+        if letter is not None:
+            self.attempt(lambda: outcome.approve_letter(self.actors[who], outcome.current_letter(self.dispute),
+                                                        override_reason="Read it twice."), who=who, may=STAFF)
+            if and_send:
+                self.send_letter(who)
 
-        @during("decided", "outcome_draft")
-        @rule(who=people, and_send=st.booleans())
-        def draft_and_approve_letter(self, who, and_send=False):
-            letter = self.attempt(lambda: outcome.draft_outcome(self.actors[who], self.dispute),
-                                  trigger="draft_outcome", who=who, may=STAFF)
-            if letter is not None:
-                self.attempt(lambda: outcome.approve_letter(self.actors[who], outcome.current_letter(self.dispute),
-                                                            override_reason="Read it twice."), who=who, may=STAFF)
-                if and_send:
-                    self.send_letter(who)
+    @during("outcome_draft")
+    @rule(who=people)
+    def send_letter(self, who):
+        self.attempt(lambda: outcome.send_outcome(self.actors[who], self.dispute), trigger="send_outcome",
+                     who=who, may=STAFF)
 
-        @during("outcome_draft")
-        @rule(who=people)
-        def send_letter(self, who):
-            self.attempt(lambda: outcome.send_outcome(self.actors[who], self.dispute), trigger="send_outcome",
-                         who=who, may=STAFF)
+    @during("outcome_sent", "acknowledged")
+    @rule()
+    def resident_confirms(self):
+        self.attempt(lambda: outcome.acknowledge_outcome(self.actors["resident"], self.dispute),
+                     trigger="acknowledge")
 
-        @during("outcome_sent", "acknowledged")
-        @rule()
-        def resident_confirms(self):
-            self.attempt(lambda: outcome.acknowledge_outcome(self.actors["resident"], self.dispute),
-                         trigger="acknowledge")
+    @during("outcome_sent", "acknowledged")
+    @rule(accept=st.booleans())
+    def resident_answers_the_offer(self, accept):
+        self.attempt(lambda: outcome.respond_to_offer(self.actors["resident"], self.dispute, accept=accept))
 
-        @during("outcome_sent", "acknowledged")
-        @rule(accept=st.booleans())
-        def resident_answers_the_offer(self, accept):
-            self.attempt(lambda: outcome.respond_to_offer(self.actors["resident"], self.dispute, accept=accept))
-
-        @during("outcome_sent", "acknowledged")
-        @rule(who=people)
-        def refer_out(self, who):
-            # The resident may ask for outside mediation too, not only the staff.
-            self.attempt(lambda: outcome.refer_out(self.actors[who], self.dispute, reason="Asked for mediation."),
-                         trigger="refer_out", who=who, may=(*STAFF, "resident"))
+    @during("outcome_sent", "acknowledged")
+    @rule(who=people)
+    def refer_out(self, who):
+        # The resident may ask for outside mediation too, not only the staff.
+        self.attempt(lambda: outcome.refer_out(self.actors[who], self.dispute, reason="Asked for mediation."),
+                     trigger="refer_out", who=who, may=(*STAFF, "resident"))
 
     OUT_OF_TURN = {
         "open": lambda self: self.open("manager"),
@@ -417,14 +403,14 @@ class DisputeLife(RuleBasedStateMachine):
         "lapse": lambda self: self.the_system_lapses_it_directly(),
         "sweep": lambda self: self.sweep(),
         "stale page": lambda self: self.act_on_a_stale_page(),
-        **({"seat": lambda self: self.seat_team("manager", 3),
-            "send_to_team": lambda self: self.send_to_team("manager"),
-            "close_team": lambda self: self.close_team("manager"),
-            "decide": lambda self: self.manager_decides("manager", "uphold")} if HAS_PANEL else {}),
-        **({"draft": lambda self: self.draft_and_approve_letter("manager"),
-            "send_letter": lambda self: self.send_letter("manager"),
-            "confirm": lambda self: self.resident_confirms(),
-            "refer_out": lambda self: self.refer_out("manager")} if HAS_OUTCOME else {}),
+        "seat": lambda self: self.seat_team("manager", 3),
+        "send_to_team": lambda self: self.send_to_team("manager"),
+        "close_team": lambda self: self.close_team("manager"),
+        "decide": lambda self: self.manager_decides("manager", "uphold"),
+        "draft": lambda self: self.draft_and_approve_letter("manager"),
+        "send_letter": lambda self: self.send_letter("manager"),
+        "confirm": lambda self: self.resident_confirms(),
+        "refer_out": lambda self: self.refer_out("manager"),
     }
 
     @rule(name=st.sampled_from(sorted(OUT_OF_TURN)))
@@ -531,9 +517,6 @@ def test_random_lives_keep_every_promise(app, make_company, make_staff):
     finally:
         clock.freeze(START)
     # The walk must really have gone places, not been refused at every step.
-    expected = {"awaiting_evidence", "evidence_received", "lapsed", "withdrawn", "closed"}
-    if HAS_PANEL:
-        expected |= {"panel_review", "decided", "deadlocked"}
-    if HAS_PANEL and HAS_OUTCOME:
-        expected |= {"outcome_draft", "outcome_sent"}
+    expected = {"awaiting_evidence", "evidence_received", "lapsed", "withdrawn", "closed", "panel_review", "decided",
+                "deadlocked", "outcome_draft", "outcome_sent"}
     assert expected <= set(REACHED), f"never reached: {expected - set(REACHED)}"
