@@ -18,7 +18,7 @@ from ...models import Dispute, Letter
 from ...money import check_cents
 from ...presentation import money
 from ...workflow.engine import dispute_engine
-from ..access import require_staff
+from ..access import check_version, require_staff
 from ..history import record_event
 from .decision import FULFIL_WITHIN_DAYS, decision_facts, latest_submission, resident_words
 
@@ -85,9 +85,10 @@ def letter_pdf_filename(letter: Letter) -> str:
 
 # Drafting and editing --------------------------------------------------------------------------
 
-def draft_outcome(actor: Actor, dispute: Dispute) -> Letter:
+def draft_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | None = None) -> Letter:
     """Write the first draft from the decision; a new draft replaces an unsent one."""
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     if not WORKFLOW.can("draft_outcome", dispute.state):
         if dispute.state in SENT_STATES or dispute.outcome_sent_dt is not None:
             raise WrongState("The letter was already sent. To change it, write a correction; "
@@ -131,6 +132,7 @@ def edit_letter(
     token_kind: str | None = None,
     token_cents: int | None = None,
     concession_cents: int | None = None,
+    expected_version: int | None = None,
 ) -> Letter:
     """Change an unsent letter's words or offer. ``None`` leaves a part as it is; an amount of 0 removes it.
 
@@ -139,6 +141,7 @@ def edit_letter(
     """
     dispute = dispute_of(letter)
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     _require_unsent(letter)
     changed: dict[str, object] = {}
     if body_text is not None:
@@ -183,10 +186,12 @@ def edit_letter(
     return letter
 
 
-def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "") -> Letter:
+def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "",
+                   expected_version: int | None = None) -> Letter:
     """Run the tone check and approve; with flags, only with a reason, which is kept."""
     dispute = dispute_of(letter)
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     _require_unsent(letter)
     if letter.status == "approved":
         return letter
@@ -211,9 +216,10 @@ def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "") -
     return letter
 
 
-def correct_letter(actor: Actor, dispute: Dispute) -> Letter:
+def correct_letter(actor: Actor, dispute: Dispute, *, expected_version: int | None = None) -> Letter:
     """Start a correction of the letter the resident has: a new draft, linked to it."""
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     original = sent_letter(dispute)
     if dispute.state not in SENT_STATES or original is None:
         raise WrongState("Only a letter that was sent can be corrected. An unsent draft can simply be edited.")
