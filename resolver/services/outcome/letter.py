@@ -26,6 +26,10 @@ WORKFLOW = dispute_engine.definition
 
 MAX_LETTER_CHARS = 20_000
 SENT_STATES = WORKFLOW.group("letter_sent")
+# A letter's statuses are the Letter model's: a new letter starts as its column's default (a draft);
+# until it is sent it is a draft or approved. (Read from the model, so the word is spelled in one place.)
+DRAFT = Letter.__table__.c.status.default.arg
+UNSENT = (DRAFT, "approved")
 
 
 class ToneCheckFailed(InvalidInput):
@@ -50,7 +54,7 @@ def letters_of(dispute: Dispute) -> list[Letter]:
 def current_letter(dispute: Dispute) -> Letter | None:
     """The letter being worked on (draft or approved), else the last one sent."""
     letters = [letter for letter in letters_of(dispute) if letter.status != "superseded"]
-    unsent = [letter for letter in letters if letter.status in ("draft", "approved")]
+    unsent = [letter for letter in letters if letter.status in UNSENT]
     return (unsent or letters or [None])[-1]
 
 
@@ -99,12 +103,12 @@ def draft_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | Non
     facts = decision_facts(dispute)
     is_late = dispute.reply_due_dt is not None and now > dispute.reply_due_dt
     for old in letters_of(dispute):
-        if old.status in ("draft", "approved"):
+        if old.status in UNSENT:
             old.status = "superseded"
     letter = Letter(
         dispute_id=dispute.id,
         version=_next_version(dispute),
-        status="draft",
+        status=DRAFT,
         subject=_subject(dispute),
         body_text=render.draft_body(dispute, facts, submission=latest_submission(dispute), is_late=is_late,
                                     fulfil_days=FULFIL_WITHIN_DAYS),
@@ -178,7 +182,7 @@ def edit_letter(
     if not changed:
         return letter
     if letter.status == "approved":
-        letter.status, letter.approved_dt, letter.approved_by_id = "draft", None, None
+        letter.status, letter.approved_dt, letter.approved_by_id = DRAFT, None, None
         changed["approval"] = "withdrawn: the letter changed after it was approved"
     letter.tone_flags = [flag.as_dict() for flag in tone_flags(letter)]
     letter.body_html = str(preview_html(letter))
@@ -224,13 +228,13 @@ def correct_letter(actor: Actor, dispute: Dispute, *, expected_version: int | No
     if dispute.state not in SENT_STATES or original is None:
         raise WrongState("Only a letter that was sent can be corrected. An unsent draft can simply be edited.")
     for letter in letters_of(dispute):
-        if letter.status in ("draft", "approved") and letter.corrects_letter_id is not None:
+        if letter.status in UNSENT and letter.corrects_letter_id is not None:
             return letter  # one correction at a time: carry on with the open one
     correction = Letter(
         dispute_id=dispute.id,
         version=_next_version(dispute),
         corrects_letter_id=original.id,
-        status="draft",
+        status=DRAFT,
         subject=original.subject,
         body_text=original.body_text,
         token_kind=original.token_kind,

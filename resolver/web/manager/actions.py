@@ -18,6 +18,7 @@ from ...models import Dispute, ExtensionRequest, Letter, PanelSeat, Task
 from ...services import outcome, panel
 from ...services.disputes import close_dispute, extend_window, open_dispute, withdraw_dispute
 from ...services.evidence import answer_more_time
+from ...services.outcome.letter import UNSENT
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from . import forms
@@ -25,8 +26,6 @@ from . import forms
 WORKFLOW = dispute_engine.definition
 # The states in which the resident already has the letter (a change is a correction, sent as a new letter).
 SENT_STATES = WORKFLOW.group("letter_sent")
-# The letters still being worked on: every status but the two a letter ends in.
-_FINISHED_LETTER = ("sent", "superseded")
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class Context:
 
     @property
     def draft_letter(self) -> Letter | None:
-        return next((x for x in self.letters if x.status not in _FINISHED_LETTER), None)
+        return next((x for x in self.letters if x.status in UNSENT), None)
 
 
 @dataclass(frozen=True)
