@@ -186,6 +186,7 @@ def edit_letter(
         changed["approval"] = "withdrawn: the letter changed after it was approved"
     letter.tone_flags = [flag.as_dict() for flag in tone_flags(letter)]
     letter.body_html = str(preview_html(letter))
+    dispute_engine.touch(dispute)  # two managers editing at once: one edit, the other is told
     record_event(dispute, actor, "letter_edited", data={"letter_id": letter.id, **changed})
     return letter
 
@@ -210,6 +211,7 @@ def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "",
     letter.approved_by_id = actor.id if actor.is_staff else None
     letter.tone_flags = [flag.as_dict() for flag in flags]
     letter.tone_override_reason = reason if flags else ""
+    dispute_engine.touch(dispute)  # an edit drawn before the approval is told the letter changed
     record_event(
         dispute, actor, "letter_approved", now=now,
         reason=(f"Approved despite the tone check: {reason}" if flags else ""),
@@ -247,6 +249,7 @@ def correct_letter(actor: Actor, dispute: Dispute, *, expected_version: int | No
     db.session.add(correction)
     db.session.flush()
     correction.body_html = str(preview_html(correction))
+    dispute_engine.touch(dispute)
     record_event(dispute, actor, "correction_started", data={"letter_id": correction.id, "corrects": original.id})
     return correction
 

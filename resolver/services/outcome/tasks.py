@@ -83,6 +83,7 @@ def complete_task(actor: Actor, task: Task, *, note: str = "", expected_version:
     task.done_dt = now
     task.done_by_id = actor.id if actor.is_staff else None
     task.done_note = " ".join((note or "").split())
+    dispute_engine.touch(dispute)  # two managers finishing the same task: once, and the other is told
     record_event(dispute, actor, "task_done", now=now, reason=task.done_note,
                  data={"task_id": task.id, "kind": task.kind, "title": task.title})
     if task.kind == "fulfil_offer" and not open_tasks(dispute, "fulfil_offer"):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
-from flask import flash, g, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
@@ -34,7 +34,8 @@ def _zones() -> list[str]:
     return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
 
 
-def _page(status: int = 200, *, error: DomainError | None = None, new_key: str | None = None):
+def _page(status: int = 200, *, error: DomainError | None = None, new_key: str | None = None,
+          rules_form: CompanyRulesForm | None = None):
     company = g.company
     return render_template(
         "manager/settings.html",
@@ -55,6 +56,7 @@ def _page(status: int = 200, *, error: DomainError | None = None, new_key: str |
         describe_change=describe_change,
         error=error,
         new_key=new_key,
+        rules_form=rules_form,
     ), status
 
 
@@ -90,7 +92,9 @@ def _done(message: str, anchor: str):
 
 
 def _refused(error: DomainError, **_):
-    return _page(error.status_code, error=error)
+    # A refused rules form is shown as it was typed; the other forms are a line or two.
+    rules_form = CompanyRulesForm() if request.endpoint == "manager.settings_company" else None
+    return _page(error.status_code, error=error, rules_form=rules_form)
 
 
 @blueprint.get("/settings")

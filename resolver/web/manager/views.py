@@ -26,7 +26,9 @@ from . import blueprint, queries
 from .actions import ACTIONS, not_offered, offered_now
 from .auth import current_actor
 from .dispute_page import INLINE_IMAGE_TYPES, dispute_page_context
-from .forms import ITEM_ROWS, MAX_ID, DashboardForm, NewDisputeForm, has_id_beyond_range, refuse_unless_valid
+from .forms import (
+    ITEM_ROWS, MAX_ID, DashboardForm, EditLetterForm, NewDisputeForm, has_id_beyond_range, refuse_unless_valid,
+)
 
 RESIDENT_CHOICES = 200  # residents listed on the form at once; the rest are found by searching
 
@@ -181,7 +183,10 @@ def _action_refused(error: DomainError, dispute_id: int, name: str):
     if isinstance(error, NotFound):
         raise error  # no such dispute here, or no such action: nothing to show the page of
     dispute = dispute_for(current_actor(), dispute_id)
-    return render_template("manager/dispute.html", error=error, **dispute_page_context(dispute)), error.status_code
+    # A letter's edit that was refused is shown as typed; the other forms are a line or two.
+    letter_form = EditLetterForm() if name == "edit_letter" else None
+    return render_template("manager/dispute.html", error=error, letter_form=letter_form,
+                           **dispute_page_context(dispute)), error.status_code
 
 
 @blueprint.post("/disputes/<int:dispute_id>/actions/<name>")
