@@ -220,6 +220,16 @@ class CompleteTaskForm(ActionForm):
     note = TextField(2000)
 
 
+# Signing in --------------------------------------------------------------------------------------
+
+class SignInForm(FlaskForm):
+    """Whatever is typed is tried (and counted by the throttle); a wrong address simply does not match."""
+
+    email = StringField(default="", filters=[lambda value: _stripped(value).lower()[:254]])
+    password = PasswordField(default="")
+    next = StringField(default="")
+
+
 # The dashboard's filters (a GET: nothing changes, so no CSRF) --------------------------------------
 
 class DashboardForm(Form):
