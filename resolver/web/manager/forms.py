@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, FieldList, Form, FormField, PasswordField, StringField
+from wtforms import Field, FieldList, Form, FormField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
 from ...errors import InvalidInput
