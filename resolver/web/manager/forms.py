@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 from flask_wtf import FlaskForm
-from wtforms import Field, FieldList, Form, FormField, PasswordField, StringField
+from wtforms import Field, Form, FormField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
 from ...errors import InvalidInput
@@ -38,9 +38,7 @@ def refuse_unless_valid(form: Form) -> Form:
 
 def _problems(fields):
     for field in fields:
-        if isinstance(field, FieldList):
-            yield from _problems(field.entries)
-        elif isinstance(field, FormField):
+        if isinstance(field, FormField):
             yield from _problems(field.form)
         elif field.errors:
             yield field.name, field.errors[0]
@@ -269,8 +267,8 @@ class NewDisputeForm(FlaskForm):
     company_position = TextField(20_000)
     category = TextField(80)
     intent = StringField(default="")
-    item = FieldList(FormField(DisputedItemForm, separator="-"), separator="-",
-                     min_entries=ITEM_ROWS, max_entries=ITEM_ROWS)
+    # The item rows follow (``item-0-description``, ...), added below: one FormField per row, so a row
+    # keeps its number whichever rows are filled in.
 
     @property
     def is_new_resident(self) -> bool:
@@ -287,4 +285,8 @@ class NewDisputeForm(FlaskForm):
     def items(self) -> list[dict]:
         return [{"description": row.description.data, "amount_cents": row.amount.data or 0,
                  "company_reason": row.reason.data}
-                for row in (entry.form for entry in self.item) if not row.is_blank]
+                for row in (self[f"item_{index}"].form for index in range(ITEM_ROWS)) if not row.is_blank]
+
+
+for _index in range(ITEM_ROWS):
+    setattr(NewDisputeForm, f"item_{_index}", FormField(DisputedItemForm, name=f"item-{_index}", separator="-"))
