@@ -103,6 +103,14 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_saved(
     # The form keeps what was typed.
     response = staff.post("/disputes/new", {**base, "issue": "Keep this text", "item-0-amount": "5"})
     assert "Keep this text" in response.get_data(as_text=True)
+    # A wrong amount is shown as typed, with the problem beside its row (the row named by its number).
+    html = staff.post("/disputes/new", {**base, "item-1-description": "Blinds", "item-1-amount": "4O"}).get_data(
+        as_text=True)
+    assert 'name="item-1-amount" aria-label="Amount of item 2" value="4O"' in html
+    assert '<p class="field-error">The amount should be written like 150 or 150.00 (dollars and cents).</p>' in html
+    html = staff.post("/disputes/new", {**base, "item-2-amount": "50"}).get_data(as_text=True)
+    assert "Disputed item 3 needs a description." in html
+    assert counts() == before
 
 
 def test_a_resident_without_email_cannot_be_invited(app, signed_in_client, manager, company, make_resident):

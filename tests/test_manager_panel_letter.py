@@ -78,6 +78,8 @@ def test_the_letter_from_draft_to_the_residents_inbox(app, signed_in_client, man
     response = act(staff, dispute, "edit_letter", letter_id=str(letter.id), subject=letter.subject,
                    body_text=letter.body_text, token_kind="coffee card", token="12.345", concession="")
     assert response.status_code == 422 and "should be written like 150" in response.get_data(as_text=True)
+    assert 'name="token" value="12.345"' in response.get_data(as_text=True)  # shown as typed, to correct
+    assert 'value="coffee card"' in response.get_data(as_text=True)
     # A phrase the tone check flags must be approved with a reason.
     body = letter.body_text + "\n\nI'm sorry you feel that way."
     assert act(staff, dispute, "edit_letter", letter_id=str(letter.id), subject=letter.subject, body_text=body,
@@ -254,3 +256,24 @@ def test_the_follow_up_task_offers_its_calendar_reminder_to_the_company_only(app
     assert response.data.startswith(b"BEGIN:VCALENDAR") and b"BEGIN:VALARM" in response.data
     stranger = signed_in_client(make_staff(make_company(), "manager"))
     assert stranger.get(ics).status_code == 404
+
+
+def test_a_letter_action_from_a_stale_page_is_refused_by_its_verb(app, signed_in_client, manager, make_dispute):
+    dispute = make_dispute("decided")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    assert act(staff, dispute, "draft_outcome").status_code == 303
+    letter = db.session.query(Letter).filter_by(dispute_id=dispute.id).one()
+    html = page_of(staff, dispute)
+    old_version = version_in(html)
+    # Someone else approves the letter meanwhile (the dispute's version moves on).
+    assert act(staff, dispute, "approve_letter", letter_id=str(letter.id),
+               override_reason="Read it twice.").status_code == 303
+    response = staff.post(f"/disputes/{dispute.id}/actions/edit_letter",
+                          {"expected_version": old_version, "letter_id": str(letter.id), "subject": "Changed",
+                           "body_text": letter.body_text, "token_kind": "", "token": "", "concession": ""})
+    assert response.status_code == 409
+    assert "This dispute changed while you were looking at it" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Letter, letter.id).subject != "Changed"
+    assert db.session.get(Letter, letter.id).status == "approved"

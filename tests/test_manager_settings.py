@@ -76,6 +76,21 @@ def test_bad_settings_are_refused_and_nothing_changes(app, signed_in_client, sup
         assert {c.key: getattr(after, c.key) for c in Company.__table__.columns} == before, change
 
 
+def test_a_refused_rules_form_shows_what_was_typed_beside_the_problem(app, signed_in_client, supervisor, company):
+    staff = signed_in_client(supervisor)
+    response = staff.post("/settings/company", {**RULES, "token_cap": "12,34x", "supervisor_name": "Pat Lee",
+                                                "holidays": "2026-12-25", "is_business_days": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "The token cap should be written like 150 or 150.00 (dollars and cents)." in html
+    # What was typed is there to correct, the wrong amount included; nothing was saved.
+    assert 'name="token_cap" value="12,34x"' in html and 'name="supervisor_name" value="Pat Lee"' in html
+    assert 'name="evidence_window_days" value="3"' in html and ">2026-12-25</textarea>" in html
+    assert 'name="is_business_days" >' in html
+    db.session.expire_all()
+    assert db.session.get(Company, company.id).supervisor_name != "Pat Lee"
+
+
 def test_a_manager_reads_the_settings_but_cannot_change_them(app, signed_in_client, manager, company):
     staff = signed_in_client(manager)
     html = staff.get("/settings").get_data(as_text=True)

@@ -13,7 +13,7 @@ from ..money import check_cents
 from ..uploads import check_dispute_limits
 from ..workdays import add_days
 from ..workflow.engine import dispute_engine
-from .access import require_staff
+from .access import check_version, require_staff
 from .history import record_event
 from .notify import tell
 
@@ -129,12 +129,14 @@ def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str)
 
 
 def answer_more_time(
-    actor: Actor, dispute: Dispute, request: ExtensionRequest, *, grant: bool, note: str = ""
+    actor: Actor, dispute: Dispute, request: ExtensionRequest, *, grant: bool, note: str = "",
+    expected_version: int | None = None,
 ) -> ExtensionRequest:
     """The manager grants (the evidence window moves) or refuses; the resident is told either way."""
     from .disputes import extend_window
 
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     if request.dispute_id != dispute.id or request.status != "pending":
         raise InvalidInput("This request has already been answered.")
     now = now_utc()

@@ -12,7 +12,7 @@ from ...links import current_link, link_url
 from ...models import Dispute, Letter
 from ...workdays import format_day
 from ...workflow.engine import dispute_engine
-from ..access import require_staff
+from ..access import check_version, require_staff
 from ..history import record_event
 from ..notify import tell
 from .decision import decision_steps
@@ -123,9 +123,10 @@ def _decline_outcome(actor: Actor, dispute: Dispute, letter: Letter) -> Letter:
     return letter
 
 
-def refer_out(actor: Actor, dispute: Dispute, *, reason: str) -> Dispute:
+def refer_out(actor: Actor, dispute: Dispute, *, reason: str, expected_version: int | None = None) -> Dispute:
     """Refer the matter to the company's outside mediation service and tell both sides how."""
     _require_resident_or_staff(actor, dispute)
+    check_version(dispute, expected_version)
     if dispute.state == WORKFLOW.state_of("refer_out"):
         return dispute
     reason = " ".join((reason or "").split())

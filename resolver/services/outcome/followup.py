@@ -17,7 +17,7 @@ from ...links import link_url
 from ...models import Dispute, Task
 from ...workdays import add_days, format_day, local_zone
 from ...workflow.engine import dispute_engine
-from ..access import require_staff
+from ..access import check_version, require_staff
 from ..history import record_event
 from ..notify import tell
 from .letter import letter_pdf_filename, sent_letter
@@ -26,10 +26,11 @@ from .sending import outcome_link
 WORKFLOW = dispute_engine.definition
 
 
-def follow_up(actor: Actor, dispute: Dispute) -> Dispute:
+def follow_up(actor: Actor, dispute: Dispute, *, expected_version: int | None = None) -> Dispute:
     """Receipt not confirmed in time: one last email to the resident, and a task (with a calendar
     reminder) for the manager to check in person. Only ever once."""
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     if dispute.state not in WORKFLOW.windows["follow_up"].active_in:
         raise WrongState("A follow-up is only needed while the resident has not confirmed receipt.")
     if dispute.followed_up_dt is not None:

@@ -18,7 +18,7 @@ from ...models import Dispute, Letter
 from ...money import check_cents
 from ...presentation import money
 from ...workflow.engine import dispute_engine
-from ..access import require_staff
+from ..access import check_version, require_staff
 from ..history import record_event
 from .decision import FULFIL_WITHIN_DAYS, decision_facts, latest_submission, resident_words
 
@@ -26,6 +26,10 @@ WORKFLOW = dispute_engine.definition
 
 MAX_LETTER_CHARS = 20_000
 SENT_STATES = WORKFLOW.group("letter_sent")
+# A letter's statuses are the Letter model's: a new letter starts as its column's default (a draft);
+# until it is sent it is a draft or approved. (Read from the model, so the word is spelled in one place.)
+DRAFT = Letter.__table__.c.status.default.arg
+UNSENT = (DRAFT, "approved")
 
 
 class ToneCheckFailed(InvalidInput):
@@ -50,7 +54,7 @@ def letters_of(dispute: Dispute) -> list[Letter]:
 def current_letter(dispute: Dispute) -> Letter | None:
     """The letter being worked on (draft or approved), else the last one sent."""
     letters = [letter for letter in letters_of(dispute) if letter.status != "superseded"]
-    unsent = [letter for letter in letters if letter.status in ("draft", "approved")]
+    unsent = [letter for letter in letters if letter.status in UNSENT]
     return (unsent or letters or [None])[-1]
 
 
@@ -85,9 +89,10 @@ def letter_pdf_filename(letter: Letter) -> str:
 
 # Drafting and editing --------------------------------------------------------------------------
 
-def draft_outcome(actor: Actor, dispute: Dispute) -> Letter:
+def draft_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | None = None) -> Letter:
     """Write the first draft from the decision; a new draft replaces an unsent one."""
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     if not WORKFLOW.can("draft_outcome", dispute.state):
         if dispute.state in SENT_STATES or dispute.outcome_sent_dt is not None:
             raise WrongState("The letter was already sent. To change it, write a correction; "
@@ -98,12 +103,12 @@ def draft_outcome(actor: Actor, dispute: Dispute) -> Letter:
     facts = decision_facts(dispute)
     is_late = dispute.reply_due_dt is not None and now > dispute.reply_due_dt
     for old in letters_of(dispute):
-        if old.status in ("draft", "approved"):
+        if old.status in UNSENT:
             old.status = "superseded"
     letter = Letter(
         dispute_id=dispute.id,
         version=_next_version(dispute),
-        status="draft",
+        status=DRAFT,
         subject=_subject(dispute),
         body_text=render.draft_body(dispute, facts, submission=latest_submission(dispute), is_late=is_late,
                                     fulfil_days=FULFIL_WITHIN_DAYS),
@@ -131,6 +136,7 @@ def edit_letter(
     token_kind: str | None = None,
     token_cents: int | None = None,
     concession_cents: int | None = None,
+    expected_version: int | None = None,
 ) -> Letter:
     """Change an unsent letter's words or offer. ``None`` leaves a part as it is; an amount of 0 removes it.
 
@@ -139,6 +145,7 @@ def edit_letter(
     """
     dispute = dispute_of(letter)
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     _require_unsent(letter)
     changed: dict[str, object] = {}
     if body_text is not None:
@@ -175,18 +182,21 @@ def edit_letter(
     if not changed:
         return letter
     if letter.status == "approved":
-        letter.status, letter.approved_dt, letter.approved_by_id = "draft", None, None
+        letter.status, letter.approved_dt, letter.approved_by_id = DRAFT, None, None
         changed["approval"] = "withdrawn: the letter changed after it was approved"
     letter.tone_flags = [flag.as_dict() for flag in tone_flags(letter)]
     letter.body_html = str(preview_html(letter))
+    dispute_engine.touch(dispute)  # two managers editing at once: one edit, the other is told
     record_event(dispute, actor, "letter_edited", data={"letter_id": letter.id, **changed})
     return letter
 
 
-def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "") -> Letter:
+def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "",
+                   expected_version: int | None = None) -> Letter:
     """Run the tone check and approve; with flags, only with a reason, which is kept."""
     dispute = dispute_of(letter)
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     _require_unsent(letter)
     if letter.status == "approved":
         return letter
@@ -201,6 +211,7 @@ def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "") -
     letter.approved_by_id = actor.id if actor.is_staff else None
     letter.tone_flags = [flag.as_dict() for flag in flags]
     letter.tone_override_reason = reason if flags else ""
+    dispute_engine.touch(dispute)  # an edit drawn before the approval is told the letter changed
     record_event(
         dispute, actor, "letter_approved", now=now,
         reason=(f"Approved despite the tone check: {reason}" if flags else ""),
@@ -211,20 +222,21 @@ def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "") -
     return letter
 
 
-def correct_letter(actor: Actor, dispute: Dispute) -> Letter:
+def correct_letter(actor: Actor, dispute: Dispute, *, expected_version: int | None = None) -> Letter:
     """Start a correction of the letter the resident has: a new draft, linked to it."""
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     original = sent_letter(dispute)
     if dispute.state not in SENT_STATES or original is None:
         raise WrongState("Only a letter that was sent can be corrected. An unsent draft can simply be edited.")
     for letter in letters_of(dispute):
-        if letter.status in ("draft", "approved") and letter.corrects_letter_id is not None:
+        if letter.status in UNSENT and letter.corrects_letter_id is not None:
             return letter  # one correction at a time: carry on with the open one
     correction = Letter(
         dispute_id=dispute.id,
         version=_next_version(dispute),
         corrects_letter_id=original.id,
-        status="draft",
+        status=DRAFT,
         subject=original.subject,
         body_text=original.body_text,
         token_kind=original.token_kind,
@@ -237,6 +249,7 @@ def correct_letter(actor: Actor, dispute: Dispute) -> Letter:
     db.session.add(correction)
     db.session.flush()
     correction.body_html = str(preview_html(correction))
+    dispute_engine.touch(dispute)
     record_event(dispute, actor, "correction_started", data={"letter_id": correction.id, "corrects": original.id})
     return correction
 

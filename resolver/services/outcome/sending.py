@@ -16,7 +16,7 @@ from ...links import current_link, issue_link, link_url
 from ...models import Dispute, Letter
 from ...workdays import add_days, format_day
 from ...workflow.engine import dispute_engine
-from ..access import require_staff
+from ..access import check_version, require_staff
 from ..disputes import record_reply_breach
 from ..history import record_event
 from ..notify import tell
@@ -27,13 +27,14 @@ WORKFLOW = dispute_engine.definition
 # The outcome link outlives the offer and the follow-up, so a late resident reads a polite page.
 
 
-def send_outcome(actor: Actor, dispute: Dispute) -> Letter:
+def send_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | None = None) -> Letter:
     """Send the approved letter (or an approved correction): PDF made and kept, email queued.
 
     The PDF is made before anything changes: if it cannot be made, nothing is sent and nothing
     changes (no email without its PDF).
     """
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     approved = [letter for letter in letters_of(dispute) if letter.status == "approved"]
     letter = approved[-1] if approved else None
     is_correction = letter is not None and letter.is_correction

@@ -14,7 +14,7 @@ from ...letters import render
 from ...models import Dispute, Letter, Task
 from ...workdays import add_days
 from ...workflow.engine import dispute_engine
-from ..access import require_staff
+from ..access import check_version, require_staff
 from ..history import record_event
 from ..notify import tell
 from .decision import FULFIL_WITHIN_DAYS, fulfilment_steps
@@ -69,19 +69,21 @@ def _task_title(steps: list[str], name: str) -> str:
     return title if len(title) <= 300 else title[:299] + "…"
 
 
-def complete_task(actor: Actor, task: Task, *, note: str = "") -> Task:
+def complete_task(actor: Actor, task: Task, *, note: str = "", expected_version: int | None = None) -> Task:
     """Mark a task done. When the fulfilment of what the letter promised is done, the dispute closes
     (unless it went to outside mediation, which the manager closes when that ends)."""
     dispute = db.session.get(Dispute, task.dispute_id)
     if dispute is None:
         raise NotFound("There is no such task.")
     require_staff(actor, dispute)
+    check_version(dispute, expected_version)
     if task.done_dt is not None:
         return task
     now = now_utc()
     task.done_dt = now
     task.done_by_id = actor.id if actor.is_staff else None
     task.done_note = " ".join((note or "").split())
+    dispute_engine.touch(dispute)  # two managers finishing the same task: once, and the other is told
     record_event(dispute, actor, "task_done", now=now, reason=task.done_note,
                  data={"task_id": task.id, "kind": task.kind, "title": task.title})
     if task.kind == "fulfil_offer" and not open_tasks(dispute, "fulfil_offer"):

@@ -1,6 +1,7 @@
 """The OpenAPI 3.1 description of the JSON API, served at /api/v1/openapi.json."""
 from __future__ import annotations
 
+from ...money import TOO_LARGE_CENTS
 from ...workflow.definition import load_definition
 
 
@@ -116,7 +117,7 @@ def openapi_document(server_url: str) -> dict:
                     "what_was_fixed": {"type": "string"}, "company_position": {"type": "string"},
                     "category": {"type": "string"}, "manager_id": {"type": "integer"},
                     "items": {"type": "array", "items": {"type": "object", "required": ["description"], "properties": {
-                        "description": {"type": "string"}, "amount_cents": {"type": "integer", "minimum": 0, "maximum": 1_000_000_000},
+                        "description": {"type": "string"}, "amount_cents": {"type": "integer", "minimum": 0, "maximum": TOO_LARGE_CENTS - 1},
                         "company_reason": {"type": "string"}}}},
                     "open": {"type": "boolean", "default": True,
                              "description": "false keeps it a draft; nothing is sent."}}},

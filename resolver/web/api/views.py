@@ -13,6 +13,7 @@ from ...clock import now_utc
 from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import csrf, db
 from ...models import Dispute, StaffUser
+from ...money import TOO_LARGE_CENTS, check_cents
 from ...presentation import time_left
 from ...services.access import dispute_for
 from ...services.disputes import create_dispute, open_dispute
@@ -27,7 +28,7 @@ from .openapi import openapi_document
 
 PUBLIC_ENDPOINTS = {"api.openapi", "api.docs"}
 MAX_PAGE_SIZE = 200
-MAX_AMOUNT_CENTS = 1_000_000_000  # ten million dollars, as the manager's form allows
+MAX_AMOUNT_CENTS = TOO_LARGE_CENTS - 1  # just under ten million dollars, as the manager's form allows
 
 csrf.exempt(blueprint)  # no cookies here: a request proves itself with its key, not a session
 
@@ -232,11 +233,11 @@ def _items(body: dict) -> list[dict]:
         if not isinstance(item, dict):
             raise InvalidInput(f"items[{n}] must be an object.", field="items")
         amount = item.get("amount_cents", 0)
-        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 <= amount <= MAX_AMOUNT_CENTS:
+        if not isinstance(amount, int) or isinstance(amount, bool):
             raise InvalidInput(f"items[{n}].amount_cents must be a whole number of cents from 0 to "
                                f"{MAX_AMOUNT_CENTS:,}.", field="items")
         parsed.append({"description": _string(item, "description", limit=300, required=True),
-                       "amount_cents": amount, "company_reason": _string(item, "company_reason", limit=5000)})
+                       "amount_cents": check_cents(amount, field="items", label=f"items[{n}].amount_cents") or 0, "company_reason": _string(item, "company_reason", limit=5000)})
     return parsed
 
 

@@ -16,22 +16,16 @@ from ...errors import DomainError, InvalidInput, StaleDispute, WrongState
 from ...extensions import db
 from ...models import Dispute, ExtensionRequest, Letter, PanelSeat, Task
 from ...services import outcome, panel
-from ...services.access import check_version
 from ...services.disputes import close_dispute, extend_window, open_dispute, withdraw_dispute
 from ...services.evidence import answer_more_time
+from ...services.outcome.letter import UNSENT
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
-from .forms import parse_amount, parse_day, parse_id, text
+from . import forms
 
-
-# States in which the resident already has the letter (a change is a correction, sent as a new letter).
-SENT_STATES = ("outcome_sent", "acknowledged", "referred")
-
-
-def _version_checked_here(dispute: Dispute, version: int) -> None:
-    """The one version check for the verbs that do not take ``expected_version`` yet (the letter's,
-    the answer to a request for more time): made here, before the verb, and nowhere else."""
-    check_version(dispute, version)
+WORKFLOW = dispute_engine.definition
+# The states in which the resident already has the letter (a change is a correction, sent as a new letter).
+SENT_STATES = WORKFLOW.group("letter_sent")
 
 
 @dataclass(frozen=True)
@@ -45,7 +39,7 @@ class Context:
 
     @property
     def draft_letter(self) -> Letter | None:
-        return next((x for x in self.letters if x.status in ("draft", "approved")), None)
+        return next((x for x in self.letters if x.status in UNSENT), None)
 
 
 @dataclass(frozen=True)
@@ -53,175 +47,151 @@ class Action:
     name: str
     label: str
     is_available: Callable[[Context], bool]
-    run: Callable[[Actor, Dispute, dict, int], str]  # (actor, dispute, form, expected_version)
+    run: Callable[[Actor, Dispute, forms.ActionForm], str]  # (actor, dispute, the validated form)
+    form: type[forms.ActionForm] = forms.ActionForm
 
 
 def _due(dispute: Dispute, value) -> str:
     return format_moment(value, dispute.company) if value else ""
 
 
-# Handlers: parse the form, call the verb, say what happened --------------------------------------
+# Handlers: call the verb with the form's values (the verb checks the version), say what happened -----
 
-def _open(actor, dispute, form, version):
-    open_dispute(actor, dispute, expected_version=version)
+def _open(actor, dispute, form):
+    open_dispute(actor, dispute, expected_version=form.expected_version.data)
     return (f"The invitation is on its way to {dispute.resident.name}. They have until "
             f"{_due(dispute, dispute.evidence_due_dt)} to send their side.")
 
 
 def running_windows(dispute: Dispute) -> list[str]:
-    return [w.name for w in dispute_engine.definition.windows.values()
+    return [w.name for w in WORKFLOW.windows.values()
             if dispute.state in w.active_in and getattr(dispute, w.due_column) is not None]
 
 
-def _extend(actor, dispute, form, version):
-    window = form.get("window", "")
-    if window not in running_windows(dispute):
+def _extend(actor, dispute, form: forms.ExtendForm):
+    if form.window.data not in running_windows(dispute):
         raise InvalidInput("Choose one of the deadlines that is running now.", field="window")
-    new_due = parse_day(form.get("new_due"), dispute.company, field="new_due")
-    extend_window(actor, dispute, window=window, new_due=new_due, reason=text(form, "reason", limit=2000),
-                  expected_version=version)
+    new_due = form.new_due.due_in(dispute.company)
+    extend_window(actor, dispute, window=form.window.data, new_due=new_due, reason=form.reason.data,
+                  expected_version=form.expected_version.data)
     return f"The deadline moved to {_due(dispute, new_due)}. The history keeps both dates and your reason."
 
 
-def _answer_more_time(actor, dispute, form, version):
-    _version_checked_here(dispute, version)
-    request_id = parse_id(form.get("request_id"), field="request_id", label="the request")
-    request = db.session.get(ExtensionRequest, request_id) if request_id else None
+def _answer_more_time(actor, dispute, form: forms.AnswerMoreTimeForm):
+    request = db.session.get(ExtensionRequest, form.request_id.data) if form.request_id.data else None
     if request is None or request.dispute_id != dispute.id:
         raise InvalidInput("That request for more time is not on this dispute.", field="request_id")
-    answer = form.get("answer")
-    if answer not in ("grant", "refuse"):
-        raise InvalidInput("Choose whether to give the resident more time.", field="answer")
-    answer_more_time(actor, dispute, request, grant=answer == "grant", note=text(form, "note", limit=2000))
-    if answer == "grant":
+    grant = form.answer.data == "grant"
+    answer_more_time(actor, dispute, request, grant=grant, note=form.note.data,
+                     expected_version=form.expected_version.data)
+    if grant:
         return f"More time given: the resident now has until {_due(dispute, dispute.evidence_due_dt)}."
     return "The resident has been told there is no more time, and until when they can still send their side."
 
 
-def _seat_panel(actor, dispute, form, version):
-    ids = []
-    for raw in form.getlist("member_ids"):
-        member_id = parse_id(raw, field="member_ids", label="team members")
-        if member_id is not None:
-            ids.append(member_id)
-    if not ids:
-        raise InvalidInput("Choose the members of the resolution team.", field="member_ids")
-    panel.seat_panel(actor, dispute, ids, parse_id(form.get("chair_id"), field="chair_id", label="the chair"),
-                     conflict_note=text(form, "conflict_note", limit=2000), expected_version=version)
+def _seat_panel(actor, dispute, form: forms.SeatPanelForm):
+    ids = form.member_ids.data
+    panel.seat_panel(actor, dispute, ids, form.chair_id.data, conflict_note=form.conflict_note.data,
+                     expected_version=form.expected_version.data)
     return f"The team is chosen ({len(ids)} member{'s' if len(ids) != 1 else ''}). Send the case when ready."
 
 
-def _replace_seat(actor, dispute, form, version):
-    member_id = parse_id(form.get("member_id"), field="member_id", label="the member")
-    if member_id is None:
-        raise InvalidInput("Choose who takes the seat.", field="member_id")
-    panel.replace_seat(actor, dispute, member_id, conflict_note=text(form, "conflict_note", limit=2000),
-                       expected_version=version)
+def _replace_seat(actor, dispute, form: forms.ReplaceSeatForm):
+    panel.replace_seat(actor, dispute, form.member_id.data, conflict_note=form.conflict_note.data,
+                       expected_version=form.expected_version.data)
     return "The replacement is seated and invited."
 
 
-def _send_to_panel(actor, dispute, form, version):
-    panel.send_to_panel(actor, dispute, expected_version=version)
+def _send_to_panel(actor, dispute, form):
+    panel.send_to_panel(actor, dispute, expected_version=form.expected_version.data)
     return f"The case went to the resolution team. Their review closes {_due(dispute, dispute.panel_due_dt)}."
 
 
-def _decide_deadlock(actor, dispute, form, version):
-    decision = form.get("decision", "")
-    if decision not in ("uphold", "resident", "compromise"):
-        raise InvalidInput("Choose the decision.", field="decision")
-    panel.decide_deadlock(actor, dispute, decision=decision, note=text(form, "note", limit=5000),
-                          expected_version=version)
+def _decide_deadlock(actor, dispute, form: forms.DecideForm):
+    panel.decide_deadlock(actor, dispute, decision=form.decision.data, note=form.note.data,
+                          expected_version=form.expected_version.data)
     return "Decided. Next, draft the letter to the resident."
 
 
-def _draft_outcome(actor, dispute, form, version):
-    _version_checked_here(dispute, version)
-    outcome.draft_outcome(actor, dispute)
+def _draft_outcome(actor, dispute, form):
+    outcome.draft_outcome(actor, dispute, expected_version=form.expected_version.data)
     return "A draft letter is ready below. Read it, edit it, then approve it."
 
 
-def _letter_from_form(dispute: Dispute, form) -> Letter:
-    letter_id = parse_id(form.get("letter_id"), field="letter_id", label="the letter")
-    letter = db.session.get(Letter, letter_id) if letter_id else None
+def _letter_of(dispute: Dispute, form: forms.LetterForm) -> Letter:
+    letter = db.session.get(Letter, form.letter_id.data) if form.letter_id.data else None
     if letter is None or letter.dispute_id != dispute.id:
         raise InvalidInput("That letter is not on this dispute.", field="letter_id")
     return letter
 
 
-def _edit_letter(actor, dispute, form, version):
-    _version_checked_here(dispute, version)
-    letter = _letter_from_form(dispute, form)
+def _edit_letter(actor, dispute, form: forms.EditLetterForm):
     outcome.edit_letter(
-        actor, letter, subject=text(form, "subject", limit=300), body_text=text(form, "body_text", limit=50_000),
-        token_kind=text(form, "token_kind", limit=120),
+        actor, _letter_of(dispute, form), subject=form.subject.data, body_text=form.body_text.data,
+        token_kind=form.token_kind.data,
         # A cleared amount removes that part of the offer.
-        token_cents=parse_amount(form.get("token"), field="token", label="The token amount") or 0,
-        concession_cents=parse_amount(form.get("concession"), field="concession", label="The concession") or 0,
+        token_cents=form.token.data or 0, concession_cents=form.concession.data or 0,
+        expected_version=form.expected_version.data,
     )
     return "The letter is saved."
 
 
-def _approve_letter(actor, dispute, form, version):
-    _version_checked_here(dispute, version)
-    letter = _letter_from_form(dispute, form)
-    outcome.approve_letter(actor, letter, override_reason=text(form, "override_reason", limit=2000))
+def _approve_letter(actor, dispute, form: forms.ApproveLetterForm):
+    outcome.approve_letter(actor, _letter_of(dispute, form), override_reason=form.override_reason.data,
+                           expected_version=form.expected_version.data)
     return "The letter is approved. Send it when ready."
 
 
-def _send_outcome(actor, dispute, form, version):
-    _version_checked_here(dispute, version)
-    outcome.send_outcome(actor, dispute)
+def _send_outcome(actor, dispute, form):
+    outcome.send_outcome(actor, dispute, expected_version=form.expected_version.data)
     return f"The letter is on its way to {dispute.resident.name}, with the PDF attached."
 
 
-def _correct_letter(actor, dispute, form, version):
-    _version_checked_here(dispute, version)
-    outcome.correct_letter(actor, dispute)
+def _correct_letter(actor, dispute, form):
+    outcome.correct_letter(actor, dispute, expected_version=form.expected_version.data)
     return "A correction is drafted below, linked to the letter the resident has. Edit it, approve it, send it."
 
 
-def _refer_out(actor, dispute, form, version):
-    _version_checked_here(dispute, version)
-    outcome.refer_out(actor, dispute, reason=text(form, "reason", limit=2000))
+def _refer_out(actor, dispute, form: forms.ReasonForm):
+    outcome.refer_out(actor, dispute, reason=form.reason.data, expected_version=form.expected_version.data)
     return "Referred to outside mediation."
 
 
-def _complete_task(actor, dispute, form, version):
-    _version_checked_here(dispute, version)
-    task_id = parse_id(form.get("task_id"), field="task_id", label="the task")
-    task = db.session.get(Task, task_id) if task_id else None
+def _complete_task(actor, dispute, form: forms.CompleteTaskForm):
+    task = db.session.get(Task, form.task_id.data) if form.task_id.data else None
     if task is None or task.dispute_id != dispute.id:
         raise InvalidInput("That task is not on this dispute.", field="task_id")
-    outcome.complete_task(actor, task, note=text(form, "note", limit=2000))
+    outcome.complete_task(actor, task, note=form.note.data, expected_version=form.expected_version.data)
     return f"Done: {task.title}."
 
 
-def _withdraw(actor, dispute, form, version):
-    withdraw_dispute(actor, dispute, reason=text(form, "reason", limit=2000),
-                     expected_version=version)
+def _withdraw(actor, dispute, form: forms.ReasonForm):
+    withdraw_dispute(actor, dispute, reason=form.reason.data, expected_version=form.expected_version.data)
     return "The dispute is withdrawn. Its links no longer work."
 
 
-def _close(actor, dispute, form, version):
-    close_dispute(actor, dispute, reason=text(form, "reason", limit=2000),
-                  expected_version=version)
+def _close(actor, dispute, form: forms.ReasonForm):
+    close_dispute(actor, dispute, reason=form.reason.data, expected_version=form.expected_version.data)
     return "The dispute is closed."
 
 
 _LIST = [
     Action("open", "Send the invitation", lambda c: "open" in c.allowed, _open),
     Action("answer_more_time", "Answer the request for more time",
-           lambda c: any(r.status == "pending" for r in c.requests), _answer_more_time),
-    Action("extend", "Extend a deadline", lambda c: bool(running_windows(c.dispute)), _extend),
+           lambda c: any(r.status == "pending" for r in c.requests), _answer_more_time,
+           forms.AnswerMoreTimeForm),
+    Action("extend", "Extend a deadline", lambda c: bool(running_windows(c.dispute)), _extend,
+           forms.ExtendForm),
     Action("seat_panel", "Choose the resolution team",
-           lambda c: "send_to_panel" in c.allowed, _seat_panel),
+           lambda c: "send_to_panel" in c.allowed, _seat_panel, forms.SeatPanelForm),
     Action("replace_seat", "Seat a replacement",
-           lambda c: c.dispute.state == "panel_review" and any(s.recused_dt for s in c.seats), _replace_seat),
+           lambda c: c.dispute.state in WORKFLOW.windows["panel"].active_in and any(s.recused_dt for s in c.seats),
+           _replace_seat, forms.ReplaceSeatForm),
     Action("send_to_panel", "Send the case to the team",
            lambda c: "send_to_panel" in c.allowed and bool(c.seats),
            _send_to_panel),
     Action("decide_deadlock", "Decide for the split team",
-           lambda c: "manager_decides" in c.allowed, _decide_deadlock),
+           lambda c: "manager_decides" in c.allowed, _decide_deadlock, forms.DecideForm),
     Action("draft_outcome", "Draft the letter",
            lambda c: "draft_outcome" in c.allowed and c.draft_letter is None,
            _draft_outcome),
@@ -229,24 +199,26 @@ _LIST = [
            lambda c: c.dispute.state in SENT_STATES and c.draft_letter is None
            and any(x.status == "sent" for x in c.letters), _correct_letter),
     Action("edit_letter", "Edit the letter",
-           lambda c: c.draft_letter is not None, _edit_letter),
+           lambda c: c.draft_letter is not None, _edit_letter, forms.EditLetterForm),
     Action("approve_letter", "Approve the letter",
-           lambda c: c.draft_letter is not None and c.draft_letter.status == "draft", _approve_letter),
+           lambda c: c.draft_letter is not None and c.draft_letter.status != "approved", _approve_letter,
+           forms.ApproveLetterForm),
     Action("send_outcome", "Send the letter",
            lambda c: c.draft_letter is not None and c.draft_letter.status == "approved"
            and ("send_outcome" in c.allowed or c.dispute.state in SENT_STATES),
            _send_outcome),
     Action("refer_out", "Refer to outside mediation",
-           lambda c: "refer_out" in c.allowed, _refer_out),
+           lambda c: "refer_out" in c.allowed, _refer_out, forms.ReasonForm),
     Action("complete_task", "Mark a task done",
-           lambda c: any(t.done_dt is None for t in c.tasks), _complete_task),
-    Action("withdraw", "Withdraw the dispute", lambda c: "withdraw" in c.allowed, _withdraw),
-    Action("close", "Close the dispute", lambda c: "close" in c.allowed, _close),
+           lambda c: any(t.done_dt is None for t in c.tasks), _complete_task,
+           forms.CompleteTaskForm),
+    Action("withdraw", "Withdraw the dispute", lambda c: "withdraw" in c.allowed, _withdraw, forms.ReasonForm),
+    Action("close", "Close the dispute", lambda c: "close" in c.allowed, _close, forms.ReasonForm),
 ]
 ACTIONS = {action.name: action for action in _LIST}
 
 
-def not_offered(action: Action, dispute: Dispute, expected_version: int) -> DomainError:
+def not_offered(action: Action, dispute: Dispute, expected_version: int | None) -> DomainError:
     """Why ``action`` is refused without its verb being called: the form was drawn before someone
     else's change (say so first, whatever it asked for), or it is simply not possible now."""
     if expected_version != dispute.version:

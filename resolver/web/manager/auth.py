@@ -26,6 +26,7 @@ from ...services.company_history import SUPERVISOR_ONLY
 from ...services.staff import MIN_PASSWORD_LENGTH, set_password  # noqa: F401  (imported from here too)
 from ..unit_of_work import unit_of_work
 from . import blueprint
+from .forms import SignInForm
 
 # Failures allowed in THROTTLE_WINDOW before that address (or client) must wait.
 FAILURES_PER_EMAIL = 5
@@ -189,8 +190,9 @@ def login():
     error = None
     status = 200
     if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()[:254]
-        password = request.form.get("password", "")
+        form = SignInForm()
+        form.validate()  # nothing to refuse but a missing CSRF token, which never reaches here
+        email, password = form.email.data, form.password.data
         now = now_utc()
         ip = _client_ip()
         wait_until = _wait_until(email, ip, now)
@@ -209,7 +211,7 @@ def login():
                 session.permanent = True
                 session["signed_in_dt"] = now.isoformat()
                 login_user(user)
-                return redirect(_safe_next(request.form.get("next") or request.args.get("next")))
+                return redirect(_safe_next(form.next.data or request.args.get("next")))
             error = "That email and password do not match an account. Check them and try again."
             status = 401
     return render_template("manager/login.html", email=email, error=error,

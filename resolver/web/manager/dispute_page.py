@@ -16,10 +16,12 @@ from ...models import (
 )
 from ...services import panel
 from ...workflow.engine import dispute_engine
+from ...services.outcome.letter import UNSENT
 from .actions import available_actions
 from .diagram import workflow_svg
 from .timeline import describe
 
+WORKFLOW = dispute_engine.definition
 # Served inline (for thumbnails) only when the stored type is one of these; everything else downloads.
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 
@@ -67,6 +69,10 @@ def dispute_page_context(dispute: Dispute) -> dict:
         "proposal": _proposal(dispute, actions),
         "diagram": workflow_svg(dispute.state, allowed),
         "inline_types": INLINE_IMAGE_TYPES,
+        # Where the resident's side stands, asked of the workflow rather than spelled as states.
+        "is_not_invited": dispute.state == WORKFLOW.initial,
+        "is_waiting_for_resident": dispute.state in WORKFLOW.windows["evidence"].active_in,
+        "unsent_statuses": UNSENT,
     }
 
 

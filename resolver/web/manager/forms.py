@@ -1,14 +1,26 @@
-"""Reading the manager's forms: amounts, dates and ids, each refused with a message that says what to fix."""
+"""The manager's forms: each field says once how it is read, checked and explained.
+
+The pages are hand-written HTML whose ``name=`` attributes match these fields. A form that does not
+validate is refused with its first problem, as an ``InvalidInput`` naming the field, so the page
+shows the sentence beside that field and the request changes nothing. Amounts are ``MoneyField``
+and email addresses ``EmailAddress`` (the same checks the verbs and the API make).
+"""
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timezone
+
+from flask_wtf import FlaskForm
+from wtforms import Field, Form, FormField, PasswordField, StringField
+from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
 from ...errors import InvalidInput
 from ...workdays import END_OF_DAY, local_zone
+from ...workflow.definition import Decision
+from ..fields import EmailAddress, MoneyField
 
 # The largest id a row can have (a 32-bit integer column on PostgreSQL): anything above names no row.
 MAX_ID = 2**31 - 1
+ITEM_ROWS = 5  # disputed items the new-dispute form offers at once
 
 
 def has_id_beyond_range(view_args: dict | None) -> bool:
@@ -16,57 +28,265 @@ def has_id_beyond_range(view_args: dict | None) -> bool:
     return any(isinstance(value, int) and value > MAX_ID for value in (view_args or {}).values())
 
 
-_AMOUNT = re.compile(r"^\$?\s*(\d{1,3}(,\d{3})+|\d+)(\.(\d{1,2}))?$")
+def refuse_unless_valid(form: Form) -> Form:
+    """Validate ``form``; if anything is wrong, refuse with its first problem (nothing changes)."""
+    if not form.validate():
+        name, message = next(_problems(form))
+        raise InvalidInput(message, field=name)
+    return form
 
 
-def parse_amount(raw: str | None, *, field: str, label: str = "The amount") -> int | None:
-    """'$1,250.50' -> 125050 cents; blank -> None."""
-    text = (raw or "").strip()
-    if not text:
-        return None
-    if text.startswith("-"):
-        raise InvalidInput(f"{label} cannot be negative.", field=field)
-    match = _AMOUNT.match(text)
-    if not match:
-        raise InvalidInput(f"{label} should be written like 150 or 150.00 (dollars and cents).", field=field)
-    dollars = int(match.group(1).replace(",", ""))
-    cents = int((match.group(4) or "0").ljust(2, "0"))
-    if dollars > 10_000_000:
-        raise InvalidInput(f"{label} is too large.", field=field)
-    return dollars * 100 + cents
+def _problems(fields):
+    for field in fields:
+        if isinstance(field, FormField):
+            yield from _problems(field.form)
+        elif field.errors:
+            yield field.name, field.errors[0]
 
 
-def parse_day(raw: str | None, company, *, field: str) -> datetime:
-    """A date picked in the company's time zone -> the end of that day, as UTC."""
-    text = (raw or "").strip()
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("Pick a date (for example 2026-03-20).", field=field) from None
-    return datetime.combine(day, END_OF_DAY, tzinfo=local_zone(company)).astimezone(timezone.utc)
+# Fields -------------------------------------------------------------------------------------------
+
+def _stripped(value) -> str:
+    return (value or "").strip()
 
 
-def parse_id(raw: str | None, *, field: str, label: str) -> int | None:
+def TextField(limit: int, **kwargs) -> StringField:  # noqa: N802 - a field constructor, named like one
+    """Free text, trimmed, at most ``limit`` characters."""
+    return StringField(default="", filters=[_stripped, *kwargs.pop("filters", [])],
+                       validators=[Length(max=limit, message=f"Please keep this under {limit:,} characters."),
+                                   *kwargs.pop("validators", [])], **kwargs)
+
+
+class IdField(StringField):
+    """A row's id picked from a list; ``data`` is the id, or None when left blank."""
+
+    def __init__(self, label=None, validators=None, *, choose: str = "one", **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.choose = choose
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        self.data = _id(valuelist[0] if valuelist else "", self.choose)
+
+
+class IdListField(Field):
+    """Several ids picked from a list (checkboxes or a multiple select); blanks are skipped."""
+
+    def __init__(self, label=None, validators=None, *, choose: str = "them", **kwargs):
+        super().__init__(label, validators, default=(), **kwargs)
+        self.choose = choose
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        self.data = [_id(raw, self.choose) for raw in valuelist if (raw or "").strip()]
+
+
+def _id(raw: str, choose: str) -> int | None:
     text = (raw or "").strip()
     if not text:
         return None
     if not text.isdigit() or len(text) > 12 or int(text) > MAX_ID:
-        raise InvalidInput(f"Choose {label} from the list.", field=field)
+        raise ValueError(f"Choose {choose} from the list.")
     return int(text)
 
 
-def parse_version(raw: str | None) -> int | None:
-    text = (raw or "").strip()
-    if not text:
-        raise InvalidInput("This form is missing its version. Reload the page and try again.", field="expected_version")
-    if not text.isdigit():
-        raise InvalidInput("This form's version is not a number. Reload the page and try again.",
-                           field="expected_version")
-    return int(text)
+class WholeNumberField(StringField):
+    """A whole number from ``low`` to ``high``; anything else is refused with ``message``."""
+
+    def __init__(self, label=None, validators=None, *, low: int, high: int, message: str, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.low, self.high, self.message = low, high, message
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not text.isdigit() or not self.low <= int(text) <= self.high:
+            raise ValueError(self.message)
+        self.data = int(text)
+
+    def pre_validate(self, form):
+        if self.data is None and not self.process_errors:
+            raise ValidationError(self.message)  # not sent at all
 
 
-def text(form, name: str, *, limit: int = 20_000) -> str:
-    value = (form.get(name) or "").strip()
-    if len(value) > limit:
-        raise InvalidInput(f"Please keep this under {limit:,} characters.", field=name)
-    return value
+class DayField(StringField):
+    """A date picked on the page (2026-03-20); ``due_in(company)`` is the end of that day there, as UTC."""
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        try:
+            self.data = date.fromisoformat((valuelist[0] if valuelist else "").strip())
+        except ValueError:
+            self.data = None
+            raise ValueError("Pick a date (for example 2026-03-20).") from None
+
+    def pre_validate(self, form):
+        if self.data is None and not self.process_errors:
+            raise ValidationError("Pick a date (for example 2026-03-20).")
+
+    def due_in(self, company) -> datetime:
+        return datetime.combine(self.data, END_OF_DAY, tzinfo=local_zone(company)).astimezone(timezone.utc)
+
+
+class VersionField(Field):
+    """The dispute's version the page was drawn from; the verb compares it with the dispute's own."""
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        text = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not text:
+            raise ValueError("This form is missing its version. Reload the page and try again.")
+        if not text.isdigit():
+            raise ValueError("This form's version is not a number. Reload the page and try again.")
+        self.data = int(text)
+
+    def pre_validate(self, form):
+        if self.data is None and not self.process_errors:
+            raise ValidationError("This form is missing its version. Reload the page and try again.")
+
+
+# The dispute page's actions ----------------------------------------------------------------------
+
+class ActionForm(FlaskForm):
+    """Every action on the dispute page carries the version of the dispute it was drawn from."""
+
+    expected_version = VersionField()
+
+    def version_problem(self) -> InvalidInput | None:
+        """A missing or garbled version, which is said before anything else the form asks."""
+        field = self.expected_version
+        if field.process_errors or field.data is None:
+            field.validate(self)
+            return InvalidInput(field.errors[0], field=field.name)
+        return None
+
+
+class ExtendForm(ActionForm):
+    window = StringField(default="")
+    new_due = DayField()
+    reason = TextField(2000)
+
+
+class AnswerMoreTimeForm(ActionForm):
+    request_id = IdField(choose="the request")
+    answer = StringField(validators=[AnyOf(["grant", "refuse"], message="Choose whether to give the resident "
+                                                                          "more time.")])
+    note = TextField(2000)
+
+
+class SeatPanelForm(ActionForm):
+    member_ids = IdListField(choose="team members",
+                             validators=[DataRequired("Choose the members of the resolution team.")])
+    chair_id = IdField(choose="the chair")
+    conflict_note = TextField(2000)
+
+
+class ReplaceSeatForm(ActionForm):
+    member_id = IdField(choose="the member", validators=[DataRequired("Choose who takes the seat.")])
+    conflict_note = TextField(2000)
+
+
+class DecideForm(ActionForm):
+    decision = StringField(validators=[AnyOf([d.value for d in Decision], message="Choose the decision.")])
+    note = TextField(5000)
+
+
+class LetterForm(ActionForm):
+    letter_id = IdField(choose="the letter")
+
+
+class EditLetterForm(LetterForm):
+    subject = TextField(300)
+    body_text = TextField(50_000)
+    token_kind = TextField(120)
+    token = MoneyField(amount="The token amount")
+    concession = MoneyField(amount="The concession")
+
+
+class ApproveLetterForm(LetterForm):
+    override_reason = TextField(2000)
+
+
+class ReasonForm(ActionForm):
+    reason = TextField(2000)
+
+
+class CompleteTaskForm(ActionForm):
+    task_id = IdField(choose="the task")
+    note = TextField(2000)
+
+
+# Signing in --------------------------------------------------------------------------------------
+
+class SignInForm(FlaskForm):
+    """Whatever is typed is tried (and counted by the throttle); a wrong address simply does not match."""
+
+    email = StringField(default="", filters=[lambda value: _stripped(value).lower()[:254]])
+    password = PasswordField(default="")
+    next = StringField(default="")
+
+
+# The dashboard's filters (a GET: nothing changes, so no CSRF) --------------------------------------
+
+class DashboardForm(Form):
+    property = IdField(choose="a property")
+    manager = IdField(choose="a manager")
+
+
+# Opening a dispute --------------------------------------------------------------------------------
+
+class DisputedItemForm(Form):
+    description = TextField(300)
+    amount = MoneyField(amount="The amount")
+    reason = TextField(5000)
+
+    @property
+    def is_blank(self) -> bool:
+        return not (self.description.data or (self.amount.raw_data and self.amount.raw_data[0].strip())
+                    or self.reason.data)
+
+    def validate_description(self, field):
+        if not field.data and not self.is_blank:
+            number = int(field.name.split("-")[-2]) + 1
+            raise ValidationError(f"Disputed item {number} needs a description.")
+
+
+class NewDisputeForm(FlaskForm):
+    resident_choice = StringField(default="existing")
+    resident_id = IdField(choose="the resident")
+    new_name = TextField(200)
+    new_email = TextField(254)
+    new_phone = TextField(40)
+    property_id = IdField(choose="a property")
+    unit_label = TextField(40)
+    manager_id = IdField(choose="the manager")
+    issue = TextField(20_000)
+    what_was_fixed = TextField(20_000)
+    company_position = TextField(20_000)
+    category = TextField(80)
+    intent = StringField(default="")
+    # The item rows follow (``item-0-description``, ...), added below: one FormField per row, so a row
+    # keeps its number whichever rows are filled in.
+
+    @property
+    def is_new_resident(self) -> bool:
+        """A new resident typed in, or nobody chosen from the list but a new one typed: that is the one meant."""
+        if self.resident_choice.data != "existing":
+            return True
+        return self.resident_id.data is None and bool(self.new_name.data or self.new_email.data)
+
+    def validate_new_email(self, field):
+        if self.is_new_resident:
+            EmailAddress()(self, field)
+
+    @property
+    def items(self) -> list[dict]:
+        return [{"description": row.description.data, "amount_cents": row.amount.data or 0,
+                 "company_reason": row.reason.data}
+                for row in (self[f"item_{index}"].form for index in range(ITEM_ROWS)) if not row.is_blank]
+
+
+for _index in range(ITEM_ROWS):
+    setattr(NewDisputeForm, f"item_{_index}", FormField(DisputedItemForm, name=f"item-{_index}", separator="-"))

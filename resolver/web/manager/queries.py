@@ -14,26 +14,10 @@ from sqlalchemy import case, func, literal, or_, select
 from ...extensions import db
 from ...models import Dispute, ExtensionRequest, PanelSeat, Property, Resident, StaffUser, Task, Unit, Vote
 from ...workflow.definition import load_definition
+from ...workflow.engine import dispute_engine
 
+WORKFLOW = dispute_engine.definition
 PAGE_SIZE = 50
-
-# What each state asks of the manager, in words for the dashboard.
-NEXT_STEP = {
-    "draft": "Open it to send the invitation",
-    "awaiting_evidence": "Waiting for the resident's side",
-    "lapsed": "No reply in time: close it",
-    "evidence_received": "Choose the team and send the case",
-    "panel_review": "The team is reviewing",
-    "deadlocked": "The team is split: decide",
-    "decided": "Draft the letter",
-    "outcome_draft": "Approve and send the letter",
-    "outcome_sent": "Waiting for the resident to confirm",
-    "acknowledged": "Resident confirmed: close it",
-    "referred": "Referred to mediation: close when done",
-    "withdrawn": "Withdrawn",
-    "closed": "Closed",
-}
-
 
 def _deadline_column_for(state: str) -> str | None:
     """The due column of the deadline that comes first in ``state``, read from the workflow's windows.
@@ -81,7 +65,7 @@ class DashboardRow:
     property_name: str | None
     manager_name: str
     next_due_dt: datetime | None
-    next_step: str
+    next_step: str | None = None  # what this row needs now, when more than its state says (else the page's words)
     pending_request: bool = False
     votes_cast: int = 0
     seats: int = 0
@@ -197,7 +181,7 @@ def dashboard(company_id: int, filters: DashboardFilters) -> DashboardPage:
         }
     rows = [
         DashboardRow(dispute=d, resident_name=r, unit_label=u, property_name=p, manager_name=m,
-                     next_due_dt=due, next_step=NEXT_STEP.get(d.state, d.state_label))
+                     next_due_dt=due)
         for d, r, u, p, m, due in (found[i] for i in ids)
     ]
     _add_page_extras(rows)
@@ -227,7 +211,7 @@ def _add_page_extras(rows: list[DashboardRow]) -> None:
         .order_by(Task.due_dt.is_(None), Task.due_dt, Task.id)
     ):
         tasks.setdefault(dispute_id, title)
-    panel_ids = [row.dispute.id for row in rows if row.dispute.state == "panel_review"]
+    panel_ids = [row.dispute.id for row in rows if row.dispute.state in WORKFLOW.windows["panel"].active_in]
     progress = {}
     if panel_ids:
         progress = {

@@ -23,11 +23,15 @@ from ...errors import NotFound
 from ...extensions import db
 from ...models import Dispute, Letter, PanelSeat, Vote
 from ...workdays import local
+from ...workflow.definition import Decision
+from ...workflow.engine import dispute_engine
 from . import blueprint
 from .charts import bars, columns
 
-OUTCOMES = {"uphold": "Company upheld", "compromise": "Compromise", "resident": "Resident granted",
-            "withdrawn": "Withdrawn", "lapsed": "Lapsed", "open": "Still open"}
+WORKFLOW = dispute_engine.definition
+# How a dispute written up in the period ended (or not): a decision, or one of the ends without one.
+OUTCOMES = {Decision.UPHOLD: "Company upheld", Decision.COMPROMISE: "Compromise", Decision.RESIDENT: "Resident granted",
+            "withdrawal": "Withdrawn", "no_reply": "Lapsed", "open": "Still open"}
 RESPONSE_BUCKETS = [(1, "under 1 hour"), (6, "1–6 hours"), (24, "6–24 hours"), (72, "1–3 days"),
                     (None, "over 3 days")]
 PERIODS = {3: "the last 3 months", 6: "the last 6 months", 12: "the last 12 months", 24: "the last 24 months"}
@@ -99,10 +103,10 @@ def build_reports(company, months: int) -> list[Report]:
 def _outcome_of(row) -> str:
     if row.decision:
         return row.decision
-    if row.state == "withdrawn":
-        return "withdrawn"
+    if row.state == WORKFLOW.state_of("withdraw"):
+        return "withdrawal"
     if row.lapsed_dt is not None:
-        return "lapsed"
+        return "no_reply"
     return "open"
 
 
@@ -165,7 +169,7 @@ def _replies_in_time(company, keys, in_period, disputes) -> Report:
 
 
 def _evidence_vs_lapsed(company, keys, in_period, disputes) -> Report:
-    tally = {key: {"received": 0, "lapsed": 0} for key in keys}
+    tally = {key: {"received": 0, "no_reply": 0} for key in keys}
     for row in disputes:
         key = _month(row.opened_dt, company)
         if key not in in_period:
@@ -173,15 +177,15 @@ def _evidence_vs_lapsed(company, keys, in_period, disputes) -> Report:
         if row.evidence_received_dt is not None:
             tally[key]["received"] += 1
         elif row.lapsed_dt is not None:
-            tally[key]["lapsed"] += 1
+            tally[key]["no_reply"] += 1
     received = sum(t["received"] for t in tally.values())
-    lapsed = sum(t["lapsed"] for t in tally.values())
+    lapsed = sum(t["no_reply"] for t in tally.values())
     report = Report("evidence", "Residents' sides received vs lapsed",
                     f"{received} received, {lapsed} lapsed without a reply.",
-                    ["month opened", "received", "lapsed"])
-    report.rows = [[k, t["received"], t["lapsed"]] for k, t in tally.items()]
+                    ["month opened", "received", "lapsed without a reply"])
+    report.rows = [[k, t["received"], t["no_reply"]] for k, t in tally.items()]
     report.chart = columns([_label(k) for k in keys], {"received": [tally[k]["received"] for k in keys],
-                                                       "lapsed": [tally[k]["lapsed"] for k in keys]},
+                                                       "lapsed without a reply": [tally[k]["no_reply"] for k in keys]},
                            title=report.title)
     return report
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from ...models import AuditEvent
 from ...workdays import format_moment
-from ...workflow.definition import load_definition
+from ...workflow.definition import Decision, load_definition
 
 # "{who}" is the actor; the rest of the sentence follows.
 _SENTENCES = {
@@ -46,8 +46,8 @@ _SENTENCES = {
     "fulfilment_task": "What the letter promised became a task for the manager{task}.",
 }
 
-_DECISIONS = {"uphold": "the company's position stands", "resident": "the resident's suggestion is granted",
-              "compromise": "a compromise"}
+_DECISIONS = {Decision.UPHOLD: "the company's position stands", Decision.RESIDENT: "the resident's suggestion is granted",
+              Decision.COMPROMISE: "a compromise"}
 
 
 def _who(event: AuditEvent) -> str:

@@ -26,9 +26,10 @@ from . import blueprint, queries
 from .actions import ACTIONS, not_offered, offered_now
 from .auth import current_actor
 from .dispute_page import INLINE_IMAGE_TYPES, dispute_page_context
-from .forms import MAX_ID, has_id_beyond_range, parse_amount, parse_id, parse_version, text
+from .forms import (
+    ITEM_ROWS, MAX_ID, DashboardForm, EditLetterForm, NewDisputeForm, has_id_beyond_range, refuse_unless_valid,
+)
 
-ITEM_ROWS = 5
 RESIDENT_CHOICES = 200  # residents listed on the form at once; the rest are found by searching
 
 
@@ -59,16 +60,15 @@ def dashboard():
     state = args.get("state", "")
     if state not in ("", "all") and state not in dispute_engine.definition.states:
         state = ""
-    try:
+    chosen = DashboardForm(args)
+    if chosen.validate():
         filters = queries.DashboardFilters(
-            state=state,
-            property_id=parse_id(args.get("property"), field="property", label="a property"),
-            manager_id=parse_id(args.get("manager"), field="manager", label="a manager"),
+            state=state, property_id=chosen.property.data, manager_id=chosen.manager.data,
             search=args.get("q", "").strip()[:100],
             page=int(args.get("page", "1")) if args.get("page", "1").isdigit() else 1,
         )
-    except InvalidInput:
-        filters = queries.DashboardFilters(state=state)
+    else:
+        filters = queries.DashboardFilters(state=state)  # a garbled filter shows everything
     page = queries.dashboard(company.id, filters)
     return render_template(
         "manager/dashboard.html",
@@ -120,34 +120,12 @@ def _new_dispute_choices(company_id: int, *, search: str = "", chosen_id: str = 
     }
 
 
-def _resident_from_form(form) -> dict:
+def _resident_from_form(form: NewDisputeForm) -> dict:
     """Who the dispute is about, as the form says it: one of the list, or a new resident; and where."""
-    choice = form.get("resident_choice", "existing")
-    if choice == "existing" and not (form.get("resident_id") or "").strip() and (
-        text(form, "new_name", limit=200) or text(form, "new_email", limit=254)
-    ):
-        choice = "new"  # nobody chosen from the list, but a new resident typed in: that is the one meant
-    who = {"property_id": parse_id(form.get("property_id"), field="property_id", label="a property"),
-           "unit_label": text(form, "unit_label", limit=40)}
-    if choice == "existing":
-        return {**who, "resident_id": parse_id(form.get("resident_id"), field="resident_id", label="the resident")}
-    return {**who, "new": NewResident(name=text(form, "new_name", limit=200), email=text(form, "new_email", limit=254),
-                                      phone=text(form, "new_phone", limit=40))}
-
-
-def _items_from_form(form) -> list[dict]:
-    items = []
-    for index in range(ITEM_ROWS):
-        description = text(form, f"item-{index}-description", limit=300)
-        raw_amount = form.get(f"item-{index}-amount", "")
-        reason = text(form, f"item-{index}-reason", limit=5000)
-        if not (description or raw_amount.strip() or reason):
-            continue
-        if not description:
-            raise InvalidInput(f"Disputed item {index + 1} needs a description.", field=f"item-{index}-description")
-        amount = parse_amount(raw_amount, field=f"item-{index}-amount", label=f"The amount for {description!r}")
-        items.append({"description": description, "amount_cents": amount or 0, "company_reason": reason})
-    return items
+    who = {"property_id": form.property_id.data, "unit_label": form.unit_label.data}
+    if not form.is_new_resident:
+        return {**who, "resident_id": form.resident_id.data}
+    return {**who, "new": NewResident(name=form.new_name.data, email=form.new_email.data, phone=form.new_phone.data)}
 
 
 def _new_dispute_page(error: DomainError | None = None, status: int = 200, **_):
@@ -167,20 +145,19 @@ def _new_dispute_refused(error: DomainError, **_):
 def new_dispute():
     if request.method != "POST":
         return _new_dispute_page()
-    form, company, actor = request.form, g.company, current_actor()
+    form, company, actor = refuse_unless_valid(NewDisputeForm()), g.company, current_actor()
     resident, unit = find_or_add_resident(actor, **_resident_from_form(form))
-    manager_id = parse_id(form.get("manager_id"), field="manager_id", label="the manager")
     manager = None
-    if manager_id is not None:
-        manager = next((m for m in queries.staff_of(company.id) if m.id == manager_id), None)
+    if form.manager_id.data is not None:
+        manager = next((m for m in queries.staff_of(company.id) if m.id == form.manager_id.data), None)
         if manager is None:
             raise InvalidInput("Choose one of your company's managers.", field="manager_id")
     dispute = create_dispute(
-        actor, resident=resident, unit=unit, manager=manager, issue=text(form, "issue"),
-        what_was_fixed=text(form, "what_was_fixed"), company_position=text(form, "company_position"),
-        category=text(form, "category", limit=80), items=_items_from_form(form),
+        actor, resident=resident, unit=unit, manager=manager, issue=form.issue.data,
+        what_was_fixed=form.what_was_fixed.data, company_position=form.company_position.data,
+        category=form.category.data, items=form.items,
     )
-    if form.get("intent") == "open":
+    if form.intent.data == "open":
         open_dispute(actor, dispute)
         flash(f"The invitation is on its way to {resident.name} <{resident.email}>. They have until "
               f"{_moment(dispute.evidence_due_dt)} to send their side.", "success")
@@ -206,7 +183,10 @@ def _action_refused(error: DomainError, dispute_id: int, name: str):
     if isinstance(error, NotFound):
         raise error  # no such dispute here, or no such action: nothing to show the page of
     dispute = dispute_for(current_actor(), dispute_id)
-    return render_template("manager/dispute.html", error=error, **dispute_page_context(dispute)), error.status_code
+    # A letter's edit that was refused is shown as typed; the other forms are a line or two.
+    letter_form = EditLetterForm() if name == "edit_letter" else None
+    return render_template("manager/dispute.html", error=error, letter_form=letter_form,
+                           **dispute_page_context(dispute)), error.status_code
 
 
 @blueprint.post("/disputes/<int:dispute_id>/actions/<name>")
@@ -217,11 +197,13 @@ def dispute_action(dispute_id: int, name: str):
     action = ACTIONS.get(name)
     if action is None:
         raise NotFound(f"There is no action called {name!r}.")
-    # Read here, checked by the verb: a form drawn before someone else's change is told so.
-    expected_version = parse_version(request.form.get("expected_version"))
+    form = action.form()
+    if problem := form.version_problem():
+        raise problem  # a form without its version cannot say whether it is stale: nothing else is read
     if name not in offered_now(dispute):
-        raise not_offered(action, dispute, expected_version)
-    message = action.run(actor, dispute, request.form, expected_version)
+        raise not_offered(action, dispute, form.expected_version.data)
+    # The version is checked by the verb: a form drawn before someone else's change is told so.
+    message = action.run(actor, dispute, refuse_unless_valid(form))
     flash(message, "success")
     return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)
 
