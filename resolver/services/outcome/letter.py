@@ -14,7 +14,7 @@ from ...errors import InvalidInput, NotFound, WrongState
 from ...extensions import db
 from ...letters import render
 from ...letters.tone import ToneFlag, check_tone
-from ...models import Dispute, Letter
+from ...models import UNSENT, Dispute, Letter, LetterStatus
 from ...money import check_cents
 from ...presentation import money
 from ...workflow.engine import dispute_engine
@@ -28,8 +28,6 @@ MAX_LETTER_CHARS = 20_000
 SENT_STATES = WORKFLOW.group("letter_sent")
 # A letter's statuses are the Letter model's: a new letter starts as its column's default (a draft);
 # until it is sent it is a draft or approved. (Read from the model, so the word is spelled in one place.)
-DRAFT = Letter.__table__.c.status.default.arg
-UNSENT = (DRAFT, "approved")
 
 
 class ToneCheckFailed(InvalidInput):
@@ -108,7 +106,7 @@ def draft_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | Non
     letter = Letter(
         dispute_id=dispute.id,
         version=_next_version(dispute),
-        status=DRAFT,
+        status=LetterStatus.DRAFT,
         subject=_subject(dispute),
         body_text=render.draft_body(dispute, facts, submission=latest_submission(dispute), is_late=is_late,
                                     fulfil_days=FULFIL_WITHIN_DAYS),
@@ -181,8 +179,8 @@ def edit_letter(
             new_concession
     if not changed:
         return letter
-    if letter.status == "approved":
-        letter.status, letter.approved_dt, letter.approved_by_id = DRAFT, None, None
+    if letter.status == LetterStatus.APPROVED:
+        letter.status, letter.approved_dt, letter.approved_by_id = LetterStatus.DRAFT, None, None
         changed["approval"] = "withdrawn: the letter changed after it was approved"
     letter.tone_flags = [flag.as_dict() for flag in tone_flags(letter)]
     letter.body_html = str(preview_html(letter))
@@ -198,7 +196,7 @@ def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "",
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
     _require_unsent(letter)
-    if letter.status == "approved":
+    if letter.status == LetterStatus.APPROVED:
         return letter
     check_offer(dispute, letter.token_kind, letter.token_cents, letter.concession_cents)
     flags = tone_flags(letter)
@@ -206,7 +204,7 @@ def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "",
     if flags and not reason:
         raise ToneCheckFailed(flags)
     now = now_utc()
-    letter.status = "approved"
+    letter.status = LetterStatus.APPROVED
     letter.approved_dt = now
     letter.approved_by_id = actor.id if actor.is_staff else None
     letter.tone_flags = [flag.as_dict() for flag in flags]
@@ -236,7 +234,7 @@ def correct_letter(actor: Actor, dispute: Dispute, *, expected_version: int | No
         dispute_id=dispute.id,
         version=_next_version(dispute),
         corrects_letter_id=original.id,
-        status=DRAFT,
+        status=LetterStatus.DRAFT,
         subject=original.subject,
         body_text=original.body_text,
         token_kind=original.token_kind,

@@ -13,7 +13,7 @@ from ...files import store_bytes
 from ...letters import render
 from ...letters.pdf import html_to_pdf
 from ...links import current_link, issue_link, link_url
-from ...models import Dispute, Letter
+from ...models import Dispute, Letter, LetterStatus
 from ...workdays import add_days, format_day
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
@@ -35,7 +35,7 @@ def send_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | None
     """
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
-    approved = [letter for letter in letters_of(dispute) if letter.status == "approved"]
+    approved = [letter for letter in letters_of(dispute) if letter.status == LetterStatus.APPROVED]
     letter = approved[-1] if approved else None
     is_correction = letter is not None and letter.is_correction
     if dispute.state in SENT_STATES and not is_correction:

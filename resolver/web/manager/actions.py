@@ -14,11 +14,10 @@ from sqlalchemy import select
 from ...actors import Actor
 from ...errors import DomainError, InvalidInput, StaleDispute, WrongState
 from ...extensions import db
-from ...models import Dispute, ExtensionRequest, Letter, PanelSeat, Task
+from ...models import UNSENT, Dispute, ExtensionRequest, Letter, LetterStatus, PanelSeat, Task
 from ...services import outcome, panel
 from ...services.disputes import close_dispute, extend_window, open_dispute, withdraw_dispute
 from ...services.evidence import answer_more_time
-from ...services.outcome.letter import UNSENT
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from . import forms
@@ -201,10 +200,10 @@ _LIST = [
     Action("edit_letter", "Edit the letter",
            lambda c: c.draft_letter is not None, _edit_letter, forms.EditLetterForm),
     Action("approve_letter", "Approve the letter",
-           lambda c: c.draft_letter is not None and c.draft_letter.status != "approved", _approve_letter,
+           lambda c: c.draft_letter is not None and c.draft_letter.status != LetterStatus.APPROVED, _approve_letter,
            forms.ApproveLetterForm),
     Action("send_outcome", "Send the letter",
-           lambda c: c.draft_letter is not None and c.draft_letter.status == "approved"
+           lambda c: c.draft_letter is not None and c.draft_letter.status == LetterStatus.APPROVED
            and ("send_outcome" in c.allowed or c.dispute.state in SENT_STATES),
            _send_outcome),
     Action("refer_out", "Refer to outside mediation",

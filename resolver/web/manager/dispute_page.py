@@ -16,7 +16,7 @@ from ...models import (
 )
 from ...services import panel
 from ...workflow.engine import dispute_engine
-from ...services.outcome.letter import UNSENT
+from ...models import UNSENT
 from .actions import available_actions
 from .diagram import workflow_svg
 from .timeline import describe
