@@ -8,6 +8,7 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from resolver import clock
@@ -183,20 +184,61 @@ def test_a_vote_is_recorded_by_a_post_from_the_page_and_can_be_changed(client, s
 @pytest.mark.parametrize(("form", "message", "field"), [
     ({"reason": "  "}, "Please give your reason", "reason"),
     ({"choice": ""}, "Choose one", "choice"),
-    ({"token_amount": "60"}, "at most $50", "token_amount"),
-    ({"concession_amount": "5000.01"}, "at most $500", "concession_amount"),
-    ({"token_amount": "lots"}, "Write the token in dollars", "token_amount"),
+    ({"choice": "maybe"}, "Choose one", "choice"),
+    ({"token_amount": "60"}, "The token can be at most $50 (the company's limit).", "token_amount"),
+    ({"concession_amount": "5000.01"}, "The concession can be at most $500 (the company's limit).",
+     "concession_amount"),
+    ({"token_amount": "lots"}, "The token should be written like 150 or 150.00 (dollars and cents).", "token_amount"),
+    # Amounts in disguise: a sign, an exponent, a number that is not one.
+    ({"token_amount": "-5"}, "The token cannot be negative.", "token_amount"),
+    ({"concession_amount": "1e9"}, "The concession should be written like 150 or 150.00 (dollars and cents).",
+     "concession_amount"),
+    ({"concession_amount": "NaN"}, "The concession should be written like 150 or 150.00 (dollars and cents).",
+     "concession_amount"),
 ])
 def test_bad_votes_get_a_clear_message_keep_the_text_and_save_nothing(client, sent_case, form, message, field):
     dispute, seats, paths = sent_case()
     before = snapshot(dispute.id)
     response = post_vote(client, paths[0], **{"reason": "My honest view, typed on my phone.", **form})
-    text = page_text(response)
+    text, html = page_text(response), response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Nothing was saved." in text and message in text
     if form.get("reason") is None:
         assert "My honest view, typed on my phone." in text
+    # The field it is about is marked, says its own message, and the summary leads to it.
+    assert re.search(rf'<[^>]* id="{field}"[^>]* aria-invalid="true" aria-describedby="[^"]*{field}-error"', html)
+    assert re.search(rf'id="{field}-error">[^<]*{re.escape(escape(message))}', html)
+    assert f'<a href="#{field}">' in html
+    for name, typed in form.items():
+        if name.endswith("_amount"):
+            assert f'value="{escape(typed)}"' in html  # shown back as typed, to correct
     assert snapshot(dispute.id) == before
+
+
+def test_a_vote_with_several_problems_lists_them_all_and_keeps_every_answer(client, sent_case):
+    dispute, seats, paths = sent_case()
+    before = snapshot(dispute.id)
+    response = post_vote(client, paths[0], choice="", reason="Meet them partway.", token_kind="gift card",
+                         token_amount="ten", concession_amount="-1")
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    for field, message in [("choice", "Choose one"), ("token_amount", "The token should be written like"),
+                           ("concession_amount", "The concession cannot be negative.")]:
+        assert re.search(rf'<li><a href="#{field}">{re.escape(message)}', html), field
+    assert "Meet them partway." in html and 'value="gift card"' in html and 'value="ten"' in html
+    assert 'value="-1"' in html
+    assert snapshot(dispute.id) == before
+
+
+def test_a_refused_step_aside_keeps_the_vote_form_as_the_vote_stands(client, sent_case):
+    dispute, seats, paths = sent_case()
+    assert post_vote(client, paths[0], token_amount="12.50").status_code == 303
+    token = csrf_of(client.get(paths[0]))
+    refused = client.post(f"{paths[0]}/step-aside", data={"csrf_token": token, "recusal_reason": "  "})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert re.search(r'id="recusal_reason"[^>]* aria-invalid="true"', html)
+    assert 'value="resident" checked' in html and 'value="12.50"' in html  # the recorded vote, untouched
 
 
 def test_a_post_without_the_csrf_token_records_nothing_and_keeps_the_text(client, sent_case):
