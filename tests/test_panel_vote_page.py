@@ -30,7 +30,7 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def sent_case(make_dispute, make_panel, manager):
     """A dispute with a photo in evidence, sent to a team of ``size``; returns (dispute, seats, paths)."""
 
-    def make(size: int = 3, **settings):
+    def make(size: int = 3, chair: int | None = None, **settings):
         dispute = make_dispute("evidence_received")
         for name, value in settings.items():
             setattr(dispute.company, name, value)
@@ -41,7 +41,8 @@ def sent_case(make_dispute, make_panel, manager):
         db.session.add(EvidenceFile(submission_id=submission.id, dispute_id=dispute.id, original_name="carpet.png",
                                     content_type="image/png", size_bytes=len(photo), sha256=store_bytes(photo)))
         members = make_panel(dispute.company, size=size)
-        seats = panel.seat_panel(Actor.staff(manager), dispute, [m.id for m in members])
+        seats = panel.seat_panel(Actor.staff(manager), dispute, [m.id for m in members],
+                                 chair_id=members[chair].id if chair is not None else None)
         panel.send_to_panel(Actor.staff(manager), dispute)
         db.session.commit()
         paths = {}
@@ -271,6 +272,35 @@ def test_a_member_steps_aside_from_the_page(client, sent_case, manager):
     assert emails(dispute, "panel_recusal")[0].to_addr == manager.email
     after = client.get(paths[0])
     assert after.status_code == 410 and "stepped aside" in page_text(after)
+
+
+def test_the_chair_decides_a_split_from_the_page_and_a_refused_decision_keeps_what_was_chosen(client, sent_case):
+    dispute, seats, paths = sent_case(chair=0)
+    for path, choice in zip(paths, ("uphold", "resident", "compromise")):
+        assert post_vote(client, path, choice=choice).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute.id).state == "deadlocked"
+    page = client.get(paths[0])
+    assert "As its chair, please decide below" in page_text(page)
+    token, before = csrf_of(page), snapshot(dispute.id)
+
+    refused = client.post(f"{paths[0]}/decide", data={"csrf_token": token, "decision": "compromise", "note": " "})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Nothing was saved." in page_text(refused)
+    assert "Say why, in a sentence or two" in page_text(refused)
+    assert re.search(r'id="note"[^>]* aria-invalid="true" aria-describedby="note-error"', html)
+    assert 'name="decision" value="compromise" checked' in html  # the choice made is still made
+    refused = client.post(f"{paths[0]}/decide", data={"csrf_token": token, "decision": "maybe", "note": "Halfway."})
+    assert refused.status_code == 422 and "Choose the decision." in page_text(refused)
+    assert "Halfway." in page_text(refused) and 'id="decision" aria-invalid="true"' in refused.get_data(as_text=True)
+    assert snapshot(dispute.id) == before
+
+    done = client.post(f"{paths[0]}/decide", data={"csrf_token": token, "decision": "compromise",
+                                                   "note": "Two of us saw merit on both sides."})
+    assert done.status_code == 200 and "Your decision is recorded" in page_text(done)
+    db.session.expire_all()
+    decided = db.session.get(Dispute, dispute.id)
+    assert (decided.state, decided.decision, decided.decided_by) == ("decided", "compromise", "chair")
 
 
 # Links that cannot be used -----------------------------------------------------------------------

@@ -97,6 +97,19 @@ def test_a_bad_number_of_days_is_explained(client, waiting, days, says):
     assert counts() == before
 
 
+@pytest.mark.parametrize("days, says", [("", "Choose how many more days you need."),
+                                        ("0", "Ask for between 1 and 14 more days.")])
+def test_a_refused_request_marks_the_days_and_keeps_the_reason(client, waiting, days, says):
+    before = counts()
+    response = ask(client, waiting, days=days, reason="The photos are at my sister's house.")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'<p id="problem-text">{says}</p>' in html
+    assert '<select id="days" name="days" aria-invalid="true" aria-describedby="problem-text">' in html
+    assert "The photos are at my sister&#39;s house." in html
+    assert counts() == before
+
+
 def test_asking_twice_is_explained(client, waiting):
     """The page hides the form once asked; a second tab still showing it gets a clear answer."""
     page = client.get(evidence_path(waiting, "/status")).get_data(as_text=True)

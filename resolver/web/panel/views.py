@@ -197,7 +197,7 @@ def _page(view: MemberView, *, problem: DomainError | None = None, sent: tuple[s
         if problem is not None:
             form.explain(problem)
         forms.update({name: form, "sent_form": form})
-    return render_template("panel/vote.html", **view.context(problem=problem, **forms)), status
+    return render_template("panel/vote.html", **view.context(**forms)), status
 
 
 # The form each POST address reads, and its name on the page.
@@ -226,7 +226,8 @@ def vote_page(token: str):
 def _shown_again(problem: DomainError, token: str, *, status: int | None = None, **_):
     """A refused vote, step or decision: the page again, with the message and what was typed."""
     name, build = POSTED_FORMS[request.endpoint]
-    form = g.get("form") or build()
+    form = g.get("form")
+    form = form if form is not None else build()
     return _page(MemberView.load(), problem=problem, sent=(name, form), status=status or problem.status_code)
 
 
