@@ -159,6 +159,25 @@ class ResidentView:
                 and not any(r.status == "pending" for r in self.extension_requests))
 
     @property
+    def stage(self) -> str:
+        """Where things stand, in the status page's words (asked of the workflow, not named here):
+        waiting, ended, received, reviewing, writing, sent, confirmed, referred, withdrawn or closed."""
+        state = self.dispute.state
+        if state in WORKFLOW.windows["evidence"].active_in:
+            return "waiting" if self.is_window_open else "ended"
+        steps = [("ended", state == WORKFLOW.state_of("lapse")), ("received", WORKFLOW.can("send_to_panel", state)),
+                 ("reviewing", WORKFLOW.can("decide", state)), ("writing", self.is_reply_running),
+                 ("sent", WORKFLOW.can("acknowledge", state)), ("confirmed", state == WORKFLOW.state_of("acknowledge")),
+                 ("referred", state == WORKFLOW.state_of("refer_out")),
+                 ("withdrawn", state == WORKFLOW.state_of("withdraw"))]
+        return next((stage for stage, is_it in steps if is_it), "closed")
+
+    @property
+    def is_reply_running(self) -> bool:
+        """Whether the company's written answer is still to come (its reply window runs)."""
+        return self.dispute.state in WORKFLOW.windows["reply"].active_in
+
+    @property
     def files_sent(self) -> tuple[int, int]:
         return uploads.dispute_usage(self.dispute.id)
 
