@@ -279,7 +279,7 @@ def send_evidence(token: str):
     view = ResidentView.load()
     g.form = form = EvidenceForm.for_dispute(view.dispute)
     if not form.validate():
-        raise form.refusal()  # before any file is read: a wrong amount keeps nothing
+        raise form.refusal()  # before any file is stored: a wrong amount keeps nothing
     batch = _received_files(view.dispute)
     # The same form sent twice (a double click, two sends at once): the verb returns the first send.
     submission = submit_evidence(
