@@ -251,6 +251,17 @@ def test_a_post_without_the_csrf_token_records_nothing_and_keeps_the_text(client
     assert snapshot(dispute.id) == before
 
 
+def test_stepping_aside_without_the_csrf_token_keeps_the_words_and_changes_nothing(client, sent_case):
+    dispute, seats, paths = sent_case()
+    before = snapshot(dispute.id)
+    response = client.post(f"{paths[0]}/step-aside", data={"recusal_reason": "I manage her sister's lease."})
+    assert response.status_code == 400
+    assert "Nothing was saved." in page_text(response) and "needs to be sent again" in page_text(response)
+    assert 'id="recusal_reason" name="recusal_reason" value="I manage her sister&#39;s lease."' in response.get_data(
+        as_text=True)
+    assert snapshot(dispute.id) == before
+
+
 def test_a_forwarded_link_says_whose_it_is_and_votes_as_that_member(app, sent_case):
     dispute, seats, paths = sent_case()
     colleague = app.test_client()  # someone the email was forwarded to
