@@ -30,8 +30,8 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def sent_case(make_dispute, make_panel, manager):
     """A dispute with a photo in evidence, sent to a team of ``size``; returns (dispute, seats, paths)."""
 
-    def make(size: int = 3, chair: int | None = None, **settings):
-        dispute = make_dispute("evidence_received")
+    def make(size: int = 3, chair: int | None = None, items=None, **settings):
+        dispute = make_dispute("evidence_received", items=items)
         for name, value in settings.items():
             setattr(dispute.company, name, value)
         photo = b"\x89PNG\r\n\x1a\n" + b"carpet" * 50
@@ -229,6 +229,30 @@ def test_a_vote_with_several_problems_lists_them_all_and_keeps_every_answer(clie
     assert "Meet them partway." in html and 'value="gift card"' in html and 'value="ten"' in html
     assert 'value="-1"' in html
     assert snapshot(dispute.id) == before
+
+
+def test_item_choices_are_kept_when_a_vote_is_refused_and_a_vote_sent_without_them_is_still_answered(
+        client, sent_case):
+    dispute, seats, paths = sent_case(items=[
+        {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains."},
+        {"description": "Blind replacement", "amount_cents": 6000, "company_reason": "Two slats broken."},
+    ])
+    carpet, blinds = (f"item-{item.id}" for item in dispute.items)
+    before = snapshot(dispute.id)
+    refused = post_vote(client, paths[0], reason=" ", **{carpet: "resident", blinds: "sometimes"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Please give your reason" in html and "Each item&#39;s decision must be uphold, resident or compromise." in html
+    assert re.search(rf'<select id="{blinds}" name="{blinds}" aria-invalid="true"', html)
+    assert re.search(rf'<select id="{carpet}" name="{carpet}">\s*<option value="" >As my vote above</option>\s*'
+                     r'<option value="uphold" >The charge stands</option>\s*<option value="resident" selected>', html)
+    # A vote sent without the item selects at all (an old page, a hand-made request): refused clearly, not broken.
+    bare = post_vote(client, paths[0], reason=" ")
+    assert bare.status_code == 422 and "Please give your reason" in page_text(bare)
+    assert snapshot(dispute.id) == before
+    assert post_vote(client, paths[0], **{carpet: "compromise"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalars(select(Vote)).one().item_choices == {carpet.removeprefix("item-"): "compromise"}
 
 
 def test_a_refused_step_aside_keeps_the_vote_form_as_the_vote_stands(client, sent_case):

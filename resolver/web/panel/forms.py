@@ -35,6 +35,10 @@ def _choices(labels: dict[Decision, str]) -> list[SelectChoice]:
     return [SelectChoice(str(decision), label) for decision, label in labels.items()]
 
 
+# A disputed item's select: blank follows the member's vote for the whole case.
+ITEM_OPTIONS = [SelectChoice("", "As my vote above"), *_choices(ITEM_LABELS)]
+
+
 class VoteForm(PageForm):
     """A member's vote: a choice, the reason, recommendations, and a choice per disputed item
     (``item-<id>``, added by ``for_items``)."""
@@ -51,9 +55,8 @@ class VoteForm(PageForm):
     @classmethod
     def for_items(cls, item_ids, **kwargs) -> VoteForm:
         """The form with a choice for each of these disputed items, named as the page names them."""
-        options = [SelectChoice("", "As my vote above"), *_choices(ITEM_LABELS)]
         form_class = type("CaseVoteForm", (cls,), {
-            f"item-{item_id}": SelectField(choices=options, invalid_choice_message=ITEM_CHOICE_NEEDED)
+            f"item-{item_id}": SelectField(choices=ITEM_OPTIONS, invalid_choice_message=ITEM_CHOICE_NEEDED)
             for item_id in item_ids
         })
         return form_class(**kwargs)
@@ -64,8 +67,9 @@ class VoteForm(PageForm):
         each is the case's own)."""
         return cls.for_items([key.removeprefix("item-") for key in formdata if ITEM_FIELD.match(key)])
 
-    def item(self, item_id) -> SelectField:
-        return self[f"item-{item_id}"]
+    def item_choice(self, name: str) -> str:
+        """What the form says for one item's select ("" when it was not sent: as the vote above)."""
+        return (self[name].data or "") if name in self else ""
 
     @property
     def item_choices(self) -> dict[str, str]:

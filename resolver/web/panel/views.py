@@ -31,7 +31,7 @@ from ...workflow.engine import dispute_engine
 from ..resident.forms import PageForm
 from ..unit_of_work import unit_of_work
 from . import blueprint
-from .forms import DecideForm, StepAsideForm, VoteForm
+from .forms import ITEM_OPTIONS, DecideForm, StepAsideForm, VoteForm
 
 WORKFLOW = dispute_engine.definition
 
@@ -178,7 +178,8 @@ class MemberView:
         return {
             "view": self, "dispute": self.dispute, "company": self.company, "member": self.member,
             "seat": self.seat, "packet": self.packet, "case": content, "vote": self.vote,
-            "token": request.view_args["token"], "choices": panels.CHOICE_LABELS, "at": self.at, **extra,
+            "token": request.view_args["token"], "choices": panels.CHOICE_LABELS, "item_options": ITEM_OPTIONS,
+            "at": self.at, **extra,
         }
 
 
