@@ -161,16 +161,16 @@ class ResidentView:
     @property
     def stage(self) -> str:
         """Where things stand, in the status page's words (asked of the workflow, not named here):
-        waiting, ended, received, reviewing, writing, sent, confirmed, referred, withdrawn or closed."""
+        waiting, ended, received, reviewing, writing, sent, confirmed, mediation, called_off or over."""
         state = self.dispute.state
         if state in WORKFLOW.windows["evidence"].active_in:
             return "waiting" if self.is_window_open else "ended"
         steps = [("ended", state == WORKFLOW.state_of("lapse")), ("received", WORKFLOW.can("send_to_panel", state)),
                  ("reviewing", WORKFLOW.can("decide", state)), ("writing", self.is_reply_running),
                  ("sent", WORKFLOW.can("acknowledge", state)), ("confirmed", state == WORKFLOW.state_of("acknowledge")),
-                 ("referred", state == WORKFLOW.state_of("refer_out")),
-                 ("withdrawn", state == WORKFLOW.state_of("withdraw"))]
-        return next((stage for stage, is_it in steps if is_it), "closed")
+                 ("mediation", state == WORKFLOW.state_of("refer_out")),
+                 ("called_off", state == WORKFLOW.state_of("withdraw"))]
+        return next((stage for stage, is_it in steps if is_it), "over")
 
     @property
     def is_reply_running(self) -> bool:
