@@ -115,12 +115,14 @@ def test_a_late_acceptance_is_refused_on_the_page_with_who_to_talk_to(client, se
     assert "I still disagree: tell me about outside mediation" in page
 
 
-def test_an_unknown_answer_is_refused(client, sent):
+@pytest.mark.parametrize("answer", [{"answer": "maybe"}, {"answer": ""}, {}])
+def test_an_unknown_answer_is_refused(client, sent, answer):
     page = client.get(path_of(sent)).get_data(as_text=True)
     before = snapshot(sent.id)
-    response = client.post(path_of(sent) + "/offer", data={"csrf_token": csrf_from(page), "answer": "maybe"})
+    response = client.post(path_of(sent) + "/offer", data={"csrf_token": csrf_from(page), **answer})
     assert response.status_code == 422
     assert "Please choose one of the two buttons." in response.get_data(as_text=True)
+    assert "Nothing was changed." in response.get_data(as_text=True)
     assert snapshot(sent.id) == before
 
 

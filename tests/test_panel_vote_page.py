@@ -8,6 +8,7 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from resolver import clock
@@ -29,8 +30,8 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 def sent_case(make_dispute, make_panel, manager):
     """A dispute with a photo in evidence, sent to a team of ``size``; returns (dispute, seats, paths)."""
 
-    def make(size: int = 3, **settings):
-        dispute = make_dispute("evidence_received")
+    def make(size: int = 3, chair: int | None = None, items=None, **settings):
+        dispute = make_dispute("evidence_received", items=items)
         for name, value in settings.items():
             setattr(dispute.company, name, value)
         photo = b"\x89PNG\r\n\x1a\n" + b"carpet" * 50
@@ -40,7 +41,8 @@ def sent_case(make_dispute, make_panel, manager):
         db.session.add(EvidenceFile(submission_id=submission.id, dispute_id=dispute.id, original_name="carpet.png",
                                     content_type="image/png", size_bytes=len(photo), sha256=store_bytes(photo)))
         members = make_panel(dispute.company, size=size)
-        seats = panel.seat_panel(Actor.staff(manager), dispute, [m.id for m in members])
+        seats = panel.seat_panel(Actor.staff(manager), dispute, [m.id for m in members],
+                                 chair_id=members[chair].id if chair is not None else None)
         panel.send_to_panel(Actor.staff(manager), dispute)
         db.session.commit()
         paths = {}
@@ -183,20 +185,85 @@ def test_a_vote_is_recorded_by_a_post_from_the_page_and_can_be_changed(client, s
 @pytest.mark.parametrize(("form", "message", "field"), [
     ({"reason": "  "}, "Please give your reason", "reason"),
     ({"choice": ""}, "Choose one", "choice"),
-    ({"token_amount": "60"}, "at most $50", "token_amount"),
-    ({"concession_amount": "5000.01"}, "at most $500", "concession_amount"),
-    ({"token_amount": "lots"}, "Write the token in dollars", "token_amount"),
+    ({"choice": "maybe"}, "Choose one", "choice"),
+    ({"token_amount": "60"}, "The token can be at most $50 (the company's limit).", "token_amount"),
+    ({"concession_amount": "5000.01"}, "The concession can be at most $500 (the company's limit).",
+     "concession_amount"),
+    ({"token_amount": "lots"}, "The token should be written like 150 or 150.00 (dollars and cents).", "token_amount"),
+    # Amounts in disguise: a sign, an exponent, a number that is not one.
+    ({"token_amount": "-5"}, "The token cannot be negative.", "token_amount"),
+    ({"concession_amount": "1e9"}, "The concession should be written like 150 or 150.00 (dollars and cents).",
+     "concession_amount"),
+    ({"concession_amount": "NaN"}, "The concession should be written like 150 or 150.00 (dollars and cents).",
+     "concession_amount"),
 ])
 def test_bad_votes_get_a_clear_message_keep_the_text_and_save_nothing(client, sent_case, form, message, field):
     dispute, seats, paths = sent_case()
     before = snapshot(dispute.id)
     response = post_vote(client, paths[0], **{"reason": "My honest view, typed on my phone.", **form})
-    text = page_text(response)
+    text, html = page_text(response), response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Nothing was saved." in text and message in text
     if form.get("reason") is None:
         assert "My honest view, typed on my phone." in text
+    # The field it is about is marked, says its own message, and the summary leads to it.
+    assert re.search(rf'<[^>]* id="{field}"[^>]* aria-invalid="true" aria-describedby="[^"]*{field}-error"', html)
+    assert re.search(rf'id="{field}-error">[^<]*{re.escape(escape(message))}', html)
+    assert f'<a href="#{field}">' in html
+    for name, typed in form.items():
+        if name.endswith("_amount"):
+            assert f'value="{escape(typed)}"' in html  # shown back as typed, to correct
     assert snapshot(dispute.id) == before
+
+
+def test_a_vote_with_several_problems_lists_them_all_and_keeps_every_answer(client, sent_case):
+    dispute, seats, paths = sent_case()
+    before = snapshot(dispute.id)
+    response = post_vote(client, paths[0], choice="", reason="Meet them partway.", token_kind="gift card",
+                         token_amount="ten", concession_amount="-1")
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    for field, message in [("choice", "Choose one"), ("token_amount", "The token should be written like"),
+                           ("concession_amount", "The concession cannot be negative.")]:
+        assert re.search(rf'<li><a href="#{field}">{re.escape(message)}', html), field
+    assert "Meet them partway." in html and 'value="gift card"' in html and 'value="ten"' in html
+    assert 'value="-1"' in html
+    assert snapshot(dispute.id) == before
+
+
+def test_item_choices_are_kept_when_a_vote_is_refused_and_a_vote_sent_without_them_is_still_answered(
+        client, sent_case):
+    dispute, seats, paths = sent_case(items=[
+        {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains."},
+        {"description": "Blind replacement", "amount_cents": 6000, "company_reason": "Two slats broken."},
+    ])
+    carpet, blinds = (f"item-{item.id}" for item in dispute.items)
+    before = snapshot(dispute.id)
+    refused = post_vote(client, paths[0], reason=" ", **{carpet: "resident", blinds: "sometimes"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Please give your reason" in html and "Each item&#39;s decision must be uphold, resident or compromise." in html
+    assert re.search(rf'<select id="{blinds}" name="{blinds}" aria-invalid="true"', html)
+    assert re.search(rf'<select id="{carpet}" name="{carpet}">\s*<option value="" >As my vote above</option>\s*'
+                     r'<option value="uphold" >The charge stands</option>\s*<option value="resident" selected>', html)
+    # A vote sent without the item selects at all (an old page, a hand-made request): refused clearly, not broken.
+    bare = post_vote(client, paths[0], reason=" ")
+    assert bare.status_code == 422 and "Please give your reason" in page_text(bare)
+    assert snapshot(dispute.id) == before
+    assert post_vote(client, paths[0], **{carpet: "compromise"}).status_code == 303
+    db.session.expire_all()
+    assert db.session.scalars(select(Vote)).one().item_choices == {carpet.removeprefix("item-"): "compromise"}
+
+
+def test_a_refused_step_aside_keeps_the_vote_form_as_the_vote_stands(client, sent_case):
+    dispute, seats, paths = sent_case()
+    assert post_vote(client, paths[0], token_amount="12.50").status_code == 303
+    token = csrf_of(client.get(paths[0]))
+    refused = client.post(f"{paths[0]}/step-aside", data={"csrf_token": token, "recusal_reason": "  "})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert re.search(r'id="recusal_reason"[^>]* aria-invalid="true"', html)
+    assert 'value="resident" checked' in html and 'value="12.50"' in html  # the recorded vote, untouched
 
 
 def test_a_post_without_the_csrf_token_records_nothing_and_keeps_the_text(client, sent_case):
@@ -205,6 +272,17 @@ def test_a_post_without_the_csrf_token_records_nothing_and_keeps_the_text(client
     response = post_vote(client, paths[0], csrf=False, reason="Typed before lunch.")
     assert response.status_code == 400
     assert "Nothing was saved" in page_text(response) and "Typed before lunch." in page_text(response)
+    assert snapshot(dispute.id) == before
+
+
+def test_stepping_aside_without_the_csrf_token_keeps_the_words_and_changes_nothing(client, sent_case):
+    dispute, seats, paths = sent_case()
+    before = snapshot(dispute.id)
+    response = client.post(f"{paths[0]}/step-aside", data={"recusal_reason": "I manage her sister's lease."})
+    assert response.status_code == 400
+    assert "Nothing was saved." in page_text(response) and "needs to be sent again" in page_text(response)
+    assert 'id="recusal_reason" name="recusal_reason" value="I manage her sister&#39;s lease."' in response.get_data(
+        as_text=True)
     assert snapshot(dispute.id) == before
 
 
@@ -229,6 +307,35 @@ def test_a_member_steps_aside_from_the_page(client, sent_case, manager):
     assert emails(dispute, "panel_recusal")[0].to_addr == manager.email
     after = client.get(paths[0])
     assert after.status_code == 410 and "stepped aside" in page_text(after)
+
+
+def test_the_chair_decides_a_split_from_the_page_and_a_refused_decision_keeps_what_was_chosen(client, sent_case):
+    dispute, seats, paths = sent_case(chair=0)
+    for path, choice in zip(paths, ("uphold", "resident", "compromise")):
+        assert post_vote(client, path, choice=choice).status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Dispute, dispute.id).state == "deadlocked"
+    page = client.get(paths[0])
+    assert "As its chair, please decide below" in page_text(page)
+    token, before = csrf_of(page), snapshot(dispute.id)
+
+    refused = client.post(f"{paths[0]}/decide", data={"csrf_token": token, "decision": "compromise", "note": " "})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "Nothing was saved." in page_text(refused)
+    assert "Say why, in a sentence or two" in page_text(refused)
+    assert re.search(r'id="note"[^>]* aria-invalid="true" aria-describedby="note-error"', html)
+    assert 'name="decision" value="compromise" checked' in html  # the choice made is still made
+    refused = client.post(f"{paths[0]}/decide", data={"csrf_token": token, "decision": "maybe", "note": "Halfway."})
+    assert refused.status_code == 422 and "Choose the decision." in page_text(refused)
+    assert "Halfway." in page_text(refused) and 'id="decision" aria-invalid="true"' in refused.get_data(as_text=True)
+    assert snapshot(dispute.id) == before
+
+    done = client.post(f"{paths[0]}/decide", data={"csrf_token": token, "decision": "compromise",
+                                                   "note": "Two of us saw merit on both sides."})
+    assert done.status_code == 200 and "Your decision is recorded" in page_text(done)
+    db.session.expire_all()
+    decided = db.session.get(Dispute, dispute.id)
+    assert (decided.state, decided.decision, decided.decided_by) == ("decided", "compromise", "chair")
 
 
 # Links that cannot be used -----------------------------------------------------------------------

@@ -2,11 +2,13 @@
 receipt, sending more than once, the double-click, the deadline, and the one-time key."""
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from datetime import timedelta
 
 import pytest
+from markupsafe import escape
 
 from resolver import clock
 from resolver.extensions import db
@@ -186,7 +188,6 @@ def test_a_send_racing_the_deadline_is_refused_and_nothing_is_kept(client, waiti
     assert sent.status_code == 409
     assert "Your form arrived after the deadline" in html and "nothing was saved" in html
     assert counts() == before and dispute_snapshot(waiting.id) == snapshot
-    import hashlib
     assert not path_for(hashlib.sha256(late_photo).hexdigest()).exists()
 
 
@@ -196,15 +197,38 @@ def test_amounts_are_read_as_people_write_them(client, waiting, amount, cents):
     assert db.session.scalars(db.select(Submission)).one().suggested_amount_cents == cents
 
 
-@pytest.mark.parametrize("amount", ["abc", "-5", "12.345", "1e3", "1e999999", "NaN", "Infinity", "99999999"])
-def test_a_bad_amount_is_explained_and_the_text_is_kept(client, waiting, amount):
-    before = counts()
-    sent = ResidentForm(client, waiting).send(details="Kept words.", amount=amount)
+WRITTEN_LIKE = "The amount you are asking for should be written like 150 or 150.00 (dollars and cents)."
+
+
+@pytest.mark.parametrize("amount, message", [
+    ("abc", WRITTEN_LIKE), ("-5", "The amount you are asking for cannot be negative."), ("12.345", WRITTEN_LIKE),
+    ("1e3", WRITTEN_LIKE), ("1e9", WRITTEN_LIKE), ("1e999999", WRITTEN_LIKE), ("NaN", WRITTEN_LIKE),
+    ("Infinity", WRITTEN_LIKE), ("99999999", "The amount you are asking for is too large; please check it."),
+])
+def test_a_bad_amount_is_explained_and_the_text_is_kept(client, waiting, amount, message):
+    before, snapshot = counts(), dispute_snapshot(waiting.id)
+    sent = ResidentForm(client, waiting).send(details="Kept words.", amount=amount, files=[("a.jpg", photo())])
     html = sent.get_data(as_text=True)
     assert sent.status_code == 422
-    assert ("Write the amount in dollars" in html or "looks too large" in html) and "Kept words." in html
-    assert 'id="suggested_amount"' in html and 'aria-invalid="true"' in html
-    assert counts() == before
+    assert message in html and "Kept words." in html
+    # The amount is shown back as typed, marked, and its message read out with it.
+    assert re.search(r'<input[^>]*id="suggested_amount"[^>]*value="%s"[^>]*aria-describedby="amount-hint '
+                     r'suggested_amount-error" aria-invalid="true"' % re.escape(escape(amount)), html)
+    assert f'id="suggested_amount-error">{message}</p>' in html
+    assert f'<a href="#suggested_amount">{message}</a>' in html  # the summary leads to the field
+    assert counts() == before and dispute_snapshot(waiting.id) == snapshot
+    assert not path_for(hashlib.sha256(photo()).hexdigest()).exists()  # refused before any file was kept
+
+
+def test_several_problems_are_all_listed_and_each_field_says_its_own(client, waiting):
+    item = waiting.items[0]
+    sent = ResidentForm(client, waiting).send(amount="-5", extra={f"item-{item.id}": "x" * 20_001})
+    html = sent.get_data(as_text=True)
+    assert sent.status_code == 422
+    assert '<a href="#suggested_amount">The amount you are asking for cannot be negative.</a>' in html
+    assert f'<a href="#item-{item.id}">Please keep each answer under 20,000 characters.</a>' in html
+    assert f'id="item-{item.id}-error"' in html and 'id="details-error"' not in html
+    assert db.session.query(Submission).count() == 0
 
 
 def test_an_empty_send_is_explained(client, waiting):

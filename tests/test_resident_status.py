@@ -97,6 +97,19 @@ def test_a_bad_number_of_days_is_explained(client, waiting, days, says):
     assert counts() == before
 
 
+@pytest.mark.parametrize("days, says", [("", "Choose how many more days you need."),
+                                        ("0", "Ask for between 1 and 14 more days.")])
+def test_a_refused_request_marks_the_days_and_keeps_the_reason(client, waiting, days, says):
+    before = counts()
+    response = ask(client, waiting, days=days, reason="The photos are at my sister's house.")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'<p id="problem-text">{says}</p>' in html
+    assert '<select id="days" name="days" aria-invalid="true" aria-describedby="problem-text">' in html
+    assert "The photos are at my sister&#39;s house." in html
+    assert counts() == before
+
+
 def test_asking_twice_is_explained(client, waiting):
     """The page hides the form once asked; a second tab still showing it gets a clear answer."""
     page = client.get(evidence_path(waiting, "/status")).get_data(as_text=True)
@@ -204,3 +217,23 @@ def test_a_late_written_answer_is_owned_up_to(client, waiting):
     clock.advance(timedelta(days=8))
     html = client.get(evidence_path(waiting, "/status")).get_data(as_text=True)
     assert "is late. We are sorry" in html
+
+
+@pytest.mark.parametrize("state, says", [
+    ("evidence_received", "We have your side, and it is being prepared for the review team."),
+    ("panel_review", "is reviewing both sides"),
+    ("deadlocked", "The review is finished, and your written answer is being prepared."),
+    ("decided", "The review is finished, and your written answer is being prepared."),
+    ("outcome_draft", "The review is finished, and your written answer is being prepared."),
+    ("outcome_sent", "We sent you our written answer on"),
+    ("acknowledged", "You confirmed you received our written answer on"),
+    ("referred", "This has been referred to outside mediation"),
+    ("lapsed", "The time to send your side ended at"),
+])
+def test_the_status_page_says_where_things_stand_at_every_step(client, make_dispute, state, says):
+    split = {"votes": ("uphold", "resident", "compromise")} if state == "deadlocked" else {}
+    dispute = make_dispute(state, **split)
+    db.session.commit()
+    response = client.get(evidence_path(dispute, "/status"))
+    stage = re.search(r'<p id="stage">(.*?)</p>', response.get_data(as_text=True), re.S).group(1)
+    assert response.status_code == 200 and says in " ".join(stage.split())

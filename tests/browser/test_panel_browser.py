@@ -79,8 +79,13 @@ def test_five_members_vote_from_their_emails_and_the_team_decides(app, page, smt
     page.fill("#token_amount", "20")
     page.locator("#reason").evaluate("element => element.removeAttribute('required')")
     page.get_by_role("button", name=re.compile("Record my vote")).click()
-    page.get_by_text("Please give your reason").wait_for()
+    # Said in the summary (which takes the focus, for a keyboard or a screen reader) and beside the field.
+    page.locator("#problem").get_by_text("Please give your reason").wait_for()
+    page.locator("#reason-error").get_by_text("Please give your reason").wait_for()
+    assert page.evaluate("document.activeElement.id") == "problem"
+    assert page.get_attribute("#reason", "aria-invalid") == "true"
     assert page.input_value("#token_amount") == "20"
+    assert page.is_checked('input[name="choice"][value="compromise"]')
     assert db.session.scalar(select(func.count()).select_from(Vote).where(Vote.dispute_id == dispute.id)) == 0
 
     vote_in_browser(page, links[members[0].email], members[0].name, "compromise",

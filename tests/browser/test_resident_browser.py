@@ -115,6 +115,33 @@ def test_the_form_works_without_javascript(browser, invited, app):
         context.close()
 
 
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_wrong_amount_is_explained_beside_it_on_a_phone_and_nothing_is_sent(browser, invited, javascript):
+    dispute, link = invited
+    context = browser.new_context(java_script_enabled=javascript, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(link)
+        page.get_by_label("What happened, in your own words").fill("Typed on the bus, with a typo below.")
+        page.get_by_label("Amount you are asking for, if any (optional)").fill("1e9")
+        page.get_by_role("button", name="Send my side").click()
+        message = "The amount you are asking for should be written like 150 or 150.00 (dollars and cents)."
+        expect(page.get_by_role("heading", name="Your side has not been sent yet")).to_be_visible()
+        expect(page.locator("#suggested_amount-error")).to_have_text(message)
+        amount = page.get_by_label("Amount you are asking for, if any (optional)")
+        expect(amount).to_have_value("1e9")
+        expect(amount).to_have_attribute("aria-invalid", "true")
+        expect(page.get_by_label("What happened, in your own words")).to_have_value("Typed on the bus, with a typo below.")
+        if javascript:  # the summary takes the focus, so a screen reader reads it first
+            assert page.evaluate("document.activeElement.id") == "problem"
+        page.locator("#problem").get_by_role("link", name=message).click()  # the summary leads to the field
+        assert fits_the_screen(page)
+        assert page.evaluate(UNLABELLED) == []
+    finally:
+        context.close()
+    assert db.session.query(Submission).filter_by(dispute_id=dispute.id).count() == 0
+
+
 def test_what_was_typed_survives_a_reload_before_sending(page, invited):
     _, link = invited
     page.goto(link)

@@ -20,6 +20,11 @@ from .result import Team, tally, team_of
 
 WORKFLOW = dispute_engine.definition
 
+# What the deciding chair or manager is told when the decision is incomplete (the chair's form on the
+# vote page says the same, from these).
+DECISION_NEEDED = "Choose the decision."
+NOTE_NEEDED = "Say why, in a sentence or two; the letter can use it and the history keeps it."
+
 
 def _apply_item_decisions(dispute: Dispute, item_choices: dict[int, str | None], fallback: str) -> None:
     for item in dispute.items:
@@ -96,11 +101,10 @@ def decide_deadlock(
     if not WORKFLOW.can("manager_decides", dispute.state):
         raise WrongState(f"Only a split team's case needs deciding; this dispute is {dispute.state_label}.")
     if decision not in list(Decision):
-        raise InvalidInput("Choose the decision.", field="decision")
+        raise InvalidInput(DECISION_NEEDED, field="decision")
     note = (note or "").strip()
     if not note:
-        raise InvalidInput("Say why, in a sentence or two; the letter can use it and the history keeps it.",
-                           field="note")
+        raise InvalidInput(NOTE_NEEDED, field="note")
     now = now_utc()
     result = tally(dispute)
     dispute.decision = decision

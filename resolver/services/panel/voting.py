@@ -32,6 +32,15 @@ from .team import propose_replacement
 WORKFLOW = dispute_engine.definition
 
 MAX_REASON = 5000
+# What a member is told when their vote or their stepping aside is incomplete (the vote page's form
+# says the same, from these).
+CHOICE_NEEDED = ("Choose one: the company's position stands, grant the resident's suggestion, "
+                 "or a compromise.")
+REASON_NEEDED = ("Please give your reason. It is the honest feedback the resident's letter is "
+                 "built from, including where the company may be wrong.")
+REASON_TOO_LONG = f"Please keep the reason under {MAX_REASON:,} characters."
+ITEM_CHOICE_NEEDED = "Each item's decision must be uphold, resident or compromise."
+RECUSAL_REASON_NEEDED = "Please say briefly why you are stepping aside (for example, you know the resident)."
 
 
 def _require_member(actor: Actor, seat: PanelSeat) -> None:
@@ -74,7 +83,7 @@ def _item_choices(dispute: Dispute, item_choices: dict | None) -> dict[str, str]
         if str(key) not in items:
             raise InvalidInput("A decision refers to an item that is not on this dispute.", field="items")
         if value not in list(Decision):
-            raise InvalidInput("Each item's decision must be uphold, resident or compromise.", field="items")
+            raise InvalidInput(ITEM_CHOICE_NEEDED, field="items")
         chosen[str(key)] = value
     return chosen
 
@@ -107,14 +116,12 @@ def record_vote(
         raise NotAllowed("You cannot vote on this case because of a conflict of interest: " + "; ".join(absolute)
                          + ". Please step aside so the manager can invite someone else.")
     if choice not in list(Decision):
-        raise InvalidInput("Choose one: the company's position stands, grant the resident's suggestion, "
-                           "or a compromise.", field="choice")
+        raise InvalidInput(CHOICE_NEEDED, field="choice")
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Please give your reason. It is the honest feedback the resident's letter is "
-                           "built from, including where the company may be wrong.", field="reason")
+        raise InvalidInput(REASON_NEEDED, field="reason")
     if len(reason) > MAX_REASON:
-        raise InvalidInput(f"Please keep the reason under {MAX_REASON:,} characters.", field="reason")
+        raise InvalidInput(REASON_TOO_LONG, field="reason")
     company = dispute.company
     token_cents = check_cents(token_cents, cap=company.token_cap_cents, field="token_cents", label="The token")
     concession_cents = check_cents(concession_cents, cap=company.concession_cap_cents, field="concession_cents",
@@ -170,8 +177,7 @@ def recuse(actor: Actor, seat: PanelSeat, *, reason: str) -> PanelMember | None:
         return None
     reason = (reason or "").strip()
     if not reason:
-        raise InvalidInput("Please say briefly why you are stepping aside (for example, you know the resident).",
-                           field="recusal_reason")
+        raise InvalidInput(RECUSAL_REASON_NEEDED, field="recusal_reason")
     # One statement that only an unrecused seat matches: two tabs stepping aside at once record it once.
     claimed = db.session.execute(
         update(PanelSeat).where(PanelSeat.id == seat.id, PanelSeat.recused_dt.is_(None))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
 from flask_wtf.csrf import CSRFError
@@ -28,8 +27,13 @@ from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, 
 from ...services import panel as panels
 from ...uploads import served_name
 from ...workdays import format_moment
+from ...workflow.engine import dispute_engine
+from ..resident.forms import PageForm
 from ..unit_of_work import unit_of_work
 from . import blueprint
+from .forms import ITEM_OPTIONS, DecideForm, StepAsideForm, VoteForm
+
+WORKFLOW = dispute_engine.definition
 
 ENDPOINTS = frozenset(f"panel.{name}" for name in ("vote_page", "cast_vote", "step_aside", "evidence_file", "decide"))
 
@@ -92,7 +96,7 @@ def _form_expired(error: CSRFError):
         return _link_problem_page(g.link_problem)
     message = ("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote is "
                "still below; please check it and press the button once more.")
-    return _page(MemberView.load(), problem=InvalidInput(message), posted=request.form, status=400)
+    return _shown_again(InvalidInput(message), **request.view_args, status=400)
 
 
 # What the page shows -----------------------------------------------------------------------------
@@ -130,14 +134,36 @@ class MemberView:
         return self.dispute.company
 
     @property
+    def is_reviewing(self) -> bool:
+        """Whether the team is still reviewing the case (the workflow lets it be decided by the count)."""
+        return WORKFLOW.can("decide", self.dispute.state)
+
+    @property
     def is_open(self) -> bool:
         due = self.dispute.panel_due_dt
-        return (self.dispute.state == "panel_review" and self.seat.recused_dt is None
-                and (due is None or self.now <= due))
+        return self.is_reviewing and self.seat.recused_dt is None and (due is None or self.now <= due)
 
     @property
     def is_chair_deciding(self) -> bool:
-        return self.dispute.state == "deadlocked" and self.seat.is_chair and self.seat.recused_dt is None
+        return (WORKFLOW.can("manager_decides", self.dispute.state) and self.seat.is_chair
+                and self.seat.recused_dt is None)
+
+    @property
+    def item_ids(self) -> list[int]:
+        """The disputed items as the packet lists them (what the member reads and votes on)."""
+        return [item["id"] for item in (self.packet.content.get("items") or [])] if self.packet else []
+
+    def vote_form(self) -> VoteForm:
+        """The vote form as the vote stands (empty before the first vote)."""
+        vote = self.vote
+        if vote is None:
+            return VoteForm.for_items(self.item_ids, formdata=None)
+        items = vote.item_choices or {}
+        return VoteForm.for_items(self.item_ids, formdata=None, data={
+            "choice": vote.choice, "reason": vote.reason, "token_kind": vote.token_kind,
+            "token_amount": vote.token_cents, "concession_amount": vote.concession_cents,
+            **{f"item-{item_id}": items.get(str(item_id), "") for item_id in self.item_ids},
+        })
 
     @property
     def conflicts(self) -> list[str]:
@@ -152,7 +178,8 @@ class MemberView:
         return {
             "view": self, "dispute": self.dispute, "company": self.company, "member": self.member,
             "seat": self.seat, "packet": self.packet, "case": content, "vote": self.vote,
-            "token": request.view_args["token"], "choices": panels.CHOICE_LABELS, "at": self.at, **extra,
+            "token": request.view_args["token"], "choices": panels.CHOICE_LABELS, "item_options": ITEM_OPTIONS,
+            "at": self.at, **extra,
         }
 
 
@@ -160,8 +187,34 @@ def _seat() -> PanelSeat:
     return g.link.seat  # loaded with the link, its member too
 
 
-def _page(view: MemberView, *, problem: DomainError | None = None, posted=None, status: int = 200):
-    return render_template("panel/vote.html", **view.context(problem=problem, posted=posted)), status
+def _page(view: MemberView, *, problem: DomainError | None = None, sent: tuple[str, PageForm] | None = None,
+          status: int = 200):
+    """The page with its forms; ``sent`` (the form's name on the page, and the form) is the one that
+    came back refused, showing what was typed and, beside each field, what is wrong."""
+    forms = {"vote_form": view.vote_form(), "aside_form": StepAsideForm(formdata=None),
+             "decide_form": DecideForm(formdata=None), "sent_form": None}
+    if sent is not None:
+        name, form = sent
+        if problem is not None:
+            form.explain(problem)
+        forms.update({name: form, "sent_form": form})
+    return render_template("panel/vote.html", **view.context(**forms)), status
+
+
+# The form each POST address reads, and its name on the page.
+POSTED_FORMS = {
+    "panel.cast_vote": ("vote_form", lambda: VoteForm.posted(request.form)),
+    "panel.step_aside": ("aside_form", StepAsideForm),
+    "panel.decide": ("decide_form", DecideForm),
+}
+
+
+def _read(build) -> PageForm:
+    """The POSTed form, kept for showing it again if refused; a form with a problem is the refusal."""
+    g.form = form = build()
+    if not form.validate():
+        raise form.refusal()
+    return form
 
 
 # Pages -------------------------------------------------------------------------------------------
@@ -171,9 +224,12 @@ def vote_page(token: str):
     return _page(MemberView.load())
 
 
-def _shown_again(problem: DomainError, token: str, **_):
+def _shown_again(problem: DomainError, token: str, *, status: int | None = None, **_):
     """A refused vote, step or decision: the page again, with the message and what was typed."""
-    return _page(MemberView.load(), problem=problem, posted=request.form, status=problem.status_code)
+    name, build = POSTED_FORMS[request.endpoint]
+    form = g.get("form")
+    form = form if form is not None else build()
+    return _page(MemberView.load(), problem=problem, sent=(name, form), status=status or problem.status_code)
 
 
 @blueprint.post("/v/<token>")
@@ -182,17 +238,11 @@ def cast_vote(token: str):
     # Only the seat is read here: the vote's own checks read the dispute, under its lock. When the
     # same member's other tab got there first, the retry finds its vote and changes it.
     seat = _seat()
-    form = request.form
-    vote = panels.record_vote(
-        Actor.panel(seat.member), seat, choice=form.get("choice", ""), reason=form.get("reason", ""),
-        token_kind=form.get("token_kind", ""),
-        token_cents=parse_cents(form.get("token_amount", ""), field="token_cents", what="token"),
-        concession_cents=parse_cents(form.get("concession_amount", ""), field="concession_cents", what="concession"),
-        # One select per disputed item, named item-<id>; the vote checks each id is this dispute's.
-        item_choices={key.removeprefix("item-"): value for key, value in form.items() if key.startswith("item-")},
-    )
+    form = _read(POSTED_FORMS["panel.cast_vote"][1])
+    # One select per disputed item, named item-<id>; the vote checks each id is this dispute's.
+    vote = panels.record_vote(Actor.panel(seat.member), seat, **form.for_verb())
     dispute = vote.dispute  # as the vote left it (closed, if it closed the panel)
-    if dispute.state == "panel_review":
+    if WORKFLOW.can("decide", dispute.state):  # the team is still reviewing
         until = format_moment(dispute.panel_due_dt, dispute.company) if dispute.panel_due_dt else ""
         flash(f"Thank you, {seat.member.name}. Your vote is recorded. You can change it here until {until}.",
               "success")
@@ -205,17 +255,19 @@ def cast_vote(token: str):
 @blueprint.post("/v/<token>/step-aside")
 @unit_of_work(refused=_shown_again)
 def step_aside(token: str):
+    form = _read(StepAsideForm)
     view = MemberView.load()
-    panels.recuse(Actor.panel(view.member), view.seat, reason=request.form.get("recusal_reason", ""))
+    panels.recuse(Actor.panel(view.member), view.seat, reason=form.recusal_reason.data)
     return render_template("panel/stepped_aside.html", **view.context())
 
 
 @blueprint.post("/v/<token>/decide")
 @unit_of_work(refused=_shown_again)
 def decide(token: str):
+    form = _read(DecideForm)
     view = MemberView.load()
-    panels.decide_deadlock(Actor.panel(view.member), view.dispute, decision=request.form.get("decision", ""),
-                           note=request.form.get("note", ""))
+    panels.decide_deadlock(Actor.panel(view.member), view.dispute, decision=form.decision.data,
+                           note=form.note.data)
     return render_template("panel/decided.html", **MemberView.load().context())
 
 
@@ -235,21 +287,3 @@ def evidence_file(token: str, file_id: int):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
-
-
-# Parsing -----------------------------------------------------------------------------------------
-
-def parse_cents(raw: str, *, field: str, what: str) -> int | None:
-    """'$25' or '25.50' -> cents; blank -> None."""
-    text = (raw or "").strip().replace("$", "").replace(",", "").replace(" ", "")
-    if not text:
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput(f"Write the {what} in dollars, like 25 or 25.00, or leave it empty.", field=field)
-    if amount >= 10_000_000:
-        raise InvalidInput(f"That {what} looks too large; please check it.", field=field)
-    return int(amount * 100)

@@ -12,16 +12,20 @@ from markupsafe import Markup
 
 from ...actors import Actor
 from ...clock import now_utc
-from ...errors import DomainError, InvalidInput, LinkError
+from ...errors import DomainError, LinkError
 from ...extensions import db
 from ...files import path_for
 from ...letters import render
 from ...links import resolve_link
 from ...models import Dispute
 from ...services import outcome
+from ...workflow.engine import dispute_engine
 from ..unit_of_work import unit_of_work
 from . import blueprint
+from .forms import MediationForm, OfferAnswerForm, PageForm, ReceiptForm
 from .views import not_the_residents
+
+WORKFLOW = dispute_engine.definition
 
 
 ENDPOINTS = frozenset(f"resident.{name}" for name in ("outcome_page", "outcome_pdf", "confirm_receipt",
@@ -67,6 +71,8 @@ def _page(dispute: Dispute, *, problem: str | None = None, status: int = 200):
     now = now_utc()
     offer_expired = bool(offer and letter.offer_response is None and letter.offer_expires_dt
                          and now > letter.offer_expires_dt)
+    # The letter has gone out and the resident has not gone to mediation: they may still answer.
+    can_refer = WORKFLOW.can("refer_out", dispute.state)
     context = {
         "dispute": dispute,
         "company": company,
@@ -76,16 +82,18 @@ def _page(dispute: Dispute, *, problem: str | None = None, status: int = 200):
         "letter_html": Markup(letter.body_html) if letter is not None else None,
         "offer": offer,
         "offer_open": bool(
-            offer and letter.offer_response is None and dispute.state in ("outcome_sent", "acknowledged")
+            offer and letter.offer_response is None and can_refer
             and (letter.offer_expires_dt is None or now <= letter.offer_expires_dt)
         ),
         "offer_expired": offer_expired,
         "fulfil_due": fulfil[0].due_dt if fulfil else None,
         "mediation": render.mediation_of(company),
         "ladder": render.ladder_of(company),
-        "can_confirm": dispute.acknowledged_dt is None and dispute.state == "outcome_sent",
+        "can_confirm": dispute.acknowledged_dt is None and WORKFLOW.can("acknowledge", dispute.state),
         # With an open offer, "no, thank you" is the way to disagree; after accepting, there is no disagreement.
-        "can_refer": dispute.state in ("outcome_sent", "acknowledged") and (not offer or offer_expired),
+        "can_refer": can_refer and (not offer or offer_expired),
+        "is_referred": dispute.state == WORKFLOW.state_of("refer_out"),
+        "is_closed": dispute.state == WORKFLOW.state_of("close"),
         "token": request.view_args["token"],
         "problem": problem,
     }
@@ -112,6 +120,13 @@ def _shown_again(error: DomainError, token: str):
     return _page(_dispute(), problem=error.message, status=error.status_code)
 
 
+def _read(form: PageForm) -> PageForm:
+    """The page's form as sent (its security token checked), or the refusal that says what is wrong."""
+    if not form.validate():
+        raise form.refusal()
+    return form
+
+
 def _done(token: str, message: str):
     flash(message, "success")
     return redirect(url_for("resident.outcome_page", token=token), code=303)
@@ -122,6 +137,7 @@ def _done(token: str, message: str):
 @blueprint.post("/o/<token>/receipt")
 @unit_of_work(refused=_shown_again)
 def confirm_receipt(token: str):
+    _read(ReceiptForm())
     dispute = _dispute()
     outcome.acknowledge_outcome(Actor.resident(dispute.resident), dispute)
     return _done(token, "Thank you for letting us know the letter arrived.")
@@ -130,18 +146,17 @@ def confirm_receipt(token: str):
 @blueprint.post("/o/<token>/offer")
 @unit_of_work(refused=_shown_again)
 def answer_offer(token: str):
-    answer = request.form.get("answer", "")
-    if answer not in ("accept", "decline"):
-        raise InvalidInput("Please choose one of the two buttons.", field="answer")
+    form = _read(OfferAnswerForm())
     dispute = _dispute()
-    outcome.respond_to_offer(Actor.resident(dispute.resident), dispute, accept=answer == "accept")
-    return _done(token, "Thank you. You accepted our offer; we will let you know when it is done." if answer == "accept"
+    outcome.respond_to_offer(Actor.resident(dispute.resident), dispute, accept=form.is_accepted)
+    return _done(token, "Thank you. You accepted our offer; we will let you know when it is done." if form.is_accepted
                  else "Thank you for letting us know. The details of outside mediation are below.")
 
 
 @blueprint.post("/o/<token>/mediation")
 @unit_of_work(refused=_shown_again)
 def ask_for_mediation(token: str):
+    _read(MediationForm())
     dispute = _dispute()
     outcome.refer_out(Actor.resident(dispute.resident), dispute,
                       reason="The resident still disagrees and asked for outside mediation.")

@@ -8,11 +8,9 @@ files are written durably before the submission's row commits, and a refused sen
 """
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 
 from flask import flash, g, redirect, render_template, request, send_file, url_for
 from flask_wtf.csrf import CSRFError
@@ -29,9 +27,12 @@ from ...links import resolve_link
 from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, Submission
 from ...services.evidence import request_more_time, submit_evidence
 from ...workdays import format_day, local
+from ...workflow.engine import dispute_engine
 from ..unit_of_work import if_abandoned, unit_of_work
 from . import blueprint
+from .forms import FORM_KEY, EvidenceForm, MoreTimeForm
 
+WORKFLOW = dispute_engine.definition
 ENDPOINTS = frozenset(
     f"resident.{name}"
     for name in ("evidence_form", "send_evidence", "evidence_receipt", "evidence_status", "ask_more_time",
@@ -39,7 +40,6 @@ ENDPOINTS = frozenset(
 )
 # Room in a send for the text fields and the multipart framing, on top of the files themselves.
 FORM_ALLOWANCE = 1024 * 1024
-_FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 # The link, checked before anything else --------------------------------------------------------
@@ -96,9 +96,10 @@ def _form_expired(error: CSRFError):
         return _link_problem_page(g.link_problem)
     message = ("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote "
                "is still below; please check it, attach any files again, and press the button once more.")
+    view = ResidentView.load()
     if request.endpoint == "resident.ask_more_time":
-        return _status_page(ResidentView.load(), problem=message, status=400)
-    return _form_page(ResidentView.load(), problem=InvalidInput(message), posted=request.form, status=400)
+        return _status_page(view, form=_posted(MoreTimeForm), problem=InvalidInput(message), status=400)
+    return _form_page(view, form=_posted(EvidenceForm, view.dispute), problem=InvalidInput(message), status=400)
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)
@@ -146,13 +147,35 @@ class ResidentView:
 
     @property
     def is_window_open(self) -> bool:
+        """Whether the resident can still send (or add to) their side: the workflow lets the dispute
+        take a submission, and its evidence deadline has not passed."""
         due = self.dispute.evidence_due_dt
-        return self.dispute.state in ("awaiting_evidence", "evidence_received") and due is not None and self.now <= due
+        return WORKFLOW.can("submit_evidence", self.dispute.state) and due is not None and self.now <= due
 
     @property
     def can_ask_more_time(self) -> bool:
-        return (self.dispute.state == "awaiting_evidence" and self.is_window_open
+        """Only while the evidence window runs (before the first send), and one request at a time."""
+        return (self.dispute.state in WORKFLOW.windows["evidence"].active_in and self.is_window_open
                 and not any(r.status == "pending" for r in self.extension_requests))
+
+    @property
+    def stage(self) -> str:
+        """Where things stand, in the status page's words (asked of the workflow, not named here):
+        waiting, ended, received, reviewing, writing, sent, confirmed, mediation, called_off or over."""
+        state = self.dispute.state
+        if state in WORKFLOW.windows["evidence"].active_in:
+            return "waiting" if self.is_window_open else "ended"
+        steps = [("ended", state == WORKFLOW.state_of("lapse")), ("received", WORKFLOW.can("send_to_panel", state)),
+                 ("reviewing", WORKFLOW.can("decide", state)), ("writing", self.is_reply_running),
+                 ("sent", WORKFLOW.can("acknowledge", state)), ("confirmed", state == WORKFLOW.state_of("acknowledge")),
+                 ("mediation", state == WORKFLOW.state_of("refer_out")),
+                 ("called_off", state == WORKFLOW.state_of("withdraw"))]
+        return next((stage for stage, is_it in steps if is_it), "over")
+
+    @property
+    def is_reply_running(self) -> bool:
+        """Whether the company's written answer is still to come (its reply window runs)."""
+        return self.dispute.state in WORKFLOW.windows["reply"].active_in
 
     @property
     def files_sent(self) -> tuple[int, int]:
@@ -183,19 +206,35 @@ class ResidentView:
         }
 
 
-def _form_page(view: ResidentView, *, problem: InvalidInput | None = None, posted=None, status: int = 200):
-    posted = posted or {}
-    form_key = posted.get("form_key") if _FORM_KEY.match(posted.get("form_key") or "") else secrets.token_urlsafe(24)
+def _posted(form_class, dispute: Dispute | None = None):
+    """The form as it was sent (for showing it again), from the view that read it or from the request."""
+    form = g.get("form")
+    if isinstance(form, form_class):
+        return form
+    return form_class.for_dispute(dispute) if dispute is not None else form_class()
+
+
+def _form_page(view: ResidentView, *, form: EvidenceForm | None = None, problem: DomainError | None = None,
+               status: int = 200):
+    form = form if form is not None else EvidenceForm.for_dispute(view.dispute, formdata=None)
+    if problem is not None:
+        form.explain(problem)
+    # A send shown again keeps its one-time key, so sending it once more still counts once.
+    if not FORM_KEY.match(form.form_key.data or ""):
+        form.form_key.data = secrets.token_urlsafe(24)
     files_were_attached = any(f.filename for f in request.files.getlist("files")) if request.method == "POST" else False
     return render_template(
         "resident/evidence_form.html",
-        **view.context(problem=problem, posted=posted, form_key=form_key, files_were_attached=files_were_attached),
+        **view.context(form=form, files_were_attached=files_were_attached),
     ), status
 
 
-def _status_page(view: ResidentView, *, problem: str | None = None, posted=None, status: int = 200):
-    return render_template("resident/evidence_status.html",
-                           **view.context(problem=problem, posted=posted or {})), status
+def _status_page(view: ResidentView, *, form: MoreTimeForm | None = None, problem: DomainError | None = None,
+                 status: int = 200):
+    form = form if form is not None else MoreTimeForm(formdata=None)
+    if problem is not None:
+        form.explain(problem)
+    return render_template("resident/evidence_status.html", **view.context(form=form, problem=problem)), status
 
 
 # Pages -------------------------------------------------------------------------------------------
@@ -213,10 +252,11 @@ def evidence_form(token: str):
 def _send_refused(problem: DomainError, token: str):
     """A send that saved nothing: the form again with what was typed, or why nothing more can be added."""
     view = ResidentView.load()
+    form = _posted(EvidenceForm, view.dispute)
     if isinstance(problem, uploads.UploadNotSaved):
-        return _form_page(view, problem=InvalidInput(problem.message, field="files"), posted=request.form, status=503)
+        return _form_page(view, form=form, problem=InvalidInput(problem.message, field="files"), status=503)
     if isinstance(problem, InvalidInput):
-        return _form_page(view, problem=problem, posted=request.form, status=422)
+        return _form_page(view, form=form, problem=problem, status=422)
     # The deadline passed while the form was open, or the dispute moved on: nothing was saved.
     message = problem.message if isinstance(problem, (GuardFailed, DeadlinePassed, StaleDispute)) else (
         "This dispute has moved on, so nothing more can be added through this page.")
@@ -237,20 +277,18 @@ def _received_files(dispute: Dispute) -> uploads.StoredBatch:
 @unit_of_work(refused=_send_refused)
 def send_evidence(token: str):
     view = ResidentView.load()
-    form = request.form
-    form_key = form.get("form_key", "")
-    if not _FORM_KEY.match(form_key):
-        raise InvalidInput("This form is missing part of itself. Please reload the page and send it again.")
-    amount = parse_amount(form.get("suggested_amount", ""))
-    responses = {str(item.id): form.get(f"item-{item.id}", "") for item in view.dispute.items}
+    g.form = form = EvidenceForm.for_dispute(view.dispute)
+    if not form.validate():
+        raise form.refusal()  # before any file is stored: a wrong amount keeps nothing
     batch = _received_files(view.dispute)
     # The same form sent twice (a double click, two sends at once): the verb returns the first send.
     submission = submit_evidence(
-        Actor.resident(view.dispute.resident), view.dispute, form_key=form_key,
-        details=form.get("details", ""), suggested_resolution=form.get("suggested_resolution", ""),
-        suggested_amount_cents=amount, item_responses=responses, files=batch.files,
+        Actor.resident(view.dispute.resident), view.dispute, form_key=form.form_key.data,
+        details=form.details.data or "", suggested_resolution=form.suggested_resolution.data or "",
+        suggested_amount_cents=form.suggested_amount.data, item_responses=form.item_responses(view.dispute),
+        files=batch.files,
     )
-    posted = (form.get("details", "").strip(), form.get("suggested_resolution", "").strip())
+    posted = (form.details.data or "", form.suggested_resolution.data or "")
     if (submission.details, submission.suggested_resolution) != posted:
         # The same form sent again after changes (the Back button): the first send stands, so say so.
         flash("This form had already been sent, so the changes made to it since were not saved. "
@@ -272,8 +310,8 @@ def evidence_receipt(token: str, submission_id: int):
     view = ResidentView.load()
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.dispute_id != view.dispute.id:
-        return _status_page(view, problem="That receipt is not part of your dispute. Your receipts are listed below.",
-                            status=404)
+        return _status_page(view, problem=DomainError(
+            "That receipt is not part of your dispute. Your receipts are listed below."), status=404)
     return render_template("resident/evidence_receipt.html", **view.context(submission=submission))
 
 
@@ -283,26 +321,24 @@ def evidence_status(token: str):
 
 
 def _more_time_refused(problem: DomainError, token: str):
+    status = problem.status_code
     if isinstance(problem, StaleDispute):
         # Another tab, or the manager, kept changing the dispute: asked again, a second tab asking at
         # the same time reads "you have already asked", so this is rare.
-        message = ("Your dispute changed a moment ago, so your request was not sent. "
-                   "Please check the page below and ask again.")
-    else:
-        message = problem.message
-    return _status_page(ResidentView.load(), problem=message, posted=request.form, status=problem.status_code)
+        problem = DomainError("Your dispute changed a moment ago, so your request was not sent. "
+                              "Please check the page below and ask again.")
+    return _status_page(ResidentView.load(), form=_posted(MoreTimeForm), problem=problem, status=status)
 
 
 @blueprint.post("/e/<token>/more-time")
 @unit_of_work(refused=_more_time_refused)
 def ask_more_time(token: str):
     view = ResidentView.load()
-    try:
-        days = int(request.form.get("days", ""))
-    except ValueError:
-        raise InvalidInput("Choose how many more days you need.", field="days") from None
-    extension = request_more_time(Actor.resident(view.dispute.resident), view.dispute, days=days,
-                                  reason=request.form.get("reason", ""))
+    g.form = form = MoreTimeForm()
+    if not form.validate():
+        raise form.refusal()
+    extension = request_more_time(Actor.resident(view.dispute.resident), view.dispute, days=form.days.data,
+                                  reason=form.reason.data or "")
     flash(f"Your request for {extension.days_asked} more day{'s' if extension.days_asked != 1 else ''} was sent to "
           f"{view.dispute.manager.name}. You will get an email with the answer, and this page will show it too.",
           "success")
@@ -316,8 +352,8 @@ def evidence_file(token: str, file_id: int):
     view = ResidentView.load()
     evidence = db.session.get(EvidenceFile, file_id)
     if evidence is None or evidence.dispute_id != view.dispute.id:
-        return _status_page(view, problem="That file is not part of your dispute. Your receipts list your files.",
-                            status=404)
+        return _status_page(view, problem=DomainError(
+            "That file is not part of your dispute. Your receipts list your files."), status=404)
     response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
                          download_name=uploads.served_name(evidence.original_name, evidence.content_type),
                          max_age=0, conditional=False, etag=False)
@@ -325,19 +361,3 @@ def evidence_file(token: str, file_id: int):
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
-
-
-# Parsing -----------------------------------------------------------------------------------------
-
-def parse_amount(raw: str) -> int | None:
-    """'$1,200.50' -> 120050 cents; blank -> None."""
-    text = (raw or "").strip().replace("$", "").replace(",", "").replace(" ", "")
-    if not text:
-        return None
-    if not re.fullmatch(r"\d+(\.\d{1,2})?|\.\d{1,2}", text):
-        raise InvalidInput("Write the amount in dollars, like 150 or 150.00, or leave it empty.",
-                           field="suggested_amount")
-    amount = Decimal(text)
-    if amount >= 10_000_000:
-        raise InvalidInput("That amount looks too large; please check it.", field="suggested_amount")
-    return int(amount * 100)

@@ -1,0 +1,130 @@
+"""The resident's forms: sending their side, asking for more time, and answering the outcome letter.
+
+Each is a Flask-WTF form (which checks the page's security token); the pages stay hand-written HTML
+whose ``name=`` attributes are these fields' names. A field reads, checks and explains what was
+typed; what depends on the dispute (its deadline, its limits, an empty send) the verb checks, and
+``PageForm.explain`` puts the verb's refusal beside the field it is about.
+"""
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Regexp
+
+from ...errors import DomainError, InvalidInput
+from ...services.evidence import MAX_TEXT
+from ..fields import MoneyField
+
+FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+TOO_LONG = f"Please keep each answer under {MAX_TEXT:,} characters."
+
+
+def stripped(text: str | None) -> str | None:
+    return text.strip() if isinstance(text, str) else text
+
+
+class PageForm(FlaskForm):
+    """A form on a page behind someone's email link: every message is kept beside the field it is
+    about (or above the form, when it is about no one field), ready for the page's error summary."""
+
+    # A verb's name for a field -> this form's field (e.g. the vote's "token_cents" -> "token_amount").
+    verb_fields: ClassVar[dict[str, str]] = {}
+
+    def explain(self, problem: DomainError) -> None:
+        """Show a refusal (the form's own, or the verb's) on the page, once."""
+        if problem.message in (message for _, message in self.problems):
+            return
+        name = getattr(problem, "field", None)
+        target = self._fields.get(self.verb_fields.get(name, name)) if name else None
+        if target is not None and target.type not in ("HiddenField", "CSRFTokenField"):
+            target.errors = [*target.errors, problem.message]
+        else:
+            self.form_errors.append(problem.message)
+
+    @property
+    def problems(self) -> list[tuple[str | None, str]]:
+        """(the field's id, or None) and the message, in the order the page shows them."""
+        found: list[tuple[str | None, str]] = [(None, message) for message in self.form_errors]
+        for field in self:
+            shown = field.type not in ("HiddenField", "CSRFTokenField")
+            found += [(field.id if shown else None, message) for message in field.errors]
+        return found
+
+    def refusal(self) -> InvalidInput:
+        """The form's first problem, as the refusal its unit of work rolls back on."""
+        field_id, message = self.problems[0]
+        return InvalidInput(message, field=field_id)
+
+    def invalid(self, name: str) -> bool:
+        return name in self._fields and bool(self._fields[name].errors)
+
+
+class EvidenceForm(PageForm):
+    """The resident's side: what happened, what would put it right, an amount, an answer per disputed
+    item (``item-<id>``, added by ``for_dispute``) and files (checked by ``resolver.uploads``)."""
+
+    form_key = HiddenField(validators=[Regexp(FORM_KEY, message=(
+        "This form is missing part of itself. Please reload the page and send it again."))])
+    details = TextAreaField(filters=[stripped], validators=[Length(max=MAX_TEXT, message=TOO_LONG)])
+    suggested_resolution = TextAreaField(filters=[stripped], validators=[Length(max=MAX_TEXT, message=TOO_LONG)])
+    suggested_amount = MoneyField(amount="The amount you are asking for")
+    files = MultipleFileField()
+
+    @classmethod
+    def for_dispute(cls, dispute, **kwargs) -> EvidenceForm:
+        """The form with one answer field per disputed item, named as the page names them."""
+        form_class = type("DisputeEvidenceForm", (cls,), {
+            f"item-{item.id}": TextAreaField(filters=[stripped], validators=[Length(max=MAX_TEXT, message=TOO_LONG)])
+            for item in dispute.items
+        })
+        return form_class(**kwargs)
+
+    def item(self, item_id: int):
+        return self[f"item-{item_id}"]
+
+    def item_responses(self, dispute) -> dict[str, str]:
+        return {str(item.id): self.item(item.id).data or "" for item in dispute.items}
+
+
+class DaysField(IntegerField):
+    """A whole number of days, or the field's own sentence saying what to choose."""
+
+    def __init__(self, label=None, validators=None, *, message: str, **kwargs):
+        super().__init__(label, [InputRequired(message=message), *(validators or [])], **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.message) from None
+
+
+class MoreTimeForm(PageForm):
+    """Asking for more time to send one's side (the verb says how many days may be asked for)."""
+
+    days = DaysField(message="Choose how many more days you need.", default=3)
+    reason = TextAreaField(filters=[stripped])
+
+
+class ReceiptForm(PageForm):
+    """"Yes, I received this letter": the button and the page's security token."""
+
+
+class OfferAnswerForm(PageForm):
+    """The resident's answer to the letter's offer: one of its two buttons."""
+
+    answer = RadioField(choices=[SelectChoice("accept", "Accept the offer"), SelectChoice("decline", "No, thank you")],
+                        invalid_choice_message="Please choose one of the two buttons.")
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.answer.data == "accept"
+
+
+class MediationForm(PageForm):
+    """"I still disagree: tell me about outside mediation": the button and the security token."""
