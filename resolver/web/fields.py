@@ -2,10 +2,13 @@
 explained the same way on every page (by the same functions the verbs and the API use)."""
 from __future__ import annotations
 
+from typing import ClassVar
+
+from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
-from ..errors import InvalidInput
+from ..errors import DomainError, InvalidInput
 from ..money import format_cents, parse_amount
 from ..services.people import email_problem
 
@@ -40,3 +43,43 @@ class EmailAddress:
     def __call__(self, form, field) -> None:
         if field.data and (problem := email_problem(field.data)):
             raise ValidationError(f"“{field.data}” is not an email address: {problem}")
+
+
+def stripped(text: str | None) -> str | None:
+    return text.strip() if isinstance(text, str) else text
+
+
+class PageForm(FlaskForm):
+    """A form on a page behind someone's email link: every message is kept beside the field it is
+    about (or above the form, when it is about no one field), ready for the page's error summary."""
+
+    # A verb's name for a field -> this form's field (e.g. the vote's "token_cents" -> "token_amount").
+    verb_fields: ClassVar[dict[str, str]] = {}
+
+    def explain(self, problem: DomainError) -> None:
+        """Show a refusal (the form's own, or the verb's) on the page, once."""
+        if problem.message in (message for _, message in self.problems):
+            return
+        name = getattr(problem, "field", None)
+        target = self._fields.get(self.verb_fields.get(name, name)) if name else None
+        if target is not None and target.type not in ("HiddenField", "CSRFTokenField"):
+            target.errors = [*target.errors, problem.message]
+        else:
+            self.form_errors.append(problem.message)
+
+    @property
+    def problems(self) -> list[tuple[str | None, str]]:
+        """(the field's id, or None) and the message, in the order the page shows them."""
+        found: list[tuple[str | None, str]] = [(None, message) for message in self.form_errors]
+        for field in self:
+            shown = field.type not in ("HiddenField", "CSRFTokenField")
+            found += [(field.id if shown else None, message) for message in field.errors]
+        return found
+
+    def refusal(self) -> InvalidInput:
+        """The form's first problem, as the refusal its unit of work rolls back on."""
+        field_id, message = self.problems[0]
+        return InvalidInput(message, field=field_id)
+
+    def invalid(self, name: str) -> bool:
+        return name in self._fields and bool(self._fields[name].errors)

@@ -18,8 +18,7 @@ from ...services.panel.voting import (
     CHOICE_NEEDED, ITEM_CHOICE_NEEDED, MAX_REASON, REASON_NEEDED, REASON_TOO_LONG, RECUSAL_REASON_NEEDED,
 )
 from ...workflow.definition import Decision
-from ..fields import MoneyField
-from ..resident.forms import PageForm, stripped
+from ..fields import MoneyField, PageForm, stripped
 
 # How each decision reads on the page, for the whole case, one disputed item, and the chair.
 VOTE_LABELS = {Decision.UPHOLD: "The company's position stands",

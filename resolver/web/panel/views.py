@@ -28,7 +28,7 @@ from ...services import panel as panels
 from ...uploads import served_name
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
-from ..resident.forms import PageForm
+from ..fields import PageForm
 from ..unit_of_work import unit_of_work
 from . import blueprint
 from .forms import ITEM_OPTIONS, DecideForm, StepAsideForm, VoteForm
