@@ -82,7 +82,7 @@ def test_five_members_vote_from_their_emails_and_the_team_decides(app, page, smt
     # Said in the summary (which takes the focus, for a keyboard or a screen reader) and beside the field.
     page.locator("#problem").get_by_text("Please give your reason").wait_for()
     page.locator("#reason-error").get_by_text("Please give your reason").wait_for()
-    assert page.evaluate("document.activeElement.id") == "problem"
+    expect(page.locator("#problem")).to_be_focused()
     assert page.get_attribute("#reason", "aria-invalid") == "true"
     assert page.input_value("#token_amount") == "20"
     assert page.is_checked('input[name="choice"][value="compromise"]')

@@ -133,7 +133,7 @@ def test_a_wrong_amount_is_explained_beside_it_on_a_phone_and_nothing_is_sent(br
         expect(amount).to_have_attribute("aria-invalid", "true")
         expect(page.get_by_label("What happened, in your own words")).to_have_value("Typed on the bus, with a typo below.")
         if javascript:  # the summary takes the focus, so a screen reader reads it first
-            assert page.evaluate("document.activeElement.id") == "problem"
+            expect(page.locator("#problem")).to_be_focused()
         page.locator("#problem").get_by_role("link", name=message).click()  # the summary leads to the field
         assert fits_the_screen(page)
         assert page.evaluate(UNLABELLED) == []
