@@ -22,13 +22,13 @@ from ...clock import now_utc
 from ...errors import DomainError, InvalidInput, LinkError
 from ...extensions import db
 from ...files import path_for
-from ...links import resolve_link
 from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Unit, Vote
 from ...services import panel as panels
 from ...uploads import served_name
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from ..fields import PageForm
+from ..link_pages import check_link
 from ..unit_of_work import unit_of_work
 from . import blueprint
 from .forms import ITEM_OPTIONS, DecideForm, StepAsideForm, VoteForm
@@ -44,13 +44,7 @@ ENDPOINTS = frozenset(f"panel.{name}" for name in ("vote_page", "cast_vote", "st
 def _resolve_vote_link(endpoint: str | None, values: dict | None) -> None:
     # Runs before every before_request, CSRF's included, so a dead link never reaches a form. The use
     # is logged (in its own transaction) whatever happens next, the vote's fate included.
-    if endpoint not in ENDPOINTS or not values:
-        return
-    g.link, g.link_problem = None, None
-    try:
-        g.link = resolve_link(values["token"], "vote", holder_problem=_not_a_seat)
-    except LinkError as problem:
-        g.link_problem = problem
+    check_link(endpoint, values, endpoints=ENDPOINTS, purpose="vote", holder_problem=_not_a_seat)
 
 
 def _not_a_seat(link: AccessLink) -> LinkError | None:

@@ -16,10 +16,10 @@ from ...errors import DomainError, LinkError
 from ...extensions import db
 from ...files import path_for
 from ...letters import render
-from ...links import resolve_link
 from ...models import Dispute
 from ...services import outcome
 from ...workflow.engine import dispute_engine
+from ..link_pages import check_link
 from ..unit_of_work import unit_of_work
 from . import blueprint
 from .forms import MediationForm, OfferAnswerForm, PageForm, ReceiptForm
@@ -35,13 +35,7 @@ ENDPOINTS = frozenset(f"resident.{name}" for name in ("outcome_page", "outcome_p
 @blueprint.url_value_preprocessor
 def _resolve_outcome_link(endpoint: str | None, values: dict | None) -> None:
     # Before anything else (the CSRF check included), and logged in its own transaction either way.
-    if endpoint not in ENDPOINTS or not values:
-        return
-    g.link, g.link_problem = None, None
-    try:
-        g.link = resolve_link(values["token"], "outcome", holder_problem=not_the_residents)
-    except LinkError as problem:
-        g.link_problem = problem
+    check_link(endpoint, values, endpoints=ENDPOINTS, purpose="outcome", holder_problem=not_the_residents)
 
 
 @blueprint.before_request

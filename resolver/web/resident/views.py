@@ -23,11 +23,11 @@ from ...clock import now_utc
 from ...errors import DeadlinePassed, DomainError, GuardFailed, InvalidInput, LinkError, StaleDispute
 from ...extensions import db
 from ...files import path_for
-from ...links import resolve_link
 from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, Submission
 from ...services.evidence import request_more_time, submit_evidence
 from ...workdays import format_day, local
 from ...workflow.engine import dispute_engine
+from ..link_pages import check_link
 from ..unit_of_work import if_abandoned, unit_of_work
 from . import blueprint
 from .forms import FORM_KEY, EvidenceForm, MoreTimeForm
@@ -48,13 +48,8 @@ FORM_ALLOWANCE = 1024 * 1024
 def _resolve_evidence_link(endpoint: str | None, values: dict | None) -> None:
     # url_value_preprocessors run before every before_request, CSRF's included (which reads the body).
     # The use is logged (in its own transaction) whatever happens next.
-    if endpoint not in ENDPOINTS or not values:
+    if not check_link(endpoint, values, endpoints=ENDPOINTS, purpose="evidence", holder_problem=not_the_residents):
         return
-    g.link, g.link_problem = None, None
-    try:
-        g.link = resolve_link(values["token"], "evidence", holder_problem=not_the_residents)
-    except LinkError as problem:
-        g.link_problem = problem
     # Only a send through a good link may carry files; everything else is a few form fields at most.
     if g.link is not None and endpoint == "resident.send_evidence":
         request.max_content_length = _link_dispute().company.max_dispute_bytes + FORM_ALLOWANCE
