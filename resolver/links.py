@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from functools import cache
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -112,7 +111,6 @@ def resolve_link(token: str, purpose: str, *, now: datetime | None = None,
     return link
 
 
-@cache
 def _link_query(purpose: str):
     """The link by its nonce; a vote link with its seat and member, which its pages read next."""
     query = select(AccessLink).where(AccessLink.nonce == bindparam("nonce"))

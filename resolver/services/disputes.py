@@ -8,13 +8,13 @@ from ..actors import Actor
 from ..clock import now_utc
 from ..errors import InvalidInput, WrongState
 from ..extensions import db
+from ..history import record_event
 from ..links import current_link, issue_link, link_url, revoke_links
 from ..models import Dispute, DisputedItem, Resident, StaffUser, Unit
 from ..money import check_cents
 from ..workdays import format_moment
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
-from .history import record_event
 from .notify import tell
 
 WORKFLOW = dispute_engine.definition

@@ -7,6 +7,7 @@ from ..actors import Actor
 from ..clock import now_utc
 from ..errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
 from ..extensions import db
+from ..history import record_event
 from ..links import current_link, link_url
 from ..models import Dispute, EvidenceFile, ExtensionRequest, Submission
 from ..money import check_cents
@@ -14,7 +15,6 @@ from ..uploads import check_dispute_limits
 from ..workdays import add_days
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
-from .history import record_event
 from .notify import tell
 
 WORKFLOW = dispute_engine.definition

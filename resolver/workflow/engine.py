@@ -16,6 +16,7 @@ from ..actors import Actor
 from ..clock import now_utc
 from ..errors import DeadlinePassed, GuardFailed, WrongState
 from ..extensions import db
+from ..history import record_event
 from ..models import AuditEvent, Dispute, Timer
 from ..workdays import add_days
 from .definition import WindowDef, WorkflowDef, load_definition
@@ -103,20 +104,8 @@ class Engine:
                 message = " ".join(problem for _, problem in refusals) or f"{trigger} is not possible now."
                 raise error(message, allowed=self.allowed(dispute))
             self._move_windows(dispute, source, dispute.state, now)
-        event = AuditEvent(
-            dispute_id=dispute.id,
-            occurred_dt=now,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            actor_label=actor.label,
-            action=trigger,
-            from_state=source,
-            to_state=dispute.state,
-            reason=reason,
-            data=data or {},
-        )
-        db.session.add(event)
-        return event
+        return record_event(dispute, actor, trigger, now=now, reason=reason, data=data,
+                            from_state=source, to_state=dispute.state)
 
     def _describe(self, triggers: list[str]) -> str:
         return ", ".join(t.replace("_", " ") for t in triggers) or "nothing (this dispute is finished)"

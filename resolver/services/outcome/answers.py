@@ -7,13 +7,13 @@ from datetime import datetime
 from ...actors import Actor
 from ...clock import now_utc
 from ...errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
+from ...history import record_event
 from ...letters import render
 from ...links import current_link, link_url
 from ...models import Dispute, Letter
 from ...workdays import format_day
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
-from ..history import record_event
 from ..notify import tell
 from .decision import decision_steps
 from .letter import offer_summary, sent_letter

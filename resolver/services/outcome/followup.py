@@ -11,6 +11,7 @@ from ...clock import now_utc
 from ...errors import WrongState
 from ...extensions import db
 from ...files import store_bytes
+from ...history import record_event
 from ...letters import render
 from ...letters.calendar import task_event
 from ...links import link_url
@@ -18,7 +19,6 @@ from ...models import Dispute, Task
 from ...workdays import add_days, format_day, local_zone
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
-from ..history import record_event
 from ..notify import tell
 from .letter import letter_pdf_filename, sent_letter
 from .sending import outcome_link

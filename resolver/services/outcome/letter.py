@@ -12,6 +12,7 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import InvalidInput, NotFound, WrongState
 from ...extensions import db
+from ...history import record_event
 from ...letters import render
 from ...letters.tone import ToneFlag, check_tone
 from ...models import UNSENT, Dispute, Letter, LetterStatus
@@ -19,7 +20,6 @@ from ...money import check_cents
 from ...presentation import money
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
-from ..history import record_event
 from .decision import FULFIL_WITHIN_DAYS, decision_facts, latest_submission, resident_words
 
 WORKFLOW = dispute_engine.definition

@@ -10,6 +10,7 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import GuardFailed, WrongState
 from ...files import store_bytes
+from ...history import record_event
 from ...letters import render
 from ...letters.pdf import html_to_pdf
 from ...links import current_link, issue_link, link_url
@@ -18,7 +19,6 @@ from ...workdays import add_days, format_day
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
 from ..disputes import record_reply_breach
-from ..history import record_event
 from ..notify import tell
 from .letter import SENT_STATES, check_offer, corrected_letter, letter_pdf_filename, letters_of, sent_letter
 

@@ -10,12 +10,12 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import NotFound
 from ...extensions import db
+from ...history import record_event
 from ...letters import render
 from ...models import Dispute, Letter, Task
 from ...workdays import add_days
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
-from ..history import record_event
 from ..notify import tell
 from .decision import FULFIL_WITHIN_DAYS, fulfilment_steps
 

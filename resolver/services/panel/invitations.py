@@ -11,11 +11,11 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import InvalidInput
 from ...extensions import db
+from ...history import record_event
 from ...links import issue_link, link_url
 from ...models import CasePacket, Dispute, PanelSeat
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
-from ..history import record_event
 from ..notify import tell
 from .conflicts import conflicts, supervisor_emails
 from .packet import freeze_packet

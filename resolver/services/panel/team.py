@@ -8,10 +8,10 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import InvalidInput, WrongState
 from ...extensions import db
+from ...history import record_event
 from ...models import Dispute, PanelMember, PanelSeat
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
-from ..history import record_event
 from .conflicts import active_roster, check_conflicts, conflicts, supervisor_emails
 from .invitations import invite
 from .packet import current_packet

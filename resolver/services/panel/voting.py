@@ -14,13 +14,13 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
 from ...extensions import db
+from ...history import record_event
 from ...links import revoke_links
 from ...models import Dispute, PanelMember, PanelSeat, Unit, Vote, VoteRevision
-from ...workflow.definition import Decision
-from ...workflow.engine import dispute_engine
 from ...money import check_cents
 from ...workdays import format_moment
-from ..history import record_event
+from ...workflow.definition import Decision
+from ...workflow.engine import dispute_engine
 from ..notify import tell
 from .closing import close_panel
 from .conflicts import conflicts, conflicts_for

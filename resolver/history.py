@@ -1,17 +1,17 @@
-"""A dispute's history: the one way a verb records an audit event that is not a state change.
+"""A dispute's history: the one way an audit event is recorded.
 
-The workflow engine records each transition itself (``dispute_engine.fire``); everything else a
-verb wants kept (a vote arrived, a letter was approved, a deadline moved) goes through
-``record_event``. The history is append-only: nothing here updates or deletes a row.
+The workflow engine records each transition through it (``dispute_engine.fire``), and a verb
+everything else it wants kept (a vote arrived, a letter was approved, a deadline moved). The history
+is append-only: nothing here updates or deletes a row.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from ..actors import Actor
-from ..clock import now_utc
-from ..extensions import db
-from ..models import AuditEvent
+from .actors import Actor
+from .clock import now_utc
+from .extensions import db
+from .models import AuditEvent
 
 _UNCHANGED = object()
 
@@ -30,8 +30,9 @@ def record_event(
     """Add one event to ``dispute``'s history: who (``actor``), what (``action``), when (``now``,
     else the clock), why (``reason``) and the details (``data``).
 
-    The event says the dispute stayed in its state; ``from_state``/``to_state`` are for the rare
-    event that records a beginning (a dispute created, from nothing to ``draft``).
+    Unless told otherwise the event says the dispute stayed in its state; the engine gives
+    ``from_state`` and ``to_state`` for a transition, and creating a dispute its beginning (from
+    nothing to the initial state).
     """
     event = AuditEvent(
         dispute_id=dispute.id,
