@@ -20,6 +20,7 @@ from flask import current_app
 
 from ..models import Dispute, Letter, Submission
 from ..presentation import money
+from ..workflow.definition import Decision
 
 RESTATEMENT_LIMIT = 900
 
@@ -36,9 +37,9 @@ class ItemOutcome:
     @property
     def sentence(self) -> str:
         amount = money(self.amount_cents)
-        if self.decision == "resident":
+        if self.decision == Decision.RESIDENT:
             return f"{self.description} ({amount}): we will remove this charge in full."
-        if self.decision == "compromise":
+        if self.decision == Decision.COMPROMISE:
             if self.granted_cents:
                 return f"{self.description} ({amount}): we will take {money(self.granted_cents)} off this charge."
             return f"{self.description} ({amount}): we will meet you partway on this charge."
@@ -63,11 +64,11 @@ class DecisionFacts:
     @property
     def items_granted(self) -> bool:
         """Some disputed charge goes, in full or in part (whatever the decision as a whole)."""
-        return any(item.decision in ("resident", "compromise") for item in self.items)
+        return any(item.decision in (Decision.RESIDENT, Decision.COMPROMISE) for item in self.items)
 
     @property
     def items_upheld(self) -> bool:
-        return any(item.decision == "uphold" for item in self.items)
+        return any(item.decision == Decision.UPHOLD for item in self.items)
 
 
 def topic_of(dispute: Dispute) -> str:

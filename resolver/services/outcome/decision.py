@@ -15,6 +15,7 @@ from ...extensions import db
 from ...letters.render import DecisionFacts, ItemOutcome, offer_of
 from ...models import Dispute, Letter, Submission
 from ...presentation import money
+from ...workflow.definition import Decision
 from ..panel import tally
 from ..panel.count import ANONYMOUS_AUTHOR, Opinion, recommend
 from ..panel.result import ballot_of, team_of
@@ -90,13 +91,13 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         for item in dispute.items
     ]
     # A compromise needs an amount the resident can hold us to: point out where the draft has none.
-    vague = [item.description for item in facts.items if item.decision == "compromise" and not item.granted_cents]
+    vague = [item.description for item in facts.items if item.decision == Decision.COMPROMISE and not item.granted_cents]
     if vague:
         facts.notes_for_manager.append(
             "The team met the resident partway on " + ", ".join(vague) + " without saying how much: say in the "
             "letter how much comes off each of these charges."
         )
-    elif decision == "compromise" and not facts.items and not (facts.token_cents or facts.concession_cents):
+    elif decision == Decision.COMPROMISE and not facts.items and not (facts.token_cents or facts.concession_cents):
         facts.notes_for_manager.append(
             "The team chose a compromise but recommended no amount: say in the letter what the compromise is, "
             "or set a concession."
@@ -137,22 +138,22 @@ def decision_steps(dispute: Dispute, *, has_offer: bool) -> list[Step]:
     for item in dispute.items:
         decision = item.decision or dispute.decision
         charge = f"the {item.description} charge ({money(item.amount_cents)})"
-        if decision == "resident":
+        if decision == Decision.RESIDENT:
             steps.append(Step(f"Remove {charge}", f"{item.description}: the {money(item.amount_cents)} charge "
                                                   "is removed"))
-        elif decision == "compromise" and item.granted_cents:
+        elif decision == Decision.COMPROMISE and item.granted_cents:
             steps.append(Step(f"Take {money(item.granted_cents)} off {charge}",
                               f"{item.description}: {money(item.granted_cents)} is taken off the charge"))
-        elif decision == "compromise":
+        elif decision == Decision.COMPROMISE:
             steps.append(Step(f"Reduce {charge} as the letter says",
                               f"{item.description}: the charge is reduced as our letter said"))
-    if not dispute.items and dispute.decision == "resident":
+    if not dispute.items and dispute.decision == Decision.RESIDENT:
         submission = latest_submission(dispute)
         asked = " ".join((submission.suggested_resolution if submission is not None else "").split())
         name = dispute.resident.name
         steps.append(Step(f"Do what {name} asked" + (f": {asked}" if asked else ""),
                           "what you asked us to do" + (f": {asked}" if asked else "")))
-    elif not dispute.items and dispute.decision == "compromise" and not has_offer:
+    elif not dispute.items and dispute.decision == Decision.COMPROMISE and not has_offer:
         steps.append(Step("Carry out the compromise the letter describes", "the compromise our letter described"))
     return steps
 

@@ -30,7 +30,7 @@ def _apply_item_decisions(dispute: Dispute, item_choices: dict[int, str | None],
     for item in dispute.items:
         decision = item_choices.get(item.id) or fallback
         item.decision = decision
-        item.granted_cents = {"resident": item.amount_cents, "uphold": 0}.get(decision)
+        item.granted_cents = {Decision.RESIDENT: item.amount_cents, Decision.UPHOLD: 0}.get(decision)
 
 
 def close_panel(

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from ...workflow.definition import PanelRules
 
 CHOICE_LABELS = {
-    "uphold": "the company's position stands",
-    "resident": "the resident's suggested resolution is granted",
-    "compromise": "a compromise is fairer",
+    Decision.UPHOLD: "the company's position stands",
+    Decision.RESIDENT: "the resident's suggested resolution is granted",
+    Decision.COMPROMISE: "a compromise is fairer",
 }
 ANONYMOUS_AUTHOR = "A team member"
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ...money import TOO_LARGE_CENTS
-from ...workflow.definition import load_definition
+from ...workflow.definition import Decision, load_definition
 
 
 def openapi_document(server_url: str) -> dict:
@@ -103,7 +103,7 @@ def openapi_document(server_url: str) -> dict:
                     "issue": {"type": "string"}, "what_was_fixed": {"type": "string"},
                     "company_position": {"type": "string"},
                     "items": {"type": "array", "items": {"type": "object"}},
-                    "decision": {"type": ["string", "null"], "enum": ["uphold", "resident", "compromise", None]},
+                    "decision": {"type": ["string", "null"], "enum": [*map(str, Decision), None]},
                     "deadlines": {"type": "array", "items": {"$ref": "#/components/schemas/Deadline"}},
                     "allowed": {"type": "array", "items": {"type": "string"}}}}]},
                 "NewDispute": {"type": "object", "required": ["resident", "issue"], "properties": {
