@@ -61,7 +61,8 @@ def _require_current_schema() -> None:
 @click.command("create-company")
 @click.option("--slug", required=True, help="Short name used on the command line, e.g. aspen.")
 @click.option("--name", required=True, help="The company's name as residents know it.")
-@click.option("--time-zone", default="America/Denver", show_default=True, help="Where deadlines are counted.")
+@click.option("--time-zone", prompt="Time zone the company counts deadlines in (e.g. America/Denver)",
+              help="Where deadlines are counted, as the time-zone database names it (asked for when not given).")
 @click.option("--contact-email", default="", help="The office address residents may write to.")
 @with_appcontext
 def create_company(slug: str, name: str, time_zone: str, contact_email: str) -> None:
@@ -125,7 +126,8 @@ def create_user(company_slug: str, email: str, name: str, role: str, password: s
 
 
 @click.command("demo")
-@click.option("--password", default=None, help="The demo manager's password (default: a new random one).")
+@click.option("--password", default=None,
+              help="A new password for the demo's staff (default: a random one the first time, then unchanged).")
 @with_appcontext
 def demo(password: str | None) -> None:
     """Fill a demo company, Aspen Property Co, with people and disputes in every state."""

@@ -2,8 +2,8 @@
 
 Every dispute is walked through the real verbs, with the clock set back so each one sits where a
 real one would today: deadlines ahead of it, history behind it. Running the demo again adds only
-what is missing (for example a state whose step did not exist yet) and gives the demo manager a
-fresh password.
+what is missing (for example a state whose step did not exist yet) and keeps the staff's password
+unless a new one is given.
 """
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def _scenarios() -> dict[str, Scenario]:
 @dataclass
 class DemoReport:
     company: Company
-    password: str
+    password: str | None  # None: the staff kept the password they had
     was_there: bool
     made: list[Dispute] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -81,7 +81,8 @@ class DemoReport:
             "",
             "Sign in as the manager:",
             f"  email:    {MANAGER_EMAIL}",
-            f"  password: {self.password}",
+            f"  password: {self.password}" if self.password else
+            "  password: unchanged (the one printed when the demo was made; `resolver demo --password ...` sets another)",
             f"The supervisor, {SUPERVISOR_EMAIL}, has the same password.",
             "",
         ]
@@ -151,12 +152,13 @@ def _company() -> tuple[Company, bool]:
     return company, False
 
 
-def _staff(company: Company, email: str, name: str, role: str, password: str) -> StaffUser:
+def _staff(company: Company, email: str, name: str, role: str, password: str | None) -> StaffUser:
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
     if user is None:
         user = StaffUser(company_id=company.id, email=email, name=name, role=role)
         db.session.add(user)
-    _set_password(user, password)
+    if password is not None:
+        _set_password(user, password)
     db.session.flush()
     return user
 
@@ -236,9 +238,12 @@ def _reason(choice: str) -> str:
 
 def build_demo(password: str | None = None) -> DemoReport:
     """Make (or complete) the demo company and commit. Returns what it did, for printing."""
-    password = password or secrets.token_urlsafe(9)
     today = clock.now_utc()
     company, was_there = _company()
+    staff_there = db.session.scalar(
+        select(db.func.count(StaffUser.id)).where(StaffUser.email.in_([MANAGER_EMAIL, SUPERVISOR_EMAIL])))
+    if password is None and staff_there < 2:  # somebody new: they need a password, and to be told it
+        password = secrets.token_urlsafe(9)
     manager = _staff(company, MANAGER_EMAIL, "Dana Whitfield", "manager", password)
     _staff(company, SUPERVISOR_EMAIL, "Sam Ortiz", "supervisor", password)
     panel = _panel(company)

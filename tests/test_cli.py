@@ -82,14 +82,14 @@ def test_init_creates_the_database_and_can_run_again(blank_app, run):
 
 
 def test_commands_that_need_a_database_say_to_run_init_first(run):
-    result = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co")
+    result = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver")
     assert result.exit_code != 0
     assert "resolver init" in result.output
 
 
 def test_create_user_makes_a_staff_member_who_can_sign_in(blank_app, run):
     assert run("init").exit_code == 0
-    made = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co")
+    made = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver")
     assert made.exit_code == 0, made.output
     result = run(
         "create-user", "--company", "aspen", "--email", "Dana@Aspen.test", "--name", "Dana Whitfield",
@@ -106,9 +106,22 @@ def test_create_user_makes_a_staff_member_who_can_sign_in(blank_app, run):
     assert sign_in(blank_app, "dana@aspen.test", "wrong password").status_code == 401
 
 
+def test_create_company_asks_for_the_time_zone_and_refuses_one_that_does_not_exist(blank_app, run):
+    from resolver.models import Company
+
+    run("init")
+    asked = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", input="Pacific/Auckland\n")
+    assert asked.exit_code == 0, asked.output
+    assert "Time zone the company counts deadlines in" in asked.output
+    assert db.session.scalar(select(Company.time_zone).where(Company.slug == "aspen")) == "Pacific/Auckland"
+    wrong = run("create-company", "--slug", "birch", "--name", "Birch Homes", "--time-zone", "Mars/Olympus_Mons")
+    assert wrong.exit_code != 0 and "is not a time zone" in wrong.output
+    assert db.session.scalar(select(Company.id).where(Company.slug == "birch")) is None
+
+
 def test_create_user_refuses_bad_input_and_changes_nothing(blank_app, run):
     run("init")
-    run("create-company", "--slug", "aspen", "--name", "Aspen Property Co")
+    run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver")
     unknown = run("create-user", "--company", "nowhere", "--email", "a@b.test", "--name", "A", input="longenough\n" * 2)
     assert unknown.exit_code != 0 and "no company 'nowhere'" in unknown.output
     short = run("create-user", "--company", "aspen", "--email", "a@b.test", "--name", "A", input="short\nshort\n")
@@ -180,6 +193,12 @@ def test_demo_builds_a_company_with_a_dispute_in_every_state(blank_app, run):
     ) == 0
 
     disputes_before = db.session.scalar(select(func.count(Dispute.id)))
+    kept = run("demo")  # run again without --password: the password printed first still signs in
+    assert kept.exit_code == 0, kept.output
+    assert "password: unchanged" in kept.output
+    db.session.expire_all()
+    assert password_matches(db.session.get(StaffUser, manager.id), password)
+    assert sign_in(blank_app, "demo@aspen.test", password).status_code == 302
     again = run("demo", "--password", "a-known-demo-password")
     assert again.exit_code == 0, again.output
     assert "nothing new was made" in again.output
