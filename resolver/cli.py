@@ -172,12 +172,25 @@ def worker(poll: float | None) -> None:
 @click.command("tick")
 @with_appcontext
 def tick() -> None:
-    """One sweep of due deadlines and one batch of email, then exit (for cron)."""
+    """One sweep of due deadlines and one batch of email, then exit (for cron); says what waits, and why."""
+    from sqlalchemy import func, select
+
+    from .extensions import db
+    from .models import OutboxEmail
     from .worker import run_round
 
     _require_current_schema()
     result = run_round(current_app._get_current_object())
-    click.echo(f"Fired {result.fired} timers, sent {result.sent} emails.")
+    pending = OutboxEmail.status == "pending"
+    waiting = db.session.scalar(select(func.count(OutboxEmail.id)).where(pending))
+    # The latest failure says why mail waits; an email not tried yet just waits for the next round.
+    reason = db.session.scalar(select(OutboxEmail.last_error).where(pending, OutboxEmail.last_error != "")
+                               .order_by(OutboxEmail.id.desc()).limit(1))
+    summary = f"Fired {result.fired} timers, sent {result.sent} emails."
+    if waiting:
+        summary += f" {waiting} {'email waits' if waiting == 1 else 'emails wait'}"
+        summary += f": {reason}" if reason else " for the next round."
+    click.echo(summary)
 
 
 @click.command("serve")

@@ -1,6 +1,7 @@
 """The command line as an operator uses it: build the database, add people, run a tick, load the demo."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -130,6 +131,28 @@ def test_create_user_refuses_bad_input_and_changes_nothing(blank_app, run):
     twice = run("create-user", "--company", "aspen", "--email", "a@b.test", "--name", "A", input="longenough\n" * 2)
     assert twice.exit_code != 0 and "already has an account" in twice.output
     assert db.session.scalar(select(func.count(StaffUser.id))) == 1
+
+
+def test_tick_with_the_mail_server_down_says_so_in_one_line(app, make_dispute, caplog):
+    from resolver.extensions import mail
+
+    for state in ("awaiting_evidence", "evidence_received", "panel_review"):
+        make_dispute(state)
+    db.session.commit()
+    waiting = db.session.scalar(select(func.count(OutboxEmail.id)).where(OutboxEmail.status == "pending"))
+    assert waiting > 3
+    app.config["MAIL_PORT"] = free_port()  # nothing listens there
+    mail.init_app(app)
+    with caplog.at_level(logging.INFO, logger="resolver.mail"):
+        result = app.test_cli_runner().invoke(args=["tick"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"Fired 0 timers, sent 0 emails. {waiting} emails wait: could not connect to the mail server "
+        f"127.0.0.1:{app.config['MAIL_PORT']}: Connection refused"
+    ]
+    said = [record.getMessage() for record in caplog.records if record.name.startswith("resolver.mail")]
+    assert said == [f"the mail server is unavailable; {waiting} emails wait: could not connect to the mail server "
+                    f"127.0.0.1:{app.config['MAIL_PORT']}: Connection refused"]
 
 
 def test_tick_fires_a_due_timer_and_delivers_its_mail(app, smtp, make_dispute, manager):

@@ -108,8 +108,10 @@ def mark_sent(email, now: datetime) -> None:
                  email.to_addr, extra=_about(email, "sent"))
 
 
-def mark_failed(email, error: str, now: datetime, *, permanent: bool) -> None:
-    """Record a failed attempt: for good (``failed``), or pending again after a growing wait."""
+def mark_failed(email, error: str, now: datetime, *, permanent: bool, is_logged: bool = True) -> None:
+    """Record a failed attempt: for good (``failed``), or pending again after a growing wait.
+
+    ``is_logged=False`` when the caller logs once for many emails (a mail server that is down)."""
     attempts = email.attempts + 1
     values = {"attempts": attempts, "last_error": error[:2000], "claimed_until_dt": None}
     if permanent:
@@ -120,6 +122,8 @@ def mark_failed(email, error: str, now: datetime, *, permanent: bool) -> None:
         update(OutboxEmail).where(OutboxEmail.id == email.id, OutboxEmail.status == "pending").values(**values)
     )
     db.session.commit()
+    if not is_logged:
+        return
     if permanent:
         log.warning("email %s (%s) for dispute %s was refused for good: %s", email.id, email.template,
                     email.dispute_id, error, extra=_about(email, "failed"))

@@ -67,9 +67,10 @@ class _Batch:
                 while self.emails and now_utc() - self.started < self.time_allowed:
                     self.send_next(connection)
         except ServerUnavailable as trouble:
+            # One line for the whole batch: a server that is down is one problem, not one per email.
             log.warning("the mail server is unavailable; %d emails wait: %s", len(self.emails), trouble)
             while self.emails:
-                mark_failed(self.emails.popleft(), str(trouble), self.now, permanent=False)
+                mark_failed(self.emails.popleft(), str(trouble), self.now, permanent=False, is_logged=False)
         finally:
             if self.emails:  # the batch ran out of time, or the database failed under it
                 try:
