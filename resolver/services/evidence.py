@@ -20,6 +20,7 @@ from .notify import tell
 WORKFLOW = dispute_engine.definition
 
 MAX_TEXT = 20_000
+TOO_LONG = f"Please keep each answer under {MAX_TEXT:,} characters."
 
 
 def _require_resident(actor: Actor, dispute: Dispute) -> None:
@@ -51,7 +52,7 @@ def submit_evidence(
     if not details and not files:
         raise InvalidInput("Tell us what happened, or attach at least one file.", field="details")
     if len(details) > MAX_TEXT or len(suggested_resolution) > MAX_TEXT:
-        raise InvalidInput(f"Please keep each answer under {MAX_TEXT:,} characters.", field="details")
+        raise InvalidInput(TOO_LONG, field="details")
     suggested_amount_cents = check_cents(suggested_amount_cents, field="suggested_amount")
     # The dispute's limits are checked here, in the transaction that adds the rows.
     check_dispute_limits(dispute, [f.get("received_size_bytes") or f["size_bytes"] for f in files or []])
@@ -60,7 +61,7 @@ def submit_evidence(
     if set(responses) - known_items:
         raise InvalidInput("A response refers to an item that is not on this dispute.", field="items")
     if any(len(response) > MAX_TEXT for response in responses.values()):
-        raise InvalidInput(f"Please keep each answer under {MAX_TEXT:,} characters.", field="items")
+        raise InvalidInput(TOO_LONG, field="items")
     now = now_utc()
     is_first = dispute.state in WORKFLOW.windows["evidence"].active_in
     dispute_engine.fire(

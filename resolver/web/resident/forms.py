@@ -13,11 +13,10 @@ from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, Te
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Regexp
 
-from ...services.evidence import MAX_TEXT
+from ...services.evidence import MAX_TEXT, TOO_LONG
 from ..fields import MoneyField, PageForm, stripped
 
 FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-TOO_LONG = f"Please keep each answer under {MAX_TEXT:,} characters."
 
 
 class EvidenceForm(PageForm):
