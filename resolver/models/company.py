@@ -81,12 +81,18 @@ class StaffUser(Base):
 
 class Property(Base):
     __tablename__ = "property"
+    __table_args__ = (Index("ix_property_company_external", "company_id", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(Text, default="")
+    # The portfolio or owner group the property belongs to; panel members can be kept off a whole one.
     portfolio: Mapped[str] = mapped_column(String(120), default="")
+    # The property's id in the company's property-management system, matched on import ("" if none).
+    external_id: Mapped[str] = mapped_column(String(80), default="")
+    # Archived properties stay on their disputes but are no longer offered for new ones.
+    archived_dt: Mapped[datetime | None]
 
     units: Mapped[list[Unit]] = relationship(back_populates="property")
 
@@ -98,12 +104,14 @@ class Unit(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
     label: Mapped[str] = mapped_column(String(40))
+    archived_dt: Mapped[datetime | None]
 
     property: Mapped[Property] = relationship(back_populates="units")
 
 
 class Resident(Base):
     __tablename__ = "resident"
+    __table_args__ = (Index("ix_resident_company_external", "company_id", "external_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"), index=True)
@@ -111,6 +119,11 @@ class Resident(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254), default="")
     phone: Mapped[str] = mapped_column(String(40), default="")
+    # A language tag such as "en" or "es"; recorded for now, used when Resolver speaks more than English.
+    preferred_language: Mapped[str] = mapped_column(String(16), default="en")
+    # The resident's (or lease's) id in the company's property-management system ("" if none).
+    external_id: Mapped[str] = mapped_column(String(80), default="")
+    archived_dt: Mapped[datetime | None]
 
     unit: Mapped[Unit | None] = relationship()
 
