@@ -13,9 +13,21 @@ from resolver.walkthrough import Story, walk_dispute
 _numbers = itertools.count(1)
 
 
+def make_ready(company: Company) -> None:
+    """What the set-up checklist asks for that a company row does not hold: a property, and a roster of
+    regular members big enough to seat a team (the ladder contact and mediation are columns)."""
+    n = next(_numbers)
+    db.session.add(Property(company_id=company.id, name=f"Birch House {n}", portfolio="South"))
+    for i in range(company.panel_size):
+        db.session.add(PanelMember(company_id=company.id, name=f"Regular {n}-{i + 1}",
+                                   email=f"regular{n}-{i + 1}@peers.test", organisation="Peer Management"))
+    db.session.flush()
+
+
 @pytest.fixture
 def make_company(app):
-    def make(**settings) -> Company:
+    def make(*, is_ready: bool = True, **settings) -> Company:
+        """A company; ``is_ready`` (the default) also gives it what the set-up checklist asks for."""
         n = next(_numbers)
         company = Company(
             name=settings.pop("name", f"Aspen Property Co {n}"),
@@ -33,6 +45,8 @@ def make_company(app):
         )
         db.session.add(company)
         db.session.flush()
+        if is_ready:
+            make_ready(company)
         return company
 
     return make

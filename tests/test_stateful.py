@@ -95,7 +95,10 @@ class DisputeLife(RuleBasedStateMachine):
         boss = StaffUser(company_id=company.id, email=f"s{n}@stateful.test", name="Sam Supervisor", role="supervisor")
         resident = Resident(company_id=company.id, name="Tammy Rivera", email=f"r{n}@mail.test")
         neighbour = Resident(company_id=company.id, name="Nina Neighbour", email=f"n{n}@mail.test")
-        db.session.add_all([manager, boss, resident, neighbour])
+        # A team can be seated, so the dispute can be opened (the set-up checklist's roster).
+        members = [PanelMember(company_id=company.id, name=f"Peer {i}", email=f"p{next(_numbers)}@peers.test")
+                   for i in range(3)]
+        db.session.add_all([manager, boss, resident, neighbour, *members])
         db.session.flush()
         self.actors = {
             "manager": Actor.staff(manager), "supervisor": Actor.staff(boss),
@@ -114,10 +117,6 @@ class DisputeLife(RuleBasedStateMachine):
             evidence.submit_evidence(self.actors["resident"], dispute, form_key=f"{dispute.id}-first",
                                      details="Photos of the carpet.", suggested_resolution="Refund the charge.")
         if path.index(start_in) >= 3:
-            members = [PanelMember(company_id=company.id, name=f"Peer {i}", email=f"p{next(_numbers)}@peers.test")
-                       for i in range(3)]
-            db.session.add_all(members)
-            db.session.flush()
             seats = panel.seat_panel(self.actors["manager"], dispute, [m.id for m in members])
             self.seats = [seat.id for seat in seats]
             panel.send_to_panel(self.actors["manager"], dispute)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -44,6 +44,9 @@ class Company(Base):
     # not take landlord-tenant complaints, so this is the company's own choice, never assumed.
     mediation_service_name: Mapped[str] = mapped_column(String(200), default="")
     mediation_service_contact: Mapped[str] = mapped_column(Text, default="")
+    # True when the company chose, on purpose, to name no outside mediation service: its letters then
+    # offer the way up the ladder only. A company that names a service has chosen too.
+    is_without_mediation: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Limits on what a resident may upload, checked on the server against the bytes received.
     max_file_bytes: Mapped[int] = mapped_column(default=10 * 1024 * 1024)
     max_dispute_bytes: Mapped[int] = mapped_column(default=50 * 1024 * 1024)

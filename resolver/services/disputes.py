@@ -16,6 +16,7 @@ from ..workdays import format_moment
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
 from .notify import tell
+from .readiness import require_ready_to_open
 
 WORKFLOW = dispute_engine.definition
 
@@ -73,9 +74,14 @@ def _disputed_item(position: int, item: dict) -> DisputedItem:
 
 
 def open_dispute(actor: Actor, dispute: Dispute, *, expected_version: int | None = None) -> Dispute:
-    """Invite the resident to send their side within the evidence window."""
+    """Invite the resident to send their side within the evidence window.
+
+    Refused, with nothing written or sent, while the company could not keep the invitation's promise
+    of a resolution team and a supervisor to turn to (``readiness``)."""
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
+    if WORKFLOW.can("open", dispute.state):  # a dispute already open is told so by the workflow
+        require_ready_to_open(dispute)
     now = now_utc()
     dispute_engine.fire(dispute, "open", actor=actor, now=now)
     dispute.opened_dt = now  # set once the move is allowed: a refused open changes nothing
