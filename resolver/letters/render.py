@@ -247,8 +247,9 @@ def ladder_of(company) -> dict | None:
 
 
 def mediation_of(company) -> dict | None:
-    """The outside mediation service the company names; None when it names none (never assumed)."""
-    if not company.mediation_service_name.strip():
+    """The outside mediation service the company names; None when it names none, or chose none on
+    purpose (never assumed)."""
+    if company.is_without_mediation or not company.mediation_service_name.strip():
         return None
     return {"name": company.mediation_service_name.strip(), "contact": company.mediation_service_contact.strip()}
 

@@ -1,5 +1,5 @@
 """The verb for a company's own rules: windows, days and holidays, the team, caps, upload limits,
-contacts and the outside mediation service. A supervisor's change, kept in the company's history
+contacts and the outside mediation service (or none, chosen on purpose). A supervisor's change, kept in the company's history
 with each value before and after."""
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ RULE_FIELDS = (
     "time_zone", "is_business_days", "holidays", "panel_size", "is_panel_anonymous", "token_cap_cents",
     "concession_cap_cents", "max_file_bytes", "max_dispute_bytes", "max_files", "supervisor_name",
     "supervisor_email", "supervisor_phone", "home_office_phone", "contact_email", "contact_phone",
-    "mediation_service_name", "mediation_service_contact",
+    "mediation_service_name", "mediation_service_contact", "is_without_mediation",
 )
 
 
@@ -28,6 +28,7 @@ def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
     if rules.get("max_dispute_bytes", company.max_dispute_bytes) < rules.get("max_file_bytes", company.max_file_bytes):
         raise InvalidInput("The limit for all files together must be at least the limit for one file.",
                            field="max_dispute_mb")
+    rules = _mediation_chosen(company, rules)
     changed = {}
     for name, value in rules.items():
         before = getattr(company, name)
@@ -38,3 +39,18 @@ def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
         record_company_event(actor, company.id, "rules_changed", subject_kind="company", subject_id=company.id,
                              subject_label=company.name, data={"changed": changed})
     return changed
+
+
+def _mediation_chosen(company: Company, rules: dict) -> dict:
+    """A service named, or none on purpose: never both. Naming one is choosing it; choosing none
+    clears the name, so no letter offers a service the company turned down."""
+    rules = dict(rules)
+    name = (rules.get("mediation_service_name", company.mediation_service_name) or "").strip()
+    if rules.get("is_without_mediation"):
+        rules.update(mediation_service_name="", mediation_service_contact="")
+    elif name:
+        rules["is_without_mediation"] = False
+    elif rules.get("is_without_mediation") is False:
+        raise InvalidInput("Give the outside mediation service's name, or choose none.",
+                           field="mediation_service_name")
+    return rules

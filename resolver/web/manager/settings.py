@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import db
-from ...models import ApiKey, PanelMember, StaffUser
-from ...services import roster, staff
+from ...models import ApiKey, StaffUser
+from ...services import staff
 from ...services.company_history import company_history
 from ...services.company_settings import change_company_rules
 from ...workflow.engine import dispute_engine
@@ -25,9 +25,9 @@ from ..unit_of_work import unit_of_work
 from . import blueprint, queries
 from .auth import current_actor, current_staff, supervisor_required
 from .forms import refuse_unless_valid
+from .roster_choices import describe_exclusions, roster_choices
 from .settings_forms import (
-    MB, WINDOW_FIELDS, ApiKeyForm, CompanyRulesForm, RosterChangeForm, RosterMemberForm, StaffChangeForm,
-    StaffForm,
+    MB, WINDOW_FIELDS, ApiKeyForm, CompanyRulesForm, StaffChangeForm, StaffForm,
 )
 
 def _zones() -> list[str]:
@@ -45,9 +45,7 @@ def _page(status: int = 200, *, error: DomainError | None = None, new_key: str |
         window_fields=WINDOW_FIELDS,
         panel_rules=dispute_engine.definition.panel,
         mb=MB,
-        roster=list(db.session.scalars(
-            select(PanelMember).where(PanelMember.company_id == company.id)
-            .order_by(PanelMember.is_active.desc(), PanelMember.name))),
+        roster=roster_choices(company.id),
         staff=queries.staff_of(company.id, active_only=False),
         properties=queries.properties_of(company.id),
         keys=list(db.session.scalars(
@@ -66,7 +64,7 @@ _CHANGES = {
     "panel_member_deactivated": "took {name} off the roster",
     "panel_member_activated": "put {name} back on the roster",
     "panel_member_reserve_changed": "made {name} {reserve}",
-    "panel_member_exclusions_changed": "changed the properties {name} never sits on",
+    "panel_member_exclusions_changed": describe_exclusions,
     "staff_added": "added {name}",
     "staff_deactivated": "switched off {name}'s account",
     "staff_activated": "switched on {name}'s account",
@@ -80,6 +78,8 @@ _CHANGES = {
 def describe_change(event) -> str:
     """One line of the company's history, in words."""
     data = event.data or {}
+    if callable(line := _CHANGES.get(event.action)):
+        return line(event)
     fields = ", ".join(name.replace("_", " ") for name in data.get("changed", {}))
     return _CHANGES.get(event.action, event.action.replace("_", " ") + " ({name})").format(
         name=event.subject_label, fields=fields, role=data.get("after", ""),
@@ -115,52 +115,6 @@ def rules_from_form() -> dict:
 def settings_company():
     change_company_rules(current_actor(), g.company, rules_from_form())
     return _done("Saved. New deadlines use these settings; deadlines already running keep their dates.", "rules")
-
-
-# The panel roster ---------------------------------------------------------------------------------
-
-@blueprint.post("/settings/roster")
-@supervisor_required
-@unit_of_work(refused=_refused)
-def settings_roster_add():
-    form = refuse_unless_valid(RosterMemberForm())
-    member = roster.add_panel_member(
-        current_actor(), name=form.name.data, email=form.email.data, organisation=form.organisation.data,
-        reports_to_id=form.reports_to_id.data, excluded_property_ids=form.excluded_property_ids.data,
-        is_reserve=form.is_reserve.data,
-    )
-    return _done(f"{member.name} is on the roster.", "roster")
-
-
-def _member(member_id: int) -> PanelMember:
-    member = db.session.get(PanelMember, member_id)
-    if member is None or member.company_id != g.company.id:
-        raise NotFound("There is no such member on your roster.")
-    return member
-
-
-@blueprint.post("/settings/roster/<int:member_id>")
-@supervisor_required
-@unit_of_work(refused=_refused)
-def settings_roster_update(member_id: int):
-    member, actor = _member(member_id), current_actor()
-    form = refuse_unless_valid(RosterChangeForm())
-    change = form.change.data
-    if change == "deactivate":
-        roster.set_panel_member_active(actor, member, is_active=False)
-        message = f"{member.name} is off the roster. Teams already seated keep them."
-    elif change == "activate":
-        roster.set_panel_member_active(actor, member, is_active=True)
-        message = f"{member.name} is back on the roster."
-    elif change == "reserve":
-        roster.set_panel_member_reserve(actor, member, is_reserve=not member.is_reserve)
-        message = f"{member.name} is {'a reserve' if member.is_reserve else 'a regular member'} now."
-    elif change == "exclusions":
-        roster.set_panel_member_exclusions(actor, member, form.excluded_property_ids.data)
-        count = len(member.excluded_property_ids)
-        message = (f"{member.name} never sits on disputes about {count} of your properties now." if count
-                   else f"{member.name} may sit on disputes about any of your properties now.")
-    return _done(message, "roster")
 
 
 # Staff accounts -----------------------------------------------------------------------------------

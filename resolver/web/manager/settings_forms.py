@@ -6,7 +6,7 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, Field, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, ValidationError
 
 from ..fields import EmailAddress, MoneyField
@@ -74,6 +74,9 @@ class CompanyRulesForm(FlaskForm):
     contact_phone = TextField(40)
     mediation_service_name = TextField(200)
     mediation_service_contact = TextField(2000)
+    # "named": the service above; "none": none, on purpose. Not sent: as the name says.
+    mediation_choice = StringField(default="", validators=[AnyOf(["", "named", "none"],
+                                                                 message="Choose a mediation service, or none.")])
     supervisor_email = TextField(254, filters=[_lower], validators=[EmailAddress()])
     contact_email = TextField(254, filters=[_lower], validators=[EmailAddress()])
 
@@ -112,7 +115,23 @@ class CompanyRulesForm(FlaskForm):
             contact_email=self.contact_email.data,
         )
         rules.update({name: getattr(self, name).data for name in _CONTACTS})
+        if self.mediation_choice.data:
+            rules["is_without_mediation"] = self.mediation_choice.data == "none"
         return rules
+
+
+class NameListField(Field):
+    """Several names ticked on the page (portfolios); trimmed, blanks skipped. The verb checks each."""
+
+    def __init__(self, label=None, validators=None, *, limit: int = 120, **kwargs):
+        super().__init__(label, validators, default=(), **kwargs)
+        self.limit = limit
+
+    def process_formdata(self, valuelist):
+        self.raw_data = valuelist
+        self.data = [value.strip() for value in valuelist if (value or "").strip()]
+        if any(len(value) > self.limit for value in self.data):
+            raise ValueError("Choose the portfolios from the list.")
 
 
 class RosterMemberForm(FlaskForm):
@@ -121,6 +140,7 @@ class RosterMemberForm(FlaskForm):
     organisation = TextField(200)
     reports_to_id = IdField(choose="the staff member")
     excluded_property_ids = IdListField(choose="properties")
+    excluded_portfolios = NameListField()
     is_reserve = BooleanField()
 
 
@@ -128,6 +148,7 @@ class RosterChangeForm(FlaskForm):
     change = StringField(validators=[AnyOf(["deactivate", "activate", "reserve", "exclusions"],
                                            message="Choose what to change.")])
     excluded_property_ids = IdListField(choose="properties")
+    excluded_portfolios = NameListField()
 
 
 class StaffForm(FlaskForm):
