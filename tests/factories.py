@@ -29,20 +29,20 @@ def make_company(app):
     def make(*, is_ready: bool = True, **settings) -> Company:
         """A company; ``is_ready`` (the default) also gives it what the set-up checklist asks for."""
         n = next(_numbers)
-        company = Company(
-            name=settings.pop("name", f"Aspen Property Co {n}"),
-            slug=settings.pop("slug", f"aspen-{n}-{uuid.uuid4().hex[:6]}"),
-            time_zone=settings.pop("time_zone", "America/Denver"),
-            supervisor_name="Sam Supervisor",
-            supervisor_email=f"supervisor{n}@aspen.test",
-            supervisor_phone="303-555-0100",
-            home_office_phone="303-555-0199",
-            contact_email=f"office{n}@aspen.test",
-            contact_phone="303-555-0123",
-            mediation_service_name="Front Range Tenant-Landlord Mediation",
-            mediation_service_contact="mediation.test, 303-555-0150",
+        company = Company(**{
+            "name": f"Aspen Property Co {n}",
+            "slug": f"aspen-{n}-{uuid.uuid4().hex[:6]}",
+            "time_zone": "America/Denver",
+            "supervisor_name": "Sam Supervisor",
+            "supervisor_email": f"supervisor{n}@aspen.test",
+            "supervisor_phone": "303-555-0100",
+            "home_office_phone": "303-555-0199",
+            "contact_email": f"office{n}@aspen.test",
+            "contact_phone": "303-555-0123",
+            "mediation_service_name": "Front Range Tenant-Landlord Mediation",
+            "mediation_service_contact": "mediation.test, 303-555-0150",
             **settings,
-        )
+        })
         db.session.add(company)
         db.session.flush()
         if is_ready:

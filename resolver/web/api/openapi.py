@@ -57,6 +57,11 @@ def openapi_document(server_url: str) -> dict:
                         "201": {"description": "Created (and opened unless `open` was false)",
                                 "headers": {"Location": {"schema": {"type": "string"}}},
                                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Dispute"}}}},
+                        "403": {"description": "NotReady: the company is not set up to promise the resident a "
+                                               "resolution team (too few people on its roster) or a supervisor to "
+                                               "turn to; the message says what is missing and where a supervisor "
+                                               "fixes it. Nothing was created or sent.",
+                                "content": {"application/json": {"schema": error}}},
                         "409": {"description": "The dispute cannot be opened, e.g. the resident has no email.",
                                 "content": {"application/json": {"schema": error}}},
                         **errors,

@@ -19,6 +19,7 @@ from ...models import Dispute, EvidenceFile, Letter, Property, Resident, Task, U
 from ...services.access import dispute_for
 from ...services.disputes import create_dispute, open_dispute
 from ...services.people import NewResident, find_or_add_resident
+from ...services.readiness import missing_to_open
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from ..unit_of_work import unit_of_work
@@ -29,6 +30,7 @@ from .dispute_page import INLINE_IMAGE_TYPES, dispute_page_context
 from .forms import (
     ITEM_ROWS, MAX_ID, DashboardForm, EditLetterForm, NewDisputeForm, has_id_beyond_range, refuse_unless_valid,
 )
+from .setup_checklist import unfinished_checklist
 
 RESIDENT_CHOICES = 200  # residents listed on the form at once; the rest are found by searching
 
@@ -79,6 +81,7 @@ def dashboard():
         open_states=queries.open_states(),
         properties=queries.properties_of(company.id),
         managers=queries.staff_of(company.id, active_only=False),
+        setup=unfinished_checklist(company),
     )
 
 
@@ -131,7 +134,7 @@ def _resident_from_form(form: NewDisputeForm) -> dict:
 def _new_dispute_page(error: DomainError | None = None, status: int = 200, **_):
     company = g.company
     return render_template("manager/new_dispute.html", form=request.form, error=error, item_rows=ITEM_ROWS,
-                           company=company,
+                           company=company, missing_to_open=missing_to_open(company),
                            **_new_dispute_choices(company.id, search=request.args.get("who", "").strip()[:100],
                                                   chosen_id=request.form.get("resident_id", ""))), status
 
