@@ -214,3 +214,20 @@ def test_exclusions_that_leave_too_few_for_this_property_refuse_it(app, company,
     add_members(company, 1, is_reserve=True)  # a reserve can fill the seat
     disputes.open_dispute(Actor.staff(manager), dispute)
     assert dispute.state == "awaiting_evidence"
+
+
+def test_a_resident_told_to_let_us_know_is_told_how_even_without_an_office_contact(client, company, make_dispute):
+    from .test_resident_support import evidence_path
+
+    company.contact_phone = company.contact_email = ""
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    html = client.get(evidence_path(dispute, "/status")).get_data(as_text=True)
+    assert (f'please close it and let us know at <a href="mailto:{dispute.manager.email}">'
+            f'{dispute.manager.email}</a>.') in html
+
+
+def test_the_demo_company_is_ready(app):
+    from resolver.demo import build_demo
+
+    assert is_ready(build_demo(password="a demo password").company)
