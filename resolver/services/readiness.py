@@ -52,9 +52,9 @@ class ChecklistItem:
 class NotReady(NotAllowed):
     """Opening a dispute would promise the resident something the company cannot do yet."""
 
-    def __init__(self, message: str, missing: list[ChecklistItem]):
-        super().__init__(message)
-        self.missing = missing
+    def __init__(self, lead: str, missing: list[ChecklistItem], tail: str):
+        super().__init__(" ".join([lead, *(item.sentence for item in missing), tail]))
+        self.lead, self.missing, self.tail = lead, missing, tail  # a page lists the items, with links
 
 
 def _plural(count: int, word: str, words: str = "") -> str:
@@ -165,8 +165,5 @@ def require_ready_to_open(dispute: Dispute) -> None:
         who = dispute.resident.name if dispute.resident else "the resident"
         raise NotReady(
             f"This dispute cannot be opened yet: the invitation promises {who} a resolution team and a supervisor "
-            f"to turn to, and {dispute.company.name} is not set up for that. "
-            + " ".join(item.sentence for item in missing)
-            + " You can save the dispute as a draft and open it once that is done.",
-            missing,
-        )
+            f"to turn to, and {dispute.company.name} is not set up for that.", missing,
+            "Once that is done it can be opened; until then a dispute can only be kept as a draft.")
