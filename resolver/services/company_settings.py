@@ -1,6 +1,6 @@
 """The verb for a company's own rules: windows, days and holidays, the team, caps, upload limits,
-contacts and the outside mediation service (or none, chosen on purpose). A supervisor's change, kept in the company's history
-with each value before and after."""
+contacts and the outside mediation service (or none, chosen on purpose). A supervisor's change, kept
+in the company's history with each value before and after."""
 from __future__ import annotations
 
 from ..actors import Actor
