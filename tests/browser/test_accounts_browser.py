@@ -41,13 +41,15 @@ def test_an_invited_colleague_sets_a_password_from_the_email_and_is_signed_in(ap
         expect(phone.get_by_text("Use at least 8 characters")).to_be_visible()
         phone.get_by_label("New password").fill("a kettle on the hob")
         phone.get_by_label("The same password again").fill("a kettle on the hob")
+        ARTIFACTS.mkdir(exist_ok=True)
+        phone.screenshot(path=str(ARTIFACTS / f"{request.node.name}-set-password.png"), full_page=True)
         phone.get_by_role("button", name="Set my password and sign in").click()
         expect(phone.get_by_role("heading", name="What needs you now")).to_be_visible()
         expect(phone.get_by_text("Your password is set, Riley New")).to_be_visible()
         expect(phone.locator("header.site .who")).to_contain_text("Riley New")
-        ARTIFACTS.mkdir(exist_ok=True)
         phone.screenshot(path=str(ARTIFACTS / f"{request.node.name}-joined.png"), full_page=True)
         phone.goto(link)  # the link worked once
         expect(phone.get_by_role("heading", name="This link cannot be used")).to_be_visible()
+        phone.screenshot(path=str(ARTIFACTS / f"{request.node.name}-used.png"), full_page=True)
     finally:
         phone.context.close()
