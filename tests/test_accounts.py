@@ -13,7 +13,7 @@ from sqlalchemy import select
 from resolver import create_app
 from resolver.extensions import db
 from resolver.mail import send_pending
-from resolver.models import Company, CompanyEvent, StaffToken, StaffUser
+from resolver.models import Company, CompanyEvent, StaffUser
 
 from .conftest import Inbox
 from .fixtures_manager import PASSWORD, csrf_from, give_password, sign_in
@@ -322,6 +322,8 @@ def test_a_switched_off_account_cannot_use_a_link_it_still_holds(app, client, ma
 
 
 def test_only_a_hash_of_each_link_is_kept(app, client, manager, smtp):
+    from resolver.models import StaffToken
+
     ask_for_reset(client, manager.email)
     nonce = emailed_link(smtp, manager.email).rsplit("/", 1)[1]
     [token] = db.session.scalars(select(StaffToken)).all()
