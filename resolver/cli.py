@@ -64,7 +64,8 @@ def _require_current_schema() -> None:
 @click.option("--time-zone", prompt="Time zone the company counts deadlines in (e.g. America/Denver)",
               help="Where deadlines are counted, as the time-zone database names it (asked for when not given).")
 @click.option("--supervisor-email", prompt="Email of the company's first supervisor (they choose their own password)",
-              help="The first supervisor's address: an email there brings a link to choose a password (asked for when not given).")
+              help="The first supervisor's address: an email there brings a link to choose a password "
+                   "(asked for when not given).")
 @click.option("--supervisor-name", prompt="Their name", help="The first supervisor's name (asked for when not given).")
 @click.option("--contact-email", default="", help="The office address residents may write to.")
 @with_appcontext

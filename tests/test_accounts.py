@@ -77,7 +77,8 @@ def test_create_company_makes_its_first_supervisor_who_sets_a_password_from_the_
     run = new_machine.test_cli_runner().invoke
     assert run(args=["init"]).exit_code == 0
     result = run(args=["create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone",
-                       "America/Denver", "--supervisor-email", "Dana@Aspen.test", "--supervisor-name", "Dana Whitfield"])
+                       "America/Denver", "--supervisor-email", "Dana@Aspen.test",
+                       "--supervisor-name", "Dana Whitfield"])
     assert result.exit_code == 0, result.output
     assert "Created company Aspen Property Co (aspen)" in result.output
     assert "Created supervisor Dana Whitfield <dana@aspen.test>, with no password" in result.output

@@ -35,7 +35,8 @@ THROTTLE_WINDOW = timedelta(minutes=15)
 # Requests for a reset email allowed in THROTTLE_WINDOW, counted whether or not the address has an account.
 RESETS_PER_EMAIL = 3
 RESETS_PER_CLIENT = 10
-_LIMITS = {"sign_in": (FAILURES_PER_EMAIL, FAILURES_PER_CLIENT), "password_reset": (RESETS_PER_EMAIL, RESETS_PER_CLIENT)}
+_LIMITS = {"sign_in": (FAILURES_PER_EMAIL, FAILURES_PER_CLIENT),
+           "password_reset": (RESETS_PER_EMAIL, RESETS_PER_CLIENT)}
 
 # A hash to check against when the address is unknown, so a wrong address takes as long as a wrong password.
 _NO_SUCH_USER_HASH = generate_password_hash("resolver: nobody has this password", method="scrypt")
