@@ -15,7 +15,7 @@ from resolver.extensions import db
 from resolver.mail import send_pending
 from resolver.models import Company, CompanyEvent, StaffUser
 
-from .conftest import Inbox
+from .conftest import START, Inbox
 from .fixtures_manager import PASSWORD, csrf_from, give_password, sign_in
 
 NEW_PASSWORD = "a kettle on the hob"
@@ -333,3 +333,19 @@ def test_only_a_hash_of_each_link_is_kept(app, client, manager, smtp):
 
 def test_the_sign_in_page_offers_a_reset(client):
     assert 'href="/forgot-password">Forgot your password?' in client.get("/login").get_data(as_text=True)
+
+
+def test_of_two_requests_racing_with_one_link_only_one_sets_the_password(app, client, manager, smtp):
+    from resolver.errors import LinkError
+    from resolver.models import StaffToken
+    from resolver.services import accounts
+
+    ask_for_reset(client, manager.email)
+    nonce = emailed_link(smtp, manager.email).rsplit("/", 1)[1]
+    accounts.usable_token(nonce)  # this request has read the link, and found it unused...
+    with db.engine.begin() as other:  # ...when another request uses it and commits first
+        other.execute(StaffToken.__table__.update().values(used_dt=START))
+    with pytest.raises(LinkError, match="already been used"):
+        accounts.choose_password(nonce, "the loser's pick", "the loser's pick")
+    db.session.rollback()
+    assert sign_in(app.test_client(), manager.email, "the loser's pick").status_code == 401

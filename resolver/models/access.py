@@ -12,10 +12,6 @@ from .base import Base
 from .company import StaffUser
 
 
-ATTEMPT_KINDS = ("sign_in", "password_reset")
-TOKEN_PURPOSES = ("set_password", "reset_password")
-
-
 class SignInAttempt(Base):
     """One try at signing in (or one request for a password-reset email), kept so that repeated tries
     can be slowed down, per address and per client."""

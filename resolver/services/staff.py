@@ -1,8 +1,8 @@
-"""Verbs for the company's staff accounts: add one, switch it off or on, change its role or password.
+"""Verbs for the company's staff accounts: switch one off or on, change its role or password.
 
 Each is a supervisor's, and leaves a row in the company's history (never the password itself).
 A new password (or a switched-off account) ends that person's sessions, as the sign-in checks, and
-stops the set-password links emailed to them (``services.accounts`` sends those).
+stops the set-password links emailed to them (``services.accounts`` invites people and sends those).
 """
 from __future__ import annotations
 
@@ -19,8 +19,6 @@ from .people import is_email_address
 
 MIN_PASSWORD_LENGTH = 8
 ROLES = ("manager", "supervisor")
-
-
 PASSWORD_RULE = f"Use at least {MIN_PASSWORD_LENGTH} characters for the password."
 
 
@@ -67,15 +65,6 @@ def new_staff_user(company_id: int, *, name: str, email: str, role: str | None) 
         raise InvalidInput(f"{email} already has an account.", field="email")
     user = StaffUser(company_id=company_id, name=name, email=email, role=role, password_hash="")
     db.session.add(user)
-    return user
-
-
-def add_staff_user(actor: Actor, *, name: str, email: str, role: str, password: str) -> StaffUser:
-    require_supervisor(actor, actor.company_id)
-    user = new_staff_user(actor.company_id, name=name, email=email, role=role)
-    set_password(user, password)
-    db.session.flush()
-    record_staff_event(actor, user, "staff_added", email=user.email, role=role)
     return user
 
 
