@@ -223,7 +223,7 @@ def login():
         until = wait_until(email, ip, now)
         if until is not None:
             error = (f"Too many sign-in attempts. For your security, please wait {minutes_until(until, now)} "
-                     "and try again, or ask your supervisor to reset your password.")
+                     "and try again, or use “Forgot your password?” below.")
             status = 429
         else:
             user = db.session.scalars(select(StaffUser).where(func.lower(StaffUser.email) == email)).first()
