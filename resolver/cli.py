@@ -63,14 +63,23 @@ def _require_current_schema() -> None:
 @click.option("--name", required=True, help="The company's name as residents know it.")
 @click.option("--time-zone", prompt="Time zone the company counts deadlines in (e.g. America/Denver)",
               help="Where deadlines are counted, as the time-zone database names it (asked for when not given).")
+@click.option("--supervisor-email", prompt="Email of the company's first supervisor (they choose their own password)",
+              help="The first supervisor's address: an email there brings a link to choose a password "
+                   "(asked for when not given).")
+@click.option("--supervisor-name", prompt="Their name", help="The first supervisor's name (asked for when not given).")
 @click.option("--contact-email", default="", help="The office address residents may write to.")
 @with_appcontext
-def create_company(slug: str, name: str, time_zone: str, contact_email: str) -> None:
-    """Add a company (a tenant); its staff, residents and disputes are its own."""
+def create_company(slug: str, name: str, time_zone: str, supervisor_email: str, supervisor_name: str,
+                   contact_email: str) -> None:
+    """Add a company (a tenant) and its first supervisor, who is emailed a link to choose a password."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    from .actors import Actor
+    from .errors import InvalidInput
     from .extensions import db
+    from .links import public_url
     from .models import Company
+    from .services.accounts import LIFETIME_WORDS, invite_staff_user
 
     _require_current_schema()
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", slug):
@@ -81,9 +90,27 @@ def create_company(slug: str, name: str, time_zone: str, contact_email: str) -> 
         raise click.BadParameter(f"{time_zone!r} is not a time zone (e.g. America/Denver)", param_hint="--time-zone")
     if db.session.scalar(db.select(Company).where(Company.slug == slug)) is not None:
         raise click.ClickException(f"There is already a company called {slug!r}.")
-    db.session.add(Company(slug=slug, name=name.strip(), time_zone=time_zone, contact_email=contact_email))
-    db.session.commit()
-    click.echo(f"Created company {name.strip()} ({slug}).")
+    company = Company(slug=slug, name=name.strip(), time_zone=time_zone, contact_email=contact_email)
+    db.session.add(company)
+    db.session.flush()
+    try:
+        invitation = invite_staff_user(Actor.system("resolver create-company"), company, name=supervisor_name,
+                                       email=supervisor_email, role="supervisor")
+    except InvalidInput as problem:
+        db.session.rollback()
+        raise click.BadParameter(problem.message, param_hint=f"--supervisor-{problem.field or 'email'}") from None
+    db.session.commit()  # the company, its supervisor and the invitation, together
+    user = invitation.user
+    click.echo(f"Created company {company.name} ({slug}), counting deadlines in {time_zone}.")
+    click.echo(f"Created supervisor {user.name} <{user.email}>, with no password: they choose their own "
+               f"from the link in an email (it works for {LIFETIME_WORDS['set_password']}).")
+    click.echo("The email waits to be sent: it goes out when `resolver serve`, `resolver worker` or "
+               "`resolver tick` next sends mail.")
+    if not current_app.config.get("MAIL_SERVER"):
+        # The local Mailbox is for signed-in staff, and nobody at this company can sign in yet.
+        click.echo(f"No mail server is set, so `resolver serve` will keep it in its local Mailbox "
+                   f"({public_url('mailbox.inbox')}, once signed in). To sign in the first time, open the "
+                   f"email's link: {invitation.link_url}")
 
 
 @click.command("create-user")

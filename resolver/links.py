@@ -48,7 +48,12 @@ def token_for(link: AccessLink) -> str:
 
 def link_url(link: AccessLink) -> str:
     """The absolute URL to put in an email."""
-    return _public_urls(current_app).build(_ENDPOINTS[link.purpose], {"token": token_for(link)}, force_external=True)
+    return public_url(_ENDPOINTS[link.purpose], token=token_for(link))
+
+
+def public_url(endpoint: str, **values) -> str:
+    """The absolute URL of ``endpoint`` at the public address, for an email or a command's output."""
+    return _public_urls(current_app).build(endpoint, values, force_external=True)
 
 
 def _public_urls(app):

@@ -24,6 +24,8 @@ from resolver.workflow.definition import load_definition
 from .conftest import START, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+# The company's first supervisor, whom create-company asks for when not given.
+FIRST_SUPERVISOR = ("--supervisor-email", "pat.first@aspen.test", "--supervisor-name", "Pat First")
 
 
 def password_matches(user: StaffUser, password: str) -> bool:
@@ -79,14 +81,16 @@ def test_init_creates_the_database_and_can_run_again(blank_app, run):
 
 
 def test_commands_that_need_a_database_say_to_run_init_first(run):
-    result = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver")
+    result = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver",
+                 *FIRST_SUPERVISOR)
     assert result.exit_code != 0
     assert "resolver init" in result.output
 
 
 def test_create_user_makes_a_staff_member_who_can_sign_in(blank_app, run):
     assert run("init").exit_code == 0
-    made = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver")
+    made = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver",
+               *FIRST_SUPERVISOR)
     assert made.exit_code == 0, made.output
     result = run(
         "create-user", "--company", "aspen", "--email", "Dana@Aspen.test", "--name", "Dana Whitfield",
@@ -107,18 +111,21 @@ def test_create_company_asks_for_the_time_zone_and_refuses_one_that_does_not_exi
     from resolver.models import Company
 
     run("init")
-    asked = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", input="Pacific/Auckland\n")
+    asked = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", *FIRST_SUPERVISOR,
+                input="Pacific/Auckland\n")
     assert asked.exit_code == 0, asked.output
     assert "Time zone the company counts deadlines in" in asked.output
     assert db.session.scalar(select(Company.time_zone).where(Company.slug == "aspen")) == "Pacific/Auckland"
-    wrong = run("create-company", "--slug", "birch", "--name", "Birch Homes", "--time-zone", "Mars/Olympus_Mons")
+    wrong = run("create-company", "--slug", "birch", "--name", "Birch Homes", "--time-zone", "Mars/Olympus_Mons",
+                *FIRST_SUPERVISOR)
     assert wrong.exit_code != 0 and "is not a time zone" in wrong.output
     assert db.session.scalar(select(Company.id).where(Company.slug == "birch")) is None
 
 
 def test_create_user_refuses_bad_input_and_changes_nothing(blank_app, run):
     run("init")
-    run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver")
+    run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver",
+        *FIRST_SUPERVISOR)
     unknown = run("create-user", "--company", "nowhere", "--email", "a@b.test", "--name", "A", input="longenough\n" * 2)
     assert unknown.exit_code != 0 and "no company 'nowhere'" in unknown.output
     short = run("create-user", "--company", "aspen", "--email", "a@b.test", "--name", "A", input="short\nshort\n")
@@ -130,7 +137,7 @@ def test_create_user_refuses_bad_input_and_changes_nothing(blank_app, run):
     assert ok.exit_code == 0, ok.output
     twice = run("create-user", "--company", "aspen", "--email", "a@b.test", "--name", "A", input="longenough\n" * 2)
     assert twice.exit_code != 0 and "already has an account" in twice.output
-    assert db.session.scalar(select(func.count(StaffUser.id))) == 1
+    assert db.session.scalar(select(func.count(StaffUser.id))) == 2  # the first supervisor, and A once
 
 
 def test_tick_with_the_mail_server_down_says_so_in_one_line(app, make_dispute, caplog):

@@ -48,11 +48,15 @@ SUPERVISOR_ROW = "the company's supervisors, for a row of their company"
 API = "a company API key"
 API_ROW = "a company API key, for a row of its company"
 LINK = "the holder of an emailed link"  # residents and team members: no account, no session
+PASSWORD_HELP = "anyone: asking for a link to choose a password"  # the same answer, known address or not
+PASSWORD_LINK = "the holder of an emailed set-password link"  # staff who have no password (yet)
 
 MATRIX = {
     "static": PUBLIC,
     "health.healthz": PUBLIC,
     "manager.login": PUBLIC,
+    "manager.forgot_password": PASSWORD_HELP,
+    "manager.choose_password": PASSWORD_LINK,
     "api.openapi": PUBLIC,
     "api.docs": PUBLIC,
     "manager.logout": SIGN_OUT,
@@ -288,6 +292,10 @@ def test_nobody_signed_in_reaches_only_public_pages(app, world):
                 ok = response.status_code == 401 and response.is_json
             elif kind == LINK:
                 ok = response.status_code == 404
+            elif kind == PASSWORD_HELP:
+                ok = response.status_code == 200
+            elif kind == PASSWORD_LINK:
+                ok = response.status_code == 404 and "not one we sent" in response.get_data(as_text=True)
             else:
                 ok = response.status_code == 302 and response.headers["Location"].startswith("/login")
             if not ok:

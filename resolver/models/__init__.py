@@ -1,5 +1,5 @@
 """Resolver's data model (SQLAlchemy 2.x typed mappings)."""
-from .access import ApiKey, SignInAttempt
+from .access import ApiKey, SignInAttempt, StaffToken
 from .base import Base
 from .company import Company, CompanyEvent, Property, Resident, StaffUser, Unit
 from .dispute import AuditEvent, Dispute, DisputedItem, Timer
@@ -10,7 +10,7 @@ from .outbox import OutboxEmail
 from .panel import CasePacket, PanelMember, PanelSeat, Vote, VoteRevision
 
 __all__ = [
-    "ApiKey", "SignInAttempt", "Base", "Company", "CompanyEvent", "Property", "Resident", "StaffUser", "Unit", "AuditEvent", "Dispute",
+    "ApiKey", "SignInAttempt", "StaffToken", "Base", "Company", "CompanyEvent", "Property", "Resident", "StaffUser", "Unit", "AuditEvent", "Dispute",
     "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest", "Submission", "Letter", "LetterStatus", "UNSENT", "Task", "AccessLink",
     "LinkUse", "OutboxEmail", "CasePacket", "PanelMember", "PanelSeat", "Vote", "VoteRevision",
 ]

@@ -1,30 +1,61 @@
-"""Getting in: staff sign-in attempts (for throttling) and the company API keys used by
-property-management systems."""
+"""Getting in: staff sign-in attempts (for throttling), the emailed links that let a member of staff
+choose a password, and the company API keys used by property-management systems."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from .base import Base
+from .company import StaffUser
 
 
 class SignInAttempt(Base):
-    """One try at signing in, kept so repeated failures can be slowed down, per address and per client."""
+    """One try at signing in (or one request for a password-reset email), kept so that repeated tries
+    can be slowed down, per address and per client."""
 
     __tablename__ = "sign_in_attempt"
     __table_args__ = (
+        CheckConstraint("kind IN ('sign_in', 'password_reset')", name="kind_known"),
         Index("ix_sign_in_attempt_email_time", "email", "attempted_dt"),
         Index("ix_sign_in_attempt_ip_time", "ip", "attempted_dt"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), default="sign_in")
     email: Mapped[str] = mapped_column(String(254))
     ip: Mapped[str] = mapped_column(String(64), default="")
     attempted_dt: Mapped[datetime] = mapped_column(default=now_utc)
     is_success: Mapped[bool] = mapped_column(default=False)
+
+
+class StaffToken(Base):
+    """A link emailed to a member of staff to choose a password: an invitation, or a reset.
+
+    Only the SHA-256 of its random nonce is kept, so the table cannot be used to take an account.
+    It works once, until it expires, and stops working when a newer one for the same purpose is
+    sent or the password changes another way.
+    """
+
+    __tablename__ = "staff_token"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('set_password', 'reset_password')", name="purpose_known"),
+        CheckConstraint("length(nonce_hash) = 64", name="hash_is_sha256"),
+        Index("ix_staff_token_user_purpose", "staff_user_id", "purpose"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    expires_dt: Mapped[datetime]
+    used_dt: Mapped[datetime | None]
+    revoked_dt: Mapped[datetime | None]
+
+    staff_user: Mapped[StaffUser] = relationship()
 
 
 class ApiKey(Base):

@@ -1,32 +1,48 @@
-"""Verbs for the company's staff accounts: add one, switch it off or on, change its role or password.
+"""Verbs for the company's staff accounts: switch one off or on, change its role or password.
 
 Each is a supervisor's, and leaves a row in the company's history (never the password itself).
-A new password (or a switched-off account) ends that person's sessions, as the sign-in checks.
+A new password (or a switched-off account) ends that person's sessions, as the sign-in checks, and
+stops the set-password links emailed to them (``services.accounts`` invites people and sends those).
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
 from ..actors import Actor
+from ..clock import now_utc
 from ..errors import InvalidInput, NotAllowed
 from ..extensions import db
-from ..models import StaffUser
+from ..models import StaffToken, StaffUser
 from .company_history import record_company_event, require_supervisor
 from .people import is_email_address
 
 MIN_PASSWORD_LENGTH = 8
 ROLES = ("manager", "supervisor")
+PASSWORD_RULE = f"Use at least {MIN_PASSWORD_LENGTH} characters for the password."
 
 
 def set_password(user: StaffUser, password: str) -> None:
-    """Hash and keep a password (the hash only), refusing one too short to be safe."""
+    """Hash and keep a password (the hash only), refusing one too short to be safe. The links
+    emailed to choose a password stop working: the password they were for has been chosen."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field="password")
+        raise InvalidInput(PASSWORD_RULE, field="password")
     user.password_hash = generate_password_hash(password, method="scrypt")
+    revoke_staff_tokens(user)
 
 
-def _record(actor: Actor, user: StaffUser, action: str, **data) -> None:
+def revoke_staff_tokens(user: StaffUser, purpose: str | None = None) -> None:
+    """Stop ``user``'s unused set-password links (of ``purpose``, or all) working, in one UPDATE."""
+    if user.id is None:
+        return  # a new account has no links yet
+    query = update(StaffToken).where(StaffToken.staff_user_id == user.id, StaffToken.used_dt.is_(None),
+                                     StaffToken.revoked_dt.is_(None))
+    if purpose is not None:
+        query = query.where(StaffToken.purpose == purpose)
+    db.session.execute(query.values(revoked_dt=now_utc()))
+
+
+def record_staff_event(actor: Actor, user: StaffUser, action: str, **data) -> None:
     record_company_event(actor, user.company_id, action, subject_kind="staff_user", subject_id=user.id,
                          subject_label=user.name, data=data)
 
@@ -37,9 +53,9 @@ def _check_role(role: str | None) -> str:
     return role
 
 
-def add_staff_user(actor: Actor, *, name: str, email: str, role: str, password: str) -> StaffUser:
-    require_supervisor(actor, actor.company_id)
-    name, email = name.strip(), email.strip().lower()
+def new_staff_user(company_id: int, *, name: str, email: str, role: str | None) -> StaffUser:
+    """A new account, with no password yet, once its name, address and role are checked."""
+    name, email = (name or "").strip(), (email or "").strip().lower()
     if not name:
         raise InvalidInput("Give the person's name.", field="name")
     if not is_email_address(email):
@@ -47,11 +63,8 @@ def add_staff_user(actor: Actor, *, name: str, email: str, role: str, password: 
     _check_role(role)
     if db.session.scalars(select(StaffUser.id).where(func.lower(StaffUser.email) == email)).first():
         raise InvalidInput(f"{email} already has an account.", field="email")
-    user = StaffUser(company_id=actor.company_id, name=name, email=email, role=role)
-    set_password(user, password)
+    user = StaffUser(company_id=company_id, name=name, email=email, role=role, password_hash="")
     db.session.add(user)
-    db.session.flush()
-    _record(actor, user, "staff_added", email=email, role=role)
     return user
 
 
@@ -66,7 +79,9 @@ def set_staff_active(actor: Actor, user: StaffUser, *, is_active: bool) -> Staff
         _not_oneself(actor, user)
     if user.is_active != is_active:
         user.is_active = is_active
-        _record(actor, user, "staff_activated" if is_active else "staff_deactivated")
+        if not is_active:
+            revoke_staff_tokens(user)
+        record_staff_event(actor, user, "staff_activated" if is_active else "staff_deactivated")
     return user
 
 
@@ -75,7 +90,7 @@ def set_staff_role(actor: Actor, user: StaffUser, role: str | None) -> StaffUser
     _not_oneself(actor, user)
     _check_role(role)
     if user.role != role:
-        _record(actor, user, "staff_role_changed", before=user.role, after=role)
+        record_staff_event(actor, user, "staff_role_changed", before=user.role, after=role)
         user.role = role
     return user
 
@@ -83,5 +98,5 @@ def set_staff_role(actor: Actor, user: StaffUser, role: str | None) -> StaffUser
 def change_staff_password(actor: Actor, user: StaffUser, password: str) -> StaffUser:
     require_supervisor(actor, user.company_id)
     set_password(user, password)
-    _record(actor, user, "staff_password_changed")
+    record_staff_event(actor, user, "staff_password_changed")
     return user

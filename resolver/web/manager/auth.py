@@ -32,6 +32,11 @@ from .forms import SignInForm
 FAILURES_PER_EMAIL = 5
 FAILURES_PER_CLIENT = 30
 THROTTLE_WINDOW = timedelta(minutes=15)
+# Requests for a reset email allowed in THROTTLE_WINDOW, counted whether or not the address has an account.
+RESETS_PER_EMAIL = 3
+RESETS_PER_CLIENT = 10
+_LIMITS = {"sign_in": (FAILURES_PER_EMAIL, FAILURES_PER_CLIENT),
+           "password_reset": (RESETS_PER_EMAIL, RESETS_PER_CLIENT)}
 
 # A hash to check against when the address is unknown, so a wrong address takes as long as a wrong password.
 _NO_SUCH_USER_HASH = generate_password_hash("resolver: nobody has this password", method="scrypt")
@@ -129,7 +134,8 @@ def _forget_cached_user():
     g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
 
 
-PUBLIC_ENDPOINTS = {"manager.login"}
+# Signing in, and getting a password to sign in with.
+PUBLIC_ENDPOINTS = {"manager.login", "manager.forgot_password", "manager.choose_password"}
 
 
 @blueprint.before_request
@@ -145,29 +151,48 @@ def require_sign_in():
 
 # Throttling ----------------------------------------------------------------------------------
 
-def _client_ip() -> str:
+def client_ip() -> str:
     return (request.remote_addr or "")[:64]
 
 
-def _wait_until(email: str, ip: str, now: datetime) -> datetime | None:
-    """When this address (or client) may try again, or None if it may try now."""
+def wait_until(email: str, ip: str, now: datetime, kind: str = "sign_in") -> datetime | None:
+    """When this address (or client) may try again, or None if it may try now.
+
+    ``kind``: "sign_in" counts failed sign-ins; "password_reset" counts every request for a reset email.
+    """
     since = now - THROTTLE_WINDOW
     # The person signing in successfully clears their address's count; a client's count is never cleared.
     last_success = db.session.scalar(
         select(func.max(SignInAttempt.attempted_dt)).where(
-            SignInAttempt.email == email, SignInAttempt.is_success.is_(True), SignInAttempt.attempted_dt > since
+            SignInAttempt.kind == kind, SignInAttempt.email == email, SignInAttempt.is_success.is_(True),
+            SignInAttempt.attempted_dt > since,
         )
     )
-    failures = select(func.count(), func.min(SignInAttempt.attempted_dt)).where(SignInAttempt.is_success.is_(False))
+    failures = select(func.count(), func.min(SignInAttempt.attempted_dt)).where(
+        SignInAttempt.kind == kind, SignInAttempt.is_success.is_(False))
+    per_email, per_client = _LIMITS[kind]
     for condition, limit, start in (
-        (SignInAttempt.email == email, FAILURES_PER_EMAIL, max(since, last_success or since)),
-        (SignInAttempt.ip == ip, FAILURES_PER_CLIENT, since),
+        (SignInAttempt.email == email, per_email, max(since, last_success or since)),
+        (SignInAttempt.ip == ip, per_client, since),
     ):
         count, first = db.session.execute(failures.where(condition, SignInAttempt.attempted_dt > start)).one()
         if count >= limit:
             first = first if first.tzinfo else first.replace(tzinfo=timezone.utc)
             return first + THROTTLE_WINDOW
     return None
+
+
+def minutes_until(until: datetime, now: datetime) -> str:
+    minutes = max(1, round((until - now).total_seconds() / 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def start_session(user: StaffUser, now: datetime) -> None:
+    """Sign ``user`` in, in a new session (nothing of an earlier visitor's session is kept)."""
+    session.clear()
+    session.permanent = True
+    session["signed_in_dt"] = now.isoformat()
+    login_user(user)
 
 
 def _safe_next(target: str | None) -> str:
@@ -194,12 +219,11 @@ def login():
         form.validate()  # nothing to refuse but a missing CSRF token, which never reaches here
         email, password = form.email.data, form.password.data
         now = now_utc()
-        ip = _client_ip()
-        wait_until = _wait_until(email, ip, now)
-        if wait_until is not None:
-            minutes = max(1, round((wait_until - now).total_seconds() / 60))
-            error = (f"Too many sign-in attempts. For your security, please wait {minutes} "
-                     f"minute{'s' if minutes != 1 else ''} and try again, or ask your supervisor to reset your password.")
+        ip = client_ip()
+        until = wait_until(email, ip, now)
+        if until is not None:
+            error = (f"Too many sign-in attempts. For your security, please wait {minutes_until(until, now)} "
+                     "and try again, or use “Forgot your password?” below.")
             status = 429
         else:
             user = db.session.scalars(select(StaffUser).where(func.lower(StaffUser.email) == email)).first()
@@ -207,10 +231,7 @@ def login():
             ok = ok and user.is_active
             db.session.add(SignInAttempt(email=email, ip=ip, attempted_dt=now, is_success=ok))
             if ok:
-                session.clear()
-                session.permanent = True
-                session["signed_in_dt"] = now.isoformat()
-                login_user(user)
+                start_session(user, now)
                 return redirect(_safe_next(form.next.data or request.args.get("next")))
             error = "That email and password do not match an account. Check them and try again."
             status = 401

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import db
 from ...models import ApiKey, StaffUser
-from ...services import staff
+from ...services import accounts, staff
 from ...services.company_history import company_history
 from ...services.company_settings import change_company_rules
 from ...workflow.engine import dispute_engine
@@ -70,6 +70,10 @@ _CHANGES = {
     "staff_activated": "switched on {name}'s account",
     "staff_role_changed": "made {name} a {role}",
     "staff_password_changed": "set a new password for {name}",
+    "staff_invited": "invited {name} by email",
+    "staff_invitation_sent_again": "sent {name} the invitation again",
+    "staff_joined": "chose a password and joined",
+    "staff_password_reset": "chose a new password from an emailed link",
     "api_key_created": "made the API key “{name}”",
     "api_key_revoked": "revoked the API key “{name}”",
 }
@@ -124,9 +128,10 @@ def settings_company():
 @unit_of_work(refused=_refused)
 def settings_staff_add():
     form = refuse_unless_valid(StaffForm())
-    user = staff.add_staff_user(current_actor(), name=form.name.data, email=form.email.data, role=form.role.data,
-                                password=form.password.data)
-    return _done(f"{user.name} can sign in now with {user.email} and the password you chose.", "staff")
+    user = accounts.invite_staff_user(current_actor(), g.company, name=form.name.data, email=form.email.data,
+                                      role=form.role.data).user
+    return _done(f"{user.name} is invited: an email to {user.email} brings a link to choose a password "
+                 f"(it works for {accounts.LIFETIME_WORDS['set_password']}).", "staff")
 
 
 def _staff_member(user_id: int) -> StaffUser:
@@ -155,6 +160,9 @@ def settings_staff_update(user_id: int):
     elif change == "password":
         staff.change_staff_password(actor, user, form.password.data)
         message = f"{user.name}'s password is changed; their other sessions have ended."
+    elif change == "invite":
+        accounts.send_invitation_again(actor, user)
+        message = f"A new invitation is on its way to {user.email}; the link in the earlier one no longer works."
     return _done(message, "staff")
 
 

@@ -152,14 +152,15 @@ class RosterChangeForm(FlaskForm):
 
 
 class StaffForm(FlaskForm):
+    """A person to invite: they choose their own password from the emailed link."""
+
     name = TextField(200)
     email = TextField(254)
     role = StringField(default="")
-    password = PasswordField(default="")
 
 
 class StaffChangeForm(FlaskForm):
-    change = StringField(validators=[AnyOf(["deactivate", "activate", "role", "password"],
+    change = StringField(validators=[AnyOf(["deactivate", "activate", "role", "password", "invite"],
                                            message="Choose what to change.")])
     role = StringField(default="")
     password = PasswordField(default="")
