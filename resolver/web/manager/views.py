@@ -270,4 +270,4 @@ def task_calendar(dispute_id: int, task_id: int):
     return _no_sniff(response, inline=False)
 
 
-from . import reports, settings  # noqa: E402,F401  (more routes)
+from . import imports, reports, settings  # noqa: E402,F401  (more routes)
