@@ -73,8 +73,8 @@ def test_upload_preview_reload_and_confirm_without_uploading_again(app, staff, c
     done = staff.post(preview_url, {"fingerprint": fingerprint})
     assert done.status_code == 303 and done.headers["Location"] == "/import"
     message = staff.get("/import").get_data(as_text=True)
-    assert "Imported rent-roll.csv: 1 properties, 2 units and 1 residents added; 0 residents changed; " \
-           "1 wrong rows skipped." in message
+    assert "Imported rent-roll.csv: 1 property, 2 units and 1 resident added; 0 residents changed; " \
+           "1 wrong row skipped." in message
     assert rows_written(company.id) == (1, 2, 1, 1)
     assert kept_files(app) == []  # the residents' details are not kept once imported
     assert staff.post(preview_url, {"fingerprint": fingerprint}).status_code == 404  # and cannot be imported twice

@@ -59,6 +59,7 @@ def _preview_page(upload: import_uploads.Upload, preview: Preview, *, error: Dom
                   status: int = 200):
     return render_template(
         "manager/import_preview.html", upload=upload, preview=preview, error=error, shown=SHOWN_COLLAPSED,
+        counted=counted,
         wrong=preview.rows_of(WRONG), changed=preview.rows_of(CHANGED), new=preview.rows_of(NEW),
         unchanged=preview.rows_of(UNCHANGED),
     ), status
@@ -107,12 +108,18 @@ def portfolio_import_confirm(upload: str):
     return redirect(url_for("manager.portfolio_import"), 303)
 
 
+def counted(n: int, singular: str, plural: str = "") -> str:
+    """"1 property", "2 properties"."""
+    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
+
+
 def _summary(name: str, done: Preview) -> str:
     added = done.added
-    said = [f"{added['properties']:,} properties, {added['units']:,} units and {added['residents']:,} residents "
-            f"added", f"{done.changed_residents:,} residents changed"]
+    said = [f"{counted(added['properties'], 'property', 'properties')}, {counted(added['units'], 'unit')} and "
+            f"{counted(added['residents'], 'resident')} added",
+            f"{counted(done.changed_residents, 'resident')} changed"]
     if done.counts[WRONG]:
-        said.append(f"{done.counts[WRONG]:,} wrong rows skipped")
+        said.append(f"{counted(done.counts[WRONG], 'wrong row')} skipped")
     return f"Imported {name}: " + "; ".join(said) + "."
 
 
