@@ -19,8 +19,14 @@ ROLL = ("Tenant ID,Property Name,Address,Unit,Tenant Name,Email Address,Phone Nu
 def test_uploading_a_rent_roll_previewing_it_and_confirming(app, page, login, manager, company, tmp_path, screenshot):
     roll = tmp_path / "rent-roll.csv"
     roll.write_text(ROLL)
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n")
     login(page, manager)
     page.goto(app.config["LIVE_URL"] + "/import")
+    page.get_by_label("CSV file").set_input_files(str(renamed))
+    page.get_by_role("button", name="Upload and preview").click()
+    expect(page.get_by_role("alert")).to_contain_text("This file is a PDF, not a CSV.")
+    screenshot("refused")
     page.get_by_label("CSV file").set_input_files(str(roll))
     page.get_by_role("button", name="Upload and preview").click()
 

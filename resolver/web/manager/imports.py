@@ -44,7 +44,6 @@ def _upload_size_limit(endpoint: str | None, values: dict | None) -> None:
 def _too_large(error: RequestEntityTooLarge):
     if request.endpoint != "manager.portfolio_import" or not current_user.is_authenticated:
         return error
-    g.company = current_user.company
     return _upload_page(InvalidInput(TOO_LARGE, field="file"), 413)
 
 
