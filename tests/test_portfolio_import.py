@@ -183,3 +183,16 @@ def test_another_company_s_residents_are_never_matched(app, make_company, make_s
     imported(staff, RENT_ROLL)
     assert db.session.get(Resident, stranger.id).email != "tammy@mail.test"
     assert counts(company.id) == (2, 4, 3)
+
+
+def test_a_property_renamed_by_its_external_id_is_found_by_its_new_name_on_later_rows(app, company, staff):
+    header = "Property Code,Property,Unit,Tenant\n"
+    imported(staff, header + "P-1,Willow Court,4B,Tammy Rivera\n")
+    renamed = header + "P-1,Willow Court East,4B,Tammy Rivera\n,Willow Court East,4C,Ray Okafor\n"
+    preview = preview_import(staff, csv_bytes(renamed))
+    assert [(row.kind, row.notes) for row in preview.rows] == [
+        ("changed", ["Willow Court: property name Willow Court → Willow Court East"]),
+        ("new", ["new unit 4C at Willow Court", "new resident Ray Okafor in 4C"]),
+    ]
+    imported(staff, renamed)
+    assert counts(company.id) == (1, 2, 2)

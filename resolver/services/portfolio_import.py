@@ -232,7 +232,7 @@ class _Planner:
         prop = self._find_property(values)
         if prop is None:
             prop = NewProperty(name=values["property"], address=values["address"], portfolio=values["portfolio"],
-                                external_id=values["property_external_id"])
+                               external_id=values["property_external_id"])
             step.notes.append(f"new property {prop.name}")
             step.is_new = True
             step.commit(lambda: (self.changes.properties.append(prop), self._index_property(prop)))
@@ -250,9 +250,17 @@ class _Planner:
             current = getattr(prop, attribute)
             if not isinstance(prop, NewProperty) and current.strip() != value:
                 step.notes.append(f"{prop.name}: {_word(column)} {_shown(current)} → {_shown(value)}")
-                step.commit(lambda value=value, attribute=attribute: self._update(prop, attribute, value))
+                step.commit(lambda value=value, attribute=attribute: self._change_property(prop, attribute, value))
         self._restore(prop, f"{prop.name} comes back from the archive", step)
         return prop
+
+    def _change_property(self, prop, attribute: str, value: str) -> None:
+        self._update(prop, attribute, value)
+        # Later rows find the property by its new name, address or external id too.
+        if attribute == "external_id":
+            self.property_by_external.setdefault(_key(value), prop)
+        elif attribute in ("name", "address"):
+            (self.properties_named if attribute == "name" else self.properties_at)[_key(value)].append(prop)
 
     def _unit(self, prop, label: str, step: _Step):
         unit = self.units.get((prop, _key(label)))
