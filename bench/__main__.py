@@ -33,6 +33,7 @@ BENCHMARKS = (
     "worker_memory",
     "letter_render",
     "mail_throughput",
+    "portfolio_import",
 )
 
 

@@ -34,6 +34,7 @@ from resolver.models import (
     ApiKey, Company, Dispute, EvidenceFile, Letter, PanelMember, StaffUser, Submission, Task,
 )
 from resolver.services import evidence
+from resolver.web.manager import import_uploads
 from resolver.web.api.keys import create_api_key, revoke_api_key
 
 from .fixtures_manager import PASSWORD, csrf_from, give_password, sign_in
@@ -65,6 +66,10 @@ MATRIX = {
     "manager.reports": STAFF,
     "manager.report_csv": STAFF,
     "manager.settings": STAFF,
+    "manager.portfolio_import": STAFF,
+    "manager.portfolio_export": STAFF,
+    "manager.portfolio_import_preview": STAFF_ROW,
+    "manager.portfolio_import_confirm": STAFF_ROW,
     "manager.dispute_page": STAFF_ROW,
     "manager.dispute_action": STAFF_ROW,
     "manager.evidence_file": STAFF_ROW,
@@ -180,6 +185,7 @@ def world(app, make_company, make_staff, make_resident, make_panel):
     link = issue_link(dispute, "evidence", resident=resident, expires_dt=clock.now_utc() + timedelta(days=30))
     for user in people.values():
         give_password(user)
+    upload = import_uploads.keep(f"Property,Unit,Tenant\nAspen Court,1A,{SECRET}\n".encode(), "a.csv", a.id)
     db.session.commit()
     files = {f.dispute_id: f for f in db.session.scalars(select(EvidenceFile))}
     return {
@@ -188,7 +194,7 @@ def world(app, make_company, make_staff, make_resident, make_panel):
         "keys": {"a": raw_a, "b": raw_b, "revoked": raw_revoked},
         "file": files[dispute.id], "their_file": files[theirs.id],
         "submission": db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)).first(),
-        "message_id": _caught_email(a.id), "resident_token": token_for(link),
+        "message_id": _caught_email(a.id), "resident_token": token_for(link), "upload": upload,
     }
 
 
@@ -209,6 +215,7 @@ def url_values(world) -> dict:
         "token": NOT_A_LINK,
         "submission_id": world["submission"].id,
         "filename": "resolver.css",
+        "upload": world["upload"],
     }
 
 

@@ -23,6 +23,7 @@ from resolver.mailcatcher import mailbox_folder, store_message
 from resolver.models import Dispute, EvidenceFile, Letter, Property, Resident, Task, Unit
 from resolver.services import evidence
 from resolver.web.api.keys import create_api_key
+from resolver.web.manager import import_uploads
 from resolver.web.manager.reports import build_reports
 from resolver.workflow.definition import load_definition
 
@@ -127,6 +128,8 @@ def pages(app, busy) -> list[tuple[str, dict]]:
         "dispute_id": dispute.id, "letter_id": busy["letter"].id if busy["letter"] else 0,
         "file_id": busy["file"].id if busy["file"] else 0, "message_id": busy["message_id"], "index": 0,
         "task_id": busy["task"].id,
+        "upload": import_uploads.keep(b"Property,Unit,Tenant\nScale Court 0,1A,Tammy Rivera\n", "roll.csv",
+                                      dispute.company_id),
     }
     api = {"Authorization": f"Bearer {busy['key']}"}
     found = []

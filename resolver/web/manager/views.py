@@ -273,4 +273,4 @@ def task_calendar(dispute_id: int, task_id: int):
     return _no_sniff(response, inline=False)
 
 
-from . import reports, roster_settings, settings  # noqa: E402,F401  (more routes)
+from . import imports, reports, roster_settings, settings  # noqa: E402,F401  (more routes)
