@@ -7,8 +7,8 @@ disputes that name them and are no longer offered for new ones.
 """
 from .common import KEEP, own_property, own_resident, own_unit
 from .listing import (
-    PAGE_SIZE, STATUSES, Page, PropertyRow, ResidentRow, UnitRow, current_properties, properties_page,
-    residents_page, units_of,
+    MAX_PAGE_SIZE, PAGE_SIZE, STATUSES, Page, PropertyRow, ResidentRow, UnitRow, current_properties,
+    properties_page, residents_page, units_of,
 )
 from .properties import (
     add_property, add_unit, archive_property, archive_unit, edit_property, rename_unit, restore_property,
@@ -17,8 +17,8 @@ from .properties import (
 from .residents import add_resident, archive_resident, edit_resident, restore_resident
 
 __all__ = [
-    "KEEP", "PAGE_SIZE", "STATUSES", "Page", "PropertyRow", "ResidentRow", "UnitRow", "add_property", "add_resident",
-    "add_unit", "archive_property", "archive_resident", "archive_unit", "current_properties", "edit_property",
+    "KEEP", "MAX_PAGE_SIZE", "PAGE_SIZE", "STATUSES", "Page", "PropertyRow", "ResidentRow", "UnitRow", "add_property",
+    "add_resident", "add_unit", "archive_property", "archive_resident", "archive_unit", "current_properties", "edit_property",
     "edit_resident", "own_property", "own_resident", "own_unit", "properties_page", "rename_unit",
     "residents_page", "restore_property", "restore_resident", "restore_unit", "units_of",
 ]

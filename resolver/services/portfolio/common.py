@@ -64,6 +64,8 @@ def text(value, column: InstrumentedAttribute, *, label: str, required: str = ""
         value = ""
     if not isinstance(value, str):
         raise InvalidInput(f"{label} must be text.", field=field)
+    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
+        raise InvalidInput(f"{label} holds a control character; send plain text.", field=field)
     value = " ".join(value.split()) if "\n" not in value else value.strip()
     if required and not value:
         raise InvalidInput(required, field=field)

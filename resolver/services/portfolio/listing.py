@@ -14,6 +14,7 @@ from ...extensions import db
 from ...models import Property, Resident, Unit
 
 PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200  # the most a client of the API may ask for at once
 STATUSES = {"active": "Current", "archived": "Archived", "all": "All"}
 
 
@@ -49,7 +50,7 @@ class UnitRow:
 
 
 def _pattern(search: str) -> str:
-    escaped = search.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = search.replace("\x00", "").strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 

@@ -31,7 +31,7 @@ def _email(value) -> str:
 def _language(value) -> str:
     if value in (None, ""):
         return DEFAULT_LANGUAGE
-    if value not in LANGUAGES:
+    if not isinstance(value, str) or value not in LANGUAGES:
         raise InvalidInput("Choose the resident's language from the list: "
                            + ", ".join(f"{tag} ({name})" for tag, name in LANGUAGES.items()) + ".",
                            field="preferred_language")
