@@ -109,8 +109,8 @@ def _people(connection, marker: str, now) -> None:
     connection.execute(
         f"INSERT INTO staff_user (id, company_id, email, name, role, password_hash, is_active, created_dt) "
         f"VALUES (1, 1, 'm@scale.test', 'Mo Manager', 'manager', '', true, {m})", (now,))
-    connection.execute("INSERT INTO resident (id, company_id, name, email, phone) "
-                       "VALUES (1, 1, 'Rae Resident', 'rae@mail.test', '')")
+    connection.execute("INSERT INTO resident (id, company_id, name, email, phone, preferred_language, external_id) "
+                       "VALUES (1, 1, 'Rae Resident', 'rae@mail.test', '', 'en', '')")
 
 
 FIND_SQL = ("SELECT id, dispute_id, \"window\", kind FROM timer WHERE status = 'pending' AND due_dt <= {m} "

@@ -173,10 +173,10 @@ def seed(dsn: str, disputes: int, units_per_property: int = UNITS_PER_PROPERTY) 
             FROM generate_series(1, %(companies)s) AS c, generate_series(1, 5) AS s
         """, {"companies": COMPANIES, "hash": password_hash})
         run_sql("""
-            INSERT INTO property (id, company_id, name, address, portfolio)
+            INSERT INTO property (id, company_id, name, address, portfolio, external_id)
             SELECT (c - 1) * %(per)s + p, c, (ARRAY['Willow Court', 'Aspen Ridge', 'Cedar Commons', 'Maple House',
                    'Birch Gardens', 'Elm Terrace', 'Pine Lofts', 'Oak Crossing', 'Spruce Place', 'Juniper Flats'])
-                   [(p - 1) %% 10 + 1] || ' ' || p, p || ' Main Street', CASE WHEN p %% 2 = 0 THEN 'North' ELSE 'South' END
+                   [(p - 1) %% 10 + 1] || ' ' || p, p || ' Main Street', CASE WHEN p %% 2 = 0 THEN 'North' ELSE 'South' END, ''
             FROM generate_series(1, %(companies)s) AS c, generate_series(1, %(per)s) AS p
         """, {"companies": COMPANIES, "per": PROPERTIES_PER_COMPANY})
         run_sql("""
@@ -186,11 +186,11 @@ def seed(dsn: str, disputes: int, units_per_property: int = UNITS_PER_PROPERTY) 
         """, {"units": units, "per": units_per_property})
         # One resident per unit; unit u belongs to company (u - 1) / units-per-company + 1.
         run_sql("""
-            INSERT INTO resident (id, company_id, unit_id, name, email, phone)
+            INSERT INTO resident (id, company_id, unit_id, name, email, phone, preferred_language, external_id)
             SELECT u, (u - 1) / %(per_company)s + 1, u,
                 (ARRAY['Tammy', 'Luis', 'Priya', 'Grace', 'Omar', 'Hannah', 'Wei', 'Marcus', 'Elena', 'Dev'])[u %% 10 + 1]
                 || ' ' || (ARRAY['Rivera', 'Nguyen', 'Okafor', 'Smith', 'Kowalski', 'Haddad', 'Larsen', 'Mbeki'])
-                [u %% 8 + 1], 'resident' || u || '@mail.test', '303-555-0142'
+                [u %% 8 + 1], 'resident' || u || '@mail.test', '303-555-0142', 'en', ''
             FROM generate_series(1, %(units)s) AS u
         """, {"units": units, "per_company": PROPERTIES_PER_COMPANY * units_per_property})
         run_sql("""

@@ -134,7 +134,8 @@ def test_another_companys_property_and_resident_are_not_found(app, signed_in_cli
                        (f"/residents/{theirs.id}", {"name": "Mine"}), (f"/residents/{theirs.id}/archive", {})):
         assert staff.post(path, data).status_code == 404, path
     refused = staff.post("/residents/new", {"name": "Sneaky", "property_id": str(prop_id), "unit_label": "1A"})
-    assert refused.status_code == 422 and f"there is no property {prop_id} in your company" in refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert f"there is no property {prop_id} in your company" in refused.get_data(as_text=True)
     assert "Pat Other" not in staff.get("/residents?q=pat").get_data(as_text=True)
     assert counts() == before
 
@@ -179,7 +180,8 @@ def test_a_resident_is_edited_moved_and_archived_and_then_not_offered_for_a_new_
     assert response.status_code == 303
     db.session.expire_all()
     moved = db.session.get(Resident, resident.id)
-    assert (moved.name, moved.phone, moved.preferred_language, moved.unit.label) == ("Tammy Rivera-Lopez", "", "es", "12C")
+    assert (moved.name, moved.phone, moved.preferred_language, moved.unit.label) == (
+        "Tammy Rivera-Lopez", "", "es", "12C")
     offered = f'<option value="{resident.id}" >Tammy Rivera-Lopez — {prop.name}, unit 12C'
     assert offered in staff.get("/disputes/new").get_data(as_text=True)
 

@@ -18,7 +18,8 @@ from .residents import add_resident, archive_resident, edit_resident, restore_re
 
 __all__ = [
     "KEEP", "MAX_PAGE_SIZE", "PAGE_SIZE", "STATUSES", "Page", "PropertyRow", "ResidentRow", "UnitRow", "add_property",
-    "add_resident", "add_unit", "archive_property", "archive_resident", "archive_unit", "current_properties", "edit_property",
+    "add_resident", "add_unit", "archive_property", "archive_resident", "archive_unit", "current_properties",
+    "edit_property",
     "edit_resident", "own_property", "own_resident", "own_unit", "properties_page", "rename_unit",
     "residents_page", "restore_property", "restore_resident", "restore_unit", "units_of",
 ]

@@ -17,6 +17,7 @@ def _id(name: str) -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 
 
+LOCATION = {"Location": {"schema": {"type": "string"}}}
 LISTING = [
     {"name": "q", "in": "query", "schema": {"type": "string"},
      "description": "Part of a name, address, unit label, email, phone or external id."},
@@ -47,7 +48,7 @@ def _paths_for(plural: str, singular: str, kind: str, errors: dict, error: dict)
                         **errors}},
             "post": {"operationId": f"add{kind}", "summary": f"Add a {singular}",
                      "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(f"New{kind}")}}},
-                     "responses": {"201": _json(_ref(kind), "Added", headers={"Location": {"schema": {"type": "string"}}}),
+                     "responses": {"201": _json(_ref(kind), "Added", headers=LOCATION),
                                    "409": conflict, **errors}},
         },
         f"/{plural}/{{{row_id}}}": {
@@ -86,7 +87,7 @@ def portfolio_paths(errors: dict, error: dict) -> dict:
                         "units": {"type": "array", "items": _ref("Unit")}}}, "The units"), "404": missing, **errors}},
             "post": {"operationId": "addUnit", "summary": "Add a unit to a property",
                      "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("UnitLabel")}}},
-                     "responses": {"201": _json(_ref("Unit"), "Added", headers={"Location": {"schema": {"type": "string"}}}),
+                     "responses": {"201": _json(_ref("Unit"), "Added", headers=LOCATION),
                                    "404": missing, "409": conflict, **errors}},
         },
         "/properties/{property_id}/units/{unit_id}": {

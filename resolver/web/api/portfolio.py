@@ -50,7 +50,8 @@ def _unit(unit: Unit, residents: list[Resident] | None = None) -> dict:
 def _resident(resident: Resident, unit_label: str | None = None, property_id: int | None = None,
               property_name: str | None = None) -> dict:
     if resident.unit_id and unit_label is None:
-        unit_label, property_id, property_name = resident.unit.label, resident.unit.property_id, resident.unit.property.name
+        unit = resident.unit
+        unit_label, property_id, property_name = unit.label, unit.property_id, unit.property.name
     return {
         "id": resident.id, "url": url_for("api.get_resident", resident_id=resident.id, _external=True),
         "name": resident.name, "email": resident.email, "phone": resident.phone,
