@@ -47,6 +47,7 @@ def test_a_system_adds_a_property_its_unit_and_a_resident_then_opens_a_dispute_t
 
     unit = api.post(f"/properties/{prop['id']}/units", {"label": "3F"})
     assert unit.status_code == 201 and unit.get_json()["label"] == "3F"
+    assert api.get(unit.headers["Location"].split("/api/v1")[1]).get_json() == {**unit.get_json(), "resident_ids": []}
     resident = api.post("/residents", {"name": "Dana Okafor", "email": "Dana@Mail.test", "phone": "303-555-0101",
                                        "preferred_language": "es", "external_id": "L-1", "property_id": prop["id"],
                                        "unit": "3F"})

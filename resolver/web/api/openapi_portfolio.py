@@ -92,6 +92,8 @@ def portfolio_paths(errors: dict, error: dict) -> dict:
         },
         "/properties/{property_id}/units/{unit_id}": {
             **unit_paths,
+            "get": {"operationId": "getUnit", "summary": "One unit, with its residents' ids",
+                    "responses": {"200": _json(_ref("Unit"), "The unit"), "404": missing, **errors}},
             "patch": {"operationId": "renameUnit", "summary": "Rename a unit",
                       "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("UnitLabel")}}},
                       "responses": changed}},

@@ -183,7 +183,8 @@ def list_units(property_id: int):
 def create_unit(property_id: int):
     prop = portfolio.own_property(g.actor, property_id)
     unit = portfolio.add_unit(g.actor, prop, _body().get("label"))
-    return _written(_unit(unit, []), 201, url_for("api.list_units", property_id=prop.id, _external=True))
+    return _written(_unit(unit, []), 201, url_for("api.get_unit", property_id=prop.id, unit_id=unit.id,
+                                                  _external=True))
 
 
 def _own_unit(property_id: int, unit_id: int) -> Unit:
@@ -192,6 +193,11 @@ def _own_unit(property_id: int, unit_id: int) -> Unit:
 
 def _unit_now(unit: Unit) -> dict:
     return next(_unit(row.unit, row.residents) for row in portfolio.units_of(unit.property) if row.unit.id == unit.id)
+
+
+@blueprint.get("/properties/<int:property_id>/units/<int:unit_id>")
+def get_unit(property_id: int, unit_id: int):
+    return jsonify(_unit_now(_own_unit(property_id, unit_id)))
 
 
 @blueprint.patch("/properties/<int:property_id>/units/<int:unit_id>")
