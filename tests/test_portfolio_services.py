@@ -141,6 +141,16 @@ def test_archiving_a_property_takes_its_units_and_residents_with_it_and_restorin
     assert archived.data == {"property_id": prop.id, "units": 2, "residents": 1}
 
 
+def test_an_archived_residents_details_can_still_be_corrected_where_they_are(app, staff, company):
+    prop = portfolio.add_property(staff, name="Maple Court")
+    resident = portfolio.add_resident(staff, name="Dana", property_id=prop.id, unit_label="3F")
+    portfolio.archive_property(staff, prop)
+    portfolio.edit_resident(staff, resident, name="Dana Okafor", property_id=prop.id, unit_label="3f")
+    assert resident.name == "Dana Okafor" and resident.unit.label == "3F"
+    with pytest.raises(InvalidInput, match="Maple Court is archived"):
+        portfolio.edit_resident(staff, resident, property_id=prop.id, unit_label="4A")
+
+
 def test_archived_rows_are_not_offered_for_a_new_dispute(app, staff, company):
     prop = portfolio.add_property(staff, name="Maple Court")
     resident = portfolio.add_resident(staff, name="Dana", email="dana@mail.test", property_id=prop.id,

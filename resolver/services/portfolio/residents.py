@@ -102,8 +102,11 @@ def edit_resident(actor: Actor, resident: Resident, *, name=KEEP, email=KEEP, ph
 
 
 def _move(actor: Actor, resident: Resident, *, property_id: int | None, unit_label) -> None:
-    unit = _unit(actor, property_id, unit_label)
     before = db.session.get(Unit, resident.unit_id) if resident.unit_id else None
+    label = unit_label.strip().lower() if isinstance(unit_label, str) else ("" if unit_label is None else unit_label)
+    if (property_id, label) == ((before.property_id, before.label.lower()) if before else (None, "")):
+        return  # where they are already (an archived unit too: the rest of their details can still change)
+    unit = _unit(actor, property_id, unit_label)
     if (unit.id if unit else None) == resident.unit_id:
         return
     resident.unit_id = unit.id if unit else None
