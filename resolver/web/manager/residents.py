@@ -23,6 +23,9 @@ from .portfolio import import_url, list_filters
 from .portfolio_forms import ResidentForm
 
 
+DISPUTES_SHOWN = 20  # on a resident's page, the newest; the dashboard finds the rest
+
+
 def _done(message: str, resident: Resident):
     flash(message, "success")
     return redirect(url_for("manager.resident_page", resident_id=resident.id), 303)
@@ -58,9 +61,11 @@ def _form_page(resident: Resident | None, *, error: DomainError | None = None, s
     else:
         shown = {"property_id": request.args.get("property", ""), "preferred_language": DEFAULT_LANGUAGE}
     disputes = [] if resident is None else list(db.session.scalars(
-        select(Dispute).where(Dispute.resident_id == resident.id).order_by(Dispute.created_dt.desc())))
+        select(Dispute).where(Dispute.resident_id == resident.id)
+        .order_by(Dispute.created_dt.desc(), Dispute.id.desc()).limit(DISPUTES_SHOWN + 1)))
     return render_template("manager/resident.html", resident=resident, unit=unit, shown=shown, error=error,
-                           properties=properties, languages=LANGUAGES, disputes=disputes), status
+                           properties=properties, languages=LANGUAGES, disputes=disputes[:DISPUTES_SHOWN],
+                           more_disputes=len(disputes) > DISPUTES_SHOWN), status
 
 
 @blueprint.route("/residents/new", methods=["GET", "POST"])
