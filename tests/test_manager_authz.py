@@ -31,7 +31,7 @@ from resolver.files import store_bytes
 from resolver.links import issue_link, token_for
 from resolver.mailcatcher import mailbox_folder, store_message
 from resolver.models import (
-    ApiKey, Company, Dispute, EvidenceFile, Letter, PanelMember, StaffUser, Submission, Task,
+    ApiKey, Company, Dispute, EvidenceFile, Letter, PanelMember, Property, Resident, StaffUser, Submission, Task, Unit,
 )
 from resolver.services import evidence
 from resolver.web.manager import import_uploads
@@ -75,6 +75,22 @@ MATRIX = {
     "manager.evidence_file": STAFF_ROW,
     "manager.letter_pdf": STAFF_ROW,
     "manager.task_calendar": STAFF_ROW,
+    "manager.properties": STAFF,
+    "manager.new_property": STAFF,
+    "manager.property_page": STAFF_ROW,
+    "manager.edit_property": STAFF_ROW,
+    "manager.archive_property": STAFF_ROW,
+    "manager.restore_property": STAFF_ROW,
+    "manager.add_unit": STAFF_ROW,
+    "manager.rename_unit": STAFF_ROW,
+    "manager.archive_unit": STAFF_ROW,
+    "manager.restore_unit": STAFF_ROW,
+    "manager.residents": STAFF,
+    "manager.new_resident": STAFF,
+    "manager.resident_page": STAFF_ROW,
+    "manager.edit_resident": STAFF_ROW,
+    "manager.archive_resident": STAFF_ROW,
+    "manager.restore_resident": STAFF_ROW,
     "manager.settings_company": SUPERVISOR,
     "manager.settings_roster_add": SUPERVISOR,
     "manager.settings_staff_add": SUPERVISOR,
@@ -89,6 +105,24 @@ MATRIX = {
     "api.list_disputes": API,
     "api.create": API,
     "api.get_dispute": API_ROW,
+    "api.list_properties": API,
+    "api.create_property": API,
+    "api.get_property": API_ROW,
+    "api.update_property": API_ROW,
+    "api.archive_property": API_ROW,
+    "api.restore_property": API_ROW,
+    "api.list_units": API_ROW,
+    "api.create_unit": API_ROW,
+    "api.get_unit": API_ROW,
+    "api.update_unit": API_ROW,
+    "api.archive_unit": API_ROW,
+    "api.restore_unit": API_ROW,
+    "api.list_residents": API,
+    "api.create_resident": API,
+    "api.get_resident": API_ROW,
+    "api.update_resident": API_ROW,
+    "api.archive_resident": API_ROW,
+    "api.restore_resident": API_ROW,
     "resident.evidence_form": LINK,
     "resident.send_evidence": LINK,
     "resident.evidence_status": LINK,
@@ -195,6 +229,7 @@ def world(app, make_company, make_staff, make_resident, make_panel):
         "file": files[dispute.id], "their_file": files[theirs.id],
         "submission": db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)).first(),
         "message_id": _caught_email(a.id), "resident_token": token_for(link), "upload": upload,
+        "home": resident.unit,
     }
 
 
@@ -216,6 +251,9 @@ def url_values(world) -> dict:
         "submission_id": world["submission"].id,
         "filename": "resolver.css",
         "upload": world["upload"],
+        "property_id": world["home"].property_id,
+        "unit_id": world["home"].id,
+        "resident_id": world["dispute"].resident_id,
     }
 
 
@@ -238,6 +276,12 @@ def snapshot_of_a(world) -> str:
         "keys": [(k.id, str(k.revoked_dt)) for k in db.session.scalars(select(ApiKey).where(ApiKey.company_id == a.id))],
         "letters": [(x.id, x.status, x.body_text) for x in db.session.scalars(select(Letter))],
         "submissions": [x.id for x in db.session.scalars(select(Submission))],
+        "properties": [(p.id, p.name, p.address, p.external_id, str(p.archived_dt))
+                       for p in db.session.scalars(select(Property).where(Property.company_id == a.id))],
+        "units": [(u.id, u.property_id, u.label, str(u.archived_dt)) for u in db.session.scalars(
+            select(Unit).join(Property, Property.id == Unit.property_id).where(Property.company_id == a.id))],
+        "residents": [(r.id, r.name, r.email, r.unit_id, str(r.archived_dt))
+                      for r in db.session.scalars(select(Resident).where(Resident.company_id == a.id))],
     }
     return json.dumps(rows, sort_keys=True, default=str)
 
@@ -333,7 +377,7 @@ def test_a_form_without_its_csrf_token_is_refused(app, world):
     problems = []
     staff = signed_in(app, world["people"]["supervisor_a"])
     before = snapshot_of_a(world)
-    posts = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods and kind_of(rule) not in (API,)]
+    posts = [rule for rule in app.url_map.iter_rules() if "POST" in rule.methods and kind_of(rule) not in (API, API_ROW)]
     for rule in posts:
         response = staff.post(build(rule, {**values, "token": world["resident_token"]}), data=HARMFUL_FORM)
         # A team member's page checks the link first, so a link of another purpose is refused before the form.
@@ -429,7 +473,8 @@ def test_another_companys_staff_find_nothing_and_change_nothing(app, world, role
                     ok = response.status_code == 200 and SECRET not in body and "Aspen Property Co" not in body
             else:
                 form = {**HARMFUL_FORM, "csrf_token": token, "resident_id": str(world["dispute"].resident_id),
-                        "member_ids": str(world["member"].id), "acting_user_id": str(world["people"]["manager_a"].id)}
+                        "member_ids": str(world["member"].id), "acting_user_id": str(world["people"]["manager_a"].id),
+                        "property_id": str(world["home"].property_id), "unit_label": "9Z"}
                 response = client.post(url, data=form)
                 if kind in (SUPERVISOR, SUPERVISOR_ROW) and role.startswith("manager"):
                     ok = response.status_code == 403  # refused for the role before any row is looked up
@@ -460,16 +505,23 @@ def test_the_api_by_key(app, world, holder):
         url = build(rule, values)
         kind = kind_of(rule)
         for method in methods_of(rule):
-            body = {"resident": {"id": world["dispute"].resident_id}, "issue": "Hijack", "open": False}
-            response = client.open(url, method=method, headers=headers, json=body if method == "POST" else None)
+            # Names company A's rows wherever a body can; a new row's name and label differ from a change's.
+            body = {"resident": {"id": world["dispute"].resident_id}, "issue": "Hijack", "open": False,
+                    "property_id": world["home"].property_id, "unit": "9Z",
+                    **({"name": "Hijack", "label": "9Z"} if method == "POST" else {"name": "Hijacked", "label": "9Y"})}
+            response = client.open(url, method=method, headers=headers, json=body if method in ("POST", "PATCH") else None)
             text = response.get_data(as_text=True)
             if kind == PUBLIC:
                 ok = response.status_code == 200
             elif holder in ("none", "garbage", "revoked"):
                 ok = response.status_code == 401 and response.is_json
             elif holder == "b":
-                ok = (response.status_code in (404, 422) if (kind == API_ROW or method == "POST")
-                      else response.status_code == 200 and SECRET not in text)
+                if kind == API_ROW or url.endswith("/disputes") and method == "POST":
+                    ok = response.status_code in (404, 422)
+                elif method == "POST":  # adds to its own company, never to A's property
+                    ok = response.status_code in (201, 422) and SECRET not in text
+                else:
+                    ok = response.status_code == 200 and SECRET not in text
             else:
                 ok = response.status_code in (200, 201)
             if not ok:

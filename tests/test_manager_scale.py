@@ -130,6 +130,7 @@ def pages(app, busy) -> list[tuple[str, dict]]:
         "task_id": busy["task"].id,
         "upload": import_uploads.keep(b"Property,Unit,Tenant\nScale Court 0,1A,Tammy Rivera\n", "roll.csv",
                                       dispute.company_id),
+        "resident_id": dispute.resident_id, "unit_id": dispute.unit_id, "property_id": dispute.unit.property_id,
     }
     api = {"Authorization": f"Bearer {busy['key']}"}
     found = []
@@ -156,7 +157,8 @@ def pages(app, busy) -> list[tuple[str, dict]]:
     found += [
         ("/?page=150", {}), ("/?q=rivera", {}), ("/?state=all", {}), (f"/?state=panel_review&manager={manager_id}", {}),
         (f"/?property={property_id}", {}), ("/reports?months=24", {}), ("/api/v1/disputes?page=120", api),
-        ("/api/v1/disputes?state=all&q=rivera", api),
+        ("/api/v1/disputes?state=all&q=rivera", api), ("/properties?q=scale", {}), ("/residents?q=rivera&page=2", {}),
+        ("/api/v1/residents?q=rivera&status=all", api), (f"/api/v1/residents?property_id={property_id}", api),
     ]
     return found
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..actors import Actor
 from ..errors import InvalidInput, NotAllowed
@@ -60,13 +60,17 @@ def find_or_add_resident(
         if resident is None or resident.company_id != actor.company_id:
             raise InvalidInput(f"Choose one of your company's residents: there is no resident {resident_id} "
                                "in your company.", field="resident_id")
+        if resident.archived_dt is not None:
+            raise InvalidInput(f"{resident.name} is archived. Restore them on their page first, or choose "
+                               "another resident.", field="resident_id")
     if unit is not None and resident.unit_id is None:
         resident.unit_id = unit.id
     return resident, unit
 
 
 def find_or_add_unit(actor: Actor, *, property_id: int | None, label: str) -> Unit | None:
-    """The unit ``label`` of one of the company's properties, added if it is new; None for no property."""
+    """The unit ``label`` of one of the company's properties, added if it is new; None for no property.
+    An archived property or unit is not offered: it must be restored first."""
     label = (label or "").strip()
     if property_id is None:
         if label:
@@ -76,9 +80,17 @@ def find_or_add_unit(actor: Actor, *, property_id: int | None, label: str) -> Un
     if prop is None or prop.company_id != actor.company_id:
         raise InvalidInput(f"Choose one of your company's properties: there is no property {property_id} "
                            "in your company.", field="property_id")
+    if prop.archived_dt is not None:
+        raise InvalidInput(f"{prop.name} is archived. Restore it on its page first, or choose another "
+                           "property.", field="property_id")
     if not label:
         raise InvalidInput("Say which unit (for example 4B).", field="unit_label")
-    unit = db.session.scalars(select(Unit).where(Unit.property_id == prop.id, Unit.label == label)).first()
+    # 3f is unit 3F: the label as typed first, then the same label in another case.
+    same = select(Unit).where(Unit.property_id == prop.id, func.lower(Unit.label) == label.lower())
+    unit = db.session.scalars(same.order_by(Unit.label != label, Unit.id).limit(1)).first()
+    if unit is not None and unit.archived_dt is not None:
+        raise InvalidInput(f"Unit {unit.label} at {prop.name} is archived. Restore it on the property's page "
+                           "first.", field="unit_label")
     if unit is None:
         # Two requests adding the same unit at once: one insert wins, the other's retry finds it.
         unit = Unit(property_id=prop.id, label=label)

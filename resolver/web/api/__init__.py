@@ -3,4 +3,4 @@ from flask import Blueprint
 
 blueprint = Blueprint("api", __name__)
 
-from . import views  # noqa: E402,F401  (registers the routes)
+from . import portfolio, views  # noqa: E402,F401  (registers the routes)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...money import TOO_LARGE_CENTS
 from ...workflow.definition import Decision, load_definition
+from .openapi_portfolio import portfolio_paths, portfolio_schemas
 
 
 def openapi_document(server_url: str) -> dict:
@@ -19,8 +20,9 @@ def openapi_document(server_url: str) -> dict:
         "info": {
             "title": "Resolver API",
             "version": "1",
-            "description": "Open resolution-team disputes from a property-management system, and read their "
-                           "state and deadlines. Authenticate with a company API key (Settings → API keys) as "
+            "description": "Open resolution-team disputes from a property-management system, read their "
+                           "state and deadlines, and keep the company's properties, units and residents in "
+                           "step. Authenticate with a company API key (Settings → API keys) as "
                            "`Authorization: Bearer rsv_…`. A key sees only its own company's disputes.",
         },
         "servers": [{"url": server_url}],
@@ -83,6 +85,7 @@ def openapi_document(server_url: str) -> dict:
                     },
                 },
             },
+            **portfolio_paths(errors, error),
         },
         "components": {
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "bearerFormat": "rsv_…"}},
@@ -126,6 +129,7 @@ def openapi_document(server_url: str) -> dict:
                         "company_reason": {"type": "string"}}}},
                     "open": {"type": "boolean", "default": True,
                              "description": "false keeps it a draft; nothing is sent."}}},
+                **portfolio_schemas(),
             },
         },
     }

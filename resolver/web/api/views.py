@@ -40,7 +40,8 @@ def require_key():
     g.api_key = key_from_request()
     g.actor = actor_for(g.api_key)
     if has_id_beyond_range(request.view_args):
-        raise NotFound("There is no such dispute in your company.")
+        what = next(name for name, value in request.view_args.items() if isinstance(value, int) and value > MAX_ID)
+        raise NotFound(f"There is no such {what.removesuffix('_id')} in your company.")
     return None
 
 

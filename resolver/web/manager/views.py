@@ -20,6 +20,7 @@ from ...services.access import dispute_for
 from ...services.disputes import create_dispute, open_dispute
 from ...services.people import NewResident, find_or_add_resident
 from ...services.readiness import missing_to_open
+from ...services.portfolio import current_properties
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from ..unit_of_work import unit_of_work
@@ -93,7 +94,7 @@ def _new_dispute_choices(company_id: int, *, search: str = "", chosen_id: str = 
         select(Resident, Unit.label, Property.name)
         .outerjoin(Unit, Unit.id == Resident.unit_id)
         .outerjoin(Property, Property.id == Unit.property_id)
-        .where(Resident.company_id == company_id)
+        .where(Resident.company_id == company_id, Resident.archived_dt.is_(None))  # archived: not offered
     )
     if search:
         pattern = f"%{search.lower()}%"
@@ -116,7 +117,7 @@ def _new_dispute_choices(company_id: int, *, search: str = "", chosen_id: str = 
         "residents": residents,
         "more_residents": more,
         "resident_search": search,
-        "properties": queries.properties_of(company_id),
+        "properties": current_properties(company_id),
         "managers": [m for m in queries.staff_of(company_id) if m.role == "manager"] or queries.staff_of(company_id),
         "categories": sorted(set(categories) | {"security deposit", "repairs", "noise", "rent and fees",
                                                   "move-out charges", "parking"}),
@@ -273,4 +274,4 @@ def task_calendar(dispute_id: int, task_id: int):
     return _no_sniff(response, inline=False)
 
 
-from . import imports, reports, roster_settings, settings  # noqa: E402,F401  (more routes)
+from . import imports, portfolio, reports, residents, roster_settings, settings  # noqa: E402,F401  (more routes)

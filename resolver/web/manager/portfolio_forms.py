@@ -1,0 +1,65 @@
+"""The portfolio pages' forms: a property, a unit, a resident, and the bare form that archives or
+restores one (its CSRF token is all it carries). Each field is read and checked once here; the verbs
+make the checks every door shares (a name required, one label per property, the email check)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import Form, StringField
+from wtforms.validators import AnyOf
+
+from ...languages import DEFAULT_LANGUAGE, LANGUAGES
+from ...services.portfolio import STATUSES
+from ..fields import EmailAddress
+from .forms import IdField, TextField
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+class PropertyForm(FlaskForm):
+    name = TextField(200)
+    address = TextField(2000)
+    portfolio = TextField(120)
+    external_id = TextField(80)
+
+    @property
+    def fields(self) -> dict:
+        return {"name": self.name.data, "address": self.address.data, "portfolio": self.portfolio.data,
+                "external_id": self.external_id.data}
+
+
+class UnitForm(FlaskForm):
+    label = TextField(40)
+
+
+class ResidentForm(FlaskForm):
+    name = TextField(200)
+    email = TextField(254, filters=[_lower], validators=[EmailAddress()])
+    phone = TextField(40)
+    preferred_language = StringField(default=DEFAULT_LANGUAGE, validators=[AnyOf(
+        list(LANGUAGES), message="Choose the resident's language from the list.")])
+    external_id = TextField(80)
+    property_id = IdField(choose="a property")
+    unit_label = TextField(40)
+
+    @property
+    def fields(self) -> dict:
+        return {"name": self.name.data, "email": self.email.data, "phone": self.phone.data,
+                "preferred_language": self.preferred_language.data, "external_id": self.external_id.data,
+                "property_id": self.property_id.data, "unit_label": self.unit_label.data}
+
+
+class ListForm(Form):
+    """A list page's search (a GET: nothing changes, so no CSRF); anything garbled shows the first page."""
+
+    q = StringField(default="", filters=[lambda value: (value or "").strip()[:100]])
+    status = StringField(default="active", validators=[AnyOf(list(STATUSES))])
+    page = StringField(default="1")
+
+    @property
+    def page_number(self) -> int:
+        text = (self.page.data or "1").strip()
+        return int(text) if text.isdigit() and len(text) < 7 else 1
+
+    property = IdField(choose="a property")  # the residents of one property (named after the builtin above)

@@ -1,0 +1,120 @@
+"""The staff's pages for the company's residents: a list to search, and each resident's page with the
+form that changes their details or moves them to another unit, and archives or restores them.
+
+Any member of staff may use them, for their own company only. A refusal shows the form again as it
+was typed, with the reason beside the field, and changes nothing.
+"""
+from __future__ import annotations
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from ...errors import DomainError, NotFound
+from ...extensions import db
+from ...languages import DEFAULT_LANGUAGE, LANGUAGES
+from ...models import Dispute, Resident, Unit
+from ...services import portfolio
+from ..unit_of_work import unit_of_work
+from . import blueprint
+from .auth import current_actor
+from .forms import refuse_unless_valid
+from .portfolio import import_url, list_filters
+from .portfolio_forms import ResidentForm
+
+
+DISPUTES_SHOWN = 20  # on a resident's page, the newest; the dashboard finds the rest
+
+
+def _done(message: str, resident: Resident):
+    flash(message, "success")
+    return redirect(url_for("manager.resident_page", resident_id=resident.id), 303)
+
+
+@blueprint.get("/residents")
+def residents():
+    filters = list_filters()
+    chosen = None
+    if filters.property.data is not None:
+        try:
+            chosen = portfolio.own_property(current_actor(), filters.property.data)
+        except NotFound:
+            chosen = None  # another company's, or none: everyone is shown
+    page = portfolio.residents_page(g.company.id, search=filters.q.data, status=filters.status.data,
+                                    property_id=chosen.id if chosen else None, page=filters.page_number)
+    return render_template("manager/residents.html", page=page, statuses=portfolio.STATUSES, chosen=chosen,
+                           languages=LANGUAGES, import_url=import_url())
+
+
+def _form_page(resident: Resident | None, *, error: DomainError | None = None, status: int = 200):
+    """The resident's form (a new one's when ``resident`` is None), as saved or as typed."""
+    properties = portfolio.current_properties(g.company.id)
+    unit = db.session.get(Unit, resident.unit_id) if resident and resident.unit_id else None
+    if unit is not None and unit.property not in properties:
+        properties.append(unit.property)  # their own property stays on the list, archived or not
+    if error:
+        shown = request.form
+    elif resident is not None:
+        shown = {"name": resident.name, "email": resident.email, "phone": resident.phone,
+                 "preferred_language": resident.preferred_language, "external_id": resident.external_id,
+                 "property_id": str(unit.property_id) if unit else "", "unit_label": unit.label if unit else ""}
+    else:
+        shown = {"property_id": request.args.get("property", ""), "preferred_language": DEFAULT_LANGUAGE}
+    disputes = [] if resident is None else list(db.session.scalars(
+        select(Dispute).where(Dispute.resident_id == resident.id)
+        .order_by(Dispute.created_dt.desc(), Dispute.id.desc()).limit(DISPUTES_SHOWN + 1)))
+    return render_template("manager/resident.html", resident=resident, unit=unit, shown=shown, error=error,
+                           properties=properties, languages=LANGUAGES, disputes=disputes[:DISPUTES_SHOWN],
+                           more_disputes=len(disputes) > DISPUTES_SHOWN), status
+
+
+@blueprint.route("/residents/new", methods=["GET", "POST"])
+@unit_of_work(refused=lambda error, **_: _form_page(None, error=error, status=error.status_code))
+def new_resident():
+    if request.method != "POST":
+        return _form_page(None)
+    form = refuse_unless_valid(ResidentForm())
+    resident = portfolio.add_resident(current_actor(), **form.fields)
+    return _done(f"{resident.name} is added.", resident)
+
+
+def _refused(error: DomainError, resident_id: int, **_):
+    if isinstance(error, NotFound):
+        raise error
+    return _form_page(portfolio.own_resident(current_actor(), resident_id), error=error, status=error.status_code)
+
+
+@blueprint.get("/residents/<int:resident_id>")
+def resident_page(resident_id: int):
+    return _form_page(portfolio.own_resident(current_actor(), resident_id))
+
+
+@blueprint.post("/residents/<int:resident_id>")
+@unit_of_work(refused=_refused)
+def edit_resident(resident_id: int):
+    actor = current_actor()
+    resident = portfolio.own_resident(actor, resident_id)
+    form = refuse_unless_valid(ResidentForm())
+    portfolio.edit_resident(actor, resident, **form.fields)
+    return _done(f"Saved {resident.name}.", resident)
+
+
+@blueprint.post("/residents/<int:resident_id>/archive")
+@unit_of_work(refused=_refused)
+def archive_resident(resident_id: int):
+    actor = current_actor()
+    resident = portfolio.own_resident(actor, resident_id)
+    refuse_unless_valid(FlaskForm())  # nothing to read but the CSRF token
+    portfolio.archive_resident(actor, resident)
+    return _done(f"{resident.name} is archived: no longer offered for new disputes. Disputes that name them "
+                 "keep them.", resident)
+
+
+@blueprint.post("/residents/<int:resident_id>/restore")
+@unit_of_work(refused=_refused)
+def restore_resident(resident_id: int):
+    actor = current_actor()
+    resident = portfolio.own_resident(actor, resident_id)
+    refuse_unless_valid(FlaskForm())
+    portfolio.restore_resident(actor, resident)
+    return _done(f"{resident.name} is back.", resident)
