@@ -224,11 +224,11 @@ def _what_waits() -> str:
     reason = db.session.scalar(select(OutboxEmail.last_error).where(pending, OutboxEmail.last_error != "")
                                .order_by(OutboxEmail.id.desc()).limit(1))
     for_address = waiting_for_address() if public_address() is None else 0
-    said = f" {waiting} {'email waits' if waiting == 1 else 'emails wait'}"
     if for_address == waiting:
         return f" {waiting} {'email' if waiting == 1 else 'emails'} with links {'waits' if waiting == 1 else 'wait'}: {NO_PUBLIC_ADDRESS}."
+    said = f" {waiting} {'email waits' if waiting == 1 else 'emails wait'}"
     if for_address:
-        said += f" ({for_address} with links, because {NO_PUBLIC_ADDRESS})"
+        return f"{said}. {for_address} of them have links, and {NO_PUBLIC_ADDRESS}. The others: {reason or 'the next round'}."
     return said + (f": {reason}" if reason else " for the next round.")
 
 
