@@ -46,6 +46,7 @@ def _require_current_schema() -> None:
     from sqlalchemy import inspect
 
     from .extensions import db
+    from .installation import load_clock
     from .migrations import current_revision, head_revision
 
     revision = current_revision()
@@ -53,6 +54,7 @@ def _require_current_schema() -> None:
         raise click.ClickException("There is no database yet. Run `resolver init` first.")
     if revision is not None and revision != head_revision():
         raise click.ClickException("The database needs an upgrade. Run `resolver init` first.")
+    load_clock()  # a demo's clock may have been moved forward (`resolver tick --as-of`)
 
 
 # People --------------------------------------------------------------------------------------
@@ -270,7 +272,8 @@ def serve(host: str, port: int, threads: int) -> None:
         except MailCatcherError as error:
             raise click.ClickException(str(error)) from error
     try:
-        server = create_server(app, host=host, port=port, threads=threads)
+        # Forwarded headers reach the app, which believes exactly RESOLVER_PROXY_HOPS of them (ProxyFix).
+        server = create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=False)
     except OSError as error:
         if catcher is not None:
             catcher.stop()

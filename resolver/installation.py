@@ -6,7 +6,6 @@ serves on, and a worker or ``resolver tick`` on the same database reads it from 
 """
 from __future__ import annotations
 
-import logging
 import time
 from datetime import datetime, timedelta
 
@@ -17,8 +16,6 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from . import clock
 from .extensions import db
 from .models import INSTALLATION_ID, Company, Installation
-
-log = logging.getLogger(__name__)
 
 NO_PUBLIC_ADDRESS = (
     "no public address is known for the links in them. Set RESOLVER_PUBLIC_BASE_URL to the address people "
