@@ -3,6 +3,8 @@ every process, fires what falls due on the way, says what happened; refused anyw
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 
@@ -119,6 +121,8 @@ def test_moving_the_clock_is_refused_on_an_instance_with_a_real_company(blank_ap
     assert clock.now_utc() == START
 
 
-def test_tick_help_offers_the_rehearsal(run):
+def test_help_offers_the_rehearsal(run):
     result = run("tick", "--help")
     assert "--as-of" in result.output and "in 6 days" in result.output and "demo" in result.output
+    top = subprocess.run([sys.executable, "-m", "resolver", "--help"], capture_output=True, text=True, timeout=60)
+    assert 'resolver tick --as-of "in 2 days"' in " ".join(top.stdout.split()), top.stdout
