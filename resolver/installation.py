@@ -69,7 +69,11 @@ def record_public_address(url: str, now: datetime | None = None) -> None:
 
 
 def stored_clock_offset() -> timedelta:
-    seconds = db.session.scalar(select(Installation.clock_offset_seconds).where(Installation.id == INSTALLATION_ID))
+    """How far the instance's clock is ahead, as committed. Read on a connection of its own, which it
+    gives back at once: a long-running command (a worker) holds no transaction open for it."""
+    with db.engine.connect() as connection:
+        seconds = connection.scalar(
+            select(Installation.clock_offset_seconds).where(Installation.id == INSTALLATION_ID))
     return timedelta(seconds=seconds or 0)
 
 
@@ -82,20 +86,15 @@ def load_clock() -> timedelta:
 
 def refresh_clock(app: Flask) -> None:
     """Before a request: read the instance's clock again if a second has passed since the last time.
-
-    On a connection of its own, so that a database not yet upgraded (no table) costs this request
-    nothing; the clock then stays as it was."""
+    A database not yet upgraded (no table) costs the request nothing: the clock stays as it was."""
     state = app.extensions.setdefault("resolver.clock_read", {"at": float("-inf")})
     if time.monotonic() - state["at"] < CLOCK_REFRESH_SECONDS:
         return
     state["at"] = time.monotonic()
     try:
-        with db.engine.connect() as connection:
-            seconds = connection.scalar(
-                select(Installation.clock_offset_seconds).where(Installation.id == INSTALLATION_ID))
+        load_clock()
     except SQLAlchemyError:
         return
-    clock.set_instance_offset(timedelta(seconds=seconds or 0))
 
 
 def is_demo_instance() -> bool:

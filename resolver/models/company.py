@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -49,7 +49,7 @@ class Company(Base):
     max_dispute_bytes: Mapped[int] = mapped_column(default=50 * 1024 * 1024)
     max_files: Mapped[int] = mapped_column(default=20)
     # Made by `resolver demo`: its clock may be moved forward to rehearse the deadlines.
-    is_demo: Mapped[bool] = mapped_column(default=False)
+    is_demo: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_dt: Mapped[datetime] = mapped_column(default=now_utc)
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="company")

@@ -19,8 +19,8 @@ class Installation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The address `resolver serve` last served on, for links in emails when RESOLVER_PUBLIC_BASE_URL
     # is not set ("" until it has run).
-    public_base_url: Mapped[str] = mapped_column(String(500), default="")
+    public_base_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     public_base_url_dt: Mapped[datetime | None]
     # How far a demo instance's clock has been moved forward (`resolver tick --as-of`), in seconds.
-    clock_offset_seconds: Mapped[int] = mapped_column(default=0)
+    clock_offset_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     clock_moved_dt: Mapped[datetime | None]
