@@ -230,7 +230,8 @@ def _what_waits() -> str:
         return f" {waiting} {'email' if waiting == 1 else 'emails'} with links {'waits' if waiting == 1 else 'wait'}: {NO_PUBLIC_ADDRESS}."
     said = f" {waiting} {'email waits' if waiting == 1 else 'emails wait'}"
     if for_address:
-        return f"{said}. {for_address} of them have links, and {NO_PUBLIC_ADDRESS}. The others: {reason or 'the next round'}."
+        others = f"The others: {reason}." if reason else "The others go in the next round."
+        return f"{said}. {for_address} of them have links, and {NO_PUBLIC_ADDRESS}. {others}"
     return said + (f": {reason}" if reason else " for the next round.")
 
 
