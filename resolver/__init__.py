@@ -33,6 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_extensions(app)
     _configure_templates(app)
     _configure_blueprints(app)
+    _configure_clock(app)
     _configure_cli(app)
     return app
 
@@ -106,6 +107,13 @@ def _configure_blueprints(app: Flask) -> None:
 
     register_blueprints(app)
     observability.init_app(app)
+
+
+def _configure_clock(app: Flask) -> None:
+    """Pages read the instance's clock (a demo's may be moved forward by `resolver tick --as-of`)."""
+    from .installation import refresh_clock
+
+    app.before_request(lambda: refresh_clock(app))
 
 
 def _configure_cli(app: Flask) -> None:

@@ -10,7 +10,8 @@ def main() -> None:
         name="resolver",
         create_app=lambda: create_app(),
         help="Resolver: the resolution-team process for residential property managers. "
-        "Settings come from RESOLVER_* environment variables (see the README).",
+        "Settings come from RESOLVER_* environment variables (see the README). "
+        "To rehearse the deadlines on the demo, run `resolver tick --as-of \"in 2 days\"` beside `resolver serve`.",
     )
     cli.main(prog_name="resolver")
 

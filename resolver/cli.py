@@ -46,6 +46,7 @@ def _require_current_schema() -> None:
     from sqlalchemy import inspect
 
     from .extensions import db
+    from .installation import load_clock
     from .migrations import current_revision, head_revision
 
     revision = current_revision()
@@ -53,6 +54,7 @@ def _require_current_schema() -> None:
         raise click.ClickException("There is no database yet. Run `resolver init` first.")
     if revision is not None and revision != head_revision():
         raise click.ClickException("The database needs an upgrade. Run `resolver init` first.")
+    load_clock()  # a demo's clock may have been moved forward (`resolver tick --as-of`)
 
 
 # People --------------------------------------------------------------------------------------
@@ -77,7 +79,8 @@ def create_company(slug: str, name: str, time_zone: str, supervisor_email: str, 
     from .actors import Actor
     from .errors import InvalidInput
     from .extensions import db
-    from .links import public_url
+    from .installation import public_address
+    from .links import fill_public_address
     from .models import Company
     from .services.accounts import LIFETIME_WORDS, invite_staff_user
 
@@ -108,9 +111,10 @@ def create_company(slug: str, name: str, time_zone: str, supervisor_email: str, 
                "`resolver tick` next sends mail.")
     if not current_app.config.get("MAIL_SERVER"):
         # The local Mailbox is for signed-in staff, and nobody at this company can sign in yet.
+        address = public_address() or "the address `resolver serve` prints"
         click.echo(f"No mail server is set, so `resolver serve` will keep it in its local Mailbox "
-                   f"({public_url('mailbox.inbox')}, once signed in). To sign in the first time, open the "
-                   f"email's link: {invitation.link_url}")
+                   f"(/mailbox/, once signed in). To sign in the first time, open the email's link: "
+                   f"{fill_public_address(invitation.link_url, address)}")
 
 
 @click.command("create-user")
@@ -197,37 +201,85 @@ def worker(poll: float | None) -> None:
 
 
 @click.command("tick")
+@click.option("--as-of", "as_of", metavar="WHEN", default=None,
+              help='On a demo only: first move the instance\'s clock forward to WHEN ("in 6 days", "+6d", "+12h", '
+                   'a date such as 2026-03-15), firing each deadline at its own moment on the way. Every process on '
+                   'the instance (serve\'s pages and worker too) runs on the moved clock from then on. Refused on '
+                   'an instance with a real company, and backwards.')
 @with_appcontext
-def tick() -> None:
-    """One sweep of due deadlines and one batch of email, then exit (for cron); says what waits, and why."""
-    from sqlalchemy import func, select
+def tick(as_of: str | None) -> None:
+    """One sweep of due deadlines and one batch of email, then exit (for cron); says what waits, and why.
 
-    from .extensions import db
-    from .models import OutboxEmail
+    To rehearse the deadlines on the demo, run `resolver tick --as-of "in 2 days"` (again and again) beside
+    `resolver serve`: the resident's reminder, the lapse, the 7-day reply's escalation to the supervisor
+    and the last follow-up happen, and their emails arrive in serve's Mailbox.
+    """
+    from .rehearsal import CannotRehearse, rehearse
     from .worker import run_round
 
     _require_current_schema()
-    result = run_round(current_app._get_current_object())
+    app = current_app._get_current_object()
+    rehearsal = None
+    if as_of is not None:
+        try:
+            rehearsal = rehearse(as_of, limit=app.config["DEADLINE_BATCH"])
+        except CannotRehearse as refusal:
+            raise click.ClickException(str(refusal)) from None
+        click.echo(rehearsal.moved_line())
+        if not (app.config.get("MAIL_SERVER") or app.config.get("MAIL_SUPPRESS_SEND")):
+            # serve's worker sends to its mail catcher within seconds; trying here would only delay them.
+            click.echo(f"{rehearsal.happened_words()}; {rehearsal.emails_queued} emails queued, for `resolver "
+                       "serve` to deliver to its Mailbox (no mail server is set here).")
+            return
+    result = run_round(app)
+    if rehearsal is not None:
+        click.echo(f"{rehearsal.happened_words()}; {result.sent} emails sent.{_what_waits()}")
+    else:
+        click.echo(f"Fired {result.fired} timers, sent {result.sent} emails.{_what_waits()}")
+
+
+def _what_waits() -> str:
+    """' 3 emails wait: <why>.', or '' when none waits."""
+    from sqlalchemy import func, select
+
+    from .extensions import db
+    from .installation import NO_PUBLIC_ADDRESS, public_address
+    from .mail import waiting_for_address
+    from .models import OutboxEmail
+
     pending = OutboxEmail.status == "pending"
     waiting = db.session.scalar(select(func.count(OutboxEmail.id)).where(pending))
+    if not waiting:
+        return ""
     # The latest failure says why mail waits; an email not tried yet just waits for the next round.
     reason = db.session.scalar(select(OutboxEmail.last_error).where(pending, OutboxEmail.last_error != "")
                                .order_by(OutboxEmail.id.desc()).limit(1))
-    summary = f"Fired {result.fired} timers, sent {result.sent} emails."
-    if waiting:
-        summary += f" {waiting} {'email waits' if waiting == 1 else 'emails wait'}"
-        summary += f": {reason}" if reason else " for the next round."
-    click.echo(summary)
+    for_address = waiting_for_address() if public_address() is None else 0
+    if for_address == waiting:
+        return f" {waiting} {'email' if waiting == 1 else 'emails'} with links {'waits' if waiting == 1 else 'wait'}: {NO_PUBLIC_ADDRESS}."
+    said = f" {waiting} {'email waits' if waiting == 1 else 'emails wait'}"
+    if for_address:
+        others = f"The others: {reason}." if reason else "The others go in the next round."
+        return f"{said}. {for_address} of them have links, and {NO_PUBLIC_ADDRESS}. {others}"
+    return said + (f": {reason}" if reason else " for the next round.")
 
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="How many requests the web server answers at once.")
 @with_appcontext
-def serve(host: str, port: int) -> None:
-    """Run Resolver on this machine: database, mail catcher, worker and web app in one process."""
-    from werkzeug.serving import make_server
+def serve(host: str, port: int, threads: int) -> None:
+    """Run Resolver on this machine: database, mail catcher, worker and web app (waitress) in one process.
 
+    Links in emails point at the address it serves on (RESOLVER_PUBLIC_BASE_URL, when set, wins); the
+    address is kept in the database, so a worker or a `resolver tick` on it link there too. To rehearse
+    the deadlines on the demo, run `resolver tick --as-of "in 2 days"` in another terminal.
+    """
+    from waitress.server import create_server
+
+    from .installation import load_clock, record_public_address
     from .migrations import is_up_to_date, upgrade_database
     from .worker import Worker
 
@@ -236,11 +288,11 @@ def serve(host: str, port: int) -> None:
     if not is_up_to_date():
         before, after = upgrade_database()
         click.echo(f"Database brought to revision {after} (was {before or 'empty'}).")
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    if not os.environ.get("RESOLVER_PUBLIC_BASE_URL"):
-        # Links in emails must point where this server really listens.
-        app.config["PUBLIC_BASE_URL"] = f"http://{shown_host}:{port}"
-    base_url = app.config["PUBLIC_BASE_URL"].rstrip("/")
+    is_everywhere = host in ("0.0.0.0", "::", "")
+    shown_host = "127.0.0.1" if is_everywhere else host
+    shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
+    configured = app.config.get("PUBLIC_BASE_URL")
+    base_url = (configured or f"http://{shown_host}:{port}").rstrip("/")
     catcher = None
     if not app.config.get("MAIL_SERVER"):
         from .mailcatcher import MailCatcherError, start_mail_catcher
@@ -250,12 +302,22 @@ def serve(host: str, port: int) -> None:
         except MailCatcherError as error:
             raise click.ClickException(str(error)) from error
     try:
-        server = make_server(host, port, app, threaded=True)
+        # Forwarded headers reach the app, which believes exactly RESOLVER_PROXY_HOPS of them (ProxyFix).
+        server = create_server(app, host=host, port=port, threads=threads, clear_untrusted_proxy_headers=False)
     except OSError as error:
+        if catcher is not None:
+            catcher.stop()
         raise click.ClickException(f"Cannot listen on {host}:{port} ({error.strerror}). Try --port.") from error
+    # Links in emails must point where this server really listens, from every process on this database.
+    app.config["PUBLIC_BASE_URL"] = base_url
+    record_public_address(base_url)
+    load_clock()
     loop = Worker(app)
     thread = loop.start_in_thread()
     click.echo(f"Resolver is running at {base_url}/")
+    if is_everywhere and not configured:
+        click.echo("Links in emails point at this machine itself: set RESOLVER_PUBLIC_BASE_URL to the address "
+                   "other machines reach it at.")
     if catcher is not None:
         click.echo(f"Mail is caught locally, not sent: read it at {base_url}/mailbox/")
     else:
@@ -263,12 +325,12 @@ def serve(host: str, port: int) -> None:
     click.echo("Press Ctrl-C to stop.")
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is handled like Ctrl-C
     try:
-        server.serve_forever()
+        server.run()  # returns on Ctrl-C or SIGTERM, after waitress stops its threads
     except KeyboardInterrupt:
         pass
     finally:
         click.echo("Stopping: finishing the worker's round in hand...")
-        server.server_close()
+        server.close()
         loop.stop()
         thread.join(timeout=60)
         if catcher is not None and hasattr(catcher, "stop"):

@@ -2,6 +2,11 @@
 
 Every datetime Resolver stores is timezone-aware UTC. Tests and the demo move this clock instead
 of sleeping; production code never calls ``datetime.now`` directly.
+
+A demo instance may also be moved forward as a whole (``resolver tick --as-of``): that offset is kept
+in the database (``resolver.installation``) so every process on the instance reads the same "now", and
+each process sets it here with ``set_instance_offset``. It adds to whatever else the clock does;
+``freeze(at)`` still means "now is ``at``".
 """
 from __future__ import annotations
 
@@ -11,12 +16,13 @@ from datetime import datetime, timedelta, timezone
 
 _offset = timedelta(0)
 _frozen: datetime | None = None
+_instance_offset = timedelta(0)
 
 
 def now_utc() -> datetime:
     if _frozen is not None:
-        return _frozen
-    return datetime.now(timezone.utc) + _offset
+        return _frozen + _instance_offset
+    return datetime.now(timezone.utc) + _offset + _instance_offset
 
 
 def freeze(at: datetime) -> None:
@@ -24,7 +30,17 @@ def freeze(at: datetime) -> None:
     global _frozen
     if at.tzinfo is None:
         raise ValueError("the clock only holds aware datetimes")
-    _frozen = at.astimezone(timezone.utc)
+    _frozen = at.astimezone(timezone.utc) - _instance_offset
+
+
+def instance_offset() -> timedelta:
+    return _instance_offset
+
+
+def set_instance_offset(offset: timedelta) -> None:
+    """How far this instance's clock runs ahead of the real one (read from the database)."""
+    global _instance_offset
+    _instance_offset = offset
 
 
 def advance(delta: timedelta) -> datetime:
@@ -44,9 +60,9 @@ def move_to(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("the clock only holds aware datetimes")
     if _frozen is not None:
-        _frozen = moment.astimezone(timezone.utc)
+        _frozen = moment.astimezone(timezone.utc) - _instance_offset
     else:
-        _offset = moment - datetime.now(timezone.utc)
+        _offset = moment - datetime.now(timezone.utc) - _instance_offset
     return now_utc()
 
 
@@ -62,9 +78,10 @@ def kept() -> Iterator[None]:
 
 
 def reset() -> None:
-    global _frozen, _offset
+    global _frozen, _offset, _instance_offset
     _frozen = None
     _offset = timedelta(0)
+    _instance_offset = timedelta(0)
 
 
 def as_utc(value: datetime | None) -> datetime | None:

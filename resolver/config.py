@@ -8,7 +8,9 @@ from datetime import timedelta
 class Config:
     SECRET_KEY: str | None = None  # filled from the instance folder when not set
     DATABASE_URL: str | None = None  # default: SQLite in the instance folder
-    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # Where people reach Resolver, for links in emails. None: the address `resolver serve` recorded in
+    # the database when it started (resolver.installation); emails with links wait until one is known.
+    PUBLIC_BASE_URL: str | None = None
     UPLOAD_FOLDER: str | None = None  # default: <instance>/evidence
     MAIL_SERVER: str | None = None  # None: `resolver serve` starts the local mail catcher
     MAIL_PORT = 25

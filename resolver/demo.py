@@ -95,7 +95,9 @@ class DemoReport:
         for state, reason in self.skipped.items():
             out.append(f"  (no {state} dispute yet: {reason})")
         if self.emails_queued:
-            out += ["", f"{self.emails_queued} emails are queued; `resolver serve` delivers them to its local mailbox."]
+            out += ["", f"{self.emails_queued} emails are queued; `resolver serve` delivers them to its local mailbox, "
+                        "their links pointing at the address it serves on."]
+        out += ["", 'To rehearse the deadlines, run `resolver tick --as-of "in 2 days"` beside `resolver serve`.']
         return out
 
 
@@ -133,10 +135,12 @@ def _set_password(user: StaffUser, password: str) -> None:
 def _company() -> tuple[Company, bool]:
     company = db.session.scalar(select(Company).where(Company.slug == SLUG))
     if company is not None:
+        company.is_demo = True  # made before demos were marked
         return company, True
     company = Company(
         name="Aspen Property Co",
         slug=SLUG,
+        is_demo=True,
         time_zone="America/Denver",
         supervisor_name="Sam Ortiz",
         supervisor_email=SUPERVISOR_EMAIL,

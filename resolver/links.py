@@ -10,10 +10,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from typing import Callable
-from urllib.parse import urlsplit
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import escape
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import joinedload
 
@@ -47,25 +47,46 @@ def token_for(link: AccessLink) -> str:
 
 
 def link_url(link: AccessLink) -> str:
-    """The absolute URL to put in an email."""
-    return public_url(_ENDPOINTS[link.purpose], token=token_for(link))
+    """The link's URL to put in an email (relative to the public address: see ``email_url``)."""
+    return email_url(_ENDPOINTS[link.purpose], token=token_for(link))
 
 
-def public_url(endpoint: str, **values) -> str:
-    """The absolute URL of ``endpoint`` at the public address, for an email or a command's output."""
-    return _public_urls(current_app).build(endpoint, values, force_external=True)
+# Links in email ------------------------------------------------------------------------------
+#
+# An email is written when the change that causes it commits, which may be before anyone has said
+# where Resolver is served (`resolver demo` runs before `resolver serve`). So its links are written
+# after PUBLIC_ADDRESS, a stand-in the sender replaces with the configured address when the email
+# goes out (``fill_public_address``); while no address is known, such an email waits. The stand-in
+# is a name under .invalid, which never resolves: a link left unfilled is plainly dead, not wrong.
+
+PUBLIC_ADDRESS = "https://public-address.invalid"
 
 
-def _public_urls(app):
-    """The app's URL map bound to PUBLIC_BASE_URL, made once per base (a request context per link
-    was most of the cost of an email with a link)."""
-    base = app.config["PUBLIC_BASE_URL"].rstrip("/")
-    cached = app.extensions.get("resolver.public_urls")
-    if cached is None or cached[0] != base:
-        parts = urlsplit(base)
-        cached = (base, app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "http"))
-        app.extensions["resolver.public_urls"] = cached
-    return cached[1]
+def email_url(endpoint: str, **values) -> str:
+    """The absolute URL of ``endpoint`` to put in an email: ``email_url("manager.dispute_page",
+    dispute_id=7)``. Every link in an email is built with this (templates have it as ``email_url``)."""
+    return PUBLIC_ADDRESS + _paths(current_app).build(endpoint, values)
+
+
+def has_links(*parts: str) -> bool:
+    return any(PUBLIC_ADDRESS in part for part in parts if part)
+
+
+def fill_public_address(text: str, address: str, *, is_html: bool = False) -> str:
+    """``text`` with its links pointing at ``address`` (``https://resolver.example.com``, or with a path)."""
+    if not text or PUBLIC_ADDRESS not in text:
+        return text
+    address = address.rstrip("/")
+    return text.replace(PUBLIC_ADDRESS, str(escape(address)) if is_html else address)
+
+
+def _paths(app):
+    """The app's URL map, bound once per app (a request context per link was most of the cost of an
+    email with a link)."""
+    adapter = app.extensions.get("resolver.email_paths")
+    if adapter is None:
+        adapter = app.extensions["resolver.email_paths"] = app.url_map.bind("public-address.invalid", script_name="/")
+    return adapter
 
 
 def current_link(dispute_id: int, purpose: str, *, resident_id=None, seat_id=None) -> AccessLink | None:

@@ -1,7 +1,8 @@
 """Queueing email: render a template pair and write it to the outbox in the caller's transaction.
 
 The worker sends it later (``resolver.mail``). Rendering now, not at send time, means the email says
-exactly what was true when the change that caused it committed.
+exactly what was true when the change that caused it committed. Only its links wait: they are written
+relative to the public address (``links.email_url``), which the worker fills in as it sends.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask import current_app
 
 from .clock import now_utc
 from .extensions import db
+from .links import has_links
 from .models import OutboxEmail
 
 
@@ -57,6 +59,7 @@ def queue_email(
         body_text=body_text,
         body_html=body_html,
         attachments=attachments or [],
+        has_links=has_links(subject, body_text, body_html),
         next_attempt_dt=now_utc(),
     )
     db.session.add(email)

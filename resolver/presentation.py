@@ -1,15 +1,16 @@
 """Jinja filters and globals shared by pages, emails and letters: dates in the company's zone, money."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask
 
-from .clock import now_utc
+from .clock import instance_offset, now_utc
+from .links import email_url
 from .money import format_cents as money
 from .workdays import format_day, format_moment, local
 
-__all__ = ["init_app", "money", "time_left"]
+__all__ = ["duration_words", "init_app", "money", "time_left"]
 
 
 def time_left(due: datetime | None, now: datetime | None = None) -> str:
@@ -25,6 +26,14 @@ def time_left(due: datetime | None, now: datetime | None = None) -> str:
     return f"due in {amount}" if seconds >= 0 else f"overdue by {amount}"
 
 
+def duration_words(delta: timedelta) -> str:
+    """'6 days', '2 days 3 hours', '45 minutes'."""
+    days, rest = divmod(round(delta.total_seconds()), 86400)
+    hours, rest = divmod(rest, 3600)
+    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in ((days, "day"), (hours, "hour"), (rest // 60, "minute")) if n]
+    return " ".join(parts) or "less than a minute"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["day"] = lambda value, company: format_day(value, company) if value else ""
@@ -32,3 +41,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["local"] = lambda value, company: local(value, company) if value else None
     app.jinja_env.filters["time_left"] = time_left
     app.jinja_env.globals["now_utc"] = now_utc
+    app.jinja_env.globals["clock_ahead"] = instance_offset  # a demo's clock moved forward (resolver tick --as-of)
+    app.jinja_env.filters["duration"] = duration_words
+    app.jinja_env.globals["email_url"] = email_url  # links in emails: relative to the public address

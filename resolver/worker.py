@@ -31,10 +31,12 @@ class Round:
 def run_round(app: Flask) -> Round:
     """One sweep of due deadlines, then one batch of pending email; each commits its own work."""
     from .deadlines import sweep_deadlines
+    from .installation import load_clock
     from .mail import send_pending
 
     with app.app_context():
         try:
+            load_clock()  # a demo's clock may have been moved forward by another process
             fired = sweep_deadlines(limit=app.config["DEADLINE_BATCH"])
         finally:
             db.session.remove()

@@ -4,7 +4,8 @@
 # against their hashes) and this checkout's Resolver, install WeasyPrint's libraries if they are
 # missing, then create or upgrade the SQLite database in instance/ (RESOLVER_INSTANCE_PATH names another
 # folder), fill in the demo company (it prints how to sign in) and start the web app, the worker and the
-# local mail catcher. Arguments go to `resolver serve`, e.g. `bash scripts/run.sh --port 8000`.
+# local mail catcher. Arguments go to `resolver serve`, e.g. `bash scripts/run.sh --port 8000`; the links in
+# every email, the demo's included, point at the address serve runs on (RESOLVER_PUBLIC_BASE_URL wins).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -13,6 +13,7 @@ from resolver.actors import Actor
 from resolver.deadlines import sweep_deadlines
 from resolver.errors import GuardFailed
 from resolver.extensions import db
+from resolver.links import PUBLIC_ADDRESS
 from resolver.models import Dispute
 from resolver.services import disputes
 from resolver.workdays import add_days, format_moment
@@ -61,7 +62,7 @@ def test_the_evidence_reminder_goes_two_days_before_and_only_once(opened, reside
     assert sweep() == 0
     [reminder] = emails(opened, "evidence_reminder")
     assert reminder.to_addr == resident.email
-    assert "http://resolver.test/r/e/" in reminder.body_text
+    assert f"{PUBLIC_ADDRESS}/r/e/" in reminder.body_text  # filled in with the public address as it is sent
     [fired] = timers(opened, "fired")
     assert (fired.kind, fired.fired_dt, fired.outcome) == ("evidence:remind:0", clock.now_utc() - timedelta(hours=1),
                                                             "reminded 1")

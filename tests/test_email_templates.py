@@ -15,7 +15,7 @@ from resolver.actors import Actor
 from resolver.deadlines import sweep_deadlines
 from resolver.files import store_bytes
 from resolver.letters.tone import check_tone
-from resolver.links import current_link, link_url
+from resolver.links import PUBLIC_ADDRESS, current_link, link_url
 from resolver.models import OutboxEmail
 from resolver.services import evidence
 
@@ -176,7 +176,7 @@ def test_the_manager_hears_at_once_with_the_reply_deadline_and_a_way_in(app, mak
         assert "The carpet was clean when I left; I have photos." in body
         assert "photo.jpg" in body
     # The dispute's page, at the public address, is a page the app really serves.
-    url = f"http://resolver.test/disputes/{dispute.id}"
+    url = f"{PUBLIC_ADDRESS}/disputes/{dispute.id}"  # filled in with the public address as it is sent
     assert url in alert.body_text and f'href="{url}"' in alert.body_html
     endpoint, arguments = app.url_map.bind("resolver.test").match(f"/disputes/{dispute.id}")
     assert (endpoint, arguments) == ("manager.dispute_page", {"dispute_id": dispute.id})
@@ -431,7 +431,7 @@ def test_the_invitation_arrives_through_the_mail_server_as_text_and_html(app, ma
     assert message["Subject"] == "Please send us your side by Saturday 14 March 2026"
     assert message["Reply-To"] == company.contact_email  # a plain reply reaches the office
     text, html = smtp.text_of(message), smtp.html_of(message)
-    link = evidence_link(dispute)
+    link = evidence_link(dispute).replace(PUBLIC_ADDRESS, "http://resolver.test")  # the public address, filled in
     assert link in text and f'href="{link}"' in html
     assert f"Please send it by {EVIDENCE_DUE}." in text
     assert dispute.issue in text and dispute.issue in html

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from resolver import clock
 from resolver.actors import Actor
 from resolver.extensions import db
-from resolver.links import current_link, link_url, revoke_links
+from resolver.links import PUBLIC_ADDRESS, current_link, link_url, revoke_links
 from resolver.models import LinkUse
 from resolver.services import outcome
 
@@ -26,7 +26,7 @@ def sent(make_dispute):
 
 def path_of(dispute) -> str:
     url = link_url(current_link(dispute.id, "outcome", resident_id=dispute.resident_id))
-    return url.removeprefix("http://resolver.test")
+    return url.removeprefix(PUBLIC_ADDRESS)
 
 
 def csrf_from(html: str) -> str:

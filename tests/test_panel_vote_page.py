@@ -15,6 +15,7 @@ from resolver import clock
 from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.files import store_bytes
+from resolver.links import PUBLIC_ADDRESS
 from resolver.models import (
     AccessLink, AuditEvent, Dispute, EvidenceFile, LinkUse, OutboxEmail, PanelSeat, Vote, VoteRevision,
 )
@@ -48,7 +49,7 @@ def sent_case(make_dispute, make_panel, manager):
         paths = {}
         for invitation in emails(dispute, "panel_invitation"):
             seat = next(s for s in seats if s.member.email == invitation.to_addr)
-            paths[seat.id] = re.search(r"http://resolver\.test(/p/v/\S+)", invitation.body_text).group(1)
+            paths[seat.id] = re.search(re.escape(PUBLIC_ADDRESS) + r"(/p/v/\S+)", invitation.body_text).group(1)
         return dispute, seats, [paths[s.id] for s in seats]
 
     return make

@@ -12,6 +12,7 @@ from resolver import clock
 from resolver.actors import Actor
 from resolver.errors import DeadlinePassed, GuardFailed, InvalidInput, NotAllowed, StaleDispute, WrongState
 from resolver.extensions import db
+from resolver.links import PUBLIC_ADDRESS
 from resolver.models import AccessLink, ExtensionRequest, Submission
 from resolver.services import disputes, evidence
 from resolver.workflow.definition import load_definition
@@ -99,7 +100,7 @@ def test_open_invites_the_resident_and_starts_the_evidence_window(make_dispute, 
     link = db.session.scalars(db.select(AccessLink).where(AccessLink.dispute_id == dispute.id)).one()
     assert link.purpose == "evidence" and link.resident_id == resident.id
     assert link.expires_dt > dispute.evidence_due_dt
-    assert "http://resolver.test/r/e/" in invitation.body_text
+    assert f"{PUBLIC_ADDRESS}/r/e/" in invitation.body_text and invitation.has_links
 
 
 def test_a_supervisor_may_open_too(make_dispute, company, make_staff):

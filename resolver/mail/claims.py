@@ -31,8 +31,8 @@ def retry_delay(failed_attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** min(max(failed_attempts - 1, 0), 10), LAST_RETRY)
 
 
-def _due(now: datetime):
-    return (
+def _due(now: datetime, with_links: bool = True):
+    query = (
         select(OutboxEmail.id)
         .where(
             OutboxEmail.status == "pending",
@@ -41,17 +41,19 @@ def _due(now: datetime):
         )
         .order_by(OutboxEmail.next_attempt_dt, OutboxEmail.id)
     )
+    return query if with_links else query.where(OutboxEmail.has_links.is_(False))
 
 
-def claim(limit: int, now: datetime, lease_end: datetime) -> list:
+def claim(limit: int, now: datetime, lease_end: datetime, *, with_links: bool = True) -> list:
     """Take up to ``limit`` due rows for this batch, commit the claim in one statement, and return
-    the claimed emails (as rows of ``BATCH_COLUMNS``) in the order they fell due.
+    the claimed emails (as rows of ``BATCH_COLUMNS``) in the order they fell due. ``with_links=False``
+    leaves the emails with links where they are (no public address is known to fill them in).
 
     On PostgreSQL the rows chosen are locked with SKIP LOCKED, so two workers choose different rows.
     SQLite has no row locks, but one writer at a time, and a statement that writes holds the write
     lock from its start: the rows it chooses are still due when it claims them.
     """
-    due = _due(now).limit(limit)
+    due = _due(now, with_links).limit(limit)
     if db.session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     table = OutboxEmail.__table__
@@ -131,6 +133,14 @@ def mark_failed(email, error: str, now: datetime, *, permanent: bool, is_logged:
         log.warning("email %s (%s) for dispute %s waits until %s (attempt %d): %s", email.id, email.template,
                     email.dispute_id, values["next_attempt_dt"].isoformat(), attempts, error,
                     extra=_about(email, "retry"))
+
+
+def waiting_for_address(company_id: int | None = None) -> int:
+    """How many pending emails have links (and so wait while no public address is known)."""
+    query = select(func.count(OutboxEmail.id)).where(OutboxEmail.status == "pending", OutboxEmail.has_links.is_(True))
+    if company_id is not None:
+        query = query.where(OutboxEmail.company_id == company_id)
+    return db.session.scalar(query)
 
 
 def outbox_counts(company_id: int | None = None) -> dict[str, int]:

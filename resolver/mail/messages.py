@@ -16,6 +16,7 @@ import flask_mail
 from flask_mail import Attachment, BadHeaderError
 
 from ..files import read_bytes
+from ..links import fill_public_address, has_links
 from ..models import Company
 
 # SMTP refuses lines longer than 998 octets (not characters: "é" is two), and a resident may write a
@@ -131,24 +132,30 @@ def _attachment(attachment: dict) -> Attachment:
     return Attachment(attachment["filename"], attachment.get("content_type") or "application/octet-stream", data)
 
 
-def build_message(email, sender: Sender, now: datetime) -> Message:
+def build_message(email, sender: Sender, now: datetime, *, public_address: str | None = None) -> Message:
     """The email as it goes out: its own Message-ID, the text and the HTML as alternatives, then any
-    attachments; dated ``now`` (the batch's time)."""
+    attachments; dated ``now`` (the batch's time); its links pointing at ``public_address``."""
+    subject, text, html = email.subject, email.body_text, email.body_html
+    if has_links(subject, text, html):
+        if not public_address:
+            raise CannotBuild("its links need the public address, and none is set: set RESOLVER_PUBLIC_BASE_URL")
+        subject, text = fill_public_address(subject, public_address), fill_public_address(text, public_address)
+        html = fill_public_address(html, public_address, is_html=True)
     headers = {}
     if email.company_id is not None:
         headers["X-Resolver-Company"] = str(email.company_id)
     if email.dispute_id is not None:
         headers["X-Resolver-Dispute"] = str(email.dispute_id)
     policy_headers = {"From": sender.mailbox, "To": _mailbox(email.to_name, email.to_addr)}
-    if email.subject:
-        policy_headers["Subject"] = email.subject
+    if subject:
+        policy_headers["Subject"] = subject
     if sender.reply_to:
         policy_headers["Reply-To"] = sender.reply_mailbox
     message = Message(
-        subject=email.subject,
+        subject=subject,
         recipients=[smtp_address(email.to_addr)],
-        body=email.body_text,
-        html=email.body_html or None,
+        body=text,
+        html=html or None,
         sender=sender.envelope,
         date=now.timestamp(),
         attachments=[_attachment(attachment) for attachment in email.attachments or ()],

@@ -11,8 +11,9 @@ from flask import current_app
 
 from ..clock import now_utc
 from ..extensions import db
+from ..installation import NO_PUBLIC_ADDRESS, public_address
 from ..models import Company
-from .claims import LEASE, claim, mark_failed, mark_sent, release
+from .claims import LEASE, claim, mark_failed, mark_sent, release, waiting_for_address
 from .connection import DEFAULT_TIMEOUT_SECONDS, Connection, ServerUnavailable, connected, describe, outcome
 from .messages import CannotBuild, Sender, build_message
 
@@ -31,10 +32,15 @@ def send_pending(limit: int = 100, now: datetime | None = None) -> int:
         return 0
     now = now or now_utc()
     lease = timedelta(seconds=current_app.config.get("OUTBOX_LEASE_SECONDS") or LEASE.total_seconds())
-    emails = claim(limit, now, now + lease)
+    address = public_address()
+    if address is None and (waiting := waiting_for_address()):
+        # One line for the batch: the emails are fine, a setting is missing. They stay queued, untouched.
+        log.warning("%d %s with links %s: %s", waiting, "email" if waiting == 1 else "emails",
+                    "waits" if waiting == 1 else "wait", NO_PUBLIC_ADDRESS)
+    emails = claim(limit, now, now + lease, with_links=address is not None)
     if not emails:
         return 0
-    batch = _Batch(emails, now, now + lease, time_allowed=lease * BATCH_SHARE_OF_LEASE)
+    batch = _Batch(emails, now, now + lease, time_allowed=lease * BATCH_SHARE_OF_LEASE, address=address)
     return batch.run(current_app.config.get("MAIL_TIMEOUT") or DEFAULT_TIMEOUT_SECONDS)
 
 
@@ -51,8 +57,9 @@ class _Senders(dict):
 class _Batch:
     """One round of sending: the claimed emails, one after another over one connection."""
 
-    def __init__(self, emails, now: datetime, lease_end: datetime, time_allowed: timedelta):
+    def __init__(self, emails, now: datetime, lease_end: datetime, time_allowed: timedelta, address: str | None):
         self.emails = deque(emails)
+        self.address = address  # the public address the emails' links are filled in with
         self.now = now
         self.lease_end = lease_end
         self.time_allowed = time_allowed
@@ -84,7 +91,7 @@ class _Batch:
         email = self.emails[0]
         sender = self.senders[email.company_id]
         try:
-            message = build_message(email, sender, self.now)
+            message = build_message(email, sender, self.now, public_address=self.address)
             connection.send(message, envelope_from=sender.envelope)
         except CannotBuild as error:
             self.emails.popleft()

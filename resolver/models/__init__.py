@@ -4,6 +4,7 @@ from .base import Base
 from .company import Company, CompanyEvent, Property, Resident, StaffUser, Unit
 from .dispute import AuditEvent, Dispute, DisputedItem, Timer
 from .evidence import EvidenceFile, ExtensionRequest, Submission
+from .installation import INSTALLATION_ID, Installation
 from .letters import UNSENT, Letter, LetterStatus, Task
 from .links import AccessLink, LinkUse
 from .outbox import OutboxEmail
@@ -11,6 +12,6 @@ from .panel import CasePacket, PanelMember, PanelSeat, Vote, VoteRevision
 
 __all__ = [
     "ApiKey", "SignInAttempt", "StaffToken", "Base", "Company", "CompanyEvent", "Property", "Resident", "StaffUser", "Unit", "AuditEvent", "Dispute",
-    "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest", "Submission", "Letter", "LetterStatus", "UNSENT", "Task", "AccessLink",
+    "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest", "Submission", "Installation", "INSTALLATION_ID", "Letter", "LetterStatus", "UNSENT", "Task", "AccessLink",
     "LinkUse", "OutboxEmail", "CasePacket", "PanelMember", "PanelSeat", "Vote", "VoteRevision",
 ]

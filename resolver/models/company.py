@@ -51,6 +51,8 @@ class Company(Base):
     max_file_bytes: Mapped[int] = mapped_column(default=10 * 1024 * 1024)
     max_dispute_bytes: Mapped[int] = mapped_column(default=50 * 1024 * 1024)
     max_files: Mapped[int] = mapped_column(default=20)
+    # Made by `resolver demo`: its clock may be moved forward to rehearse the deadlines.
+    is_demo: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_dt: Mapped[datetime] = mapped_column(default=now_utc)
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="company")

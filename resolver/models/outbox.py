@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..clock import now_utc
@@ -34,6 +34,9 @@ class OutboxEmail(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
+    # Its links are written relative to the public address (``links.PUBLIC_ADDRESS``), filled in when
+    # it is sent: it waits while no address is known.
+    has_links: Mapped[bool] = mapped_column(default=False, server_default=false())
     # [{"filename", "content_type", "sha256"}]: bytes live in the file store, addressed by hash.
     attachments: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(12), default="pending")

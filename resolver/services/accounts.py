@@ -19,7 +19,7 @@ from ..actors import Actor
 from ..clock import now_utc
 from ..errors import InvalidInput, LinkError, WrongState
 from ..extensions import db
-from ..links import public_url
+from ..links import email_url
 from ..models import Company, StaffToken, StaffUser
 from ..outbox import queue_email
 from .company_history import require_supervisor
@@ -50,9 +50,9 @@ def _issue(user: StaffUser, purpose: str, now: datetime) -> tuple[str, datetime]
 
 def _email_context(user: StaffUser, purpose: str, now: datetime) -> dict:
     nonce, expires_dt = _issue(user, purpose, now)
-    return {"user": user, "link_url": public_url(PAGE_ENDPOINT, token=nonce), "expires_dt": expires_dt,
-            "lifetime": LIFETIME_WORDS[purpose], "sign_in_url": public_url("manager.login"),
-            "forgot_url": public_url("manager.forgot_password")}
+    return {"user": user, "link_url": email_url(PAGE_ENDPOINT, token=nonce), "expires_dt": expires_dt,
+            "lifetime": LIFETIME_WORDS[purpose], "sign_in_url": email_url("manager.login"),
+            "forgot_url": email_url("manager.forgot_password")}
 
 
 @dataclass(frozen=True)

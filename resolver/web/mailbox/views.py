@@ -13,7 +13,8 @@ from flask import abort, current_app, render_template, send_file
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
-from ...mail import outbox_counts
+from ...installation import public_address
+from ...mail import outbox_counts, waiting_for_address
 from ...mailcatcher import is_catching, list_messages, mailbox_folder, read_attachment, read_message, read_raw
 from ...workdays import local
 from . import blueprint
@@ -84,6 +85,8 @@ def inbox():
         older=max(len(messages) - SHOWN, 0),
         folder=mailbox_folder(),
         counts=outbox_counts(company_id),
+        # Emails whose links need the public address wait while nobody has said what it is.
+        waiting_for_address=waiting_for_address(company_id) if public_address() is None else 0,
         is_catching=is_catching(),
         mail_server=_mail_server(),
         when=_when,

@@ -19,8 +19,8 @@ from ...models import Dispute, EvidenceFile, Letter, Property, Resident, Task, U
 from ...services.access import dispute_for
 from ...services.disputes import create_dispute, open_dispute
 from ...services.people import NewResident, find_or_add_resident
-from ...services.readiness import missing_to_open
 from ...services.portfolio import current_properties
+from ...services.readiness import missing_to_open
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from ..unit_of_work import unit_of_work
