@@ -76,6 +76,20 @@ _CHANGES = {
     "staff_password_reset": "chose a new password from an emailed link",
     "api_key_created": "made the API key “{name}”",
     "api_key_revoked": "revoked the API key “{name}”",
+    "property_added": "added the property {name}",
+    "property_changed": "changed the property {name}",
+    "property_archived": "archived the property {name}",
+    "property_restored": "restored the property {name}",
+    "unit_added": "added {name}",
+    "unit_renamed": "renamed a unit: now {name}",
+    "unit_archived": "archived {name}",
+    "unit_restored": "restored {name}",
+    "resident_added": "added the resident {name}",
+    "resident_changed": "changed {name}'s details",
+    "resident_moved": "moved {name} to another unit",
+    "resident_archived": "archived the resident {name}",
+    "resident_restored": "restored the resident {name}",
+    "portfolio_imported": "imported {name}",
 }
 
 
