@@ -42,16 +42,22 @@ def init() -> None:
         click.echo(f"Upgraded the database from revision {before} to {after}: {url}")
 
 
-def _require_current_schema() -> None:
+def _require_current_schema(*, create: bool = False) -> None:
+    """Stop unless the database is at the newest schema; ``create`` makes the database when there is
+    none yet (a new company's first command needs none before it)."""
     from sqlalchemy import inspect
 
     from .extensions import db
     from .installation import load_clock
-    from .migrations import current_revision, head_revision
+    from .migrations import current_revision, head_revision, upgrade_database
 
     revision = current_revision()
     if revision is None and not inspect(db.engine).has_table("dispute"):
-        raise click.ClickException("There is no database yet. Run `resolver init` first.")
+        if not create:
+            raise click.ClickException("There is no database yet. Run `resolver init` first.")
+        upgrade_database()
+        click.echo(f"Created the database: {current_app.config['DATABASE_URL']}")
+        revision = current_revision()
     if revision is not None and revision != head_revision():
         raise click.ClickException("The database needs an upgrade. Run `resolver init` first.")
     load_clock()  # a demo's clock may have been moved forward (`resolver tick --as-of`)
@@ -84,7 +90,7 @@ def create_company(slug: str, name: str, time_zone: str, supervisor_email: str, 
     from .models import Company
     from .services.accounts import LIFETIME_WORDS, invite_staff_user
 
-    _require_current_schema()
+    _require_current_schema(create=True)
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", slug):
         raise click.BadParameter("use lower-case letters, digits and dashes", param_hint="--slug")
     try:

@@ -81,10 +81,21 @@ def test_init_creates_the_database_and_can_run_again(blank_app, run):
 
 
 def test_commands_that_need_a_database_say_to_run_init_first(run):
-    result = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver",
-                 *FIRST_SUPERVISOR)
+    result = run("create-user", "--company", "aspen", "--email", "a@b.test", "--name", "A", input="longenough\n" * 2)
     assert result.exit_code != 0
     assert "resolver init" in result.output
+
+
+def test_a_new_company_needs_no_command_before_create_company(blank_app, run):
+    """A new company's first step is create-company: on a machine with no database it makes one."""
+    from resolver.models import Company
+
+    made = run("create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone", "America/Denver",
+               *FIRST_SUPERVISOR)
+    assert made.exit_code == 0, made.output
+    assert "Created the database" in made.output
+    assert db.session.scalar(select(Company.name).where(Company.slug == "aspen")) == "Aspen Property Co"
+    assert run("init").output.startswith("The database is up to date")
 
 
 def test_create_user_makes_a_staff_member_who_can_sign_in(blank_app, run):
