@@ -13,11 +13,13 @@ from resolver.walkthrough import Story, walk_dispute
 _numbers = itertools.count(1)
 
 
-def make_ready(company: Company) -> None:
-    """What the set-up checklist asks for that a company row does not hold: a property, and a roster of
-    regular members big enough to seat a team (the ladder contact and mediation are columns)."""
+def make_ready(company: Company, *, with_property: bool = True) -> None:
+    """What the set-up checklist asks for that a company row does not hold: a property (unless the test
+    builds the portfolio itself), and a roster of regular members big enough to seat a team (the ladder
+    contact and mediation are columns)."""
     n = next(_numbers)
-    db.session.add(Property(company_id=company.id, name=f"Birch House {n}", portfolio="South"))
+    if with_property:
+        db.session.add(Property(company_id=company.id, name=f"Birch House {n}", portfolio="South"))
     for i in range(company.panel_size):
         db.session.add(PanelMember(company_id=company.id, name=f"Regular {n}-{i + 1}",
                                    email=f"regular{n}-{i + 1}@peers.test", organisation="Peer Management"))
@@ -26,8 +28,9 @@ def make_ready(company: Company) -> None:
 
 @pytest.fixture
 def make_company(app):
-    def make(*, is_ready: bool = True, **settings) -> Company:
-        """A company; ``is_ready`` (the default) also gives it what the set-up checklist asks for."""
+    def make(*, is_ready: bool = True, with_property: bool = True, **settings) -> Company:
+        """A company; ``is_ready`` (the default) also gives it what the set-up checklist asks for, with a
+        property unless ``with_property`` is False."""
         n = next(_numbers)
         company = Company(**{
             "name": f"Aspen Property Co {n}",
@@ -46,7 +49,7 @@ def make_company(app):
         db.session.add(company)
         db.session.flush()
         if is_ready:
-            make_ready(company)
+            make_ready(company, with_property=with_property)
         return company
 
     return make

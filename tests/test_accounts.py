@@ -131,7 +131,7 @@ def test_without_a_mail_server_create_company_says_where_the_email_will_be(new_m
     result = run(args=["create-company", "--slug", "aspen", "--name", "Aspen Property Co", "--time-zone",
                        "America/Denver", "--supervisor-email", "dana@aspen.test", "--supervisor-name", "Dana"])
     assert result.exit_code == 0, result.output
-    assert "local Mailbox (http://resolver.test/mailbox/, once signed in)" in result.output
+    assert "local Mailbox (/mailbox/, once signed in)" in result.output
     [printed] = _LINK.findall(result.output)
     page = new_machine.test_client().get(path_of(printed))
     assert page.status_code == 200 and "Set your password" in page.get_data(as_text=True)

@@ -11,6 +11,11 @@ from resolver.extensions import db
 from resolver.models import CompanyEvent, Dispute, Property, Resident, Unit
 from resolver.web.api.keys import create_api_key
 
+@pytest.fixture
+def company(make_company):
+    """A company set up but for its portfolio, which these tests build themselves."""
+    return make_company(with_property=False)
+
 
 class Api:
     def __init__(self, client, key):

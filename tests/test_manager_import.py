@@ -14,6 +14,11 @@ from resolver.extensions import db
 from resolver.models import CompanyEvent, Property, Resident, Unit
 from resolver.services.portfolio_csv import MAX_BYTES, MAX_ROWS
 
+@pytest.fixture
+def company(make_company):
+    """A company set up but for its portfolio, which these tests build themselves."""
+    return make_company(with_property=False)
+
 ROLL = ("Tenant ID,Property Name,Address,Unit,Tenant Name,Email Address,Phone Number,Monthly Rent\n"
         "T-1,Willow Court,1 Willow Way,4B,Tammy Rivera,tammy@mail.test,+1 303 555 0142,1200\n"
         "T-2,Willow Court,1 Willow Way,4C,Ray Okafor,ray@mail,,1100\n"

@@ -23,6 +23,11 @@ RENT_ROLL = HEADER + (
     "T-3,Birch Point,9 Birch Rd,South,101,Ana Lima,ana@mail.test,+1 303 555 0100,pt-br\n"
 )
 
+@pytest.fixture
+def company(make_company):
+    """A company set up but for its portfolio, which these tests build themselves."""
+    return make_company(with_property=False)
+
 
 def csv_bytes(text: str) -> bytes:
     return text.encode("utf-8")

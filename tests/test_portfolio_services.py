@@ -16,6 +16,12 @@ from resolver.services.people import find_or_add_resident
 
 
 @pytest.fixture
+def company(make_company):
+    """A company set up but for its portfolio, which these tests build themselves."""
+    return make_company(with_property=False)
+
+
+@pytest.fixture
 def staff(manager):
     return Actor.staff(manager)
 

@@ -108,7 +108,8 @@ def test_the_clock_never_moves_backwards_and_a_refusal_changes_nothing(blank_app
 def test_moving_the_clock_is_refused_on_an_instance_with_a_real_company(blank_app, run):
     run("init")
     run("demo")
-    made = run("create-company", "--slug", "birch", "--name", "Birch Homes", "--time-zone", "America/Denver")
+    made = run("create-company", "--slug", "birch", "--name", "Birch Homes", "--time-zone", "America/Denver",
+               "--supervisor-email", "sam@birch.test", "--supervisor-name", "Sam Birch")
     assert made.exit_code == 0, made.output
     timers_before = db.session.scalar(select(func.count(Timer.id)).where(Timer.status == "pending"))
 
