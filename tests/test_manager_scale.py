@@ -153,7 +153,8 @@ def pages(app, busy) -> list[tuple[str, dict]]:
     for dispute_url in (busy["panel"], busy["evidence"]):
         found.append((f"/disputes/{dispute_url.id}", {}))
     manager_id = dispute.manager_id
-    property_id = db.session.scalars(select(Property.id).where(Property.company_id == dispute.company_id)).first()
+    property_id = db.session.scalars(select(Property.id).where(  # one with residents: Scale Court 0
+        Property.company_id == dispute.company_id, Property.name == "Scale Court 0")).one()
     found += [
         ("/?page=150", {}), ("/?q=rivera", {}), ("/?state=all", {}), (f"/?state=panel_review&manager={manager_id}", {}),
         (f"/?property={property_id}", {}), ("/reports?months=24", {}), ("/api/v1/disputes?page=120", api),

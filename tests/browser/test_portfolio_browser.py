@@ -12,6 +12,12 @@ from resolver.models import Dispute
 DESKTOP = pytest.mark.viewport({"width": 1280, "height": 800})
 
 
+@pytest.fixture
+def company(make_company):
+    """A company set up but for its portfolio, which this test builds."""
+    return make_company(with_property=False)
+
+
 @DESKTOP
 def test_a_manager_adds_a_property_unit_and_resident_then_opens_a_dispute_for_that_unit(
     app, page, login, manager, company, screenshot
