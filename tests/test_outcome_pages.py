@@ -139,7 +139,9 @@ def test_going_to_mediation_is_recorded_when_the_resident_says_they_have(client,
     db.session.expire_all()
     assert sent.state == "referred" and sent.acknowledged_dt is None
     assert outcome.sent_letter(sent).offer_response is None  # going outside is not an answer to the offer
-    assert len(emails(sent, "referral_resident")) == 1
+    (to_resident,) = emails(sent, "referral_resident")
+    assert "Thank you for letting us know that you have taken this to outside mediation." in to_resident.body_text
+    assert "We have noted that you have gone to them" in to_resident.body_text
 
 
 def test_a_late_acceptance_is_refused_on_the_page_with_who_to_talk_to(client, sent):

@@ -142,7 +142,9 @@ def refer_out(actor: Actor, dispute: Dispute, *, reason: str, expected_version: 
     dispute_engine.fire(dispute, "refer_out", actor=actor, now=now, reason=reason,
                         data={"mediation": mediation["name"] if mediation else None})
     link = current_link(dispute.id, "outcome", resident_id=dispute.resident_id)
+    # The resident refers a matter out only by telling us they have gone (their page's button).
     context = {"mediation": mediation, "ladder": render.ladder_of(company), "reason": reason,
+               "has_gone": actor.kind == "resident",
                "manager": dispute.manager, "resident": dispute.resident,
                "link_url": link_url(link) if link is not None else None,
                "task": next(iter(open_tasks(dispute, "fulfil_offer")), None)}
