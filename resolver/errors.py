@@ -41,6 +41,13 @@ class StaleDispute(DomainError):
         super().__init__(message)
 
 
+class AlreadyRecorded(DomainError):
+    """The same one-time act was already recorded (a double tap, a retry): nothing changed, and the
+    message says what stands. Not a failure, so the page answers 200."""
+
+    status_code = 200
+
+
 class InvalidInput(DomainError):
     status_code = 422
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from resolver import clock
 from resolver.actors import Actor
 from resolver.deadlines import sweep_deadlines
-from resolver.errors import DeadlinePassed, GuardFailed, InvalidInput, NotAllowed, WrongState
+from resolver.errors import AlreadyRecorded, DeadlinePassed, GuardFailed, InvalidInput, NotAllowed, WrongState
 from resolver.extensions import db
 from resolver.files import read_bytes
 from resolver.letters.pdf import LetterRenderError
-from resolver.models import AuditEvent, Letter, Task
+from resolver.models import AuditEvent, Dispute, Letter, OfferAnswer, Task
 from resolver.services import outcome
 
 from .dispute_checks import actions, emails, history, refused, templates
@@ -233,9 +234,10 @@ def test_only_the_resident_or_the_companys_staff_may_answer(sent, make_resident,
 def test_accepting_the_offer_makes_a_task_whose_completion_closes_the_dispute(sent, staff, manager):
     dispute, letter = sent
     outcome.respond_to_offer(as_resident(dispute), dispute, accept=True)
-    outcome.respond_to_offer(as_resident(dispute), dispute, accept=True)  # a double click
     assert letter.offer_response == "accepted"
-    assert dispute.state == "acknowledged"  # answering shows the letter arrived
+    # Accepting is only accepting: receipt is the resident's own act ("I received it"), and nothing is referred.
+    assert dispute.state == "outcome_sent" and dispute.acknowledged_dt is None and dispute.referred_dt is None
+    assert "acknowledge" not in actions(dispute) and "receipt_confirmed" not in actions(dispute)
     (task,) = outcome.open_tasks(dispute)
     assert task.kind == "fulfil_offer" and task.assignee_id == manager.id
     assert task.title == ("Send the $25 coffee-shop gift card and Adjust the security deposit: return $50 "
@@ -255,12 +257,37 @@ def test_accepting_the_offer_makes_a_task_whose_completion_closes_the_dispute(se
     assert outcome.tasks_for(staff) == []
 
 
-def test_an_answer_cannot_be_changed_through_the_link(sent):
-    dispute, _ = sent
+@pytest.mark.parametrize("first, second", [(True, True), (True, False), (False, False), (False, True)])
+def test_a_second_answer_changes_nothing_and_says_what_was_recorded(sent, first, second):
+    dispute, letter = sent
+    outcome.respond_to_offer(as_resident(dispute), dispute, accept=first)
+    db.session.commit()
+    before = (actions(dispute), templates(dispute), [t.id for t in outcome.open_tasks(dispute)], dispute.state)
+    error = refused(AlreadyRecorded, dispute,
+                    lambda: outcome.respond_to_offer(as_resident(dispute), dispute, accept=second))
+    said = "accepted this offer" if first else "said no, thank you, to this offer"
+    assert error.status_code == 200
+    assert error.message.startswith(f"Your answer is already recorded: you {said} on Monday 9 March 2026. "
+                                    "Nothing was changed.")
+    db.session.expire_all()
+    assert (actions(dispute), templates(dispute), [t.id for t in outcome.open_tasks(dispute)], dispute.state) == before
+    assert letter.offer_response == ("accepted" if first else "declined")
+    assert db.session.scalar(select(func.count(OfferAnswer.id)).where(OfferAnswer.letter_id == letter.id)) == 1
+
+
+def test_the_database_keeps_one_answer_per_offer_whatever_a_request_read(sent):
+    """A request that read the offer unanswered before another answered it still cannot write a
+    second answer: the database refuses it (the race itself runs on PostgreSQL in test_answer_race)."""
+    dispute, letter = sent
     outcome.respond_to_offer(as_resident(dispute), dispute, accept=True)
     db.session.commit()
-    error = refused(WrongState, dispute, lambda: outcome.respond_to_offer(as_resident(dispute), dispute, accept=False))
-    assert error.message.startswith("You already accepted this offer on Monday 9 March 2026.")
+    db.session.add(OfferAnswer(letter_id=letter.id, dispute_id=dispute.id, answer="declined",
+                               answered_by="resident", answered_dt=clock.now_utc()))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+    assert [a.answer for a in db.session.scalars(select(OfferAnswer).where(OfferAnswer.letter_id == letter.id))] \
+        == ["accepted"]
 
 
 def test_an_expired_offer_cannot_be_accepted_but_the_resident_can_still_say_no(sent):
@@ -271,22 +298,49 @@ def test_an_expired_offer_cannot_be_accepted_but_the_resident_can_still_say_no(s
     assert error.message.startswith("This offer was open until Wednesday 8 April 2026")
     assert "Morgan Manager" in error.message
     outcome.respond_to_offer(as_resident(dispute), dispute, accept=False)
-    assert letter.offer_response == "declined" and dispute.state == "referred"
+    assert letter.offer_response == "declined" and dispute.state == "outcome_sent"
 
 
-def test_declining_refers_the_matter_to_the_companys_mediation_service(sent, manager):
+def test_declining_leaves_the_decision_standing_and_tells_the_manager_and_nothing_more(sent, manager):
     dispute, letter = sent
     outcome.respond_to_offer(as_resident(dispute), dispute, accept=False)
     assert letter.offer_response == "declined"
+    # Not a referral, and not a receipt: those are the resident's own acts.
+    assert dispute.state == "outcome_sent" and dispute.referred_dt is None and dispute.acknowledged_dt is None
+    assert "offer_declined" in actions(dispute)
+    assert not {"acknowledge", "receipt_confirmed", "refer_out"} & set(actions(dispute))
+    assert "referral_resident" not in templates(dispute) and "referral_manager" not in templates(dispute)
+    (to_manager,) = emails(dispute, "offer_declined")
+    assert to_manager.to_addr == manager.email
+    assert f"{dispute.resident.name} said no, thank you, to our offer" in to_manager.body_text
+    assert "- a $25 coffee-shop gift card" in to_manager.body_text and "The decision stands." in to_manager.body_text
+    assert "offer_accepted" not in templates(dispute) and "offer_confirmation" not in templates(dispute)
+    # What the decision itself grants is still the manager's to do; the offer is not.
+    assert all(t.kind == "fulfil_offer" and "gift card" not in t.title for t in outcome.open_tasks(dispute))
+
+
+def test_receipt_is_confirmed_only_by_saying_so(sent):
+    dispute, _ = sent
+    outcome.respond_to_offer(as_resident(dispute), dispute, accept=False)
+    assert dispute.acknowledged_dt is None
+    outcome.acknowledge_outcome(as_resident(dispute), dispute)
+    assert dispute.state == "acknowledged" and dispute.acknowledged_dt == clock.now_utc()
+    assert actions(dispute).count("acknowledge") == 1 and "refer_out" not in actions(dispute)
+
+
+def test_going_to_mediation_is_recorded_only_when_the_resident_says_they_have(sent, manager):
+    dispute, _ = sent
+    outcome.respond_to_offer(as_resident(dispute), dispute, accept=False)
+    assert "refer_out" not in actions(dispute)
+    outcome.refer_out(as_resident(dispute), dispute,
+                      reason="The resident told us they have taken this to outside mediation.")
     assert dispute.state == "referred" and dispute.referred_dt == clock.now_utc()
-    assert actions(dispute)[-3:] == ["acknowledge", "offer_declined", "refer_out"]
     (to_resident,) = emails(dispute, "referral_resident")
-    assert "that you would rather not accept our offer" in to_resident.body_text
     assert "Front Range Tenant-Landlord Mediation" in to_resident.body_text
     assert "mediation.test, 303-555-0150" in to_resident.body_text
     (to_manager,) = emails(dispute, "referral_manager")
-    assert to_manager.to_addr == manager.email and "The resident declined the offer." in to_manager.body_text
-    assert outcome.open_tasks(dispute) == []
+    assert to_manager.to_addr == manager.email
+    assert "The resident told us they have taken this to outside mediation." in to_manager.body_text
 
 
 def test_with_no_offer_there_is_nothing_to_accept_but_the_resident_can_ask_for_mediation(drafted, staff, company):
@@ -381,6 +435,8 @@ def test_no_email_to_the_resident_says_what_the_practice_notes_warn_against(make
     outcome.complete_task(staff, outcome.open_tasks(accepted, "fulfil_offer")[0])
     declined = make_dispute("outcome_sent", votes=("uphold", "compromise", "compromise"))
     outcome.respond_to_offer(as_resident(declined), declined, accept=False)
+    outcome.refer_out(as_resident(declined), declined,
+                      reason="The resident told us they have taken this to outside mediation.")
     seen = set()
     for dispute in (accepted, declined):
         for email in emails(dispute):
@@ -460,7 +516,7 @@ def test_a_decision_that_grants_nothing_and_offers_nothing_makes_no_task(make_di
     assert "Nothing else is waiting on the resident." in told.body_text
 
 
-def test_declining_the_offer_keeps_what_the_decision_grants_and_refers_the_rest(make_dispute, staff, manager):
+def test_declining_the_offer_keeps_what_the_decision_grants(make_dispute, staff, manager):
     def half_the_carpet(dispute):
         dispute.items[0].granted_cents = 7500
 
@@ -468,12 +524,16 @@ def test_declining_the_offer_keeps_what_the_decision_grants_and_refers_the_rest(
     half_the_carpet(dispute)
     send_letter(staff, dispute)
     outcome.respond_to_offer(as_resident(dispute), dispute, accept=False)
-    assert dispute.state == "referred"
+    assert dispute.state == "outcome_sent"  # the decision stands; nothing is referred
     (task,) = outcome.open_tasks(dispute, "fulfil_offer")
     assert task.detail["steps"] == ["Take $75 off the Carpet cleaning charge ($150)",
                                     "Reduce the Wall repair charge ($80) as the letter says"]
-    (to_manager,) = emails(dispute, "referral_manager")
-    assert "What the letter promised still stands, and it is a task for you in Resolver" in to_manager.body_text
+    (to_manager,) = emails(dispute, "offer_declined")
+    assert ("What the decision grants is still ours to do, and it is a task for you in Resolver, by Saturday 14 "
+            "March 2026:\n- Take $75 off the Carpet cleaning charge ($150)") in to_manager.body_text
+    # If they later tell us they have gone to mediation, what the letter promised still stands.
+    outcome.refer_out(as_resident(dispute), dispute,
+                      reason="The resident told us they have taken this to outside mediation.")
     (to_resident,) = emails(dispute, "referral_resident")
     assert ("Whatever you decide, what our letter promised still stands, and it will be done by Saturday 14 March "
             "2026:\n- Carpet cleaning: $75 is taken off the charge\n"

@@ -49,7 +49,8 @@ def test_the_email_link_opens_the_letter_and_changes_nothing_but_the_link_log(cl
     assert "This page is for <strong>Tammy Rivera</strong>" in page
     assert "Yes, I received this letter" in page
     assert "Accept the offer" in page and "No, thank you" in page
-    assert "I still disagree" not in page  # with an offer open, "No, thank you" is the way to say so
+    # How to take it to outside mediation is shown; only the resident saying they have gone records it.
+    assert "Front Range Tenant-Landlord Mediation" in page and "I have contacted" in page
     assert "The carpet was clean when I left; I have photos." in page  # the letter itself
     assert "Download the letter (PDF)" in page
 
@@ -88,15 +89,59 @@ def test_a_post_without_the_pages_security_token_changes_nothing(client, sent):
     assert snapshot(sent.id) == before
 
 
-def test_declining_shows_the_mediation_service(client, sent):
+def test_declining_on_the_page_is_only_declining(client, sent, manager):
     page = client.get(path_of(sent)).get_data(as_text=True)
     response = client.post(path_of(sent) + "/offer", data={"csrf_token": csrf_from(page), "answer": "decline"})
+    assert response.status_code == 303
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "You said no to this offer on Monday 9 March 2026." in page
-    assert "Front Range Tenant-Landlord Mediation" in page
+    assert "Our decision stands, and Morgan Manager has been told." in page
+    assert "You said no, thank you, to this offer on Monday 9 March 2026." in page
+    assert "Yes, I received this letter" in page  # receipt is still the resident's to confirm
+    assert "I have contacted Front Range Tenant-Landlord Mediation" in page  # shown how, not recorded
     db.session.expire_all()
-    assert sent.state == "referred"
-    assert len(emails(sent, "referral_resident")) == 1
+    assert sent.state == "outcome_sent" and sent.acknowledged_dt is None and sent.referred_dt is None
+    assert emails(sent, "referral_resident") == [] and len(emails(sent, "offer_declined")) == 1
+
+
+def test_accepting_on_the_page_does_not_confirm_receipt(client, sent):
+    page = client.get(path_of(sent)).get_data(as_text=True)
+    response = client.post(path_of(sent) + "/offer", data={"csrf_token": csrf_from(page), "answer": "accept"})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "You accepted this offer on Monday 9 March 2026." in page
+    assert "Yes, I received this letter" in page
+    assert "I have contacted" not in page  # after accepting there is nothing to take outside
+    db.session.expire_all()
+    assert sent.state == "outcome_sent" and sent.acknowledged_dt is None
+
+
+@pytest.mark.parametrize("first, second", [("accept", "accept"), ("accept", "decline"), ("decline", "accept")])
+def test_a_second_answer_gets_a_plain_page_saying_what_was_recorded(client, sent, first, second):
+    page = client.get(path_of(sent)).get_data(as_text=True)
+    token = csrf_from(page)
+    assert client.post(path_of(sent) + "/offer", data={"csrf_token": token, "answer": first}).status_code == 303
+    before = snapshot(sent.id)
+    response = client.post(path_of(sent) + "/offer", data={"csrf_token": token, "answer": second})  # a double tap
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    said = "accepted this offer" if first == "accept" else "said no, thank you, to this offer"
+    assert f"Your answer is already recorded: you {said} on Monday 9 March 2026. Nothing was changed." in text
+    assert 'role="alert"' not in text  # not an error
+    assert snapshot(sent.id) == before
+
+
+def test_going_to_mediation_is_recorded_when_the_resident_says_they_have(client, sent):
+    page = client.get(path_of(sent)).get_data(as_text=True)
+    assert "mediation.test, 303-555-0150" in page  # how to reach them, before anything is recorded
+    response = client.post(path_of(sent) + "/mediation", data={"csrf_token": csrf_from(page)})
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Thank you for letting us know you have gone to outside mediation." in page
+    assert "You told us you have taken this to <strong>Front Range Tenant-Landlord Mediation</strong>" in page
+    db.session.expire_all()
+    assert sent.state == "referred" and sent.acknowledged_dt is None
+    assert outcome.sent_letter(sent).offer_response is None  # going outside is not an answer to the offer
+    (to_resident,) = emails(sent, "referral_resident")
+    assert "Thank you for letting us know that you have taken this to outside mediation." in to_resident.body_text
+    assert "We have noted that you have gone to them" in to_resident.body_text
 
 
 def test_a_late_acceptance_is_refused_on_the_page_with_who_to_talk_to(client, sent):
@@ -112,7 +157,7 @@ def test_a_late_acceptance_is_refused_on_the_page_with_who_to_talk_to(client, se
     page = client.get(path_of(sent)).get_data(as_text=True)
     assert "Accept the offer" not in page
     assert "This offer was open until Wednesday 8 April 2026" in page
-    assert "I still disagree: tell me about outside mediation" in page
+    assert "I have contacted Front Range Tenant-Landlord Mediation" in page
 
 
 @pytest.mark.parametrize("answer", [{"answer": "maybe"}, {"answer": ""}, {}])

@@ -80,6 +80,25 @@ class Letter(Base):
         return self.corrects_letter_id is not None
 
 
+class OfferAnswer(Base):
+    """The resident's one answer to a letter's offer. The unique letter makes it one: two answers sent
+    at once (a double tap, a retrying proxy) cannot both be written, whatever each request read first."""
+
+    __tablename__ = "offer_answer"
+    __table_args__ = (
+        UniqueConstraint("letter_id", name="uq_offer_answer_once_per_letter"),
+        CheckConstraint("answer IN ('accepted', 'declined')", name="answer_known"),
+        CheckConstraint("answered_by IN ('resident', 'staff')", name="answered_by_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id"))
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    answer: Mapped[str] = mapped_column(String(12))
+    answered_by: Mapped[str] = mapped_column(String(12))  # resident / staff
+    answered_dt: Mapped[datetime] = mapped_column(default=now_utc)
+
+
 class Task(Base):
     """Something a staff member must do: follow up with the resident, send the gift card, adjust the deposit."""
 

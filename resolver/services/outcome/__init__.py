@@ -1,10 +1,11 @@
 """Verbs for the written outcome and following it through.
 
 draft → edit → approve (the tone check) → send (HTML and text email with the PDF attached, kept on
-the dispute) → the resident confirms receipt and accepts or declines any offer through a personal
-link → what the letter promises (what the decision grants, and an accepted offer) becomes the manager's
-task, whose completion closes the dispute; a declined offer is referred to the company's outside
-mediation service. If receipt is not confirmed in time, one last follow-up goes to the resident and
+the dispute) → through a personal link the resident, each as its own act, confirms receipt, accepts
+or declines any offer (one answer per offer), and tells us if they have gone to the company's outside
+mediation service → what the letter promises (what the decision grants, and an accepted offer) becomes
+the manager's task, whose completion closes the dispute; a declined offer leaves the decision standing
+and tells the manager. If receipt is not confirmed in time, one last follow-up goes to the resident and
 a task with a calendar reminder to the manager.
 
 A sent letter never changes: a correction is a new letter linked to the one it corrects. Each verb
@@ -12,7 +13,7 @@ checks who may act, changes the rows, queues its emails, records the history, an
 
 One module per job: ``decision`` (what the decision means, for the letter and the tasks),
 ``letter`` (drafting, editing, approving, correcting), ``sending``, ``answers`` (the resident's
-confirm, accept or decline, and the referral), ``followup`` and ``tasks``.
+confirm, accept or decline, and going to mediation), ``followup`` and ``tasks``.
 """
 from __future__ import annotations
 

@@ -1,16 +1,18 @@
-"""The resident's answer to the written outcome: confirming it arrived, accepting or declining the
-offer, and a referral to the company's outside mediation service when they still disagree."""
+"""The resident's answers to the written outcome, each its own act: confirming it arrived, accepting
+or declining the offer (one answer per offer, kept so by the database), and recording that they have
+taken the matter to the company's outside mediation service."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from ...actors import Actor
 from ...clock import now_utc
-from ...errors import DeadlinePassed, InvalidInput, NotAllowed, WrongState
+from ...errors import AlreadyRecorded, DeadlinePassed, InvalidInput, NotAllowed, WrongState
+from ...extensions import db
 from ...history import record_event
 from ...letters import render
 from ...links import current_link, link_url
-from ...models import Dispute, Letter
+from ...models import Dispute, Letter, OfferAnswer
 from ...workdays import format_day
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
@@ -54,8 +56,10 @@ def _record_receipt(actor: Actor, dispute: Dispute, now: datetime) -> None:
 
 
 def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
-    """Accept or decline the letter's offer. Accepting makes the manager a task; declining refers
-    the matter to the outside mediation service. The same answer twice is one answer."""
+    """Accept or decline the letter's offer: one answer per offer, and each answer only its own act.
+    Accepting makes the manager a task; declining leaves the decision standing and tells the manager.
+    Neither confirms receipt nor goes to mediation: the resident says those themselves. A second
+    answer (the same or the other) changes nothing and says what was recorded."""
     _require_resident_or_staff(actor, dispute)
     letter = sent_letter(dispute)
     if letter is None:
@@ -64,19 +68,10 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
     if dispute.state not in WORKFLOW.group("letter_sent") | WORKFLOW.terminal:
         raise WrongState("This matter is no longer open for an answer.")
     company = dispute.company
-    answer = "accepted" if accept else "declined"
     if not letter.has_offer:
-        if accept:
-            raise InvalidInput("This letter has no offer to accept.", field="accept")
-        return _decline_outcome(actor, dispute, letter)
+        raise InvalidInput(f"This letter has no offer to {'accept' if accept else 'decline'}.", field="answer")
     if letter.offer_response is not None:
-        if letter.offer_response == answer:
-            return letter
-        raise WrongState(
-            f"You already {letter.offer_response} this offer on {format_day(letter.offer_response_dt, company)}. "
-            f"If you have changed your mind, please contact {dispute.manager.name}"
-            f"{' at ' + dispute.manager.email if dispute.manager.email else ''}."
-        )
+        raise AlreadyRecorded(answer_on_record(letter, dispute))
     if not WORKFLOW.can("refer_out", dispute.state):  # gone to mediation, or closed
         raise WrongState("This matter has moved on, so the offer can no longer be answered here. "
                          f"Please contact {dispute.manager.name}.")
@@ -87,15 +82,23 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
             f"accepted here. Please contact {dispute.manager.name}"
             f"{' at ' + dispute.manager.email if dispute.manager.email else ''}; we will gladly talk it over."
         )
+    answer = "accepted" if accept else "declined"
+    # The answer's own row first: a second answer racing this one stops here, on the unique letter,
+    # before it has written anything else (the request is retried and finds this answer recorded).
+    db.session.add(OfferAnswer(letter_id=letter.id, dispute_id=dispute.id, answer=answer,
+                               answered_by="resident" if actor.kind == "resident" else "staff", answered_dt=now))
+    db.session.flush()
     letter.offer_response = answer
     letter.offer_response_dt = now
-    if dispute.acknowledged_dt is None:
-        _record_receipt(actor, dispute, now)  # answering the offer shows the letter arrived
     summary = offer_summary(letter.token_kind, letter.token_cents, letter.concession_cents)
     if not accept:
+        # The decision stands, and what it grants is still carried out.
+        task = start_fulfilment(actor, dispute, letter, now, with_offer=False)
         record_event(dispute, actor, "offer_declined", now=now, data={"letter_id": letter.id, "offer": summary})
-        start_fulfilment(actor, dispute, letter, now, with_offer=False)  # what the decision grants still stands
-        refer_out(actor, dispute, reason="The resident declined the offer.")
+        tell(dispute.manager, dispute, "offer_declined", {
+            "resident": dispute.resident, "offer": render.offer_of(letter, dispute), "task": task,
+            "by_resident": actor.kind == "resident",
+        })
         return letter
     task = start_fulfilment(actor, dispute, letter, now, with_offer=True)
     record_event(dispute, actor, "offer_accepted", now=now,
@@ -111,16 +114,13 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
     return letter
 
 
-def _decline_outcome(actor: Actor, dispute: Dispute, letter: Letter) -> Letter:
-    """With no offer to decline, "no" means the resident still disagrees: refer it out."""
-    if dispute.state == WORKFLOW.state_of("refer_out"):
-        return letter
-    now = now_utc()
-    if dispute.acknowledged_dt is None:
-        _record_receipt(actor, dispute, now)
-    start_fulfilment(actor, dispute, letter, now, with_offer=False)  # what the decision grants still stands
-    refer_out(actor, dispute, reason="The resident still disagrees with the outcome.")
-    return letter
+def answer_on_record(letter: Letter, dispute: Dispute) -> str:
+    """What the resident already answered, in words, for a second press of a button."""
+    when = format_day(letter.offer_response_dt, dispute.company)
+    said = "accepted this offer" if letter.offer_response == "accepted" else "said no, thank you, to this offer"
+    return (f"Your answer is already recorded: you {said} on {when}. Nothing was changed. If you have changed "
+            f"your mind, please contact {dispute.manager.name}"
+            f"{' at ' + dispute.manager.email if dispute.manager.email else ''}.")
 
 
 def refer_out(actor: Actor, dispute: Dispute, *, reason: str, expected_version: int | None = None) -> Dispute:
@@ -142,7 +142,9 @@ def refer_out(actor: Actor, dispute: Dispute, *, reason: str, expected_version: 
     dispute_engine.fire(dispute, "refer_out", actor=actor, now=now, reason=reason,
                         data={"mediation": mediation["name"] if mediation else None})
     link = current_link(dispute.id, "outcome", resident_id=dispute.resident_id)
+    # The resident refers a matter out only by telling us they have gone (their page's button).
     context = {"mediation": mediation, "ladder": render.ladder_of(company), "reason": reason,
+               "has_gone": actor.kind == "resident",
                "manager": dispute.manager, "resident": dispute.resident,
                "link_url": link_url(link) if link is not None else None,
                "task": next(iter(open_tasks(dispute, "fulfil_offer")), None)}

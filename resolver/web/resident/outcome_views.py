@@ -1,6 +1,6 @@
 """The resident's outcome page behind their personal outcome link (/r/o/<token>): the letter as
-sent, a button to confirm it arrived, the offer to accept or decline, and the way to outside
-mediation.
+sent, a button to confirm it arrived, the offer to accept or decline, and how to take it to outside
+mediation (recorded only when they say they have). Each button is its own act.
 
 Mail scanners open every link, so GET and HEAD only read (and log the link's use); every change is
 a POST from the page's own buttons, with CSRF protection. Each POST calls one verb, in one unit of work.
@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from ...actors import Actor
 from ...clock import now_utc
-from ...errors import DomainError, LinkError
+from ...errors import AlreadyRecorded, DomainError, LinkError
 from ...extensions import db
 from ...files import path_for
 from ...letters import render
@@ -57,7 +57,7 @@ def _problem_page(problem: LinkError):
                            company=dispute.company if dispute else None), status
 
 
-def _page(dispute: Dispute, *, problem: str | None = None, status: int = 200):
+def _page(dispute: Dispute, *, problem: str | None = None, notice: str | None = None, status: int = 200):
     letter = outcome.sent_letter(dispute)
     company = dispute.company
     offer = render.offer_of(letter, dispute) if letter is not None else None
@@ -84,12 +84,14 @@ def _page(dispute: Dispute, *, problem: str | None = None, status: int = 200):
         "mediation": render.mediation_of(company),
         "ladder": render.ladder_of(company),
         "can_confirm": dispute.acknowledged_dt is None and WORKFLOW.can("acknowledge", dispute.state),
-        # With an open offer, "no, thank you" is the way to disagree; after accepting, there is no disagreement.
-        "can_refer": can_refer and (not offer or offer_expired),
+        # Outside mediation is always shown while the matter is open to it; it is recorded only when the
+        # resident says they have gone. After accepting the offer, there is no disagreement to take.
+        "can_refer": can_refer and not (letter is not None and letter.offer_response == "accepted"),
         "is_referred": dispute.state == WORKFLOW.state_of("refer_out"),
         "is_closed": dispute.state == WORKFLOW.state_of("close"),
         "token": request.view_args["token"],
         "problem": problem,
+        "notice": notice,
     }
     return render_template("resident/outcome.html", **context), status
 
@@ -110,7 +112,10 @@ def outcome_pdf(token: str):
 
 
 def _shown_again(error: DomainError, token: str):
-    """The page again, as it is now, with what was refused and why."""
+    """The page again, as it is now, with what was refused and why (or, for an act already recorded,
+    what stands: a plain page, not an error)."""
+    if isinstance(error, AlreadyRecorded):
+        return _page(_dispute(), notice=error.message, status=error.status_code)
     return _page(_dispute(), problem=error.message, status=error.status_code)
 
 
@@ -144,7 +149,7 @@ def answer_offer(token: str):
     dispute = _dispute()
     outcome.respond_to_offer(Actor.resident(dispute.resident), dispute, accept=form.is_accepted)
     return _done(token, "Thank you. You accepted our offer; we will let you know when it is done." if form.is_accepted
-                 else "Thank you for letting us know. The details of outside mediation are below.")
+                 else f"Thank you for letting us know. Our decision stands, and {dispute.manager.name} has been told.")
 
 
 @blueprint.post("/o/<token>/mediation")
@@ -153,6 +158,6 @@ def ask_for_mediation(token: str):
     _read(MediationForm())
     dispute = _dispute()
     outcome.refer_out(Actor.resident(dispute.resident), dispute,
-                      reason="The resident still disagrees and asked for outside mediation.")
-    return _done(token, "Thank you for letting us know. The details of outside mediation are below, and in an "
-                 "email to you.")
+                      reason="The resident told us they have taken this to outside mediation.")
+    return _done(token, "Thank you for letting us know you have gone to outside mediation. The details are below, "
+                 "and in an email to you.")
