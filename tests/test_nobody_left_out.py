@@ -13,6 +13,7 @@ from resolver import clock
 from resolver.actors import Actor
 from resolver.deadlines import sweep_deadlines
 from resolver.extensions import db
+from resolver.links import current_link, link_url
 from resolver.mail import send_pending
 from resolver.models import Dispute
 from resolver.services import evidence
@@ -78,6 +79,11 @@ def test_a_resident_whose_window_lapsed_is_told_kindly_and_how_to_ask_to_reopen(
 def test_the_manager_reopens_a_lapsed_dispute_with_a_reason_and_the_resident_gets_a_fresh_window(
     app, lapsed, resident, manager, company, signed_in_client, smtp
 ):
+    # The resident's own link says the same as the email: they may ask for it to be reopened.
+    invitation = link_url(current_link(lapsed.id, "evidence", resident_id=resident.id))
+    closed = app.test_client().get("/" + invitation.split("/", 3)[3]).get_data(as_text=True)
+    assert "Ask us to reopen it" in closed and 'name="details"' not in closed
+
     clock.advance(timedelta(days=2))  # the resident rang two days later: the invitation had gone to spam
     staff = signed_in_client(manager)
     page = staff.get(f"/disputes/{lapsed.id}").get_data(as_text=True)
@@ -108,8 +114,8 @@ def test_the_manager_reopens_a_lapsed_dispute_with_a_reason_and_the_resident_get
     assert f"Please send us your side by {format_moment(lapsed.evidence_due_dt, company)}." in text
     assert "Ms Rivera called: the invitation was in spam." in text
     link = re.search(r"(https?://\S+/r/e/\S+)", text).group(1)
-    path = "/" + link.split("/", 3)[3]
-    assert app.test_client().get(path).status_code == 200
+    form = app.test_client().get("/" + link.split("/", 3)[3]).get_data(as_text=True)
+    assert 'name="details"' in form  # the form again, not "the time has ended"
 
     # The fresh window is real: the resident's side is accepted now.
     evidence.submit_evidence(Actor.resident(resident), lapsed, form_key=uuid.uuid4().hex,
