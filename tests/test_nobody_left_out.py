@@ -140,6 +140,9 @@ def test_a_deadlock_reaches_the_supervisor_as_well_as_the_manager(make_dispute, 
     assert f"Hello {company.supervisor_name}," in text
     assert f"must go by {format_moment(dispute.reply_due_dt, company)}" in text
     assert f"/disputes/{dispute.id}" in text
+    html = plain(smtp.html_of(to_supervisor))
+    assert f"review of dispute #{dispute.id} closed without a decision" in html and "Votes 3 of 3 members" in html
+    assert f"{manager.name} now decides" in text and f"{manager.name} now decides" in html
 
 
 # The supervisor's dashboard ----------------------------------------------------------------------
@@ -171,6 +174,7 @@ def test_the_supervisor_sees_escalations_and_a_manager_does_not(
     assert calm.id not in set().union(*found.values())
     section = html.split('data-section="escalations"')[1].split("</section>")[0]
     assert "The team is split (1)" in section and "The written reply is late (1)" in section
+    assert "The written reply is at risk (1)" in section  # the split team is listed once, as split
     assert f"{manager.name} is looking after it" in section
 
     mine = signed_in_client(manager).get("/").get_data(as_text=True)

@@ -63,12 +63,13 @@ def escalations_for(company_id: int, now: datetime) -> Escalations:
         .limit(LIMIT)
     ).all()
     found = Escalations()
+    # Each dispute is listed once, under its most pressing reason: a late reply, a split team, a reply at risk.
     for dispute_id, state, due, breached_dt, resident_name, manager_name in rows:
         item = Escalation(dispute_id, resident_name, manager_name, WORKFLOW.label(state), due)
-        if state == split:
-            found.deadlocked.append(item)
         if state in reply.active_in and (breached_dt is not None or (due is not None and due <= now)):
             found.breached.append(item)
-        elif state in reply.active_in and due is not None and due < now + at_risk_lead():
+        elif state == split:
+            found.deadlocked.append(item)
+        elif state in reply.active_in and due is not None:
             found.at_risk.append(item)
     return found
