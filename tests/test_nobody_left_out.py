@@ -16,10 +16,11 @@ from resolver.extensions import db
 from resolver.links import current_link, link_url
 from resolver.mail import send_pending
 from resolver.models import Dispute
-from resolver.services import evidence
+from resolver.errors import InvalidInput, StaleDispute, WrongState
+from resolver.services import disputes, evidence
 from resolver.workdays import format_moment
 
-from .dispute_checks import actions, emails, history
+from .dispute_checks import actions, emails, history, refused
 
 
 def move_to(moment: datetime) -> None:
@@ -122,6 +123,29 @@ def test_the_manager_reopens_a_lapsed_dispute_with_a_reason_and_the_resident_get
                              details="Here are my photos.", suggested_resolution="Refund the charge.")
     db.session.commit()
     assert lapsed.state == "evidence_received"
+
+
+def test_only_a_lapsed_dispute_reopens_and_a_stale_form_changes_nothing(make_dispute, manager, lapsed):
+    staff = Actor.staff(manager)
+    waiting = make_dispute("awaiting_evidence")
+    error = refused(WrongState, waiting, lambda: disputes.reopen_dispute(staff, waiting, reason="Asked."))
+    assert "cannot reopen" in error.message
+    refused(StaleDispute, lapsed, lambda: disputes.reopen_dispute(staff, lapsed, reason="Asked.",
+                                                                 expected_version=lapsed.version - 1))
+    refused(InvalidInput, lapsed, lambda: disputes.reopen_dispute(staff, lapsed, reason="  "))
+
+
+def test_a_dispute_reopened_after_its_link_expired_gets_a_fresh_link(app, lapsed, manager, resident):
+    old = current_link(lapsed.id, "evidence", resident_id=resident.id)
+    move_to(old.expires_dt + timedelta(days=1))
+    disputes.reopen_dispute(Actor.staff(manager), lapsed, reason="She moved and has only now heard of it.")
+    db.session.commit()
+    [reopened] = emails(lapsed, "dispute_reopened")
+    fresh = current_link(lapsed.id, "evidence", resident_id=resident.id)
+    assert fresh.id != old.id and fresh.expires_dt > lapsed.evidence_due_dt
+    assert link_url(fresh).split("/")[-1] in reopened.body_text
+    page = app.test_client().get("/" + link_url(fresh).split("/", 3)[3]).get_data(as_text=True)
+    assert 'name="details"' in page
 
 
 # A split team ----------------------------------------------------------------------------------
