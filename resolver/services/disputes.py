@@ -15,7 +15,7 @@ from ..money import check_cents
 from ..workdays import format_moment
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
-from .ladder import supervisors_and_manager, supervisors_of  # noqa: F401  (supervisors_of: for callers here)
+from .ladder import supervisors_and_manager, supervisors_of  # noqa: F401  (supervisors_of: still importable from here)
 from .notify import tell
 from .readiness import require_ready_to_open
 
