@@ -156,7 +156,7 @@ def _remind(dispute: Dispute, template: str, to: str, due: datetime) -> int:
     elif to == "manager":
         recipients.append((dispute.manager, {}))
     elif to == "supervisor":
-        from .services.disputes import supervisors_of
+        from .services.ladder import supervisors_of
 
         recipients += [(person, {}) for person in supervisors_of(dispute)]
     elif to == "panel_pending":

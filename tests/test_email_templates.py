@@ -29,7 +29,7 @@ REPLY_DUE = "11:59 PM on Monday 16 March 2026 (America/Denver)"
 
 RESIDENT_TEMPLATES = {
     "evidence_invitation", "evidence_reminder", "evidence_receipt", "window_extended", "more_time_refused",
-    "dispute_withdrawn",
+    "dispute_withdrawn", "evidence_lapsed_resident",
 }
 STAFF_TEMPLATES = {
     "evidence_arrived", "evidence_lapsed", "more_time_requested", "reply_reminder", "reply_at_risk", "reply_breached",

@@ -212,7 +212,7 @@ def test_submission_after_the_deadline_is_refused_with_the_deadline(make_dispute
     assert "(America/Denver)" in error.message
 
 
-@pytest.mark.parametrize("state, allowed", [("draft", "open, withdraw"), ("lapsed", "close, withdraw")])
+@pytest.mark.parametrize("state, allowed", [("draft", "open, withdraw"), ("lapsed", "reopen, close, withdraw")])
 def test_submission_in_the_wrong_state_names_what_is_allowed(make_dispute, as_resident, state, allowed):
     dispute = make_dispute(state)
     error = refused(WrongState, dispute, lambda: submit(as_resident, dispute))

@@ -1,4 +1,4 @@
-"""Verbs for a dispute's life outside the panel and the letter: create, open, lapse, extend,
+"""Verbs for a dispute's life outside the panel and the letter: create, open, lapse, reopen, extend,
 withdraw, close, and the reply-deadline breach."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..money import check_cents
 from ..workdays import format_moment
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
+from .ladder import supervisors_and_manager, supervisors_of  # noqa: F401  (supervisors_of: still importable from here)
 from .notify import tell
 from .readiness import require_ready_to_open
 
@@ -92,11 +93,36 @@ def open_dispute(actor: Actor, dispute: Dispute, *, expected_version: int | None
 
 
 def lapse_dispute(actor: Actor, dispute: Dispute) -> Dispute:
-    """The evidence window ended with nothing received; tell the manager."""
+    """The evidence window ended with nothing received; tell the manager, and the resident kindly,
+    with how to ask for it to be reopened (nobody is left wondering)."""
     now = now_utc()
     dispute_engine.fire(dispute, "lapse", actor=actor, now=now, reason="No submission arrived in time.")
     dispute.lapsed_dt = now
     tell(dispute.manager, dispute, "evidence_lapsed", {"due": dispute.evidence_due_dt})
+    tell(dispute.resident, dispute, "evidence_lapsed_resident", {"due": dispute.evidence_due_dt})
+    return dispute
+
+
+def reopen_dispute(actor: Actor, dispute: Dispute, *, reason: str, expected_version: int | None = None) -> Dispute:
+    """A lapsed dispute is opened again, with a reason (the resident asked, the invitation went astray):
+    a fresh evidence window, a link that works until it ends, and the resident told by when."""
+    require_staff(actor, dispute)
+    check_version(dispute, expected_version)
+    if not reason.strip():
+        raise InvalidInput("Say why the dispute is reopened; the history keeps the reason.", field="reason")
+    now = now_utc()
+    old_due = dispute.evidence_due_dt
+    dispute_engine.fire(dispute, "reopen", actor=actor, now=now, reason=reason.strip(),
+                        data={"old_due": old_due.isoformat() if old_due else None})
+    dispute.lapsed_dt = None  # no longer lapsed; the history keeps that it was
+    expires = dispute.evidence_due_dt + dispute_engine.definition.link_grace["evidence"]
+    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+    if link is None or link.expires_dt <= now:
+        link = issue_link(dispute, "evidence", resident=dispute.resident, expires_dt=expires)
+    else:
+        link.expires_dt = max(link.expires_dt, expires)
+    tell(dispute.resident, dispute, "dispute_reopened",
+         {"due": dispute.evidence_due_dt, "reason": reason.strip(), "link_url": link_url(link)})
     return dispute
 
 
@@ -178,33 +204,6 @@ def record_reply_breach(actor: Actor, dispute: Dispute) -> Dispute:
     record_event(dispute, actor, "reply_breached", now=now,
                  reason="The written reply was not sent within the reply window.",
                  data={"reply_due": dispute.reply_due_dt.isoformat()})
-    for person in _supervisors_and_manager(dispute):
+    for person in supervisors_and_manager(dispute):
         tell(person, dispute, "reply_breached", {"due": dispute.reply_due_dt})
     return dispute
-
-
-def _supervisors_and_manager(dispute: Dispute) -> list[dict]:
-    people = [{"email": dispute.manager.email, "name": dispute.manager.name}]
-    company = dispute.company
-    if company.supervisor_email:
-        people.append({"email": company.supervisor_email, "name": company.supervisor_name})
-    else:
-        supervisors = db.session.scalars(
-            db.select(StaffUser).where(
-                StaffUser.company_id == company.id, StaffUser.role == "supervisor", StaffUser.is_active.is_(True)
-            )
-        )
-        people += [{"email": s.email, "name": s.name} for s in supervisors]
-    seen, unique = set(), []
-    for person in people:
-        if person["email"] and person["email"] not in seen:
-            seen.add(person["email"])
-            unique.append(person)
-    return unique
-
-
-def supervisors_of(dispute: Dispute) -> list[dict]:
-    """The people to escalate to: the company's supervisor contact, else its supervisor accounts."""
-    return [p for p in _supervisors_and_manager(dispute) if p["email"] != dispute.manager.email] or [
-        {"email": dispute.manager.email, "name": dispute.manager.name}
-    ]

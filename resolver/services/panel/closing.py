@@ -13,6 +13,7 @@ from ...models import Dispute, PanelSeat
 from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
+from ..ladder import supervisors_besides_manager
 from ..notify import tell
 from .count import TallyResult
 from .progress import panel_progress
@@ -39,7 +40,8 @@ def close_panel(
     """Count the votes and end the review: decided, or deadlocked for the manager (or chair) to decide.
 
     The panel's links stop working (a chair's stays open while the team is deadlocked), and the
-    manager gets the result by email. Closing a panel that already closed changes nothing.
+    manager gets the result by email; a deadlock reaches the supervisor (the ladder contact) too.
+    Closing a panel that already closed changes nothing.
     ``team`` and ``result``: the rows and the count of a vote that closes the panel.
     """
     if not actor.is_system:
@@ -71,9 +73,11 @@ def close_panel(
         for seat, _ in team:
             if chair is None or seat.id != chair.id:
                 revoke_links(dispute.id, "vote", now, "the team's review closed", seat_id=seat.id)
-    tell(dispute.manager, dispute, "panel_result", {
-        "result": result, "progress": panel_progress(dispute, team, result), "chair": chair, "why": why,
-    })
+    told = {"result": result, "progress": panel_progress(dispute, team, result), "chair": chair, "why": why}
+    tell(dispute.manager, dispute, "panel_result", told)
+    if result.is_deadlocked:  # a split team goes up the ladder too, not only to the manager
+        for person in supervisors_besides_manager(dispute):
+            tell(person, dispute, "panel_deadlocked", told)
     if result.is_deadlocked and chair is not None:
         link = current_link(dispute.id, "vote", seat_id=chair.id)
         if link is not None:

@@ -16,7 +16,7 @@ from ...errors import DomainError, InvalidInput, StaleDispute, WrongState
 from ...extensions import db
 from ...models import UNSENT, Dispute, ExtensionRequest, Letter, LetterStatus, PanelSeat, Task
 from ...services import outcome, panel
-from ...services.disputes import close_dispute, extend_window, open_dispute, withdraw_dispute
+from ...services.disputes import close_dispute, extend_window, open_dispute, reopen_dispute, withdraw_dispute
 from ...services.evidence import answer_more_time
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
@@ -169,6 +169,12 @@ def _withdraw(actor, dispute, form: forms.ReasonForm):
     return "The dispute is withdrawn. Its links no longer work."
 
 
+def _reopen(actor, dispute, form: forms.ReasonForm):
+    reopen_dispute(actor, dispute, reason=form.reason.data, expected_version=form.expected_version.data)
+    return (f"Reopened. {dispute.resident.name} has been told, with a working link, and has until "
+            f"{_due(dispute, dispute.evidence_due_dt)} to send their side.")
+
+
 def _close(actor, dispute, form: forms.ReasonForm):
     close_dispute(actor, dispute, reason=form.reason.data, expected_version=form.expected_version.data)
     return "The dispute is closed."
@@ -212,6 +218,7 @@ _LIST = [
            lambda c: any(t.done_dt is None for t in c.tasks), _complete_task,
            forms.CompleteTaskForm),
     Action("withdraw", "Withdraw the dispute", lambda c: "withdraw" in c.allowed, _withdraw, forms.ReasonForm),
+    Action("reopen", "Reopen the dispute", lambda c: "reopen" in c.allowed, _reopen, forms.ReasonForm),
     Action("close", "Close the dispute", lambda c: "close" in c.allowed, _close, forms.ReasonForm),
 ]
 ACTIONS = {action.name: action for action in _LIST}

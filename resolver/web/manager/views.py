@@ -26,8 +26,9 @@ from ...workflow.engine import dispute_engine
 from ..unit_of_work import unit_of_work
 from . import blueprint, queries
 from .actions import ACTIONS, not_offered, offered_now
-from .auth import current_actor
+from .auth import current_actor, current_staff
 from .dispute_page import INLINE_IMAGE_TYPES, dispute_page_context
+from .escalations import escalations_for
 from .forms import (
     ITEM_ROWS, MAX_ID, DashboardForm, EditLetterForm, NewDisputeForm, has_id_beyond_range, refuse_unless_valid,
 )
@@ -83,6 +84,8 @@ def dashboard():
         properties=queries.properties_of(company.id),
         managers=queries.staff_of(company.id, active_only=False),
         setup=unfinished_checklist(company),
+        # Up the ladder: what waits for a supervisor (a split team, a reply at risk or late).
+        escalations=escalations_for(company.id, now_utc()) if current_staff().is_supervisor else None,
     )
 
 
