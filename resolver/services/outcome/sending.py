@@ -21,6 +21,7 @@ from ..access import check_version, require_staff
 from ..disputes import record_reply_breach
 from ..notify import tell
 from .letter import SENT_STATES, check_offer, corrected_letter, letter_pdf_filename, letters_of, sent_letter
+from .letter import follow_up_due as follow_up_due_for
 
 WORKFLOW = dispute_engine.definition
 
@@ -53,10 +54,7 @@ def send_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | None
     check_offer(dispute, letter.token_kind, letter.token_cents, letter.concession_cents)
     company = dispute.company
     now = now_utc()
-    if is_correction:
-        follow_up_due = dispute.follow_up_due_dt if dispute.state in WORKFLOW.windows["follow_up"].active_in else None
-    else:
-        follow_up_due = dispute_engine.window_due(dispute, dispute_engine.definition.windows["follow_up"], now)
+    follow_up_due = follow_up_due_for(letter, dispute, now)
     offer_expires = None
     if letter.has_offer and letter.offer_response is None:
         offer_expires = add_days(now, company.offer_valid_days, company)
