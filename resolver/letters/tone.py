@@ -134,7 +134,7 @@ def check_letter(
     if not the_rules.found("feedback", text):
         flags.append(ToneFlag("missing_feedback", "Give the team's honest feedback: what the team found, "
                                                   "and where we might have been wrong."))
-    options = len(offer_lines) + count_options(own_words)
+    options = len(offer_lines) + count_options(without_quotations(own_words))
     if is_against_resident and options < 2:
         flags.append(ToneFlag(
             "too_few_options",
