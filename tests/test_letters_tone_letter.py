@@ -185,3 +185,34 @@ def test_a_hollow_apology_alone_leaves_the_letter_without_one(make_dispute, staf
     assert "sorry" not in body.lower()
     outcome.edit_letter(staff, letter, body_text=body)
     assert codes(letter) == ["hollow_apology", "missing_apology"]
+
+
+def test_the_managers_page_shows_a_kinder_way_and_asks_a_reason_only_for_what_blocks(app, signed_in_client,
+                                                                                       manager, make_dispute):
+    from resolver.models import Letter
+
+    from .test_manager_panel_letter import act, page_of
+
+    dispute = make_dispute("outcome_draft")
+    db.session.commit()
+    letter = db.session.query(Letter).filter_by(dispute_id=dispute.id).one()
+    staff = signed_in_client(manager)
+    form = {"letter_id": str(letter.id), "subject": letter.subject, "token_kind": letter.token_kind,
+            "token": "25", "concession": ""}
+    original = letter.body_text
+    body = original.replace("Thank you for bringing", "Your request is denied. Thank you for bringing")
+    assert act(staff, dispute, "edit_letter", body_text=body, **form).status_code == 303
+    html = page_of(staff, dispute)
+    assert "“Your request is denied”: A flat “no” closes the door." in html.replace("&#34;", '"')
+    assert "A kinder way to say it: “I&#39;m sorry, but after this review the charge stays." in html
+    assert "approve anyway because" in html
+
+    dense = 6 * ("Notwithstanding the considerable documentation accompanying your communication, the "
+                 "organisation's comprehensive evaluation determined that reimbursement is appropriate. ")
+    body = original.replace("Thank you for bringing", dense + "\n\nThank you for bringing")
+    assert act(staff, dispute, "edit_letter", body_text=body, **form).status_code == 303
+    html = page_of(staff, dispute)
+    assert [f["code"] for f in db.session.get(Letter, letter.id).tone_flags] == ["hard_to_read"]
+    assert "Advice: This reads at school grade" in html and "approve anyway because" not in html
+    assert act(staff, dispute, "approve_letter", letter_id=str(letter.id)).status_code == 303
+    assert db.session.get(Letter, letter.id).status == "approved"
