@@ -169,7 +169,7 @@ def test_what_hurts_needs_a_reason_to_approve_and_the_history_keeps_it(make_disp
                                                                          phrase + " Thank you for bringing"))
     error = refused(outcome.ToneCheckFailed, dispute, lambda: outcome.approve_letter(staff, letter))
     assert [flag.code for flag in error.flags] == [code]
-    assert "Perhaps: “" in error.message  # a kinder way to say it
+    assert "A kinder way to say it: “" in error.message
     assert letter.status == "draft"
     outcome.approve_letter(staff, letter, override_reason="The resident asked for a plain answer.")
     approved = [e for e in history(dispute) if e.action == "letter_approved"][-1]

@@ -37,14 +37,20 @@ class ToneCheckFailed(InvalidInput):
     """The letter has something the practice notes warn against, or leaves out something it needs."""
 
     def __init__(self, flags: list[ToneFlag]):
-        points = " ".join(f"• {flag.message}" + (f" (“{flag.excerpt}”)" if flag.excerpt else "")
-                          + (f" Perhaps: “{flag.kinder}”" if flag.kinder and flag.excerpt else "") for flag in flags)
+        points = " ".join(_point(flag) for flag in flags)
         super().__init__(
             f"Before this letter goes, please look again: {points} "
             "Change the letter, or send it anyway with a short reason (the reason is kept).",
             field="body_text",
         )
         self.flags = flags
+
+
+def _point(flag: ToneFlag) -> str:
+    if not flag.excerpt:
+        return f"• {flag.message}"
+    kinder = f" A kinder way to say it: “{flag.kinder}”" if flag.kinder else ""
+    return f"• {flag.message} (“{flag.excerpt}”){kinder}"
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -79,8 +85,8 @@ def tone_flags(letter: Letter) -> list[ToneFlag]:
         and now > dispute.reply_due_dt
     )
     flags = check_tone(letter.body_text, resident_words=resident_words(dispute), is_late=is_late)
-    context = render.letter_context(letter, dispute, dated_dt=now, follow_up_due_dt=follow_up_due(letter, dispute, now),
-                                    corrects=corrected_letter(letter))
+    context = render.letter_context(letter, dispute, dated_dt=now, corrects=corrected_letter(letter),
+                                    follow_up_due_dt=follow_up_due(letter, dispute, now))
     offer = context["offer"]
     flags += check_letter(
         render.render_text(context),
