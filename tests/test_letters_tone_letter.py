@@ -47,9 +47,8 @@ def without(body: str, *snippets: str) -> str:
 
 
 def final_text(letter, dispute) -> str:
-    return render.render_text(render.letter_context(letter, dispute, dated_dt=None,
-                                                    follow_up_due_dt=outcome.letter.follow_up_due(letter, dispute,
-                                                                                                  letter.created_dt)))
+    """The letter's text as it would go if sent when it was drafted."""
+    return render.render_text(outcome.letter.sending_context(letter, dispute, letter.created_dt))
 
 
 @pytest.mark.parametrize("decision", list(VOTES))

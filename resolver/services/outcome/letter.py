@@ -20,6 +20,7 @@ from ...letters.tone import ToneFlag, check_letter, check_tone
 from ...models import UNSENT, Dispute, Letter, LetterStatus
 from ...money import check_cents
 from ...presentation import money
+from ...workdays import add_days
 from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
@@ -85,8 +86,7 @@ def tone_flags(letter: Letter) -> list[ToneFlag]:
         and now > dispute.reply_due_dt
     )
     flags = check_tone(letter.body_text, resident_words=resident_words(dispute), is_late=is_late)
-    context = render.letter_context(letter, dispute, dated_dt=now, corrects=corrected_letter(letter),
-                                    follow_up_due_dt=follow_up_due(letter, dispute, now))
+    context = sending_context(letter, dispute, now)
     offer = context["offer"]
     flags += check_letter(
         render.render_text(context),
@@ -98,13 +98,23 @@ def tone_flags(letter: Letter) -> list[ToneFlag]:
     return flags
 
 
-def follow_up_due(letter: Letter, dispute: Dispute, now: datetime) -> datetime | None:
-    """The date the letter asks the resident to confirm receipt by, if it were sent at ``now``: a
-    correction keeps the first letter's, while that window is open."""
+def sending_context(letter: Letter, dispute: Dispute, now: datetime) -> dict:
+    """The letter's context as it goes if sent at ``now``: dated, with the date the resident is asked
+    to confirm receipt by (a correction keeps the first letter's, while that window is open) and the
+    date an offer not yet answered is open until (an answered one keeps its own)."""
     window = WORKFLOW.windows["follow_up"]
     if letter.is_correction:
-        return dispute.follow_up_due_dt if dispute.state in window.active_in else None
-    return dispute_engine.window_due(dispute, window, now)
+        follow_up_due = dispute.follow_up_due_dt if dispute.state in window.active_in else None
+    else:
+        follow_up_due = dispute_engine.window_due(dispute, window, now)
+    corrects = corrected_letter(letter)
+    context = render.letter_context(letter, dispute, dated_dt=now, follow_up_due_dt=follow_up_due, corrects=corrects)
+    if context["offer"] is not None:
+        if letter.offer_response is None:
+            context["offer"].expires_dt = add_days(now, dispute.company.offer_valid_days, dispute.company)
+        else:
+            context["offer"].expires_dt = letter.offer_expires_dt or corrects.offer_expires_dt
+    return context
 
 
 def preview_html(letter: Letter) -> Markup:
