@@ -68,7 +68,7 @@ def rules() -> ToneRules:
 
 
 def _plain(text: str) -> str:
-    """Curly apostrophes and quotes read as straight ones, so the rules need spell them once."""
+    """Curly apostrophes read as straight ones, so the rules spell each phrase once."""
     return text.replace("’", "'").replace("‘", "'")
 
 
@@ -138,7 +138,7 @@ def check_letter(
     if is_against_resident and options < 2:
         flags.append(ToneFlag(
             "too_few_options",
-            f"The decision goes against the resident, and the letter offers {_count_words(options)}. "
+            f"The decision goes against the resident, and the letter offers {_how_many(options)}. "
             "Present at least two options, as many as you can (a payment plan, going over the records "
             "together, a token, a small concession).",
             kinder="If you would like, I can go over the inspection photos with you. Another option is ...",
@@ -166,12 +166,11 @@ def check_letter(
 
 def count_options(text: str) -> int:
     """The sentences and list items that offer the resident a choice."""
-    rules_ = rules()
     pieces = [piece for line in _plain(text).splitlines() for piece in re.split(r"(?<=[.!?])\s+", line)]
-    return sum(1 for piece in pieces if any(p.search(piece) for p in rules_.markers["options"]))
+    return sum(1 for piece in pieces if rules().found("options", piece))
 
 
-def _count_words(number: int) -> str:
+def _how_many(number: int) -> str:
     return {0: "none", 1: "only one"}.get(number, str(number))
 
 
