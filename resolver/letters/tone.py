@@ -157,7 +157,7 @@ def check_letter(
     if grade > the_rules.max_grade:
         flags.append(ToneFlag(
             "hard_to_read",
-            f"This reads at school grade {grade:.0f}; aim at grade {the_rules.max_grade:.0f} or below. "
+            f"This reads at school grade {grade:.1f}; aim at grade {the_rules.max_grade:.0f} or below. "
             "Use shorter sentences and everyday words.",
             is_blocking=False,
         ))
