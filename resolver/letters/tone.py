@@ -1,49 +1,25 @@
 """The tone check: what the practice notes warn against, and what every reply must contain.
 
-The check advises; it does not forbid. A manager may send a flagged letter with a reason, and that
-reason is kept. Phrases are matched case-insensitively on the words the resident will read.
+The check advises; it does not forbid. A manager may send a letter with a blocking finding with a
+reason, and that reason is kept. The rules (phrases to avoid with a kinder way to say each, what
+counts as an apology and what only sounds like one, what marks each part of a letter) are data, in
+``tone_rules.yaml`` beside this module. Phrases are matched case-insensitively on the words the
+resident will read.
+
+Two checks: ``check_tone`` reads any text written to a resident (a letter's words, an email);
+``check_letter`` reads a whole outcome letter as the resident will get it, frame and all, for the
+parts a written outcome must have.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
 
-# (code, pattern, why) — each warning says why, in the words of the practice notes.
-_WARNINGS = [
-    ("sorry_you_feel",
-     r"\bsorry (?:that |if )?you (?:feel|felt)\b[^.!?\n]*",
-     "“Sorry you feel that way” belittles the problem: it was not a feeling, it was a real problem. "
-     "Say you are sorry it happened, or sorry for the trouble it caused."),
-    ("calm_down",
-     r"\bcalm down\b",
-     "“Calm down” always escalates. Leave it out."),
-    ("already_told",
-     r"\b(?:as (?:I|we) (?:have )?(?:already |previously )?(?:told|said|explained|mentioned|stated)(?: to)?(?: you)?"
-     r"|as (?:previously|already) (?:stated|explained|mentioned)|per my (?:last|previous) (?:email|letter|message))\b",
-     "“As I already told you” reads as impatience. Say it again plainly, as if for the first time."),
-    ("lecturing",
-     r"\b(?:you (?:should|ought to) have|you were (?:supposed|required|expected) to|you (?:failed|neglected) to"
-     r"|you did(?: not|n['’]t) follow|(?:the )?proper (?:channels?|procedures?|protocol)|if you had (?:read|followed)"
-     r"|(?:read|check) your lease|as (?:clearly )?stated in (?:your|the) lease|it (?:is|was) your responsibility)\b",
-     "This lectures the resident on protocol. The notes say: this is not the time for judging or educating."),
-    ("blaming",
-     r"\b(?:your (?:own )?fault|you caused|because of you\b|you are to blame|you['’]re to blame"
-     r"|due to your (?:own )?(?:negligence|carelessness|failure)|(?:is|was|are|were) (?:totally |completely |simply )?unreasonable)",
-     "This blames the resident. Blame the situation, the lease or the system if you must, never the person."),
-]
+import yaml
 
-_APOLOGY = re.compile(r"\b(?:sorry|apologi[sz]e|apologies|regret)\b", re.I)
-_THANKS = re.compile(r"\bthank(?:s| you)\b", re.I)
-_NEXT_STEP = re.compile(
-    r"\b(?:next|within \d+|by (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|I will|we will|I['’]ll|we['’]ll)\b",
-    re.I,
-)
-_RESTATEMENT = re.compile(
-    r"\b(?:you told us|you told me|as you put it|in your (?:own )?words|you asked (?:us|me)|you wrote|you said"
-    r"|what I['’]m hearing|as I understand it|you let us know|you let me know)\b",
-    re.I,
-)
-_LATE = re.compile(r"\b(?:later than|late|delay(?:ed)?|took longer)\b", re.I)
+RULES_FILE = Path(__file__).with_name("tone_rules.yaml")
 
 
 @dataclass(frozen=True)
@@ -51,10 +27,52 @@ class ToneFlag:
     code: str
     message: str
     excerpt: str = ""
+    kinder: str = ""
+    is_blocking: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)
 
+
+@dataclass(frozen=True)
+class _Avoid:
+    code: str
+    patterns: tuple[re.Pattern, ...]
+    why: str
+    kinder: str
+
+
+@dataclass(frozen=True)
+class ToneRules:
+    avoid: tuple[_Avoid, ...]
+    markers: dict[str, tuple[re.Pattern, ...]]
+    max_grade: float
+
+    def found(self, kind: str, text: str) -> bool:
+        return any(pattern.search(text) for pattern in self.markers[kind])
+
+
+@cache
+def rules() -> ToneRules:
+    """The rules file, compiled once."""
+    data = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+
+    def compiled(patterns) -> tuple[re.Pattern, ...]:
+        return tuple(re.compile(p, re.I) for p in patterns)
+
+    avoid = tuple(_Avoid(rule["code"], compiled(rule["patterns"]), rule["why"].strip(), rule["kinder"].strip())
+                  for rule in data["avoid"])
+    kinds = ("apology", "not_apology", "restatement", "next_step", "thanks", "late", "feedback", "options",
+             "date", "ladder", "mediation")
+    return ToneRules(avoid, {kind: compiled(data[kind]) for kind in kinds}, float(data["readability"]["max_grade"]))
+
+
+def _plain(text: str) -> str:
+    """Curly apostrophes read as straight ones, so the rules spell each phrase once."""
+    return text.replace("’", "'").replace("‘", "'")
+
+
+# Any text to a resident ---------------------------------------------------------------------------
 
 def check_tone(text: str, *, resident_words: list[str] = (), is_late: bool = False) -> list[ToneFlag]:
     """Flags for ``text``: phrases to avoid, then the parts a reply must not leave out.
@@ -62,28 +80,139 @@ def check_tone(text: str, *, resident_words: list[str] = (), is_late: bool = Fal
     ``resident_words`` are what the resident wrote (the issue, their details): quoting a good piece
     of them counts as restating the issue. ``is_late`` asks for an apology for the delay.
     """
+    the_rules = rules()
+    text = _plain(text)
     flags: list[ToneFlag] = []
     remaining = text
-    for code, pattern, why in _WARNINGS:
-        found = list(dict.fromkeys(match.group(0).strip() for match in re.finditer(pattern, text, re.I)))
+    for rule in the_rules.avoid:
+        found: list[str] = []
+        for pattern in rule.patterns:
+            found += [match.group(0).strip(" ,.!\n") for match in pattern.finditer(remaining)]
+            # A phrase found once is flagged once, and never counts towards the apology it imitates.
+            remaining = pattern.sub(" ", remaining)
         if found:
-            flags.append(ToneFlag(code, why, " … ".join(found)))
-        # A warned-against phrase does not count towards the apology it imitates.
-        remaining = re.sub(pattern, " ", remaining, flags=re.I)
-    if not _APOLOGY.search(remaining):
+            flags.append(ToneFlag(rule.code, rule.why, " … ".join(dict.fromkeys(found)), rule.kinder))
+    for pattern in the_rules.markers["not_apology"]:
+        remaining = pattern.sub(" ", remaining)
+    if not the_rules.found("apology", remaining):
         flags.append(ToneFlag("missing_apology", "Say you are sorry for the situation. It is not an admission of "
-                                                 "guilt; it shows you care."))
-    if not (_RESTATEMENT.search(text) or _quotes_resident(text, resident_words)):
+                                                 "guilt; it shows you care.",
+                              kinder="I'm sorry you have had this trouble, and for the time it has cost you."))
+    if not (the_rules.found("restatement", text) or _quotes_resident(text, resident_words)):
         flags.append(ToneFlag("missing_restatement", "Restate the issue as the resident put it, so they know they "
                                                      "were heard and the answer fits the problem."))
-    if not _NEXT_STEP.search(text):
+    if not the_rules.found("next_step", text):
         flags.append(ToneFlag("missing_next_step", "Say what happens next, and by when."))
-    if not _THANKS.search(text):
+    if not the_rules.found("thanks", text):
         flags.append(ToneFlag("missing_thanks", "Thank the resident sincerely and invite them to get in touch."))
-    if is_late and not _LATE.search(text):
+    if is_late and not the_rules.found("late", text):
         flags.append(ToneFlag("late_without_apology", "This reply goes out after the promised reply date. "
                                                       "Say so, and say you are sorry for the delay."))
     return flags
+
+
+# A whole outcome letter ---------------------------------------------------------------------------
+
+def check_letter(
+    letter_text: str,
+    *,
+    own_words: str,
+    offer_lines: list[str] = (),
+    is_against_resident: bool,
+    is_without_mediation: bool,
+) -> list[ToneFlag]:
+    """The parts a written outcome must have, read in ``letter_text`` (the letter as the resident gets
+    it: the manager's words in the company's frame); options are counted in ``own_words`` (the
+    manager's words) and ``offer_lines``, and the readability is that of ``own_words``, less quotations.
+
+    ``is_against_resident``: the decision went against the resident, so they need at least two
+    options. ``is_without_mediation``: the company chose to name no mediation service.
+    """
+    the_rules = rules()
+    text = _plain(letter_text)
+    flags: list[ToneFlag] = []
+    if not the_rules.found("feedback", text):
+        flags.append(ToneFlag("missing_feedback", "Give the team's honest feedback: what the team found, "
+                                                  "and where we might have been wrong."))
+    options = len(offer_lines) + count_options(without_quotations(own_words))
+    if is_against_resident and options < 2:
+        flags.append(ToneFlag(
+            "too_few_options",
+            f"The decision goes against the resident, and the letter offers {_how_many(options)}. "
+            "Present at least two options, as many as you can (a payment plan, going over the records "
+            "together, a token, a small concession).",
+            kinder="If you would like, I can go over the inspection photos with you. Another option is ...",
+        ))
+    if not the_rules.found("date", text):
+        flags.append(ToneFlag("missing_date", "Give a date for the next step, so the resident knows when to "
+                                              "expect it."))
+    if not the_rules.found("ladder", text):
+        flags.append(ToneFlag("missing_ladder", "Name someone above you the resident can go to (a supervisor "
+                                                "or the home office): set one in Settings, or say so in the "
+                                                "letter."))
+    if not is_without_mediation and not the_rules.found("mediation", text):
+        flags.append(ToneFlag("missing_mediation", "Name the outside mediation service the resident can turn "
+                                                   "to (Settings), or choose to name none."))
+    grade = reading_grade(without_quotations(own_words))
+    if grade > the_rules.max_grade:
+        flags.append(ToneFlag(
+            "hard_to_read",
+            f"This reads at school grade {grade:.1f}; aim at grade {the_rules.max_grade:.0f} or below. "
+            "Use shorter sentences and everyday words.",
+            is_blocking=False,
+        ))
+    return flags
+
+
+def count_options(text: str) -> int:
+    """The sentences and list items that offer the resident a choice."""
+    pieces = [piece for line in _plain(text).splitlines() for piece in re.split(r"(?<=[.!?])\s+", line)]
+    return sum(1 for piece in pieces if rules().found("options", piece))
+
+
+def _how_many(number: int) -> str:
+    return {0: "none", 1: "only one"}.get(number, str(number))
+
+
+def without_quotations(text: str) -> str:
+    """The writer's own words: quoted lines ("> ") and words in quotation marks are someone else's."""
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
+    return re.sub(r"“[^”]*”|\"[^\"]*\"", " ", "\n".join(lines))
+
+
+# Readability ------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+
+
+def reading_grade(text: str) -> float:
+    """The Flesch-Kincaid grade of ``text``: 0.39 × words per sentence + 11.8 × syllables per word − 15.59.
+
+    Sentences end at . ! ? or a line break (a list item is a sentence); syllables are counted by
+    ``syllables``. Text with no words reads at grade 0.
+    """
+    sentences = [s for s in re.split(r"[.!?]+|\n", text) if _WORD.search(s)]
+    words = _WORD.findall(text)
+    if not words:
+        return 0.0
+    syllable_count = sum(syllables(word) for word in words)
+    return 0.39 * len(words) / len(sentences) + 11.8 * syllable_count / len(words) - 15.59
+
+
+def syllables(word: str) -> int:
+    """An English word's syllables, by its groups of vowels: a silent final "e" does not count, a
+    final "le" after a consonant does ("ta-ble"), and "-ed" counts only after "t" or "d"."""
+    word = word.lower().split("'")[0]
+    if len(word) <= 3:
+        return 1
+    if word.endswith("ed") and word[-3] not in "td":
+        word = word[:-2]
+    elif word.endswith("es") and word[-3] not in "scxzgh":
+        word = word[:-2]
+    elif word.endswith("e") and not (word.endswith("le") and word[-3] not in "aeiouy"):
+        word = word[:-1]
+    groups = re.findall(r"[aeiouy]+", word)
+    return max(1, len(groups))
 
 
 def _normalise(text: str) -> str:

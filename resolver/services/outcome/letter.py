@@ -5,6 +5,8 @@ A sent letter never changes: a correction is a new letter linked to the one it c
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -14,10 +16,12 @@ from ...errors import InvalidInput, NotFound, WrongState
 from ...extensions import db
 from ...history import record_event
 from ...letters import render
-from ...letters.tone import ToneFlag, check_tone
+from ...letters.tone import ToneFlag, check_letter, check_tone
 from ...models import UNSENT, Dispute, Letter, LetterStatus
 from ...money import check_cents
 from ...presentation import money
+from ...workdays import add_days
+from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
 from .decision import FULFIL_WITHIN_DAYS, decision_facts, latest_submission, resident_words
@@ -34,13 +38,20 @@ class ToneCheckFailed(InvalidInput):
     """The letter has something the practice notes warn against, or leaves out something it needs."""
 
     def __init__(self, flags: list[ToneFlag]):
-        points = " ".join(f"• {flag.message}" + (f" (“{flag.excerpt}”)" if flag.excerpt else "") for flag in flags)
+        points = " ".join(_point(flag) for flag in flags)
         super().__init__(
             f"Before this letter goes, please look again: {points} "
             "Change the letter, or send it anyway with a short reason (the reason is kept).",
             field="body_text",
         )
         self.flags = flags
+
+
+def _point(flag: ToneFlag) -> str:
+    if not flag.excerpt:
+        return f"• {flag.message}"
+    kinder = f" A kinder way to say it: “{flag.kinder}”" if flag.kinder else ""
+    return f"• {flag.message} (“{flag.excerpt}”){kinder}"
 
 
 # Reading ---------------------------------------------------------------------------------------
@@ -63,14 +74,47 @@ def sent_letter(dispute: Dispute) -> Letter | None:
 
 
 def tone_flags(letter: Letter) -> list[ToneFlag]:
-    """The tone check for a letter as it stands, for a page to show before approving."""
+    """The tone check for a letter as it stands, for a page to show before approving: the manager's
+    words, then the letter as the resident would get it if it were sent now (the frame adds the
+    offer, the date to confirm receipt by, the ladder and mediation, so only what is really missing
+    is flagged)."""
     dispute = dispute_of(letter)
+    now = now_utc()
     is_late = (
         not letter.is_correction
         and dispute.reply_due_dt is not None
-        and now_utc() > dispute.reply_due_dt
+        and now > dispute.reply_due_dt
     )
-    return check_tone(letter.body_text, resident_words=resident_words(dispute), is_late=is_late)
+    flags = check_tone(letter.body_text, resident_words=resident_words(dispute), is_late=is_late)
+    context = sending_context(letter, dispute, now)
+    offer = context["offer"]
+    flags += check_letter(
+        render.render_text(context),
+        own_words=letter.body_text,
+        offer_lines=offer.lines if offer is not None else [],
+        is_against_resident=dispute.decision == Decision.UPHOLD,
+        is_without_mediation=dispute.company.is_without_mediation,
+    )
+    return flags
+
+
+def sending_context(letter: Letter, dispute: Dispute, now: datetime) -> dict:
+    """The letter's context as it goes if sent at ``now``: dated, with the date the resident is asked
+    to confirm receipt by (a correction keeps the first letter's, while that window is open) and the
+    date an offer not yet answered is open until (an answered one keeps its own)."""
+    window = WORKFLOW.windows["follow_up"]
+    if letter.is_correction:
+        follow_up_due = dispute.follow_up_due_dt if dispute.state in window.active_in else None
+    else:
+        follow_up_due = dispute_engine.window_due(dispute, window, now)
+    corrects = corrected_letter(letter)
+    context = render.letter_context(letter, dispute, dated_dt=now, follow_up_due_dt=follow_up_due, corrects=corrects)
+    if context["offer"] is not None:
+        if letter.offer_response is None:
+            context["offer"].expires_dt = add_days(now, dispute.company.offer_valid_days, dispute.company)
+        else:
+            context["offer"].expires_dt = letter.offer_expires_dt or corrects.offer_expires_dt
+    return context
 
 
 def preview_html(letter: Letter) -> Markup:
@@ -200,21 +244,22 @@ def approve_letter(actor: Actor, letter: Letter, *, override_reason: str = "",
         return letter
     check_offer(dispute, letter.token_kind, letter.token_cents, letter.concession_cents)
     flags = tone_flags(letter)
+    blocking = [flag for flag in flags if flag.is_blocking]
     reason = " ".join((override_reason or "").split())
-    if flags and not reason:
-        raise ToneCheckFailed(flags)
+    if blocking and not reason:
+        raise ToneCheckFailed(blocking)
     now = now_utc()
     letter.status = LetterStatus.APPROVED
     letter.approved_dt = now
     letter.approved_by_id = actor.id if actor.is_staff else None
     letter.tone_flags = [flag.as_dict() for flag in flags]
-    letter.tone_override_reason = reason if flags else ""
+    letter.tone_override_reason = reason if blocking else ""
     dispute_engine.touch(dispute)  # an edit drawn before the approval is told the letter changed
     record_event(
         dispute, actor, "letter_approved", now=now,
-        reason=(f"Approved despite the tone check: {reason}" if flags else ""),
+        reason=(f"Approved despite the tone check: {reason}" if blocking else ""),
         data={"letter_id": letter.id, "version": letter.version, "tone_flags": [f.code for f in flags],
-              "sent_anyway": bool(flags)},
+              "sent_anyway": bool(blocking)},
     )
     db.session.flush()  # the send guard counts approved letters in the database
     return letter

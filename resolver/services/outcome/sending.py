@@ -15,12 +15,13 @@ from ...letters import render
 from ...letters.pdf import html_to_pdf
 from ...links import current_link, issue_link, link_url
 from ...models import Dispute, Letter, LetterStatus
-from ...workdays import add_days, format_day
+from ...workdays import format_day
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
 from ..disputes import record_reply_breach
 from ..notify import tell
 from .letter import SENT_STATES, check_offer, corrected_letter, letter_pdf_filename, letters_of, sent_letter
+from .letter import sending_context
 
 WORKFLOW = dispute_engine.definition
 
@@ -51,22 +52,10 @@ def send_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | None
     if letter is None:
         raise GuardFailed("Approve the letter before sending it.")
     check_offer(dispute, letter.token_kind, letter.token_cents, letter.concession_cents)
-    company = dispute.company
     now = now_utc()
-    if is_correction:
-        follow_up_due = dispute.follow_up_due_dt if dispute.state in WORKFLOW.windows["follow_up"].active_in else None
-    else:
-        follow_up_due = dispute_engine.window_due(dispute, dispute_engine.definition.windows["follow_up"], now)
-    offer_expires = None
-    if letter.has_offer and letter.offer_response is None:
-        offer_expires = add_days(now, company.offer_valid_days, company)
-    elif letter.has_offer:
-        offer_expires = letter.offer_expires_dt or corrected_letter(letter).offer_expires_dt
-
-    corrects = corrected_letter(letter)
-    context = render.letter_context(letter, dispute, dated_dt=now, follow_up_due_dt=follow_up_due, corrects=corrects)
-    if context["offer"] is not None:
-        context["offer"].expires_dt = offer_expires
+    context = sending_context(letter, dispute, now)
+    follow_up_due, corrects = context["follow_up_due_dt"], context["corrects"]
+    offer_expires = context["offer"].expires_dt if context["offer"] is not None else None
     # Everything that can fail comes first; nothing has changed yet.
     pdf = html_to_pdf(render.render_document(context))
     fragment = render.render_fragment(context)
