@@ -139,8 +139,9 @@ def test_four_workers_fire_every_deadline_once_and_send_every_email_once(app, sm
     seeded = seed_due_work(disputes=2000, emails=2000)
     workers = start_workers(4, worker_environment(app, tmp_path, smtp_server.port))
     try:
-        # Every lapse queues one email to the manager, on top of the 2,000 already queued.
-        wait_until_done(seeded["emails"] + seeded["disputes"], smtp, workers)
+        # Every lapse queues two emails (the manager, and the resident told how to ask to reopen), on top
+        # of the 2,000 already queued.
+        wait_until_done(seeded["emails"] + 2 * seeded["disputes"], smtp, workers)
     finally:
         stop_workers(workers)
     assert all(w.returncode == 0 for w in workers), worker_logs(workers)
@@ -150,7 +151,7 @@ def test_four_workers_fire_every_deadline_once_and_send_every_email_once(app, sm
     assert len(lapses) == seeded["disputes"] and {count for _, count in lapses} == {1}
     assert db.session.scalar(select(func.count()).where(Dispute.state == "lapsed")) == seeded["disputes"]
     counts = message_ids(smtp)
-    assert len(counts) == seeded["emails"] + seeded["disputes"]
+    assert len(counts) == seeded["emails"] + 2 * seeded["disputes"]
     assert max(counts.values()) == 1, "an email was accepted twice"
 
 
@@ -164,14 +165,14 @@ def test_a_killed_worker_loses_nothing(app, smtp, tmp_path, smtp_server):
         time.sleep(0.05)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    assert len(smtp.messages) < seeded["emails"] + seeded["disputes"], "the worker finished before it was killed"
+    assert len(smtp.messages) < seeded["emails"] + 2 * seeded["disputes"], "the worker finished before it was killed"
     workers = start_workers(2, env)
     try:
-        wait_until_done(seeded["emails"] + seeded["disputes"], smtp, workers)
+        wait_until_done(seeded["emails"] + 2 * seeded["disputes"], smtp, workers)
     finally:
         stop_workers(workers)
     counts = message_ids(smtp)
-    assert len(counts) == seeded["emails"] + seeded["disputes"], "an email was lost"
+    assert len(counts) == seeded["emails"] + 2 * seeded["disputes"], "an email was lost"
     # The only message that may arrive twice is one the server accepted in the instant before the
     # kill, before its row was marked sent; its Message-ID is the same, so mail clients merge it.
     assert sum(c - 1 for c in counts.values()) <= 1
