@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, false
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -16,6 +16,7 @@ class Company(Base):
         CheckConstraint("panel_size % 2 = 1 AND panel_size >= 1", name="panel_size_odd"),
         CheckConstraint("evidence_window_days >= 1 AND reply_window_days >= 1", name="windows_positive"),
         CheckConstraint("token_cap_cents >= 0 AND concession_cap_cents >= 0", name="caps_not_negative"),
+        CheckConstraint("token_step_cents >= 1", name="token_step_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,6 +35,8 @@ class Company(Base):
     is_panel_anonymous: Mapped[bool] = mapped_column(default=True)
     token_cap_cents: Mapped[int] = mapped_column(default=5000)
     concession_cap_cents: Mapped[int] = mapped_column(default=50000)
+    # A token the team recommends is rounded to a multiple of this (gift cards come in $5 steps).
+    token_step_cents: Mapped[int] = mapped_column(default=500, server_default=text("500"))
     supervisor_name: Mapped[str] = mapped_column(String(200), default="")
     supervisor_email: Mapped[str] = mapped_column(String(254), default="")
     supervisor_phone: Mapped[str] = mapped_column(String(40), default="")
