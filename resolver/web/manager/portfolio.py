@@ -7,7 +7,7 @@ the reason beside what was typed, and changes nothing. The residents' pages are 
 """
 from __future__ import annotations
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from ...errors import DomainError, NotFound
@@ -17,14 +17,6 @@ from . import blueprint
 from .auth import current_actor
 from .forms import refuse_unless_valid
 from .portfolio_forms import ListForm, PropertyForm, UnitForm
-
-IMPORT_ENDPOINT = "manager.portfolio_import"
-
-
-def import_url() -> str | None:
-    """The CSV import's page, where this instance has one."""
-    return url_for(IMPORT_ENDPOINT) if IMPORT_ENDPOINT in current_app.view_functions else None
-
 
 def list_filters() -> ListForm:
     """A list page's search as asked; a garbled one is the first page of current rows."""
@@ -46,15 +38,13 @@ def properties():
     filters = list_filters()
     page = portfolio.properties_page(g.company.id, search=filters.q.data, status=filters.status.data,
                                      page=filters.page_number)
-    return render_template("manager/properties.html", page=page, statuses=portfolio.STATUSES,
-                           import_url=import_url())
+    return render_template("manager/properties.html", page=page, statuses=portfolio.STATUSES)
 
 
 # Adding one ---------------------------------------------------------------------------------------
 
 def _new_property_page(error: DomainError | None = None, status: int = 200, **_):
-    return render_template("manager/property_new.html", typed=request.form, error=error,
-                           import_url=import_url()), status
+    return render_template("manager/property_new.html", typed=request.form, error=error), status
 
 
 @blueprint.route("/properties/new", methods=["GET", "POST"])

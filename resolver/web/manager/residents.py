@@ -19,7 +19,7 @@ from ..unit_of_work import unit_of_work
 from . import blueprint
 from .auth import current_actor
 from .forms import refuse_unless_valid
-from .portfolio import import_url, list_filters
+from .portfolio import list_filters
 from .portfolio_forms import ResidentForm
 
 
@@ -43,7 +43,7 @@ def residents():
     page = portfolio.residents_page(g.company.id, search=filters.q.data, status=filters.status.data,
                                     property_id=chosen.id if chosen else None, page=filters.page_number)
     return render_template("manager/residents.html", page=page, statuses=portfolio.STATUSES, chosen=chosen,
-                           languages=LANGUAGES, import_url=import_url())
+                           languages=LANGUAGES)
 
 
 def _form_page(resident: Resident | None, *, error: DomainError | None = None, status: int = 200):
