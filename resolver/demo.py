@@ -20,6 +20,7 @@ from sqlalchemy import select
 from . import clock
 from .extensions import db
 from .models import Company, Dispute, OutboxEmail, PanelMember, Property, Resident, StaffUser, Unit
+from .services.categories import phrases_of
 from .walkthrough import Pace, Story, walk_dispute
 from .workflow.definition import Decision, load_definition
 
@@ -89,7 +90,7 @@ class DemoReport:
         if self.made:
             out.append(f"Disputes made ({len(self.made)}):")
             for dispute in self.made:
-                out.append(f"  #{dispute.id:<4} {dispute.state:<18} {dispute.resident.name}: {dispute.category}")
+                out.append(f"  #{dispute.id:<4} {dispute.state:<18} {dispute.resident.name}: {phrases_of(dispute).label}")
         else:
             out.append("Every state already has a demo dispute; nothing new was made.")
         for state, reason in self.skipped.items():
