@@ -18,9 +18,10 @@ from PIL import Image
 from sqlalchemy import select
 
 from . import clock
+from .actors import Actor
 from .extensions import db
 from .models import Company, Dispute, OutboxEmail, PanelMember, Property, Resident, StaffUser, Unit
-from .services.categories import phrases_of
+from .services.categories import add_category, all_categories, phrases_of
 from .walkthrough import Pace, Story, walk_dispute
 from .workflow.definition import Decision, load_definition
 
@@ -157,6 +158,19 @@ def _company() -> tuple[Company, bool]:
     return company, False
 
 
+# A category the demo company added of its own, beside Resolver's (Settings → Dispute categories).
+DEMO_CATEGORY = {
+    "label": "Parking permits", "matter": "your parking permit",
+    "concession": "off your next parking permit", "task": "Take {amount} off the resident's next parking permit",
+    "token": "car wash voucher",
+}
+
+
+def _own_categories(company: Company) -> None:
+    if all(c.label != DEMO_CATEGORY["label"] for c in all_categories(company)):
+        add_category(Actor.system("resolver demo"), company, DEMO_CATEGORY)
+
+
 def _staff(company: Company, email: str, name: str, role: str, password: str | None) -> StaffUser:
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
     if user is None:
@@ -252,6 +266,7 @@ def build_demo(password: str | None = None) -> DemoReport:
     manager = _staff(company, MANAGER_EMAIL, "Dana Whitfield", "manager", password)
     _staff(company, SUPERVISOR_EMAIL, "Sam Ortiz", "supervisor", password)
     panel = _panel(company)
+    _own_categories(company)
     db.session.commit()
     report = DemoReport(company=company, password=password, was_there=was_there)
     present = set(db.session.scalars(select(Dispute.state).where(Dispute.company_id == company.id)))

@@ -78,16 +78,21 @@ def _category_settings():
     return {"category_rows": category_rows}
 
 
-@blueprint.app_template_filter("category_label")
-def category_label(dispute) -> str:
-    """A dispute's category as staff read it: its label, also for free text typed before categories
-    existed. The company's categories are read once a request, however many disputes a page lists."""
+@blueprint.app_template_filter("category_phrases")
+def category_phrases(dispute) -> CategoryPhrases:
+    """``phrases_of(dispute)`` for pages and emails that list disputes: the company's categories are
+    read once a request (or job), however many disputes it shows."""
     known = g.setdefault("_categories_of", {})
     if dispute.company_id not in known:
         known[dispute.company_id] = categories.all_categories(dispute.company)
-    offered = known[dispute.company_id]
-    found = categories.find_category(offered, dispute.category)
-    return (found or next(c for c in offered if c.key == categories.FALLBACK)).label
+    found = known[dispute.company_id]
+    return categories.find_category(found, dispute.category) or next(c for c in found if c.key == categories.FALLBACK)
+
+
+@blueprint.app_template_filter("category_label")
+def category_label(dispute) -> str:
+    """A dispute's category as staff read it: its name, also for free text typed before categories existed."""
+    return category_phrases(dispute).label
 
 
 @blueprint.post("/settings/categories")
