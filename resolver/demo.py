@@ -18,8 +18,10 @@ from PIL import Image
 from sqlalchemy import select
 
 from . import clock
+from .actors import Actor
 from .extensions import db
 from .models import Company, Dispute, OutboxEmail, PanelMember, Property, Resident, StaffUser, Unit
+from .services.categories import add_category, all_categories, phrases_of
 from .walkthrough import Pace, Story, walk_dispute
 from .workflow.definition import Decision, load_definition
 
@@ -89,7 +91,7 @@ class DemoReport:
         if self.made:
             out.append(f"Disputes made ({len(self.made)}):")
             for dispute in self.made:
-                out.append(f"  #{dispute.id:<4} {dispute.state:<18} {dispute.resident.name}: {dispute.category}")
+                out.append(f"  #{dispute.id:<4} {dispute.state:<18} {dispute.resident.name}: {phrases_of(dispute).label}")
         else:
             out.append("Every state already has a demo dispute; nothing new was made.")
         for state, reason in self.skipped.items():
@@ -154,6 +156,19 @@ def _company() -> tuple[Company, bool]:
     db.session.add(company)
     db.session.flush()
     return company, False
+
+
+# A category the demo company added of its own, beside Resolver's (Settings → Dispute categories).
+DEMO_CATEGORY = {
+    "label": "Parking permits", "matter": "your parking permit",
+    "concession": "off your next parking permit", "task": "Take {amount} off the resident's next parking permit",
+    "token": "car wash voucher",
+}
+
+
+def _own_categories(company: Company) -> None:
+    if all(c.label != DEMO_CATEGORY["label"] for c in all_categories(company)):
+        add_category(Actor.system("resolver demo"), company, DEMO_CATEGORY)
 
 
 def _staff(company: Company, email: str, name: str, role: str, password: str | None) -> StaffUser:
@@ -251,6 +266,7 @@ def build_demo(password: str | None = None) -> DemoReport:
     manager = _staff(company, MANAGER_EMAIL, "Dana Whitfield", "manager", password)
     _staff(company, SUPERVISOR_EMAIL, "Sam Ortiz", "supervisor", password)
     panel = _panel(company)
+    _own_categories(company)
     db.session.commit()
     report = DemoReport(company=company, password=password, was_there=was_there)
     present = set(db.session.scalars(select(Dispute.state).where(Dispute.company_id == company.id)))

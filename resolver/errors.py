@@ -51,8 +51,8 @@ class AlreadyRecorded(DomainError):
 class InvalidInput(DomainError):
     status_code = 422
 
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, *, field: str | None = None, allowed: list[str] | None = None):
+        super().__init__(message, allowed=allowed)
         self.field = field
 
 

@@ -52,7 +52,7 @@ def test_opening_a_dispute_for_a_new_resident(app, api, company, manager, smtp):
     response = api.post("/disputes", {
         "resident": {"name": "Dana Okafor", "email": "dana@mail.test"},
         "property_id": prop.id, "unit": "7C",
-        "issue": "The carpet cleaning charge is unfair.", "category": "security deposit",
+        "issue": "The carpet cleaning charge is unfair.", "category": "deposit",
         "items": [{"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains"}],
     })
     assert response.status_code == 201, response.get_json()
@@ -224,7 +224,7 @@ def test_every_answer_matches_the_openapi_document(api_schema, mode):
     assert {"GET /disputes", "POST /disputes", "GET /disputes/{dispute_id}", "GET /properties", "POST /properties",
             "PATCH /properties/{property_id}", "POST /properties/{property_id}/units",
             "PATCH /residents/{resident_id}", "POST /residents/{resident_id}/archive"} <= labels
-    assert len(labels) == 21
+    assert len(labels) == 22
 
     for operation in operations:
         @given(case=operation.as_strategy(generation_mode=mode))
@@ -252,7 +252,8 @@ def test_the_api_and_the_managers_form_find_or_add_residents_and_units_the_same_
     staff = signed_in_client(manager)
     assert staff.post("/disputes/new", {
         "resident_choice": "new", "new_name": "Dana Okafor", "new_email": "dana@mail.test",
-        "property_id": str(prop.id), "unit_label": "7C", "issue": "The carpet charge.", "intent": "draft",
+        "property_id": str(prop.id), "unit_label": "7C", "issue": "The carpet charge.", "category": "deposit",
+        "intent": "draft",
     }).status_code == 303
     # The same unit again, through the API, for a resident with no unit on file: found, not added twice,
     # and now the resident's.
@@ -271,3 +272,26 @@ def test_the_api_and_the_managers_form_find_or_add_residents_and_units_the_same_
     html = staff.post("/disputes/new", {"resident_choice": "new", "new_name": "New", "new_email": "a@b",
                                         "issue": "x"}).get_data(as_text=True)
     assert "not an email address" in html and 'id="new_email-error"' in html
+
+
+def test_a_new_dispute_names_its_category_by_key_and_an_unknown_one_is_refused(app, api, company, resident):
+    db.session.commit()
+    listed = api.get("/categories").get_json()["categories"]
+    assert {"key": "rent_or_fee", "label": "Rent or fee charge"} in listed
+    assert [c["key"] for c in listed][-1] == "other"
+
+    def opened(category):
+        body = {"resident": {"id": resident.id}, "issue": "The late fee.", "open": False}
+        return api.post("/disputes", body if category is None else {**body, "category": category})
+
+    refused = opened("parking lot lights")
+    assert refused.status_code == 422
+    assert refused.get_json()["field"] == "category"
+    assert refused.get_json()["allowed"] == ["deposit", "rent_or_fee", "repair", "noise", "pest", "other"]
+    assert db.session.scalar(select(func.count(Dispute.id))) == 0
+
+    by_key = opened("rent_or_fee").get_json()
+    assert by_key["category"] == "rent_or_fee" and by_key["category_label"] == "Rent or fee charge"
+    # A client written before categories were keys sends a name: it is read as that category's key.
+    assert opened("Late fee").get_json()["category"] == "rent_or_fee"
+    assert opened(None).get_json()["category"] == "other"

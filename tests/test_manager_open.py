@@ -28,7 +28,7 @@ def test_opening_a_dispute_for_a_new_resident_sends_the_invitation(app, signed_i
         "property_id": str(prop.id), "unit_label": "7C",
         "issue": "The resident says the $150 carpet cleaning charge is unfair because the carpet was clean.",
         "what_was_fixed": "We refunded the pet fee.", "company_position": "The carpet needed cleaning.",
-        "category": "security deposit", "manager_id": str(manager.id),
+        "category": "deposit", "manager_id": str(manager.id),
         "item-0-description": "Carpet cleaning", "item-0-amount": "$1,150.50", "item-0-reason": "Stains in the bedroom",
         "item-1-description": "Blinds", "item-1-amount": "40", "item-1-reason": "",
         "intent": "open",
@@ -41,8 +41,9 @@ def test_opening_a_dispute_for_a_new_resident_sends_the_invitation(app, signed_i
     assert dispute.resident.name == "Dana Okafor" and dispute.resident.email == "dana@mail.test"
     assert dispute.unit.label == "7C" and dispute.unit.property_id == prop.id
     assert [(i.description, i.amount_cents) for i in dispute.items] == [("Carpet cleaning", 115050), ("Blinds", 4000)]
-    assert dispute.category == "security deposit"
+    assert dispute.category == "deposit"
     page = staff.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Security deposit deduction" in page  # the category's name, not its key
     assert "The invitation is on its way to Dana Okafor" in page and "11:59 PM on Saturday 14 March 2026" in page
 
     assert send_pending() == 1
@@ -55,7 +56,7 @@ def test_saving_a_draft_for_an_existing_resident_sends_nothing(app, signed_in_cl
     staff = signed_in_client(manager)
     response = staff.post("/disputes/new", {
         "resident_choice": "existing", "resident_id": str(resident.id),
-        "issue": "Noise from the unit upstairs after the fix.", "intent": "draft",
+        "issue": "Noise from the unit upstairs after the fix.", "category": "noise", "intent": "draft",
     })
     assert response.status_code == 303
     dispute = db.session.scalars(select(Dispute)).one()
@@ -81,7 +82,8 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_saved(
     db.session.commit()
     staff = signed_in_client(manager)
     before = counts()
-    base = {"resident_choice": "existing", "resident_id": str(resident.id), "issue": "The issue.", "intent": "open"}
+    base = {"resident_choice": "existing", "resident_id": str(resident.id), "issue": "The issue.", "category": "repair",
+            "intent": "open"}
     cases = [
         ({"item-0-description": "Carpet", "item-0-amount": "12,34x"}, "should be written like 150 or 150.00"),
         ({"item-0-description": "Carpet", "item-0-amount": "-5"}, "cannot be negative"),
@@ -93,6 +95,9 @@ def test_bad_input_is_refused_with_a_message_and_nothing_is_saved(
         ({"resident_choice": "new", "new_name": "New Person", "new_email": "not-an-address"}, "email address"),
         ({"property_id": "424242", "unit_label": "1A"}, "Choose one of your company&#39;s properties"),
         ({"manager_id": "424242"}, "Choose one of your company&#39;s managers"),
+        ({"category": ""}, "Choose the dispute&#39;s category."),
+        ({"category": "parking lot lights"}, "There is no category called “parking lot lights”. Choose one of: "
+                                             "deposit, rent_or_fee, repair, noise, pest, other."),
     ]
     for change, message in cases:
         response = staff.post("/disputes/new", {**base, **change})
@@ -118,7 +123,8 @@ def test_a_resident_without_email_cannot_be_invited(app, signed_in_client, manag
     db.session.commit()
     before = counts()
     response = signed_in_client(manager).post("/disputes/new", {
-        "resident_choice": "existing", "resident_id": str(quiet.id), "issue": "Something.", "intent": "open",
+        "resident_choice": "existing", "resident_id": str(quiet.id), "issue": "Something.", "category": "other",
+        "intent": "open",
     })
     assert response.status_code == 409
     assert "has no email address" in response.get_data(as_text=True)
@@ -130,7 +136,8 @@ def test_a_new_resident_typed_in_is_used_even_if_the_list_was_left_selected(app,
     db.session.commit()
     response = signed_in_client(manager).post("/disputes/new", {
         "resident_choice": "existing", "resident_id": "", "new_name": "Jordan Newcomer",
-        "new_email": "jordan@mail.test", "issue": "The parking fee was charged twice.", "intent": "draft",
+        "new_email": "jordan@mail.test", "issue": "The parking fee was charged twice.", "category": "rent_or_fee",
+        "intent": "draft",
     })
     assert response.status_code == 303
     dispute = db.session.scalars(select(Dispute)).one()
@@ -156,3 +163,31 @@ def test_thousands_of_residents_are_searched_not_scrolled(app, signed_in_client,
     again = staff.post("/disputes/new", {"resident_choice": "existing", "resident_id": str(far.id), "issue": ""})
     assert again.status_code == 422
     assert re.search(rf'<option value="{far.id}" selected>Resident 02999', again.get_data(as_text=True))
+
+
+def test_the_form_offers_the_companys_categories_and_stores_the_chosen_key(
+    app, signed_in_client, supervisor, manager, company, resident
+):
+    from resolver.actors import Actor
+    from resolver.services import categories
+
+    categories.add_category(Actor.staff(supervisor), company, {
+        "label": "Parking permits", "matter": "your parking permit", "concession": "off your next permit",
+        "task": "Take {amount} off the resident's next permit", "token": "gift card"})
+    categories.archive_category(Actor.staff(supervisor), company, "pest")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    page = staff.get("/disputes/new").get_data(as_text=True)
+    assert '<option value="parking_permits" >Parking permits</option>' in page
+    assert '<option value="noise" >Noise or neighbour</option>' in page
+    assert 'value="pest"' not in page  # archived: not offered
+
+    base = {"resident_choice": "existing", "resident_id": str(resident.id), "issue": "The permit.", "intent": "draft"}
+    refused = staff.post("/disputes/new", {**base, "category": "pest"})
+    assert refused.status_code == 422 and "“Pests” is archived" in refused.get_data(as_text=True)
+    assert counts()[0] == 0
+    response = staff.post("/disputes/new", {**base, "category": "parking_permits"})
+    assert response.status_code == 303
+    dispute = db.session.scalars(select(Dispute)).one()
+    assert dispute.category == "parking_permits"
+    assert "Parking permits" in staff.get(f"/disputes/{dispute.id}").get_data(as_text=True)

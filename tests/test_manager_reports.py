@@ -7,7 +7,7 @@ import io
 from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.models import Vote
-from resolver.services import disputes
+from resolver.services import categories, disputes
 
 
 def rows_of(response) -> list[list[str]]:
@@ -42,8 +42,8 @@ def test_reports_count_what_happened(app, signed_in_client, manager, make_disput
     offers = rows_of(staff.get("/reports/offers.csv"))
     march = next(row for row in offers if row[0] == "2026-03")
     assert march[1:3] == ["1", "25.00"]
-    categories = rows_of(staff.get("/reports/categories.csv"))
-    assert categories[1:] == [["noise", "2"], ["security deposit", "2"]]
+    by_category = rows_of(staff.get("/reports/categories.csv"))
+    assert by_category[1:] == [["Noise or neighbour", "2"], ["Security deposit deduction", "2"]]
     votes = rows_of(staff.get("/reports/panel-response.csv"))
     assert sum(int(n) for _, n in votes[1:]) == db.session.query(Vote).count() > 0
     assert sent.id
@@ -57,15 +57,20 @@ def test_reports_cover_only_the_companys_own_disputes(
     theirs = make_staff(elsewhere)
     disputes.create_dispute(Actor.staff(theirs), resident=make_resident(elsewhere), issue="x", category="parking")
     db.session.commit()
-    categories = rows_of(signed_in_client(manager).get("/reports/categories.csv"))
-    assert categories[1:] == [["security deposit", "1"]]
+    rows = rows_of(signed_in_client(manager).get("/reports/categories.csv"))
+    assert rows[1:] == [["Security deposit deduction", "1"]]
 
 
-def test_csv_cells_that_look_like_formulas_are_written_as_text(app, signed_in_client, manager, make_dispute):
-    make_dispute("draft", category="=HYPERLINK(\"http://evil.test\")")
+def test_csv_cells_that_look_like_formulas_are_written_as_text(
+    app, signed_in_client, supervisor, manager, company, make_dispute
+):
+    categories.add_category(Actor.staff(supervisor), company, {
+        "label": "=HYPERLINK(\"http://evil.test\")", "matter": "the matter", "concession": "credited to you",
+        "task": "Credit {amount}", "token": "gift card"})
+    make_dispute("draft", category="hyperlink_http_evil_test")
     db.session.commit()
-    categories = rows_of(signed_in_client(manager).get("/reports/categories.csv"))
-    assert categories[1][0].startswith("'=")
+    rows = rows_of(signed_in_client(manager).get("/reports/categories.csv"))
+    assert rows[1][0].startswith("'=")
 
 
 def test_unknown_reports_and_periods(app, signed_in_client, manager):
@@ -73,3 +78,16 @@ def test_unknown_reports_and_periods(app, signed_in_client, manager):
     assert staff.get("/reports/nothing.csv").status_code == 404
     assert staff.get("/reports?months=7").status_code == 200  # an unknown period falls back to 12 months
     assert len(rows_of(staff.get("/reports/by-month.csv?months=3"))) == 4
+
+
+def test_disputes_are_counted_by_their_categorys_name_as_the_company_words_it(
+    app, signed_in_client, supervisor, manager, company, make_dispute
+):
+    make_dispute("draft", category="deposit")
+    make_dispute("draft", category="security deposit")  # a name for it: stored as its key
+    old = make_dispute("draft", category="noise")
+    old.category = "move-out"  # free text typed before categories were keys: counted with the one it names
+    categories.change_category(Actor.staff(supervisor), company, "deposit", {"label": "Deposit charges"})
+    db.session.commit()
+    rows = rows_of(signed_in_client(manager).get("/reports/categories.csv"))
+    assert rows[1:] == [["Deposit charges", "3"]]

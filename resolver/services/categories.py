@@ -2,22 +2,42 @@
 neighbours", never "your noise"), what money given back means for it (back from the deposit, a credit
 on the next rent, a waived fee), what the manager's task says, and the usual token.
 
-The defaults ship in ``resolver/categories.yaml``. A dispute's ``category`` holds a category's key;
-disputes written before categories existed hold whatever staff typed, which is matched against each
-category's label and other names, and read as "other" when nothing matches.
+The defaults ship in ``resolver/categories.yaml``. A company may change their phrases and add kinds
+of its own (``DisputeCategory`` rows, changed by a supervisor and kept in the company's history). A
+dispute's ``category`` holds a category's key; disputes written before categories existed hold
+whatever staff typed, which is matched against each category's label and other names, and read as
+"other" when nothing matches.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+import unicodedata
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
 import yaml
+from sqlalchemy import select
 
-from ..models import Company, Dispute
+from ..actors import Actor
+from ..clock import now_utc
+from ..errors import InvalidInput, NotFound
+from ..extensions import db
+from ..models import Company, Dispute, DisputeCategory
+from .company_history import record_company_event, require_supervisor
 
 DEFAULTS_FILE = Path(__file__).resolve().parent.parent / "categories.yaml"
 FALLBACK = "other"
+# The phrases a company may change, what each is called in a message, and its longest length.
+PHRASES = {
+    "label": ("The name", 80),
+    "matter": ("How a letter names the matter", 200),
+    "concession": ("What money given back means", 200),
+    "task": ("The manager's task", 200),
+    "token": ("The usual token", 80),
+}
+AMOUNT = "{amount}"
+ADDED_AFTER = 100  # added categories come after Resolver's own, in the order they were added
 
 
 @dataclass(frozen=True)
@@ -31,6 +51,7 @@ class CategoryPhrases:
     task: str
     token: str
     words: tuple[str, ...] = ()
+    is_archived: bool = False
 
     def concession_line(self, amount: str) -> str:
         """"$50 back from your security deposit": the concession as the resident reads it."""
@@ -39,6 +60,10 @@ class CategoryPhrases:
     def concession_task(self, amount: str) -> str:
         """"Return $50 from the security deposit": the manager's step to carry it out."""
         return self.task.format(amount=amount)
+
+    @property
+    def phrases(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in PHRASES}
 
 
 @cache
@@ -52,9 +77,37 @@ def default_categories() -> tuple[CategoryPhrases, ...]:
     )
 
 
+def default_named(key: str) -> CategoryPhrases | None:
+    return next((c for c in default_categories() if c.key == key), None)
+
+
+# Reading ------------------------------------------------------------------------------------------
+
+def _rows(company_id: int) -> list[DisputeCategory]:
+    return list(db.session.scalars(select(DisputeCategory).where(DisputeCategory.company_id == company_id)))
+
+
+def _phrases(row: DisputeCategory, words: tuple[str, ...] = ()) -> CategoryPhrases:
+    return CategoryPhrases(key=row.key, label=row.label, matter=row.matter, concession=row.concession,
+                           task=row.task, token=row.token, words=words, is_archived=row.archived_dt is not None)
+
+
+def all_categories(company: Company) -> list[CategoryPhrases]:
+    """Every category of the company, archived ones too: Resolver's own (in the company's words where
+    it changed them), then those it added, and "other" last."""
+    rows = {row.key: row for row in _rows(company.id)}
+    ordered = []
+    for position, default in enumerate(default_categories()):
+        row = rows.pop(default.key, None)
+        ordered.append((position, _phrases(row, default.words) if row else default))
+    ordered += [(ADDED_AFTER + row.position, _phrases(row)) for row in rows.values()]
+    ordered.sort(key=lambda item: (item[1].key == FALLBACK, item[0]))
+    return [category for _, category in ordered]
+
+
 def categories_of(company: Company) -> list[CategoryPhrases]:
     """The categories a company offers when a dispute is opened, with its own phrases."""
-    return list(default_categories())
+    return [category for category in all_categories(company) if not category.is_archived]
 
 
 def phrases_of(dispute: Dispute) -> CategoryPhrases:
@@ -64,12 +117,168 @@ def phrases_of(dispute: Dispute) -> CategoryPhrases:
 
 def category_named(company: Company, name: str) -> CategoryPhrases:
     """The category with this key, label or other name (any case), else "other"."""
+    categories = all_categories(company)
+    return find_category(categories, name) or next(c for c in categories if c.key == FALLBACK)
+
+
+def find_category(categories: list[CategoryPhrases], name: str) -> CategoryPhrases | None:
+    """The category of ``categories`` with this key, label or other name (any case), or None."""
     wanted = " ".join((name or "").split()).casefold()
-    categories = categories_of(company)
     for category in categories:
         if wanted in (category.key.casefold(), category.label.casefold()):
             return category
     for category in categories:
         if wanted in (word.casefold() for word in category.words):
             return category
-    return next(c for c in categories if c.key == FALLBACK)
+    return None
+
+
+def category_for_new_dispute(company: Company, name: str) -> str:
+    """The key a new dispute stores for the category named (its key, label or another name for it);
+    "other" when none is named. Refused for a name no offered category has."""
+    if not (name or "").strip():
+        return FALLBACK
+    category = find_category(all_categories(company), name)
+    offered = [c.key for c in categories_of(company)]
+    if category is None:
+        raise InvalidInput(f"There is no category called “{name.strip()}”. Choose one of: {', '.join(offered)}.",
+                           field="category", allowed=offered)
+    if category.is_archived:
+        raise InvalidInput(f"The category “{category.label}” is archived, so new disputes cannot use it. "
+                           f"Choose another, or restore it in Settings.", field="category", allowed=offered)
+    return category.key
+
+
+# Changing (a supervisor's, kept in the company's history) -----------------------------------------
+
+def change_category(actor: Actor, company: Company, key: str, phrases: dict) -> dict:
+    """Set a category's phrases; returns what changed ({phrase: [before, after]}). Letters written
+    from now on use them; letters already sent keep their words."""
+    require_supervisor(actor, company.id)
+    category = _category(company, key)
+    after = _checked(company, {**category.phrases, **phrases}, key=key)
+    changed = _store(company, category, after)
+    if changed:
+        _record(actor, company, "category_changed", after["label"], key, changed=changed)
+    return changed
+
+
+def add_category(actor: Actor, company: Company, phrases: dict) -> CategoryPhrases:
+    """A category of the company's own, offered for new disputes from now on; its key is made from its name."""
+    require_supervisor(actor, company.id)
+    checked = _checked(company, phrases)
+    rows = _rows(company.id)
+    key = _key_from(checked["label"], {c.key for c in all_categories(company)})
+    added = sum(1 for row in rows if default_named(row.key) is None)
+    db.session.add(DisputeCategory(company_id=company.id, key=key, position=added, **checked))
+    db.session.flush()
+    _record(actor, company, "category_added", checked["label"], key, after=checked)
+    return next(c for c in all_categories(company) if c.key == key)
+
+
+def archive_category(actor: Actor, company: Company, key: str) -> CategoryPhrases:
+    """No longer offered for new disputes; the disputes that use it keep speaking of it the same way."""
+    require_supervisor(actor, company.id)
+    category = _category(company, key)
+    if key == FALLBACK:
+        raise InvalidInput(f"“{category.label}” is where every other matter goes, so it cannot be archived.",
+                           field="category")
+    return _set_archived(actor, company, category, archived=True)
+
+
+def restore_category(actor: Actor, company: Company, key: str) -> CategoryPhrases:
+    """Offered for new disputes again."""
+    require_supervisor(actor, company.id)
+    return _set_archived(actor, company, _category(company, key), archived=False)
+
+
+def reset_category(actor: Actor, company: Company, key: str) -> dict:
+    """One of Resolver's own categories back to Resolver's wording; returns what changed."""
+    require_supervisor(actor, company.id)
+    category, default = _category(company, key), default_named(key)
+    if default is None:
+        raise InvalidInput(f"“{category.label}” is your company's own category: it has no other wording to go "
+                           f"back to.", field="category")
+    _checked(company, default.phrases, key=key)  # its default name may be taken by another since
+    changed = _store(company, category, default.phrases)
+    if changed:
+        _record(actor, company, "category_reset", default.label, key, changed=changed)
+    return changed
+
+
+def _category(company: Company, key: str) -> CategoryPhrases:
+    category = next((c for c in all_categories(company) if c.key == key), None)
+    if category is None:
+        raise NotFound("There is no such category.")
+    return category
+
+
+def _row(company: Company, category: CategoryPhrases) -> DisputeCategory:
+    """The company's own row for the category, made from Resolver's wording the first time it changes."""
+    row = db.session.scalars(select(DisputeCategory).where(
+        DisputeCategory.company_id == company.id, DisputeCategory.key == category.key)).first()
+    if row is None:
+        row = DisputeCategory(company_id=company.id, key=category.key, position=0, **category.phrases)
+        db.session.add(row)
+    return row
+
+
+def _store(company: Company, category: CategoryPhrases, phrases: dict) -> dict:
+    changed = {name: [category.phrases[name], value] for name, value in phrases.items()
+               if category.phrases[name] != value}
+    if changed:
+        row = _row(company, category)
+        for name, (_, value) in changed.items():
+            setattr(row, name, value)
+        db.session.flush()
+    return changed
+
+
+def _set_archived(actor: Actor, company: Company, category: CategoryPhrases, *, archived: bool) -> CategoryPhrases:
+    if category.is_archived != archived:
+        _row(company, category).archived_dt = now_utc() if archived else None
+        db.session.flush()
+        _record(actor, company, "category_archived" if archived else "category_restored", category.label,
+                category.key)
+    return replace(category, is_archived=archived)
+
+
+def _record(actor: Actor, company: Company, action: str, label: str, key: str, **data) -> None:
+    record_company_event(actor, company.id, action, subject_kind="company", subject_id=company.id,
+                         subject_label=label, data={"category": key, **data})
+
+
+# Checking phrases ---------------------------------------------------------------------------------
+
+def _checked(company: Company, phrases: dict, *, key: str | None = None) -> dict:
+    """The phrases trimmed and checked, or refused with the first problem (naming the phrase)."""
+    unknown = set(phrases) - set(PHRASES)
+    if unknown:
+        raise InvalidInput(f"A category has no phrase called {sorted(unknown)[0]!r}.")
+    checked = {}
+    for name, (called, limit) in PHRASES.items():
+        value = " ".join(str(phrases.get(name) or "").split())
+        if not value:
+            raise InvalidInput(f"{called} cannot be empty.", field=name)
+        if len(value) > limit:
+            raise InvalidInput(f"{called} must be at most {limit} characters.", field=name)
+        checked[name] = value
+    if AMOUNT not in checked["task"] or "{" in checked["task"].replace(AMOUNT, "") \
+            or "}" in checked["task"].replace(AMOUNT, ""):
+        raise InvalidInput(f"The manager's task must say where the amount goes, as {AMOUNT} (for example "
+                           f"“Credit {AMOUNT} on the next rent”), and use no other braces.", field="task")
+    label = checked["label"].casefold()
+    if any(c.label.casefold() == label for c in all_categories(company) if c.key != key):
+        raise InvalidInput(f"Another category is already called “{checked['label']}”.", field="label")
+    return checked
+
+
+def _key_from(label: str, taken: set[str]) -> str:
+    """A short key made from a new category's name ("Parking permits" -> "parking_permits")."""
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().casefold()
+    base = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")[:32] or "category"
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    return key
+

@@ -12,10 +12,12 @@ from .company_history import record_company_event, require_supervisor
 RULE_FIELDS = (
     "evidence_window_days", "reply_window_days", "panel_window_days", "follow_up_days", "offer_valid_days",
     "time_zone", "is_business_days", "holidays", "panel_size", "is_panel_anonymous", "token_cap_cents",
-    "concession_cap_cents", "max_file_bytes", "max_dispute_bytes", "max_files", "supervisor_name",
+    "token_step_cents", "concession_cap_cents", "max_file_bytes", "max_dispute_bytes", "max_files", "supervisor_name",
     "supervisor_email", "supervisor_phone", "home_office_phone", "contact_email", "contact_phone",
     "mediation_service_name", "mediation_service_contact", "is_without_mediation",
 )
+
+MIN_TOKEN_STEP_CENTS = 100  # a gift card comes in whole dollars at the least
 
 
 def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
@@ -28,6 +30,8 @@ def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
     if rules.get("max_dispute_bytes", company.max_dispute_bytes) < rules.get("max_file_bytes", company.max_file_bytes):
         raise InvalidInput("The limit for all files together must be at least the limit for one file.",
                            field="max_dispute_mb")
+    if rules.get("token_step_cents", company.token_step_cents) < MIN_TOKEN_STEP_CENTS:
+        raise InvalidInput("Round recommended tokens to at least $1.00.", field="token_step")
     rules = _mediation_chosen(company, rules)
     changed = {}
     for name, value in rules.items():

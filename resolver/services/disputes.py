@@ -10,11 +10,12 @@ from ..errors import InvalidInput, WrongState
 from ..extensions import db
 from ..history import record_event
 from ..links import current_link, issue_link, link_url, revoke_links
-from ..models import Dispute, DisputedItem, Resident, StaffUser, Unit
+from ..models import Company, Dispute, DisputedItem, Resident, StaffUser, Unit
 from ..money import check_cents
 from ..workdays import format_moment
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
+from .categories import category_for_new_dispute
 from .ladder import supervisors_and_manager, supervisors_of  # noqa: F401  (supervisors_of: still importable from here)
 from .notify import tell
 from .readiness import require_ready_to_open
@@ -36,7 +37,8 @@ def create_dispute(
     manager: StaffUser | None = None,
     items: list[dict] | None = None,
 ) -> Dispute:
-    """A draft dispute; nothing is sent until it is opened."""
+    """A draft dispute; nothing is sent until it is opened. ``category`` is the key of one the company
+    offers (its label or another name for it is read as that key); "other" when none is named."""
     if not actor.is_staff or actor.company_id != resident.company_id:
         raise InvalidInput("The resident belongs to another company.", field="resident")
     if not issue.strip():
@@ -44,6 +46,7 @@ def create_dispute(
     manager_id = manager.id if manager is not None else actor.id
     if manager is not None and manager.company_id != actor.company_id:
         raise InvalidInput("The manager belongs to another company.", field="manager")
+    category = category_for_new_dispute(db.session.get(Company, actor.company_id), category)
     dispute = Dispute(
         company_id=actor.company_id,
         manager_id=manager_id,
@@ -52,7 +55,7 @@ def create_dispute(
         issue=issue.strip(),
         what_was_fixed=what_was_fixed.strip(),
         company_position=company_position.strip(),
-        category=category.strip(),
+        category=category,
         created_dt=now_utc(),
     )
     for position, item in enumerate(items or []):

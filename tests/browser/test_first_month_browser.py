@@ -182,7 +182,7 @@ def test_a_new_company_goes_from_create_company_to_a_sent_letter(new_company, br
         office.get_by_label("The issue, as the resident describes it").fill("I was charged for a broken blind.")
         office.get_by_label("What was already fixed").fill("We replaced the blind the same week.")
         office.get_by_label("The company's position").fill("The move-out photos show the slats bent.")
-        office.get_by_label("Category").fill("move-out charges")
+        office.get_by_label("Category").select_option(label="Security deposit deduction")
         office.locator('input[name="item-0-description"]').fill("Blind replacement")
         office.locator('input[name="item-0-amount"]').fill("45")
         office.get_by_role("button", name="Open and send the invitation").click()

@@ -58,7 +58,7 @@ def test_opening_a_dispute(app, page, login, manager, company, resident, screens
         "Dana says the $150 carpet cleaning charge is unfair: the carpet was clean when she left.")
     page.get_by_label("What was already fixed").fill("We refunded the pet fee.")
     page.get_by_label("The company's position").fill("The move-out photos show stains in the bedroom.")
-    page.get_by_label("Category").fill("security deposit")
+    page.get_by_label("Category").select_option(label="Security deposit deduction")
     page.get_by_label("Item 1", exact=True).fill("Carpet cleaning")
     page.get_by_label("Amount of item 1").fill("abc")
     page.get_by_role("button", name="Open and send the invitation").click()
@@ -281,7 +281,7 @@ def test_a_newcomer_follows_a_dispute_from_opening_to_the_reports(demo_site, bro
     desk.get_by_label("The issue, as the resident describes it").fill("The parking fee was charged twice in May.")
     desk.get_by_label("What was already fixed").fill("We refunded one of the two charges.")
     desk.get_by_label("The company's position").fill("The second charge was for the guest permit.")
-    desk.get_by_label("Category").fill("parking permits")
+    desk.get_by_label("Category").select_option(label="Parking permits")  # the demo company's own
     desk.locator('input[name="item-0-description"]').fill("Guest permit")
     desk.locator('input[name="item-0-amount"]').fill("40")
     desk.get_by_role("button", name="Open and send the invitation").click()
@@ -361,8 +361,8 @@ def test_a_newcomer_follows_a_dispute_from_opening_to_the_reports(demo_site, bro
     # The reports count it: its category is there to train on, and the CSV says the same.
     desk.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     categories = desk.locator("section#categories")
-    expect(categories.locator("svg")).to_contain_text("parking permits")
+    expect(categories.locator("svg")).to_contain_text("Parking permits")
     csv = desk.request.get(url + "/reports/categories.csv").text()
-    assert "parking permits,1" in csv
+    assert "Parking permits,1" in csv
     screenshot("reports")
     phone_context.close()

@@ -85,6 +85,23 @@ def openapi_document(server_url: str) -> dict:
                     },
                 },
             },
+            "/categories": {
+                "get": {
+                    "operationId": "listCategories",
+                    "summary": "The dispute categories a new dispute may name",
+                    "description": "The company's categories offered for new disputes (Resolver's own, as the "
+                                   "company words them, and those it added in Settings; archived ones are left "
+                                   "out). Send a category's `key` as a new dispute's `category`.",
+                    "responses": {
+                        "200": {"description": "The categories, in the order staff see them", "content": {
+                            "application/json": {"schema": {"type": "object", "properties": {"categories": {
+                                "type": "array", "items": {"type": "object", "properties": {
+                                    "key": {"type": "string", "examples": ["deposit"]},
+                                    "label": {"type": "string", "examples": ["Security deposit deduction"]}}}}}}}}},
+                        **errors,
+                    },
+                },
+            },
             **portfolio_paths(errors, error),
         },
         "components": {
@@ -101,7 +118,11 @@ def openapi_document(server_url: str) -> dict:
                 "DisputeSummary": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "url": {"type": "string"},
                     "state": {"type": "string", "enum": states}, "state_label": {"type": "string"},
-                    "version": {"type": "integer"}, "category": {"type": "string"},
+                    "version": {"type": "integer"},
+                    "category": {"type": "string", "examples": ["deposit"],
+                                 "description": "The key of the dispute's category (see `GET /categories`). "
+                                                "Disputes opened before categories existed may hold the text "
+                                                "typed then."},
                     "resident_id": {"type": "integer"}, "unit_id": {"type": ["integer", "null"]},
                     "manager_id": {"type": "integer"}, "created": {"type": "string", "format": "date-time"},
                     "next_due": {"type": ["string", "null"], "format": "date-time"}}},
@@ -110,6 +131,8 @@ def openapi_document(server_url: str) -> dict:
                     "unit": {"type": ["string", "null"]}, "manager": {"type": "object"},
                     "issue": {"type": "string"}, "what_was_fixed": {"type": "string"},
                     "company_position": {"type": "string"},
+                    "category_label": {"type": "string", "description": "The category's name, as the company "
+                                                                         "words it."},
                     "items": {"type": "array", "items": {"type": "object"}},
                     "decision": {"type": ["string", "null"], "enum": [*map(str, Decision), None]},
                     "deadlines": {"type": "array", "items": {"$ref": "#/components/schemas/Deadline"}},
@@ -123,7 +146,14 @@ def openapi_document(server_url: str) -> dict:
                     "property_id": {"type": "integer"}, "unit": {"type": "string", "examples": ["4B"]},
                     "issue": {"type": "string", "description": "As the resident describes it."},
                     "what_was_fixed": {"type": "string"}, "company_position": {"type": "string"},
-                    "category": {"type": "string"}, "manager_id": {"type": "integer"},
+                    "category": {"type": "string", "examples": ["deposit"],
+                                 "description": "A category's key from `GET /categories` (it decides how the "
+                                                "letter speaks of the matter and of money given back). For "
+                                                "older clients its name or another usual name for it (\"late "
+                                                "fee\", \"security deposit\") is read as that key. Left out: "
+                                                "`other`. Anything else is refused with 422, `field: "
+                                                "category`, and `allowed` listing the keys."},
+                    "manager_id": {"type": "integer"},
                     "items": {"type": "array", "items": {"type": "object", "required": ["description"], "properties": {
                         "description": {"type": "string"}, "amount_cents": {"type": "integer", "minimum": 0, "maximum": TOO_LARGE_CENTS - 1},
                         "company_reason": {"type": "string"}}}},

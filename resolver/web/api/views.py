@@ -12,10 +12,11 @@ from werkzeug.exceptions import HTTPException
 from ...clock import now_utc
 from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import csrf, db
-from ...models import Dispute, StaffUser
+from ...models import Company, Dispute, StaffUser
 from ...money import TOO_LARGE_CENTS, check_cents
 from ...presentation import time_left
 from ...services.access import dispute_for
+from ...services.categories import categories_of, phrases_of
 from ...services.disputes import create_dispute, open_dispute
 from ...services.people import NewResident, find_or_add_resident
 from ...workflow.engine import dispute_engine
@@ -137,6 +138,7 @@ def _detail(dispute: Dispute) -> dict:
         "issue": dispute.issue,
         "what_was_fixed": dispute.what_was_fixed,
         "company_position": dispute.company_position,
+        "category_label": phrases_of(dispute).label,
         "items": [{"description": i.description, "amount_cents": i.amount_cents, "company_reason": i.company_reason,
                    "decision": i.decision, "granted_cents": i.granted_cents} for i in dispute.items],
         "decision": dispute.decision,
@@ -166,6 +168,13 @@ def list_disputes():
 @blueprint.get("/disputes/<int:dispute_id>")
 def get_dispute(dispute_id: int):
     return jsonify(_detail(dispute_for(g.actor, dispute_id)))
+
+
+@blueprint.get("/categories")
+def list_categories():
+    """The categories a new dispute may name, by key, with the company's own names for them."""
+    company = db.session.get(Company, g.actor.company_id)
+    return jsonify(categories=[{"key": c.key, "label": c.label} for c in categories_of(company)])
 
 
 # Opening ------------------------------------------------------------------------------------------

@@ -265,7 +265,8 @@ class NewDisputeForm(FlaskForm):
     issue = TextField(20_000)
     what_was_fixed = TextField(20_000)
     company_position = TextField(20_000)
-    category = TextField(80)
+    # A key of one of the company's categories (the verb refuses any other).
+    category = TextField(80, validators=[DataRequired("Choose the dispute's category.")])
     intent = StringField(default="")
     # The item rows follow (``item-0-description``, ...), added below: one FormField per row, so a row
     # keeps its number whichever rows are filled in.

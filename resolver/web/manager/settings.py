@@ -60,6 +60,11 @@ def _page(status: int = 200, *, error: DomainError | None = None, new_key: str |
 
 _CHANGES = {
     "rules_changed": "changed the settings: {fields}",
+    "category_changed": "changed the wording of the category “{name}”: {fields}",
+    "category_added": "added the category “{name}”",
+    "category_archived": "archived the category “{name}”",
+    "category_restored": "restored the category “{name}”",
+    "category_reset": "set the category “{name}” back to Resolver's wording",
     "panel_member_added": "added {name} to the roster",
     "panel_member_deactivated": "took {name} off the roster",
     "panel_member_activated": "put {name} back on the roster",
@@ -93,12 +98,17 @@ _CHANGES = {
 }
 
 
+# Settings whose column name does not read as words.
+_FIELD_WORDS = {"token_cap_cents": "token cap", "concession_cap_cents": "concession cap",
+                "token_step_cents": "the step tokens are rounded to"}
+
+
 def describe_change(event) -> str:
     """One line of the company's history, in words."""
     data = event.data or {}
     if callable(line := _CHANGES.get(event.action)):
         return line(event)
-    fields = ", ".join(name.replace("_", " ") for name in data.get("changed", {}))
+    fields = ", ".join(_FIELD_WORDS.get(name, name.replace("_", " ")) for name in data.get("changed", {}))
     return _CHANGES.get(event.action, event.action.replace("_", " ") + " ({name})").format(
         name=event.subject_label, fields=fields, role=data.get("after", ""),
         reserve="a reserve" if data.get("is_reserve") else "a regular member")

@@ -51,6 +51,17 @@ def _limit(name: str):
     return WholeNumberField(low=low, high=high, message=f"{label}: a whole number from {low} to {high}.")
 
 
+class _StepGiven:
+    """The step recommended tokens are rounded to: left out of the form, it stays as it is; sent, it is
+    at least a dollar (the verb checks the same)."""
+
+    def __call__(self, form, field):
+        if field.process_errors or not field.raw_data:
+            return
+        if field.data is None or field.data < 100:
+            raise ValidationError("Round recommended tokens to at least $1.00.")
+
+
 class CompanyRulesForm(FlaskForm):
     evidence_window_days = _days("evidence_window_days")
     reply_window_days = _days("reply_window_days")
@@ -65,6 +76,7 @@ class CompanyRulesForm(FlaskForm):
     is_panel_anonymous = BooleanField()
     token_cap = MoneyField(amount="The token cap", validators=[_Given()])
     concession_cap = MoneyField(amount="The concession cap", validators=[_Given()])
+    token_step = MoneyField(amount="The token step", validators=[_StepGiven()])
     max_file_mb = _limit("max_file_mb")
     max_dispute_mb = _limit("max_dispute_mb")
     max_files = _limit("max_files")
@@ -115,6 +127,8 @@ class CompanyRulesForm(FlaskForm):
             contact_email=self.contact_email.data,
         )
         rules.update({name: getattr(self, name).data for name in _CONTACTS})
+        if self.token_step.data is not None:
+            rules["token_step_cents"] = self.token_step.data
         if self.mediation_choice.data:
             rules["is_without_mediation"] = self.mediation_choice.data == "none"
         return rules

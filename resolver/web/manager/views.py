@@ -15,8 +15,9 @@ from ...clock import now_utc
 from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import db
 from ...files import path_for
-from ...models import Dispute, EvidenceFile, Letter, Property, Resident, Task, Unit
+from ...models import Company, EvidenceFile, Letter, Property, Resident, Task, Unit
 from ...services.access import dispute_for
+from ...services.categories import categories_of
 from ...services.disputes import create_dispute, open_dispute
 from ...services.people import NewResident, find_or_add_resident
 from ...services.portfolio import current_properties
@@ -113,17 +114,13 @@ def _new_dispute_choices(company_id: int, *, search: str = "", chosen_id: str = 
     if chosen is not None and all(row[0].id != chosen for row in residents):
         # A form shown again keeps the resident it had chosen, wherever they fall in the list.
         residents += db.session.execute(residents_query.where(Resident.id == chosen)).all()
-    categories = db.session.scalars(
-        select(Dispute.category).where(Dispute.company_id == company_id, Dispute.category != "").distinct()
-    ).all()
     return {
         "residents": residents,
         "more_residents": more,
         "resident_search": search,
         "properties": current_properties(company_id),
         "managers": [m for m in queries.staff_of(company_id) if m.role == "manager"] or queries.staff_of(company_id),
-        "categories": sorted(set(categories) | {"security deposit", "repairs", "noise", "rent and fees",
-                                                  "move-out charges", "parking"}),
+        "categories": categories_of(db.session.get(Company, company_id)),
     }
 
 
@@ -277,4 +274,4 @@ def task_calendar(dispute_id: int, task_id: int):
     return _no_sniff(response, inline=False)
 
 
-from . import imports, portfolio, reports, residents, roster_settings, settings  # noqa: E402,F401  (more routes)
+from . import category_settings, imports, portfolio, reports, residents, roster_settings, settings  # noqa: E402,F401  (more routes)
