@@ -76,9 +76,10 @@ def test_a_decision_against_the_resident_needs_two_options(make_dispute, staff):
     outcome.edit_letter(staff, letter, token_cents=0, concession_cents=0)  # the team's offer, taken away
     assert not letter.has_offer
     assert "You still have some choices:" in letter.body_text
-    # The draft's choices: going over the records, sending something new, the supervisor, mediation.
-    one_left = without(letter.body_text, "If you have something new", "look at this again",
-                       "an outside mediation service")
+    # The draft's choices: the offer (taken away above), going over the records, sending something new, the
+    # supervisor, mediation.
+    one_left = without(letter.body_text, "You can accept the offer", "If you have something new",
+                       "look at this again", "an outside mediation service")
     outcome.edit_letter(staff, letter, body_text=one_left)
     flags = outcome.tone_flags(letter)
     assert [flag.code for flag in flags] == ["too_few_options"]

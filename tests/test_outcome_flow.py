@@ -158,8 +158,8 @@ def test_a_correction_is_a_new_letter_linked_to_the_first(sent, staff):
     correction = outcome.correct_letter(staff, dispute)
     assert outcome.correct_letter(staff, dispute) is correction  # one open correction at a time
     assert (correction.version, correction.corrects_letter_id, correction.status) == (2, first.id, "draft")
-    outcome.edit_letter(staff, correction, body_text=correction.body_text.replace("three experienced people",
-                                                                                  "three seasoned people"))
+    outcome.edit_letter(staff, correction, body_text=correction.body_text.replace("three people in property",
+                                                                                  "three seasoned people in property"))
     outcome.approve_letter(staff, correction)
     outcome.send_outcome(staff, dispute)
     db.session.commit()
