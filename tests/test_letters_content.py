@@ -42,10 +42,10 @@ def plain(letter) -> str:
 def assert_common_parts(letter, dispute):
     text = plain(letter)
     assert text.startswith(f"Dear {dispute.resident.name},")  # a neighborly opening
-    assert "I'm sorry you have had this trouble with your security deposit" in text
+    assert "I'm sorry you have had this trouble with the deductions from your security deposit" in text
     assert f"> {DETAILS}" in letter.body_text  # the issue as the resident put it, quoted
-    assert f"You asked us to: {ASKED}" in text
-    assert "resolution team: three experienced people in property management who had no part in the original decision" in text
+    assert f"You asked us to: “{ASKED}”" in text  # their words, quoted as theirs
+    assert "resolution team: three people in property management who had no part in the original decision" in text
     assert "What happens next:" in text and "within 7 days" in text
     assert "Thank you for bringing this to us" in text
     assert outcome.tone_flags(letter) == []  # the draft passes its own tone check
@@ -74,11 +74,11 @@ def test_upheld_with_nothing_to_offer_the_letter_says_so_kindly_and_plainly(make
 
     dispute, letter = drafted(make_dispute, staff, votes=("uphold", "uphold", "uphold"), before_draft=lower_the_cap)
     text = plain(letter)
-    assert "I'm very sorry, but after this review there is nothing more I can do about your security deposit: " \
-           "our decision stands." in text
+    assert "I'm very sorry, but after this review there is nothing more I can do about the deductions from your " \
+           "security deposit: our decision stands." in text
     assert "offer" not in text.lower()
     assert not letter.has_offer
-    assert letter.draft_notes == ["The team recommended a $25 token; the company limit is $0, so the draft offers that."]
+    assert letter.draft_notes == ["The team recommended a $25 token; the company limit is $0, so the draft offers none."]
     assert "Not everyone" not in text
 
 
@@ -87,7 +87,8 @@ def test_for_the_resident_the_letter_admits_the_mistake_and_does_what_was_asked(
     assert_common_parts(letter, dispute)
     text = plain(letter)
     assert "The team agreed with you, and I accept that we got this wrong. I'm sorry for that." in text
-    assert f"We will do what you asked: {ASKED}" in text
+    assert "We will do what you asked, for the full $150." in text
+    assert f"We will do what you asked: {ASKED}" not in text  # their words are never spliced into ours
     # The median of the winning side's recommendations.
     assert (letter.token_cents, letter.concession_cents) == (2500, 5000)
 
@@ -104,10 +105,11 @@ def test_a_compromise_with_items_says_what_happens_to_each_item(make_dispute, st
     text = plain(letter)
     assert "you are right about part of this, and that we got part of it wrong. I'm sorry for our part in it." in text
     assert "Here is what we decided on each item you disputed:" in text
-    assert "- Carpet cleaning ($150): we will take $75 off this charge." in letter.body_text
+    assert "- Carpet cleaning ($150): we will take $75 off this charge, so you owe $75 for it." in letter.body_text
     assert "- Wall repair ($80): this charge stands." in letter.body_text
     html = letter.body_html
-    assert "<li style=\"margin: .3em 0;\">Carpet cleaning ($150): we will take $75 off this charge.</li>" in html
+    assert "<li style=\"margin: .3em 0;\">Carpet cleaning ($150): we will take $75 off this charge, so you owe $75 " \
+           "for it.</li>" in html
 
 
 def test_a_resident_item_is_removed_in_full(make_dispute, staff):
@@ -128,7 +130,7 @@ def test_after_a_deadlock_the_letter_says_the_manager_decided_and_why(make_dispu
     text = plain(letter)
     assert "The team was divided, so the decision fell to me. I decided to meet you partway. " \
            "My reason: Split the difference." in text
-    assert "We would like to meet you partway. Our offer is set out below." in text
+    assert "We would like to meet you partway, with the offer set out below." in text
     assert (letter.token_cents, letter.concession_cents) == (2500, 5000)
 
 
@@ -181,7 +183,7 @@ def test_the_pdf_opens_and_holds_the_restated_issue_the_offer_and_its_dates(make
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
     assert DETAILS in text
-    assert f"You asked us to: {ASKED}" in text
+    assert f"You asked us to: “{ASKED}”" in text
     assert "Our offer to you" in text
     assert "a $25 coffee-shop gift card" in text and "$50 back from your security deposit" in text
     assert "This offer is open until Wednesday 8 April 2026." in text  # 30 days, in Denver

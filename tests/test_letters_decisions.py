@@ -45,7 +45,8 @@ DECISION_WORDS = {
 ITEM_WORDS = {
     "uphold": "this charge stands.",
     "resident": "we will remove this charge in full.",
-    "compromise": "we will meet you partway on this charge.",
+    # The team gave no amount: the draft leaves a gap the manager fills in (a note asks for it).
+    "compromise": "we will take [amount to fill in] off this charge, so you will owe [amount to fill in] for it.",
 }
 
 
@@ -90,9 +91,9 @@ def test_every_decision_makes_a_letter_in_the_written_form(make_dispute, manager
 
     # Neighborly opening, the issue as the resident put it, and who looked at it.
     assert text.startswith("Dear Tammy Rivera, Thank you for sending us your side of this.")
-    assert "I'm sorry you have had this trouble with your security deposit" in text
+    assert "I'm sorry you have had this trouble with the deductions from your security deposit" in text
     assert f"here it is as you told us: > {DETAILS}" in text
-    assert f"You asked us to: {ASKED}" in text
+    assert f"You asked us to: “{ASKED}”" in text
     assert "I presented both sides, your account and our own records, to our resolution team" in text
 
     # The team's honest feedback, anonymised, including the members who disagreed.
@@ -109,17 +110,32 @@ def test_every_decision_makes_a_letter_in_the_written_form(make_dispute, manager
 
     # The resolution and the options.
     if decision == "uphold" and not has_offer:
-        assert "I'm very sorry, but after this review there is nothing more I can do about your security " \
-               "deposit: our decision stands. I know this is not the answer you hoped for." in text
+        assert "I'm very sorry, but after this review there is nothing more I can do about the deductions from " \
+               "your security deposit: our decision stands. I know this is not the answer you hoped for." in text
     elif decision == "uphold":
         assert "Our decision stands. Even so, we would like to do something to make this a little better for " \
                "you; our offer is set out below." in text
     elif decision == "resident":
-        assert f"We will do what you asked: {ASKED}" in text
+        assert ("We will do what you asked." if with_items else "We will do what you asked, for the full $150.") in text
+        assert ASKED not in text.replace(f"You asked us to: “{ASKED}”", "")  # quoted as theirs, never spliced in
         assert ("As well as that, we would like to offer you something for the trouble" in text) == has_offer
+    elif with_items:
+        assert "We would like to meet you partway: what comes off each charge, and what you still owe for it, is set " \
+               "out item by item below." in text
+        assert ("Our offer is set out below too." in text) == has_offer
+    elif has_offer:
+        assert "We would like to meet you partway, with the offer set out below." in text
     else:
-        assert "We would like to meet you partway." in text
-        assert ("Our offer is set out below." in text) == has_offer
+        assert "We would like to meet you partway: [amount to fill in]." in text
+    if decision != "resident":  # against the resident, in whole or in part: real choices, as many as there are
+        assert "You still have some choices:" in text
+        assert ("- You can accept the offer set out below, or say no, thank you" in text) == has_offer
+        assert "- If you would like, I can go over our records and your evidence with you" in text
+        assert "- If you have something new that we have not seen, you can send it to me" in text
+        assert "- You can ask Sam Supervisor to look at this again" in text
+        assert "- If you still disagree, you can take this to Front Range Tenant-Landlord Mediation" in text
+    else:
+        assert "You still have some choices" not in text
     if with_items:
         assert "Here is what we decided on each item you disputed:" in text
         assert f"- Carpet cleaning ($150): {ITEM_WORDS[decision]}" in body
@@ -142,8 +158,15 @@ def test_every_decision_makes_a_letter_in_the_written_form(make_dispute, manager
     context = render.letter_context(letter, dispute, dated_dt=None)
     plain = render.render_text(context)
     html = letter.body_html
+    # The concession, in the deposit's words, says which charges it comes off and what is then left to pay.
+    comes_off = {
+        "uphold": ". It comes off what you still owe on the charges above: you would then owe $80 in all instead of "
+                  "$230.",
+        "resident": "",
+        "compromise": ". It comes off what you still owe on the charges above.",
+    }[decision] if with_items else ""
     offer_lines = (["a $25 coffee-shop gift card"] if token_cents else []) + \
-                  (["$150 back from your security deposit"] if concession_cents else [])
+                  ([f"$150 back from your security deposit{comes_off}"] if concession_cents else [])
     assert ("Our offer to you" in html) == has_offer and ("OUR OFFER TO YOU" in plain) == has_offer
     for line in offer_lines:
         assert f"<li>{line}</li>" in html and f"- {line}" in plain
@@ -160,10 +183,12 @@ def test_every_decision_makes_a_letter_in_the_written_form(make_dispute, manager
     # Where the draft's compromise has no amount, the manager is asked to give one (a note, not in the letter).
     if decision == "compromise" and with_items:
         assert letter.draft_notes == ["The team met the resident partway on Carpet cleaning, Wall repair without "
-                                      "saying how much: say in the letter how much comes off each of these charges."]
+                                      "saying how much: say in the letter how much comes off each of these charges "
+                                      "(where the draft says [amount to fill in])."]
     elif decision == "compromise" and not has_offer:
         assert letter.draft_notes == ["The team chose a compromise but recommended no amount: say in the letter "
-                                      "what the compromise is, or set a concession."]
+                                      "what the compromise is (where the draft says [amount to fill in]), or set a "
+                                      "concession."]
     else:
         assert letter.draft_notes == []
 

@@ -76,7 +76,10 @@ def test_a_decision_against_the_resident_needs_two_options(make_dispute, staff):
     outcome.edit_letter(staff, letter, token_cents=0, concession_cents=0)  # the team's offer, taken away
     assert not letter.has_offer
     assert "You still have some choices:" in letter.body_text
-    one_left = without(letter.body_text, "If you have something new")
+    # The draft's choices: the offer (taken away above), going over the records, sending something new, the
+    # supervisor, mediation.
+    one_left = without(letter.body_text, "You can accept the offer", "If you have something new",
+                       "look at this again", "an outside mediation service")
     outcome.edit_letter(staff, letter, body_text=one_left)
     flags = outcome.tone_flags(letter)
     assert [flag.code for flag in flags] == ["too_few_options"]
@@ -103,6 +106,9 @@ def test_the_ladder_and_mediation_come_from_the_settings_or_the_letter(make_disp
     company.home_office_phone = ""
     company.mediation_service_name = company.mediation_service_contact = ""
     db.session.flush()
+    # The draft named both as choices, from the settings as they were: without them, nothing names them.
+    outcome.edit_letter(staff, letter, body_text=without(letter.body_text, "look at this again",
+                                                         "an outside mediation service"))
     assert codes(letter) == ["missing_ladder", "missing_mediation"]
 
     company.is_without_mediation = True  # chosen on purpose: the letter need not name one

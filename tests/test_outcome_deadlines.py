@@ -80,7 +80,7 @@ def test_a_late_letter_is_reminded_escalated_recorded_and_says_sorry_for_the_del
 
     send_pending()
     (message,) = [m for m in smtp.to(dispute.resident.email)
-                  if m["Subject"] == "Our written reply about your security deposit"]
+                  if m["Subject"] == "Our written reply about the deductions from your security deposit"]
     assert "later than the 7 days we promised you" in smtp.text_of(message)
     (attachment,) = list(message.iter_attachments())
     assert attachment.get_content_type() == "application/pdf"

@@ -131,7 +131,7 @@ def test_sending_makes_the_pdf_queues_one_email_and_opens_the_follow_up(sent, co
     assert letter.offer_expires_dt.date().isoformat() == "2026-04-09"  # end of 8 April in Denver, in UTC
     (email,) = emails(dispute, "outcome_letter")
     assert email.to_addr == dispute.resident.email
-    assert email.subject == "Our written reply about your security deposit"
+    assert email.subject == "Our written reply about the deductions from your security deposit"
     sent_event = [e for e in history(dispute) if e.action == "send_outcome"][0]
     assert sent_event.data["pdf_sha256"] == letter.pdf_sha256 and sent_event.data["late"] is False
 
@@ -158,8 +158,8 @@ def test_a_correction_is_a_new_letter_linked_to_the_first(sent, staff):
     correction = outcome.correct_letter(staff, dispute)
     assert outcome.correct_letter(staff, dispute) is correction  # one open correction at a time
     assert (correction.version, correction.corrects_letter_id, correction.status) == (2, first.id, "draft")
-    outcome.edit_letter(staff, correction, body_text=correction.body_text.replace("three experienced people",
-                                                                                  "three seasoned people"))
+    outcome.edit_letter(staff, correction, body_text=correction.body_text.replace("three people in property",
+                                                                                  "three seasoned people in property"))
     outcome.approve_letter(staff, correction)
     outcome.send_outcome(staff, dispute)
     db.session.commit()
@@ -168,7 +168,7 @@ def test_a_correction_is_a_new_letter_linked_to_the_first(sent, staff):
     assert correction.status == "sent" and correction.pdf_sha256 != first_pdf
     assert dispute.state == "outcome_sent"  # the dispute does not move: only the letter is new
     (email,) = emails(dispute, "outcome_correction")
-    assert email.subject == "A corrected copy of our letter: Our written reply about your security deposit"
+    assert email.subject == "A corrected copy of our letter: Our written reply about the deductions from your security deposit"
     assert "It replaces the earlier letter" in email.body_text
     assert "three seasoned people" in email.body_text
     assert "THIS IS A CORRECTED COPY of our letter of Monday 9 March 2026." in email.body_text
@@ -240,7 +240,7 @@ def test_accepting_the_offer_makes_a_task_whose_completion_closes_the_dispute(se
     assert "acknowledge" not in actions(dispute) and "receipt_confirmed" not in actions(dispute)
     (task,) = outcome.open_tasks(dispute)
     assert task.kind == "fulfil_offer" and task.assignee_id == manager.id
-    assert task.title == ("Send the $25 coffee-shop gift card and Adjust the security deposit: return $50 "
+    assert task.title == ("Send a $25 coffee-shop gift card and Return $50 from the security deposit "
                           f"for {dispute.resident.name}")
     assert [e.to_addr for e in emails(dispute, "offer_accepted")] == [manager.email]
     (confirmation,) = emails(dispute, "offer_confirmation")
@@ -485,9 +485,10 @@ def test_a_granted_decision_without_an_offer_becomes_a_task_when_the_letter_arri
     outcome.complete_task(staff, task, note="Both charges refunded.")
     assert dispute.state == "closed" and dispute.close_reason == "What the letter promised was carried out."
     (done,) = emails(dispute, "offer_fulfilled")
-    assert done.subject == "Done: what our letter promised has been carried out"
-    assert "As promised, we have taken care of what our letter said we would do:\n" \
-           "- Carpet cleaning: the $150 charge is removed\n- Wall repair: the $80 charge is removed" in done.body_text
+    assert done.subject == "Done: what we promised you has been carried out"
+    assert "As promised, we have taken care of what we said we would do:\n" \
+           "- Carpet cleaning: the $150 charge is removed; you owe nothing for it\n" \
+           "- Wall repair: the $80 charge is removed; you owe nothing for it" in done.body_text
 
 
 def test_an_accepted_offer_on_top_of_a_granted_decision_is_one_task_for_both(make_dispute, staff):
@@ -495,13 +496,14 @@ def test_an_accepted_offer_on_top_of_a_granted_decision_is_one_task_for_both(mak
     send_letter(staff, dispute)
     outcome.respond_to_offer(as_resident(dispute), dispute, accept=True)
     (task,) = outcome.open_tasks(dispute)
-    assert task.detail["steps"] == ["Do what Tammy Rivera asked: Refund the $150 cleaning charge.",
-                                    "Send the $25 coffee-shop gift card",
-                                    "Adjust the security deposit: return $50"]
-    assert task.title == ("3 things for Tammy Rivera: Do what Tammy Rivera asked: Refund the $150 cleaning charge; "
-                          "Send the $25 coffee-shop gift card; Adjust the security deposit: return $50")
+    # What the resident asked for is quoted as theirs, with the amount they named.
+    assert task.detail["steps"] == ["Do what Tammy Rivera asked ($150): “Refund the $150 cleaning charge.”",
+                                    "Send a $25 coffee-shop gift card",
+                                    "Return $50 from the security deposit"]
+    assert task.title == ("3 things for Tammy Rivera: Do what Tammy Rivera asked ($150): “Refund the $150 cleaning "
+                          "charge.”; Send a $25 coffee-shop gift card; Return $50 from the security deposit")
     (confirmation,) = emails(dispute, "offer_confirmation")
-    assert ("- what you asked us to do: Refund the $150 cleaning charge.\n- a $25 coffee-shop gift card\n"
+    assert ("- what you asked us to do ($150): “Refund the $150 cleaning charge.”\n- a $25 coffee-shop gift card\n"
             "- $50 back from your security deposit") in confirmation.body_text
     outcome.complete_task(staff, task)
     assert dispute.close_reason == "The accepted offer was carried out."
@@ -526,17 +528,20 @@ def test_declining_the_offer_keeps_what_the_decision_grants(make_dispute, staff,
     outcome.respond_to_offer(as_resident(dispute), dispute, accept=False)
     assert dispute.state == "outcome_sent"  # the decision stands; nothing is referred
     (task,) = outcome.open_tasks(dispute, "fulfil_offer")
-    assert task.detail["steps"] == ["Take $75 off the Carpet cleaning charge ($150)",
-                                    "Reduce the Wall repair charge ($80) as the letter says"]
+    # The team gave the wall no amount: the task says so, and asks for one agreed in writing.
+    assert task.detail["steps"] == ["Take $75 off the Carpet cleaning charge ($150), leaving $75",
+                                    "Reduce the Wall repair charge ($80): the team named no amount, so agree it "
+                                    "with Tammy Rivera in writing first"]
     (to_manager,) = emails(dispute, "offer_declined")
     assert ("What the decision grants is still ours to do, and it is a task for you in Resolver, by Saturday 14 "
-            "March 2026:\n- Take $75 off the Carpet cleaning charge ($150)") in to_manager.body_text
+            "March 2026:\n- Take $75 off the Carpet cleaning charge ($150), leaving $75") in to_manager.body_text
     # If they later tell us they have gone to mediation, what the letter promised still stands.
     outcome.refer_out(as_resident(dispute), dispute,
                       reason="The resident told us they have taken this to outside mediation.")
     (to_resident,) = emails(dispute, "referral_resident")
     assert ("Whatever you decide, what our letter promised still stands, and it will be done by Saturday 14 March "
-            "2026:\n- Carpet cleaning: $75 is taken off the charge\n"
-            "- Wall repair: the charge is reduced as our letter said") in to_resident.body_text
+            "2026:\n- Carpet cleaning: $75 is taken off the $150 charge; you owe $75 for it\n"
+            "- Wall repair: part of the $80 charge is taken off (the amount to be agreed with Morgan Manager)"
+            ) in to_resident.body_text
     outcome.complete_task(staff, task)
     assert dispute.state == "referred"  # mediation goes on; the manager closes it when that ends

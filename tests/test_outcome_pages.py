@@ -76,7 +76,8 @@ def test_confirming_and_accepting_are_posts_from_the_page(client, sent):
     response = client.post(path_of(sent) + "/offer", data={"csrf_token": csrf_from(page), "answer": "accept"})
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "You accepted this offer on Monday 9 March 2026." in page
-    assert "will take care of it by Saturday 14 March 2026" in page
+    assert "will do this for you by Saturday 14 March 2026 and let you know when it is done:" in page
+    assert "<li>a $25 coffee-shop gift card</li>" in page
     db.session.expire_all()
     assert outcome.sent_letter(sent).offer_response == "accepted"
     assert [t.kind for t in outcome.open_tasks(sent)] == ["fulfil_offer"]
@@ -218,4 +219,8 @@ def test_after_confirming_a_granted_decision_the_page_says_by_when_it_is_done(cl
     response = client.post(path_of(dispute) + "/receipt", data={"csrf_token": csrf_from(page)})
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "You confirmed you received it on Monday 9 March 2026." in page
-    assert "Morgan Manager will carry out what the letter says by Saturday 14 March 2026" in page
+    # What will be done is named, with its amount (what the resident asked for, quoted as theirs).
+    assert "Morgan Manager will do this for you by Saturday 14 March 2026 and will let you know when it is done:" \
+           in page
+    assert "<li>what you asked us to do ($150): “Refund the $150 cleaning charge.”</li>" in page
+    assert "as the letter says" not in page

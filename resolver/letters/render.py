@@ -27,12 +27,44 @@ RESTATEMENT_LIMIT = 900
 
 # The facts a draft is written from (worked out by the outcome verbs) ------------------------------
 
+AMOUNT = "{amount}"  # where the amount goes in a concession's words ("{amount} back from your security deposit")
+NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
+# What the draft says where a compromise gave no amount: the manager is asked (a note) to fill it in.
+AMOUNT_TO_FILL_IN = "[amount to fill in]"
+
+
+def number_word(n: int) -> str:
+    """"three" for 3 (numbers past nine as figures): how a letter counts people."""
+    return NUMBER_WORDS.get(n, str(n))
+
+
 @dataclass
 class ItemOutcome:
+    """One disputed charge as decided: what comes off it and what the resident still owes for it."""
+
     description: str
     amount_cents: int
     decision: str
     granted_cents: int | None
+
+    @property
+    def taken_off_cents(self) -> int | None:
+        """What comes off the charge; None for a compromise that gave no amount."""
+        if self.decision == Decision.RESIDENT:
+            return self.amount_cents
+        if self.decision == Decision.COMPROMISE:
+            return self.granted_cents
+        return 0
+
+    @property
+    def owed_cents(self) -> int | None:
+        """What the resident still owes for this charge; None while a compromise has no amount."""
+        taken = self.taken_off_cents
+        return None if taken is None else self.amount_cents - taken
+
+    @property
+    def is_vague(self) -> bool:
+        return self.taken_off_cents is None
 
     @property
     def sentence(self) -> str:
@@ -40,10 +72,19 @@ class ItemOutcome:
         if self.decision == Decision.RESIDENT:
             return f"{self.description} ({amount}): we will remove this charge in full."
         if self.decision == Decision.COMPROMISE:
-            if self.granted_cents:
-                return f"{self.description} ({amount}): we will take {money(self.granted_cents)} off this charge."
-            return f"{self.description} ({amount}): we will meet you partway on this charge."
+            taken, owed = self.taken_off_cents, self.owed_cents
+            if taken is None:
+                return (f"{self.description} ({amount}): we will take {AMOUNT_TO_FILL_IN} off this charge, "
+                        f"so you will owe {AMOUNT_TO_FILL_IN} for it.")
+            return f"{self.description} ({amount}): we will take {money(taken)} off this charge, so you owe " \
+                   f"{money(owed)} for it."
         return f"{self.description} ({amount}): this charge stands."
+
+
+def items_of(dispute: Dispute) -> list[ItemOutcome]:
+    """Each disputed charge as decided (an item without its own decision follows the dispute's)."""
+    return [ItemOutcome(item.description, item.amount_cents, item.decision or dispute.decision, item.granted_cents)
+            for item in dispute.items]
 
 
 @dataclass
@@ -51,8 +92,13 @@ class DecisionFacts:
     decision: str
     decided_by: str  # 'panel', 'manager' or 'chair'
     note: str
-    team_size: int
+    team_size: int  # seated when the review closed (recused members aside)
+    voted: int  # of them, how many voted
     was_split: bool  # for a decision the team did not reach: split (True) or too few voted (False)
+    matter: str = "the matter you raised with us"  # the dispute's category in a sentence: "trouble with {matter}"
+    concession_line: str = f"{AMOUNT} credited to your account"  # the category's words, with AMOUNT
+    concession_task: str = f"Credit {AMOUNT} to the resident's account"
+    asked_cents: int | None = None  # the amount the resident asked for, if they named one
     agreeing: list = field(default_factory=list)  # the panel's opinions (choice, reason, author)
     dissenting: list = field(default_factory=list)
     token_kind: str = ""
@@ -69,11 +115,6 @@ class DecisionFacts:
     @property
     def items_upheld(self) -> bool:
         return any(item.decision == Decision.UPHOLD for item in self.items)
-
-
-def topic_of(dispute: Dispute) -> str:
-    category = (dispute.category or "").strip()
-    return f"your {category}" if category else "this matter"
 
 
 def _shorten(text: str, limit: int = RESTATEMENT_LIMIT) -> str:
@@ -103,12 +144,16 @@ def draft_body(
         "submission": submission,
         "file_count": len(submission.files) if submission is not None else 0,
         "quoted": _quote(_shorten(said)),
-        "asked": (submission.suggested_resolution.strip() if submission is not None else ""),
-        "topic": topic_of(dispute),
+        "asked": " ".join((submission.suggested_resolution if submission is not None else "").split()),
+        "matter": facts.matter,
         "is_late": is_late,
         "has_offer": bool(facts.token_cents or facts.concession_cents),
         "fulfil_days": fulfil_days,
         "money": money,
+        "number_word": number_word,
+        "to_fill_in": AMOUNT_TO_FILL_IN,
+        "ladder": ladder_of(dispute.company),
+        "mediation": mediation_of(dispute.company),
     }
     text = current_app.jinja_env.get_template("letters/draft_body.txt").render(context)
     return tidy_text(text)
@@ -157,32 +202,80 @@ def text_blocks(body_text: str) -> list[Block]:
 
 @dataclass
 class Offer:
+    """The letter's offer: a token, a concession in the words of the dispute's kind (which charge it
+    comes off, and what is then left to pay), and the date it is open until."""
+
     token_kind: str
     token_cents: int | None
     concession_cents: int | None
-    concession_phrase: str
+    concession_words: str  # with AMOUNT: "{amount} back from your security deposit"
+    task_words: str  # with AMOUNT: "Return {amount} from the security deposit"
     expires_dt: datetime | None
+    items: list[ItemOutcome] = field(default_factory=list)
+
+    @property
+    def token_line(self) -> str:
+        return f"a {money(self.token_cents)} {self.token_kind or 'gift card'}" if self.token_cents else ""
+
+    @property
+    def concession_line(self) -> str:
+        """"$50 back from your security deposit. It comes off the Door charge: you would then owe $210
+        for it instead of $260." (as the resident reads it)"""
+        if not self.concession_cents:
+            return ""
+        line = self.concession_words.replace(AMOUNT, money(self.concession_cents))
+        charge, owed = self._charge_and_owed()
+        if charge is None:
+            return line
+        if owed is None:
+            return f"{line}. It comes off {charge}."
+        left = money(max(owed - self.concession_cents, 0))
+        on_what = "for it" if len(self._owing) == 1 else "in all"
+        return f"{line}. It comes off {charge}: you would then owe {left} {on_what} instead of {money(owed)}."
+
+    @property
+    def concession_task(self) -> str:
+        """"Return $50 from the security deposit (off the Door charge, leaving $210)": the manager's step."""
+        if not self.concession_cents:
+            return ""
+        task = self.task_words.replace(AMOUNT, money(self.concession_cents))
+        charge, owed = self._charge_and_owed()
+        if charge is None:
+            return task
+        left = f", leaving {money(max(owed - self.concession_cents, 0))}" if owed is not None else ""
+        return f"{task} (off {charge}{left})"
+
+    @property
+    def _owing(self) -> list[ItemOutcome]:
+        return [item for item in self.items if item.owed_cents != 0]
+
+    def _charge_and_owed(self) -> tuple[str | None, int | None]:
+        """The charge(s) a concession comes off (those still owed after the decision), and what is owed on
+        them (None while a compromise on one of them has no amount)."""
+        owing = self._owing
+        if not owing:
+            return None, None
+        owed = None if any(item.owed_cents is None for item in owing) else sum(item.owed_cents for item in owing)
+        if len(owing) == 1:
+            return f"the {owing[0].description} charge", owed
+        return "what you still owe on the charges above", owed
 
     @property
     def lines(self) -> list[str]:
-        parts = []
-        if self.token_cents:
-            parts.append(f"a {money(self.token_cents)} {self.token_kind or 'gift card'}")
-        if self.concession_cents:
-            parts.append(f"{money(self.concession_cents)} {self.concession_phrase}")
-        return parts
+        return [line for line in (self.token_line, self.concession_line) if line]
 
 
 def offer_of(letter: Letter, dispute: Dispute) -> Offer | None:
     if not letter.has_offer:
         return None
-    deposit = bool(dispute.items) or "deposit" in (dispute.category or "").lower()
     return Offer(
         token_kind=letter.token_kind,
         token_cents=letter.token_cents or None,
         concession_cents=letter.concession_cents or None,
-        concession_phrase="back from your security deposit" if deposit else "credited to your account",
+        concession_words=letter.concession_line or f"{AMOUNT} credited to your account",
+        task_words=letter.concession_task or f"Credit {AMOUNT} to the resident's account",
         expires_dt=letter.offer_expires_dt,
+        items=items_of(dispute),
     )
 
 

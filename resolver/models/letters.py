@@ -54,6 +54,12 @@ class Letter(Base):
     token_kind: Mapped[str] = mapped_column(String(120), default="")
     token_cents: Mapped[int | None]
     concession_cents: Mapped[int | None]
+    # What a concession means for this dispute's kind, as the letter was drafted with it ("{amount} back
+    # from your security deposit"; "Return {amount} from the security deposit"): kept on the letter, so
+    # the offer, the confirmation, the task and the "Done" email say what the letter said, even after the
+    # company changes its phrases.
+    concession_line: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    concession_task: Mapped[str] = mapped_column(String(300), default="", server_default="")
     offer_expires_dt: Mapped[datetime | None]
     offer_response: Mapped[str | None] = mapped_column(String(12))  # accepted / declined
     offer_response_dt: Mapped[datetime | None]

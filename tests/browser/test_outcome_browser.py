@@ -22,7 +22,7 @@ from ..conftest import Inbox
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-SUBJECT = "Our written reply about your security deposit"
+SUBJECT = "Our written reply about the deductions from your security deposit"
 DETAILS = "The carpet was clean when I left; I have photos."
 PERSONAL = "I have also asked our cleaning contractor to send you their report."
 
@@ -151,7 +151,7 @@ def test_from_the_decision_to_a_closed_dispute(app, page, desk, login, decided, 
     # The manager sends the gift card, adjusts the deposit and marks the task done: the dispute closes.
     desk.goto(dispute_url)
     tasks = desk.get_by_role("region", name="Tasks")
-    expect(tasks).to_contain_text("Send the $25 coffee-shop gift card and Adjust the security deposit: return $50")
+    expect(tasks).to_contain_text("Send a $25 coffee-shop gift card and Return $50 from the security deposit")
     tasks.get_by_role("button", name="Mark done").click()
     expect(desk.get_by_test_id("state")).to_have_text("closed")
     db.session.expire_all()

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from ...extensions import db
-from ...letters.render import DecisionFacts, ItemOutcome, offer_of
-from ...models import Dispute, Letter, Submission
+from ...letters.render import AMOUNT, AMOUNT_TO_FILL_IN, DecisionFacts, ItemOutcome, items_of, offer_of
+from ...models import Company, Dispute, Letter, Submission
 from ...presentation import money
 from ...workflow.definition import Decision
+from ..categories import phrases_of
 from ..panel import tally
 from ..panel.count import ANONYMOUS_AUTHOR, Opinion, recommend
 from ..panel.result import ballot_of, team_of
@@ -44,17 +45,25 @@ def resident_words(dispute: Dispute) -> list[str]:
 
 def decision_facts(dispute: Dispute) -> DecisionFacts:
     """What was decided and what the team said (anonymised as the company wishes, by the panel's
-    count), with the offer the team recommended, kept within the company's limits."""
+    count), with the offer the team recommended, kept within the company's limits and rounded to the
+    company's step for tokens, and the dispute's kind in words."""
     company = dispute.company
     team = team_of(dispute)
     result = tally(dispute, team)
     decision = dispute.decision
+    phrases = phrases_of(dispute)
+    submission = latest_submission(dispute)
     facts = DecisionFacts(
         decision=decision,
         decided_by=dispute.decided_by or "panel",
         note=(dispute.decision_note or "").strip(),
         team_size=result.seated,
+        voted=result.voted,
         was_split=result.is_quorate,
+        matter=phrases.matter,
+        concession_line=phrases.concession_line(AMOUNT),
+        concession_task=phrases.concession_task(AMOUNT),
+        asked_cents=submission.suggested_amount_cents if submission is not None else None,
         agreeing=_grouped([o for o in result.opinions if o.choice == decision]),
         dissenting=_grouped([o for o in result.opinions if o.choice != decision]),
     )
@@ -70,14 +79,8 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         side = recommend([b for b in ballots if b.choice == decision] or ballots)
         facts.token_kind, facts.token_cents, facts.concession_cents = (
             side.token_kind, side.token_cents, side.concession_cents)
-    facts.token_cents = facts.token_cents or None
+    facts.token_cents = _token_to_offer(facts, company)
     facts.concession_cents = facts.concession_cents or None
-    if facts.token_cents and facts.token_cents > company.token_cap_cents:
-        facts.notes_for_manager.append(
-            f"The team recommended a {money(facts.token_cents)} token; the company limit is "
-            f"{money(company.token_cap_cents)}, so the draft offers that."
-        )
-        facts.token_cents = company.token_cap_cents or None
     if facts.concession_cents and facts.concession_cents > company.concession_cap_cents:
         facts.notes_for_manager.append(
             f"The team recommended a {money(facts.concession_cents)} concession; the company limit is "
@@ -86,23 +89,45 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         facts.concession_cents = company.concession_cap_cents or None
     if not facts.token_cents:
         facts.token_kind = ""
-    facts.items = [
-        ItemOutcome(item.description, item.amount_cents, item.decision or decision, item.granted_cents)
-        for item in dispute.items
-    ]
+    facts.items = items_of(dispute)
     # A compromise needs an amount the resident can hold us to: point out where the draft has none.
-    vague = [item.description for item in facts.items if item.decision == Decision.COMPROMISE and not item.granted_cents]
+    vague = [item.description for item in facts.items if item.is_vague]
     if vague:
         facts.notes_for_manager.append(
             "The team met the resident partway on " + ", ".join(vague) + " without saying how much: say in the "
-            "letter how much comes off each of these charges."
+            "letter how much comes off each of these charges (where the draft says "
+            f"{AMOUNT_TO_FILL_IN})."
         )
     elif decision == Decision.COMPROMISE and not facts.items and not (facts.token_cents or facts.concession_cents):
         facts.notes_for_manager.append(
-            "The team chose a compromise but recommended no amount: say in the letter what the compromise is, "
-            "or set a concession."
+            "The team chose a compromise but recommended no amount: say in the letter what the compromise is "
+            f"(where the draft says {AMOUNT_TO_FILL_IN}), or set a concession."
         )
     return facts
+
+
+def _token_to_offer(facts: DecisionFacts, company: Company) -> int | None:
+    """The recommended token as the draft offers it: rounded to the nearest step a gift card comes in
+    (the company's step), never above the company's limit. The manager is told of each change."""
+    recommended = facts.token_cents
+    if not recommended:
+        return None
+    step = max(company.token_step_cents, 1)
+    cap = company.token_cap_cents
+    nearest = max((recommended + step // 2) // step * step, step)
+    highest = cap // step * step or cap  # the largest step within the limit (the limit itself below one step)
+    offered = min(nearest, highest) or None
+    if recommended > cap:
+        facts.notes_for_manager.append(
+            f"The team recommended a {money(recommended)} token; the company limit is {money(cap)}, so the "
+            f"draft offers {money(offered) if offered else 'none'}."
+        )
+    elif offered != recommended:
+        facts.notes_for_manager.append(
+            f"The team's recommendations come to a {money(recommended)} token; the draft offers "
+            f"{money(offered)}, rounded to the company's {money(step)} step."
+        )
+    return offered
 
 
 def _grouped(opinions: list[Opinion]) -> list[Opinion]:
@@ -132,47 +157,50 @@ class Step:
 
 
 def decision_steps(dispute: Dispute, *, has_offer: bool) -> list[Step]:
-    """What the decision itself promises, apart from any offer: each item granted in full or in part,
-    else, without items, what the resident asked for (or the compromise the letter describes)."""
-    steps = []
-    for item in dispute.items:
-        decision = item.decision or dispute.decision
-        charge = f"the {item.description} charge ({money(item.amount_cents)})"
-        if decision == Decision.RESIDENT:
-            steps.append(Step(f"Remove {charge}", f"{item.description}: the {money(item.amount_cents)} charge "
-                                                  "is removed"))
-        elif decision == Decision.COMPROMISE and item.granted_cents:
-            steps.append(Step(f"Take {money(item.granted_cents)} off {charge}",
-                              f"{item.description}: {money(item.granted_cents)} is taken off the charge"))
-        elif decision == Decision.COMPROMISE:
-            steps.append(Step(f"Reduce {charge} as the letter says",
-                              f"{item.description}: the charge is reduced as our letter said"))
+    """What the decision itself promises, apart from any offer, each with its amount: every item granted
+    in full or in part, else, without items, what the resident asked for (quoted as theirs). Where the
+    team gave a compromise no amount, the step says so rather than invent one."""
+    steps = [step for item in items_of(dispute) if (step := _item_step(item, dispute)) is not None]
     if not dispute.items and dispute.decision == Decision.RESIDENT:
         submission = latest_submission(dispute)
         asked = " ".join((submission.suggested_resolution if submission is not None else "").split())
-        name = dispute.resident.name
-        steps.append(Step(f"Do what {name} asked" + (f": {asked}" if asked else ""),
-                          "what you asked us to do" + (f": {asked}" if asked else "")))
+        cents = submission.suggested_amount_cents if submission is not None else None
+        amount = f" ({money(cents)})" if cents else ""
+        quoted = f": “{asked}”" if asked else ""
+        steps.append(Step(f"Do what {dispute.resident.name} asked{amount}{quoted}",
+                          f"what you asked us to do{amount}{quoted}"))
     elif not dispute.items and dispute.decision == Decision.COMPROMISE and not has_offer:
-        steps.append(Step("Carry out the compromise the letter describes", "the compromise our letter described"))
+        steps.append(Step(f"Carry out the compromise you wrote to {dispute.resident.name} (the team named no amount)",
+                          f"the compromise {dispute.manager.name} set out for you"))
     return steps
+
+
+def _item_step(item: ItemOutcome, dispute: Dispute) -> Step | None:
+    charge = f"the {item.description} charge ({money(item.amount_cents)})"
+    if item.decision == Decision.RESIDENT:
+        return Step(f"Remove {charge}",
+                    f"{item.description}: the {money(item.amount_cents)} charge is removed; you owe nothing for it")
+    if item.decision != Decision.COMPROMISE:
+        return None
+    if item.is_vague:
+        return Step(f"Reduce {charge}: the team named no amount, so agree it with {dispute.resident.name} in "
+                    "writing first",
+                    f"{item.description}: part of the {money(item.amount_cents)} charge is taken off (the amount "
+                    f"to be agreed with {dispute.manager.name})")
+    taken, owed = money(item.taken_off_cents), money(item.owed_cents)
+    return Step(f"Take {taken} off {charge}, leaving {owed}",
+                f"{item.description}: {taken} is taken off the {money(item.amount_cents)} charge; you owe {owed} "
+                "for it")
 
 
 def fulfilment_steps(letter: Letter, dispute: Dispute, *, with_offer: bool) -> list[Step]:
     """Everything the manager must do once the resident has the letter: what the decision grants, and
-    (when the resident accepted it) the offer, one step per thing to send or adjust."""
+    (when the resident accepted it) the offer, one step per thing to send or adjust, in the words of the
+    dispute's kind the letter was written with."""
     offer = offer_of(letter, dispute) if with_offer else None
     steps = decision_steps(dispute, has_offer=letter.has_offer)
     if offer and offer.token_cents:
-        kind = offer.token_kind or "gift card"
-        steps.append(Step(f"Send the {money(offer.token_cents)} {kind}", f"a {money(offer.token_cents)} {kind}"))
+        steps.append(Step(f"Send {offer.token_line}", offer.token_line))
     if offer and offer.concession_cents:
-        if "deposit" in offer.concession_phrase:
-            steps.append(Step(f"Adjust the security deposit: return {money(offer.concession_cents)}",
-                              f"{money(offer.concession_cents)} back from your security deposit"))
-        else:
-            steps.append(Step(f"Credit {money(offer.concession_cents)} to the resident's account",
-                              f"{money(offer.concession_cents)} credited to your account"))
+        steps.append(Step(offer.concession_task, offer.concession_line))
     return steps
-
-

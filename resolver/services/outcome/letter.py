@@ -24,6 +24,7 @@ from ...workdays import add_days
 from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
+from ..categories import phrases_of
 from .decision import FULFIL_WITHIN_DAYS, decision_facts, latest_submission, resident_words
 
 WORKFLOW = dispute_engine.definition
@@ -157,6 +158,8 @@ def draft_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | Non
         token_kind=facts.token_kind if facts.token_cents else "",
         token_cents=facts.token_cents,
         concession_cents=facts.concession_cents,
+        concession_line=facts.concession_line,
+        concession_task=facts.concession_task,
         draft_notes=facts.notes_for_manager,
         created_dt=now,
     )
@@ -285,6 +288,8 @@ def correct_letter(actor: Actor, dispute: Dispute, *, expected_version: int | No
         token_kind=original.token_kind,
         token_cents=original.token_cents,
         concession_cents=original.concession_cents,
+        concession_line=original.concession_line,
+        concession_task=original.concession_task,
         offer_response=original.offer_response,
         offer_response_dt=original.offer_response_dt,
         created_dt=now_utc(),
@@ -315,8 +320,7 @@ def _next_version(dispute: Dispute) -> int:
 
 
 def _subject(dispute: Dispute) -> str:
-    topic = (dispute.category or "").strip()
-    return f"Our written reply about {('your ' + topic) if topic else 'your concern'}"
+    return f"Our written reply about {phrases_of(dispute).matter}"
 
 
 def _require_unsent(letter: Letter) -> None:

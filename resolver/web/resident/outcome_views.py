@@ -81,6 +81,7 @@ def _page(dispute: Dispute, *, problem: str | None = None, notice: str | None = 
         ),
         "offer_expired": offer_expired,
         "fulfil_due": fulfil[0].due_dt if fulfil else None,
+        "promised": (fulfil[0].detail or {}).get("resident_lines", []) if fulfil else [],  # each with its amount
         "mediation": render.mediation_of(company),
         "ladder": render.ladder_of(company),
         "can_confirm": dispute.acknowledged_dt is None and WORKFLOW.can("acknowledge", dispute.state),
