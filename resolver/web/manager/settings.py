@@ -93,12 +93,24 @@ _CHANGES = {
 }
 
 
+# A setting whose column name does not read as words on its own.
+_SETTING_WORDS = {
+    "is_panel_closing_early": "closing the team's review as soon as its result cannot change",
+}
+
+
+def _setting_in_words(name: str, change) -> str:
+    if name in _SETTING_WORDS and isinstance(change, list) and len(change) == 2:
+        return f"{_SETTING_WORDS[name]} ({'on' if change[1] else 'off'})"
+    return name.replace("_", " ")
+
+
 def describe_change(event) -> str:
     """One line of the company's history, in words."""
     data = event.data or {}
     if callable(line := _CHANGES.get(event.action)):
         return line(event)
-    fields = ", ".join(name.replace("_", " ") for name in data.get("changed", {}))
+    fields = ", ".join(_setting_in_words(name, change) for name, change in data.get("changed", {}).items())
     return _CHANGES.get(event.action, event.action.replace("_", " ") + " ({name})").format(
         name=event.subject_label, fields=fields, role=data.get("after", ""),
         reserve="a reserve" if data.get("is_reserve") else "a regular member")
