@@ -60,7 +60,7 @@ def decided_by(make_dispute, manager, route: str, *, items, token_cents, concess
     seats = db.session.query(PanelSeat).filter_by(dispute_id=dispute.id).order_by(PanelSeat.id).all()
     for seat, choice in zip(seats, votes):
         if dispute.state != "panel_review":
-            break  # the result could no longer change, so the panel closed early
+            break  # the team's review has closed
         panel.record_vote(
             Actor.panel(seat.member), seat, choice=choice,
             reason=f"{seat.member.name}: the inspection photos and the move-in report point this way.",
@@ -98,13 +98,14 @@ def test_every_decision_makes_a_letter_in_the_written_form(make_dispute, manager
 
     # The team's honest feedback, anonymised, including the members who disagreed.
     assert DECISION_WORDS[route] in text
-    # Unanimous members closed the review after two votes; a split team's two dissenters wrote alike.
+    # A unanimous team's three members all voted (the review stays open until everyone has); a split
+    # team's two dissenters wrote alike.
     quoted = "wrote: “The inspection photos and the move-in report point this way.”"
     if route == "deadlocked":
         assert f"What the team told us: - A team member {quoted}" in text
         assert f"you should know that too: - Two team members {quoted}" in text
     else:
-        assert f"What the team told us: - Two team members {quoted}" in text
+        assert f"What the team told us: - Three team members {quoted}" in text
     assert "Panelist" not in body
     assert ("Not everyone on the team saw it the same way" in text) == (route == "deadlocked")
 

@@ -281,8 +281,8 @@ def test_everyone_voted_closes_the_panel_at_once_and_a_split_deadlocks(case):
     assert event.data["counts"] == {"uphold": 1, "resident": 1, "compromise": 1}
 
 
-def test_the_panel_closes_early_once_the_result_cannot_change(case):
-    dispute, seats = case(size=5)
+def test_a_company_that_chose_it_closes_the_panel_once_the_result_cannot_change(case):
+    dispute, seats = case(size=5, is_panel_closing_early=True)
     vote(seats[0], "resident")
     vote(seats[1], "resident")
     assert dispute.state == "panel_review"
@@ -342,8 +342,8 @@ def test_the_chair_may_decide_a_split_and_nobody_else_on_the_team_may(case, smtp
         vote(seat, choice)
     assert dispute.state == "deadlocked"
     assert [e.to_addr for e in emails(dispute, "panel_chair_decides")] == [seats[0].member.email]
-    live = live_vote_links()
-    assert [link.seat_id for link in live] == [seats[0].id]  # only the chair's link still works
+    # Every member's link still shows them the result; only the chair's page offers the decision.
+    assert sorted(link.seat_id for link in live_vote_links()) == sorted(seat.id for seat in seats)
     with pytest.raises(NotAllowed, match="chair or the manager"):
         panel.decide_deadlock(Actor.panel(seats[1].member), dispute, decision="resident", note="Mine.")
     panel.decide_deadlock(Actor.panel(seats[0].member), dispute, decision="compromise", note="Meet halfway.")
@@ -370,6 +370,8 @@ def test_a_recused_member_is_replaced_from_the_reserve_and_their_vote_stops_coun
     assert emails(dispute, "panel_invitation")[-1].to_addr == reserve.email
     for seat in (seats[1], new_seat):
         vote(seat, "uphold")
+    assert dispute.state == "panel_review"  # seats[2] has not voted yet
+    vote(seats[2], "resident")
     assert dispute.state == "decided" and dispute.decision == "uphold"
     assert "recuse" in actions(dispute) and "replace_seat" in actions(dispute)
 
@@ -429,6 +431,7 @@ def test_progress_shows_who_voted_not_how_until_the_panel_closes(case):
     assert panel.panel_progress(dispute).seats[0].choice == "resident"
     dispute.company.is_panel_anonymous = True
     vote(seats[1], "resident")
+    vote(seats[2], "uphold")
     assert dispute.state == "decided"
     assert panel.panel_progress(dispute).seats[0].choice == "resident"
 
@@ -437,10 +440,12 @@ def test_the_manager_gets_the_result_the_moment_the_panel_closes(case, manager):
     dispute, seats = case(size=3)
     vote(seats[0], "uphold", token_cents=2500, token_kind="coffee card")
     vote(seats[1], "uphold", token_cents=1500, token_kind="coffee card")
+    assert emails(dispute, "panel_result") == []  # the third member may still vote
+    vote(seats[2], "resident")
     result = emails(dispute, "panel_result")
     assert len(result) == 1 and result[0].to_addr == manager.email
     assert "The team decided" in result[0].subject and "$20" in result[0].body_text
-    assert live_vote_links() == []
+    assert len(live_vote_links()) == 3  # each member's link now shows them the result
     assert panel.close_panel(Actor.system(), dispute) is dispute  # closing twice changes nothing
     assert len(emails(dispute, "panel_result")) == 1
 

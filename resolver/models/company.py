@@ -33,6 +33,10 @@ class Company(Base):
     holidays: Mapped[list] = mapped_column(JSON, default=list)
     panel_size: Mapped[int] = mapped_column(default=3)
     is_panel_anonymous: Mapped[bool] = mapped_column(default=True)
+    # True when the company chose to close the team's review as soon as its result cannot change
+    # (the workflow's ``early_close_chosen``); otherwise a member may change their vote until the
+    # review closes: at its deadline, or once everyone has voted. The invitation says which.
+    is_panel_closing_early: Mapped[bool] = mapped_column(default=False, server_default=false())
     token_cap_cents: Mapped[int] = mapped_column(default=5000)
     concession_cap_cents: Mapped[int] = mapped_column(default=50000)
     # A token the team recommends is rounded to a multiple of this (gift cards come in $5 steps).

@@ -11,8 +11,9 @@ from .company_history import record_company_event, require_supervisor
 # What the rules form may set; the form checks each value's shape, this verb how they fit together.
 RULE_FIELDS = (
     "evidence_window_days", "reply_window_days", "panel_window_days", "follow_up_days", "offer_valid_days",
-    "time_zone", "is_business_days", "holidays", "panel_size", "is_panel_anonymous", "token_cap_cents",
-    "token_step_cents", "concession_cap_cents", "max_file_bytes", "max_dispute_bytes", "max_files", "supervisor_name",
+    "time_zone", "is_business_days", "holidays", "panel_size", "is_panel_anonymous", "is_panel_closing_early",
+    "token_cap_cents", "token_step_cents", "concession_cap_cents", "max_file_bytes", "max_dispute_bytes", "max_files",
+    "supervisor_name",
     "supervisor_email", "supervisor_phone", "home_office_phone", "contact_email", "contact_phone",
     "mediation_service_name", "mediation_service_contact", "is_without_mediation",
 )

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from enum import StrEnum
 from functools import cache
@@ -73,6 +73,13 @@ class PanelRules:
     majority_share: float
     tie: str
     early_close: tuple[str, ...]
+    # (rule, Company column): a rule that applies only where the company's column is true.
+    early_close_chosen: tuple[tuple[str, str], ...] = ()
+
+    def for_company(self, company) -> PanelRules:
+        """The rules as they apply to ``company``: the early closes it chose added to the others."""
+        chosen = tuple(rule for rule, setting in self.early_close_chosen if getattr(company, setting))
+        return replace(self, early_close=self.early_close + chosen, early_close_chosen=())
 
 
 @dataclass(frozen=True)
@@ -177,6 +184,7 @@ def build_definition(raw: dict) -> WorkflowDef:
             majority_share=float(panel.get("majority_share", 0.5)),
             tie=panel.get("tie", "deadlocked"),
             early_close=_listed(panel.get("early_close")),
+            early_close_chosen=tuple((panel.get("early_close_chosen") or {}).items()),
         ),
         source=raw,
     )

@@ -323,7 +323,7 @@ def test_a_newcomer_follows_a_dispute_from_opening_to_the_reports(demo_site, bro
         expect(phone.get_by_text(f"Thank you, {seat.member.name}. Your vote is recorded")).to_be_visible()
         db.session.expire_all()
         if db.session.get(Dispute, dispute_id).state != "panel_review":
-            break  # the count can no longer change: the team's review closes early
+            break  # everyone has voted: the team's review closes at once
 
     # The team decided; the manager drafts, approves and sends the letter.
     desk.goto(dispute_url)

@@ -125,13 +125,15 @@ def test_five_members_vote_from_their_emails_and_the_team_decides(app, page, smt
         select(AuditEvent).where(AuditEvent.dispute_id == dispute.id).order_by(AuditEvent.id)) if e.is_state_change]
     assert moves[-2:] == [("send_to_panel", "panel_review"), ("decide", "decided")]
 
-    # The manager hears at once; a member's link now says the review closed.
+    # The manager hears at once; a member's link now shows their vote and the team's result.
     send_pending()
     news = smtp.to(manager.email)[-1]
     assert "The team decided: a compromise" in news["Subject"]
     assert "$25" in Inbox.text_of(news) and "$67.50" in Inbox.text_of(news)
-    page.goto(links[members[0].email])
-    page.get_by_text("review of this case closed").wait_for()
+    response = page.goto(links[members[0].email])
+    assert response.status == 200
+    page.get_by_role("heading", name="The team's review is complete").wait_for()
+    page.get_by_text("Your vote: a compromise is fairer.").wait_for()
 
 
 def test_a_split_team_deadlocks_and_its_chair_decides_from_the_email(app, page, smtp, make_dispute, make_panel,
@@ -155,9 +157,12 @@ def test_a_split_team_deadlocks_and_its_chair_decides_from_the_email(app, page, 
     screenshot("chair-decided")
     decided = fresh(dispute.id)
     assert decided.state == "decided" and decided.decision == "compromise" and decided.decided_by == "chair"
-    # The other members' links stopped working when the team closed.
-    page.goto(links[members[1].email])
-    page.get_by_text("review of this case closed").wait_for()
+    # The other members' links show the review complete, their vote, and the chair's decision.
+    response = page.goto(links[members[1].email])
+    assert response.status == 200
+    page.get_by_role("heading", name="The team's review is complete").wait_for()
+    page.get_by_text("Your vote: the resident's suggested resolution is granted.").wait_for()
+    page.get_by_text("The team was split, so the team's chair decided that a compromise is fairer.").wait_for()
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])

@@ -8,7 +8,7 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import InvalidInput, NotAllowed, WrongState
 from ...extensions import db
-from ...links import current_link, link_url, revoke_links
+from ...links import current_link, link_url
 from ...models import Dispute, PanelSeat
 from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
@@ -39,7 +39,8 @@ def close_panel(
 ) -> Dispute:
     """Count the votes and end the review: decided, or deadlocked for the manager (or chair) to decide.
 
-    The panel's links stop working (a chair's stays open while the team is deadlocked), and the
+    The members' links keep working, to show each member their vote and the team's result (the
+    vote itself refuses once the review is closed; a chair decides a split through theirs), and the
     manager gets the result by email; a deadlock reaches the supervisor (the ladder contact) too.
     Closing a panel that already closed changes nothing.
     ``team`` and ``result``: the rows and the count of a vote that closes the panel.
@@ -65,14 +66,9 @@ def close_panel(
         dispute.decided_by = "panel"
         _apply_item_decisions(dispute, result.item_choices, result.choice)
         dispute_engine.fire(dispute, "decide", actor=actor, now=now, reason=f"{why} {result.explanation}", data=data)
-        revoke_links(dispute.id, "vote", now, "the team's review closed")
     else:
         dispute_engine.fire(dispute, "deadlock", actor=actor, now=now, reason=f"{why} {result.explanation}",
                             data=data)
-        db.session.flush()
-        for seat, _ in team:
-            if chair is None or seat.id != chair.id:
-                revoke_links(dispute.id, "vote", now, "the team's review closed", seat_id=seat.id)
     told = {"result": result, "progress": panel_progress(dispute, team, result), "chair": chair, "why": why}
     tell(dispute.manager, dispute, "panel_result", told)
     if result.is_deadlocked:  # a split team goes up the ladder too, not only to the manager
@@ -118,7 +114,6 @@ def decide_deadlock(
     _apply_item_decisions(dispute, {k: v for k, v in result.item_choices.items() if v}, decision)
     dispute_engine.fire(dispute, "manager_decides", actor=actor, now=now, reason=note[:5000],
                         data={"decision": dispute.decision, "decided_by": dispute.decided_by})
-    revoke_links(dispute.id, "vote", now, "the split vote was decided")
     if chair is not None:
         tell(dispute.manager, dispute, "panel_chair_decided", {"chair": chair.member, "note": note})
     return dispute

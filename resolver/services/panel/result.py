@@ -6,10 +6,10 @@ of those still seated to the pure count (``count.count_votes``) with the workflo
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import QueryableAttribute, joinedload
 
 from ...extensions import db
-from ...models import Dispute, PanelSeat, Vote
+from ...models import Company, Dispute, PanelSeat, Vote
 from ...workflow.definition import PanelRules
 from ...workflow.engine import dispute_engine
 from .count import Ballot, TallyResult, count_votes
@@ -25,6 +25,8 @@ def rules() -> PanelRules:
     """The count's rules, from the workflow definition's ``panel:`` section."""
     panel_rules = dispute_engine.definition.panel
     unknown = [name for name in panel_rules.early_close if name not in KNOWN_EARLY_CLOSE]
+    unknown += [f"{name} (by {setting})" for name, setting in panel_rules.early_close_chosen
+                if name not in KNOWN_EARLY_CLOSE or not isinstance(getattr(Company, setting, None), QueryableAttribute)]
     if unknown or panel_rules.tie != WORKFLOW.state_of("deadlock"):
         raise ValueError(f"the workflow's panel rules name what Resolver does not know: "
                          f"{', '.join(unknown) or 'tie: ' + panel_rules.tie}")
@@ -62,7 +64,7 @@ def tally(dispute: Dispute, team: Team | None = None) -> TallyResult:
         seated=len(active),
         ballots=[ballot_of(vote, seat) for vote, seat in cast],
         item_ids=[item.id for item in dispute.items],
-        rules=rules(),
+        rules=rules().for_company(dispute.company),
         is_reviewing=WORKFLOW.can("decide", dispute.state),
         is_anonymous=dispute.company.is_panel_anonymous,
     )

@@ -98,9 +98,21 @@ _CHANGES = {
 }
 
 
-# Settings whose column name does not read as words.
-_FIELD_WORDS = {"token_cap_cents": "token cap", "concession_cap_cents": "concession cap",
-                "token_step_cents": "the step tokens are rounded to"}
+# Settings whose column name does not read as words on its own; switches say where they now stand.
+_SETTING_WORDS = {
+    "token_cap_cents": "token cap",
+    "concession_cap_cents": "concession cap",
+    "token_step_cents": "the step tokens are rounded to",
+    "is_panel_closing_early": "closing the team's review as soon as its result cannot change",
+}
+_SWITCHES = {"is_panel_closing_early"}
+
+
+def _setting_in_words(name: str, change) -> str:
+    words = _SETTING_WORDS.get(name, name.replace("_", " "))
+    if name in _SWITCHES and isinstance(change, list) and len(change) == 2:
+        return f"{words} ({'on' if change[1] else 'off'})"
+    return words
 
 
 def describe_change(event) -> str:
@@ -108,7 +120,7 @@ def describe_change(event) -> str:
     data = event.data or {}
     if callable(line := _CHANGES.get(event.action)):
         return line(event)
-    fields = ", ".join(_FIELD_WORDS.get(name, name.replace("_", " ")) for name in data.get("changed", {}))
+    fields = ", ".join(_setting_in_words(name, change) for name, change in data.get("changed", {}).items())
     return _CHANGES.get(event.action, event.action.replace("_", " ") + " ({name})").format(
         name=event.subject_label, fields=fields, role=data.get("after", ""),
         reserve="a reserve" if data.get("is_reserve") else "a regular member")

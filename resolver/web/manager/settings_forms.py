@@ -74,6 +74,7 @@ class CompanyRulesForm(FlaskForm):
     panel_size = WholeNumberField(low=1, high=9, message="The team's size must be an odd number from 1 to 9, "
                                                          "so a vote cannot tie on seats.")
     is_panel_anonymous = BooleanField()
+    is_panel_closing_early = BooleanField()
     token_cap = MoneyField(amount="The token cap", validators=[_Given()])
     concession_cap = MoneyField(amount="The concession cap", validators=[_Given()])
     token_step = MoneyField(amount="The token step", validators=[_StepGiven()])
@@ -121,6 +122,7 @@ class CompanyRulesForm(FlaskForm):
             time_zone=self.time_zone.data, is_business_days=self.is_business_days.data,
             holidays=sorted({date.fromisoformat(line).isoformat() for line in self.holiday_lines}),
             panel_size=self.panel_size.data, is_panel_anonymous=self.is_panel_anonymous.data,
+            is_panel_closing_early=self.is_panel_closing_early.data,
             token_cap_cents=self.token_cap.data, concession_cap_cents=self.concession_cap.data,
             max_file_bytes=self.max_file_mb.data * MB, max_dispute_bytes=self.max_dispute_mb.data * MB,
             max_files=self.max_files.data, supervisor_email=self.supervisor_email.data,

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from ...actors import Actor
 from ...clock import now_utc
-from ...errors import DomainError, InvalidInput, LinkError
+from ...errors import DeadlinePassed, DomainError, InvalidInput, LinkError, WrongState
 from ...extensions import db
 from ...files import path_for
 from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Unit, Vote
@@ -138,6 +138,32 @@ class MemberView:
         return self.is_reviewing and self.seat.recused_dt is None and (due is None or self.now <= due)
 
     @property
+    def is_over(self) -> bool:
+        """Whether the team's review has ended: closed, or past its deadline before the sweep closed it."""
+        due = self.dispute.panel_due_dt
+        return self.dispute.panel_closed_dt is not None or (self.is_reviewing and due is not None and self.now > due)
+
+    @property
+    def changes_until(self) -> str:
+        """How long the member may change their vote, as the invitation promised it."""
+        return until_the_review_closes(self.dispute)
+
+    @property
+    def team_result(self) -> str:
+        """What the team's review came to, in a sentence, for a member who comes back after it ended."""
+        dispute = self.dispute
+        if dispute.decision and dispute.decided_by == "panel":
+            result = panels.tally(dispute)
+            return (f"The team decided that {panels.CHOICE_LABELS[dispute.decision]} "
+                    f"({result.counts[dispute.decision]} of {result.voted} votes).")
+        if dispute.decision:
+            who = "the team's chair" if dispute.decided_by == "chair" else dispute.manager.name
+            return f"The team was split, so {who} decided that {panels.CHOICE_LABELS[dispute.decision]}."
+        if dispute.panel_closed_dt is not None:
+            return f"The team was split, so {dispute.manager.name} will decide, and will write to the resident."
+        return f"The votes are being counted; {dispute.manager.name} will be told the team's result."
+
+    @property
     def is_chair_deciding(self) -> bool:
         return (WORKFLOW.can("manager_decides", self.dispute.state) and self.seat.is_chair
                 and self.seat.recused_dt is None)
@@ -177,16 +203,26 @@ class MemberView:
         }
 
 
+def until_the_review_closes(dispute: Dispute) -> str:
+    """The sentence that says until when a vote can be changed (the invitation says the same)."""
+    due = format_moment(dispute.panel_due_dt, dispute.company) if dispute.panel_due_dt else "its deadline"
+    if dispute.company.is_panel_closing_early:
+        return (f"You can change it until the review closes: at {due} at the latest, or sooner, as soon as the "
+                f"team's result is clear.")
+    return f"You can change it until the review closes: at {due}, or sooner once everyone on the team has voted."
+
+
 def _seat() -> PanelSeat:
     return g.link.seat  # loaded with the link, its member too
 
 
 def _page(view: MemberView, *, problem: DomainError | None = None, sent: tuple[str, PageForm] | None = None,
-          status: int = 200):
+          too_late: DomainError | None = None, status: int = 200):
     """The page with its forms; ``sent`` (the form's name on the page, and the form) is the one that
-    came back refused, showing what was typed and, beside each field, what is wrong."""
+    came back refused, showing what was typed and, beside each field, what is wrong. ``too_late``: a
+    vote, step or decision that arrived after the review ended, said kindly above the result."""
     forms = {"vote_form": view.vote_form(), "aside_form": StepAsideForm(formdata=None),
-             "decide_form": DecideForm(formdata=None), "sent_form": None}
+             "decide_form": DecideForm(formdata=None), "sent_form": None, "too_late": too_late}
     if sent is not None:
         name, form = sent
         if problem is not None:
@@ -220,10 +256,15 @@ def vote_page(token: str):
 
 def _shown_again(problem: DomainError, token: str, *, status: int | None = None, **_):
     """A refused vote, step or decision: the page again, with the message and what was typed."""
+    view = MemberView.load()
+    if view.is_over and isinstance(problem, (WrongState, DeadlinePassed)):
+        # Not the member's mistake: the page says the review is complete, what stands, and that
+        # nothing was changed.
+        return _page(view, too_late=problem)
     name, build = POSTED_FORMS[request.endpoint]
     form = g.get("form")
     form = form if form is not None else build()
-    return _page(MemberView.load(), problem=problem, sent=(name, form), status=status or problem.status_code)
+    return _page(view, problem=problem, sent=(name, form), status=status or problem.status_code)
 
 
 @blueprint.post("/v/<token>")
@@ -237,8 +278,7 @@ def cast_vote(token: str):
     vote = panels.record_vote(Actor.panel(seat.member), seat, **form.for_verb())
     dispute = vote.dispute  # as the vote left it (closed, if it closed the panel)
     if WORKFLOW.can("decide", dispute.state):  # the team is still reviewing
-        until = format_moment(dispute.panel_due_dt, dispute.company) if dispute.panel_due_dt else ""
-        flash(f"Thank you, {seat.member.name}. Your vote is recorded. You can change it here until {until}.",
+        flash(f"Thank you, {seat.member.name}. Your vote is recorded. {until_the_review_closes(dispute)}",
               "success")
     else:
         flash(f"Thank you, {seat.member.name}. Your vote is recorded, and with it the team's review is complete.",
@@ -269,6 +309,8 @@ def decide(token: str):
 def evidence_file(token: str, file_id: int):
     """A file from the packet's evidence list, always as a download of the copy the packet names."""
     view = MemberView.load()
+    if not (view.is_open or view.is_chair_deciding):
+        abort(404)  # the files are for reviewing; once the review is over the page no longer offers them
     listed = {e["id"]: e for e in (view.packet.content.get("evidence", []) if view.packet else [])}
     evidence = db.session.get(EvidenceFile, file_id)
     if (evidence is None or evidence.dispute_id != view.dispute.id or file_id not in listed
