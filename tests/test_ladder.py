@@ -17,6 +17,7 @@ from resolver.actors import Actor
 from resolver.deadlines import sweep_deadlines
 from resolver.errors import AlreadyRecorded, InvalidInput, NotAllowed, NotFound, WrongState
 from resolver.extensions import db
+from resolver.letters.tone import check_tone
 from resolver.links import PUBLIC_ADDRESS, current_link, link_url
 from resolver.mail import send_pending
 from resolver.models import AuditEvent, Dispute, LadderRequest, Task
@@ -122,7 +123,11 @@ def test_a_resident_asks_the_supervisor_from_their_outcome_link(
     text = words(smtp.text_of(to_resident))
     assert f"Sam Supervisor, who is above {manager.name}, will go through it and write to you by {DUE_ON}." in text
     assert MESSAGE in text and path_of(sent) in text
-    assert "sorry you feel" not in text
+    assert re.search(r"open your dashboard in Resolver \(https?://[^/\s]+/\)", words(smtp.text_of(to_contact)))
+    warnings = {"sorry_you_feel", "calm_down", "already_told", "lecturing", "blaming"}
+    for template in ("ladder_request_resident",):
+        [email] = emails(sent, template)
+        assert not [flag for flag in check_tone(email.body_text) if flag.code in warnings]
 
 
 def test_asking_changes_neither_receipt_nor_mediation_nor_the_offer(client, sent):
@@ -295,6 +300,9 @@ def test_the_supervisor_answers_and_the_resident_is_told(client, sent, superviso
     assert subject(told) == "Sam Supervisor has looked at your dispute again"
     assert answer in words(smtp.text_of(told)) and answer in plain(smtp.html_of(told))
     assert f"On {ASKED_ON} you asked us to look again" in words(smtp.text_of(told))
+    [email] = emails(sent, "ladder_answered")
+    assert not [flag for flag in check_tone(email.body_text)
+                if flag.code in {"sorry_you_feel", "calm_down", "already_told", "lecturing", "blaming"}]
     [to_manager] = [m for m in smtp.to(manager.email) if "answered" in m["Subject"]]
     assert answer in words(smtp.text_of(to_manager))
     page = plain(client.get(path_of(sent)).get_data(as_text=True))

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from resolver.extensions import db
-from resolver.links import current_link, link_url
+from resolver.links import PUBLIC_ADDRESS, current_link, link_url
 
 pytestmark = pytest.mark.browser
 MESSAGE = "Please look at my move-out photos of the bedroom carpet."
@@ -28,7 +28,8 @@ def fits_the_screen(page) -> bool:
 def test_the_resident_asks_the_supervisor_on_a_phone_and_reads_the_answer(
     app, page, browser, login, sent, supervisor, screenshot
 ):
-    link = link_url(current_link(sent.id, "outcome", resident_id=sent.resident_id))
+    link = app.config["LIVE_URL"] + link_url(current_link(sent.id, "outcome", resident_id=sent.resident_id)) \
+        .removeprefix(PUBLIC_ADDRESS)
     page.goto(link)
     choices = page.get_by_role("navigation", name="Your choices")
     expect(choices).to_be_visible()
@@ -40,6 +41,7 @@ def test_the_resident_asks_the_supervisor_on_a_phone_and_reads_the_answer(
     button = ladder.get_by_role("button", name="Ask the supervisor to look again")
     box = button.bounding_box()
     assert box["height"] >= 40 and box["width"] <= 390  # a thumb-sized button that fits the phone
+    screenshot("asking")
     button.click()
     expect(page.get_by_text("Sam Supervisor will look at it again and write to you by Thursday 12 March 2026."))\
         .to_be_visible()
