@@ -340,3 +340,13 @@ def test_the_review_task_is_not_ticked_off_without_an_answer(client, sent, super
     [task] = review_tasks(sent)
     error = refused(WrongState, sent, lambda: outcome.complete_task(Actor.staff(supervisor), task))
     assert "answered from the dashboard" in error.message
+
+
+def test_a_company_counting_working_days_promises_working_days(client, sent, company):
+    company.is_business_days = True
+    db.session.commit()
+    clock.advance(timedelta(days=3))  # Thursday: three working days on is Tuesday
+    assert "write to you within 3 working days" in plain(client.get(path_of(sent)).get_data(as_text=True))
+    response = ask(client, sent)
+    page = plain(client.get(response.headers["Location"]).get_data(as_text=True))
+    assert "write to you by Tuesday 17 March 2026" in page
