@@ -38,3 +38,20 @@ def supervisors_of(dispute: Dispute) -> list[dict]:
     return supervisors_besides_manager(dispute) or [
         {"email": dispute.manager.email, "name": dispute.manager.name}
     ]
+
+
+def supervisor_account(dispute: Dispute) -> StaffUser:
+    """The staff account whose task a request up the ladder becomes: the account of the company's
+    supervisor contact, else an active supervisor other than the manager, else the manager (who is then
+    the top of the ladder)."""
+    company = dispute.company
+    supervisors = db.select(StaffUser).where(
+        StaffUser.company_id == company.id, StaffUser.is_active.is_(True), StaffUser.id != dispute.manager_id,
+    )
+    contact = (company.supervisor_email or "").strip().lower()
+    by_contact = db.session.scalars(
+        supervisors.where(db.func.lower(StaffUser.email) == contact).limit(1)
+    ).first() if contact else None
+    return by_contact or db.session.scalars(
+        supervisors.where(StaffUser.role == "supervisor").order_by(StaffUser.id).limit(1)
+    ).first() or dispute.manager

@@ -13,12 +13,16 @@ checks who may act, changes the rows, queues its emails, records the history, an
 
 One module per job: ``decision`` (what the decision means, for the letter and the tasks),
 ``letter`` (drafting, editing, approving, correcting), ``sending``, ``answers`` (the resident's
-confirm, accept or decline, and going to mediation), ``followup`` and ``tasks``.
+confirm, accept or decline, and going to mediation), ``ladder_requests`` (asking the supervisor to look
+again, and their answer), ``followup`` and ``tasks``.
 """
 from __future__ import annotations
 
 from .answers import acknowledge_outcome, refer_out, respond_to_offer
 from .followup import follow_up
+from .ladder_requests import (
+    LOOK_AGAIN_WITHIN_DAYS, answer_ladder_request, ask_supervisor, ladder_request_for, reviewer_of,
+)
 from .letter import (
     MAX_LETTER_CHARS, SENT_STATES, ToneCheckFailed, approve_letter, correct_letter, current_letter, draft_outcome,
     edit_letter, letter_pdf_filename, letters_of, preview_html, sent_letter, tone_flags,
@@ -27,7 +31,8 @@ from .sending import send_outcome
 from .tasks import complete_task, open_tasks, tasks_for
 
 __all__ = [
-    "MAX_LETTER_CHARS", "SENT_STATES", "ToneCheckFailed", "acknowledge_outcome",
+    "MAX_LETTER_CHARS", "SENT_STATES", "ToneCheckFailed", "acknowledge_outcome", "answer_ladder_request",
+    "LOOK_AGAIN_WITHIN_DAYS", "ask_supervisor", "ladder_request_for", "reviewer_of",
     "approve_letter", "complete_task", "correct_letter", "current_letter", "draft_outcome", "edit_letter",
     "follow_up", "letter_pdf_filename", "letters_of", "open_tasks", "preview_html", "refer_out",
     "respond_to_offer", "send_outcome", "sent_letter", "tasks_for", "tone_flags",

@@ -26,7 +26,7 @@ WORKFLOW = dispute_engine.definition
 
 def acknowledge_outcome(actor: Actor, dispute: Dispute) -> Dispute:
     """The resident confirms the letter arrived (or staff record that they did). Twice is once."""
-    _require_resident_or_staff(actor, dispute)
+    require_resident_or_staff(actor, dispute)
     if dispute.acknowledged_dt is not None:
         return dispute
     if dispute.outcome_sent_dt is None:
@@ -60,7 +60,7 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
     Accepting makes the manager a task; declining leaves the decision standing and tells the manager.
     Neither confirms receipt nor goes to mediation: the resident says those themselves. A second
     answer (the same or the other) changes nothing and says what was recorded."""
-    _require_resident_or_staff(actor, dispute)
+    require_resident_or_staff(actor, dispute)
     letter = sent_letter(dispute)
     if letter is None:
         raise WrongState("There is no letter yet, so there is nothing to accept.")
@@ -125,7 +125,7 @@ def answer_on_record(letter: Letter, dispute: Dispute) -> str:
 
 def refer_out(actor: Actor, dispute: Dispute, *, reason: str, expected_version: int | None = None) -> Dispute:
     """Refer the matter to the company's outside mediation service and tell both sides how."""
-    _require_resident_or_staff(actor, dispute)
+    require_resident_or_staff(actor, dispute)
     check_version(dispute, expected_version)
     if dispute.state == WORKFLOW.state_of("refer_out"):
         return dispute
@@ -153,7 +153,7 @@ def refer_out(actor: Actor, dispute: Dispute, *, reason: str, expected_version: 
     return dispute
 
 
-def _require_resident_or_staff(actor: Actor, dispute: Dispute) -> None:
+def require_resident_or_staff(actor: Actor, dispute: Dispute) -> None:
     if actor.kind == "resident":
         if actor.id != dispute.resident_id:
             raise NotAllowed("Only the resident this letter is for can answer it.")

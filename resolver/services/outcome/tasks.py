@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ...actors import Actor
 from ...clock import now_utc
-from ...errors import NotFound
+from ...errors import NotFound, WrongState
 from ...extensions import db
 from ...history import record_event
 from ...letters import render
@@ -79,6 +79,9 @@ def complete_task(actor: Actor, task: Task, *, note: str = "", expected_version:
     check_version(dispute, expected_version)
     if task.done_dt is not None:
         return task
+    if task.kind == "review":  # its answer goes to the resident, so it is written, not just ticked
+        raise WrongState("A request to look again is answered from the dashboard, with what you decided: "
+                         f"that answer is sent to {dispute.resident.name} and marks it done.")
     now = now_utc()
     task.done_dt = now
     task.done_by_id = actor.id if actor.is_staff else None

@@ -1,5 +1,5 @@
 """What waits for a supervisor on the dashboard: the escalations that reach them by email too, a
-split team and a written reply at risk or past its deadline, listed in one query.
+resident's request to look again, a split team and a written reply at risk or past its deadline.
 
 Which states and moments count is read from the workflow: the split team is where ``deadlock``
 leads, the reply's window says where it runs, and "at risk" starts when its reminder to the
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 
 from ...extensions import db
-from ...models import Dispute, Resident, StaffUser
+from ...models import Dispute, LadderRequest, Resident, StaffUser
 from ...workflow.engine import dispute_engine
 
 WORKFLOW = dispute_engine.definition
@@ -30,14 +30,29 @@ class Escalation:
 
 
 @dataclass
+class LadderEscalation:
+    """A resident's open request that the supervisor look again, with when it is due."""
+
+    request_id: int
+    dispute_id: int
+    resident_name: str
+    manager_name: str
+    message: str
+    asked_dt: datetime
+    due_dt: datetime
+    is_overdue: bool
+
+
+@dataclass
 class Escalations:
+    ladder: list[LadderEscalation] = field(default_factory=list)
     deadlocked: list[Escalation] = field(default_factory=list)
     breached: list[Escalation] = field(default_factory=list)
     at_risk: list[Escalation] = field(default_factory=list)
 
     @property
     def count(self) -> int:
-        return len(self.deadlocked) + len(self.breached) + len(self.at_risk)
+        return len(self.ladder) + len(self.deadlocked) + len(self.breached) + len(self.at_risk)
 
 
 def at_risk_lead() -> timedelta:
@@ -62,7 +77,7 @@ def escalations_for(company_id: int, now: datetime) -> Escalations:
         .order_by(Dispute.reply_due_dt.is_(None), Dispute.reply_due_dt, Dispute.id)
         .limit(LIMIT)
     ).all()
-    found = Escalations()
+    found = Escalations(ladder=ladder_requests_waiting(company_id, now))
     # Each dispute is listed once, under its most pressing reason: a late reply, a split team, a reply at risk.
     for dispute_id, state, due, breached_dt, resident_name, manager_name in rows:
         item = Escalation(dispute_id, resident_name, manager_name, WORKFLOW.label(state), due)
@@ -73,3 +88,20 @@ def escalations_for(company_id: int, now: datetime) -> Escalations:
         elif state in reply.active_in and due is not None:
             found.at_risk.append(item)
     return found
+
+
+def ladder_requests_waiting(company_id: int, now: datetime) -> list[LadderEscalation]:
+    """The company's unanswered requests to look again, the soonest due first."""
+    rows = db.session.execute(
+        select(LadderRequest.id, LadderRequest.dispute_id, Resident.name, StaffUser.name, LadderRequest.message,
+               LadderRequest.asked_dt, LadderRequest.due_dt)
+        .join(Dispute, Dispute.id == LadderRequest.dispute_id)
+        .join(Resident, Resident.id == Dispute.resident_id)
+        .join(StaffUser, StaffUser.id == Dispute.manager_id)
+        .where(Dispute.company_id == company_id, LadderRequest.answered_dt.is_(None))
+        .order_by(LadderRequest.due_dt, LadderRequest.id)
+        .limit(LIMIT)
+    ).all()
+    return [LadderEscalation(request_id, dispute_id, resident_name, manager_name, message, asked_dt, due_dt,
+                             is_overdue=due_dt < now)
+            for request_id, dispute_id, resident_name, manager_name, message, asked_dt, due_dt in rows]

@@ -28,6 +28,8 @@ _SENTENCES = {
     "send_outcome": "{who} sent the outcome letter.",
     "acknowledge": "{who} confirmed they received the letter.",
     "refer_out": "{who} referred the dispute to outside mediation.",
+    "ladder_requested": "{who} asked the supervisor to look again at the decision.",
+    "ladder_answered": "{who} looked again at the decision and answered the resident.",
     "follow_up": "Resolver followed up one last time with the resident.",
     "followed_up": "{who} followed up one last time with the resident.",
     "seat_panel": "{who} chose the resolution team.",

@@ -84,3 +84,10 @@ class OfferAnswerForm(PageForm):
 
 class MediationForm(PageForm):
     """"I still disagree: tell me about outside mediation": the button and the security token."""
+
+
+class LadderForm(PageForm):
+    """"Ask the supervisor to look again", with what the resident wants looked at (optional)."""
+
+    message = TextAreaField(filters=[stripped], validators=[Length(max=2000, message=(
+        "Please keep this to 2,000 characters; the supervisor will read the whole dispute as well."))])

@@ -1,6 +1,7 @@
 """The resident's outcome page behind their personal outcome link (/r/o/<token>): the letter as
-sent, a button to confirm it arrived, the offer to accept or decline, and how to take it to outside
-mediation (recorded only when they say they have). Each button is its own act.
+sent, a button to confirm it arrived, the offer to accept or decline, asking the supervisor to look
+again, and how to take it to outside mediation (recorded only when they say they have). Each button
+is its own act.
 
 Mail scanners open every link, so GET and HEAD only read (and log the link's use); every change is
 a POST from the page's own buttons, with CSRF protection. Each POST calls one verb, in one unit of work.
@@ -18,18 +19,19 @@ from ...files import path_for
 from ...letters import render
 from ...models import Dispute
 from ...services import outcome
+from ...workdays import format_day
 from ...workflow.engine import dispute_engine
 from ..link_pages import check_link
 from ..unit_of_work import unit_of_work
 from . import blueprint
-from .forms import MediationForm, OfferAnswerForm, PageForm, ReceiptForm
+from .forms import LadderForm, MediationForm, OfferAnswerForm, PageForm, ReceiptForm
 from .views import not_the_residents
 
 WORKFLOW = dispute_engine.definition
 
 
 ENDPOINTS = frozenset(f"resident.{name}" for name in ("outcome_page", "outcome_pdf", "confirm_receipt",
-                                                      "answer_offer", "ask_for_mediation"))
+                                                      "answer_offer", "ask_for_mediation", "ask_supervisor"))
 
 
 @blueprint.url_value_preprocessor
@@ -57,7 +59,8 @@ def _problem_page(problem: LinkError):
                            company=dispute.company if dispute else None), status
 
 
-def _page(dispute: Dispute, *, problem: str | None = None, notice: str | None = None, status: int = 200):
+def _page(dispute: Dispute, *, problem: str | None = None, notice: str | None = None, status: int = 200,
+          ladder_message: str = ""):
     letter = outcome.sent_letter(dispute)
     company = dispute.company
     offer = render.offer_of(letter, dispute) if letter is not None else None
@@ -84,6 +87,11 @@ def _page(dispute: Dispute, *, problem: str | None = None, notice: str | None = 
         "promised": (fulfil[0].detail or {}).get("resident_lines", []) if fulfil else [],  # each with its amount
         "mediation": render.mediation_of(company),
         "ladder": render.ladder_of(company),
+        "ladder_request": outcome.ladder_request_for(letter),
+        "reviewer": outcome.reviewer_of(dispute),
+        "look_again_days": outcome.LOOK_AGAIN_WITHIN_DAYS,
+        "can_ask_supervisor": dispute.state in WORKFLOW.group("letter_sent"),
+        "ladder_message": ladder_message,
         "can_confirm": dispute.acknowledged_dt is None and WORKFLOW.can("acknowledge", dispute.state),
         # Outside mediation is always shown while the matter is open to it; it is recorded only when the
         # resident says they have gone. After accepting the offer, there is no disagreement to take.
@@ -117,7 +125,9 @@ def _shown_again(error: DomainError, token: str):
     what stands: a plain page, not an error)."""
     if isinstance(error, AlreadyRecorded):
         return _page(_dispute(), notice=error.message, status=error.status_code)
-    return _page(_dispute(), problem=error.message, status=error.status_code)
+    # What the resident typed is kept, so a refusal never loses their words.
+    return _page(_dispute(), problem=error.message, status=error.status_code,
+                 ladder_message=request.form.get("message", "") if request.endpoint == "resident.ask_supervisor" else "")
 
 
 def _read(form: PageForm) -> PageForm:
@@ -162,3 +172,13 @@ def ask_for_mediation(token: str):
                       reason="The resident told us they have taken this to outside mediation.")
     return _done(token, "Thank you for letting us know you have gone to outside mediation. The details are below, "
                  "and in an email to you.")
+
+
+@blueprint.post("/o/<token>/supervisor")
+@unit_of_work(refused=_shown_again)
+def ask_supervisor(token: str):
+    form = _read(LadderForm())
+    dispute = _dispute()
+    asked = outcome.ask_supervisor(Actor.resident(dispute.resident), dispute, message=form.message.data or "")
+    return _done(token, f"Thank you. {outcome.reviewer_of(dispute)['name']} will look at it again and write to you "
+                 f"by {format_day(asked.due_dt, dispute.company)}. We have emailed you this too.")
