@@ -3,7 +3,7 @@ side arrived, and what the company learned from the disputes it closed (for trai
 from __future__ import annotations
 
 from flask import url_for
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from ...extensions import db
 from ...models import AuditEvent, Dispute
@@ -13,9 +13,9 @@ from .charts import columns
 from .report_parts import Link, Report, count_of, median_and_90th, month_label, month_of
 
 FIRST_RESPONSE_NOTE = (
-    "Time to first response runs from the moment the resident's side arrived to the first step a staff "
-    "member recorded in the dispute's history after it (choosing the team, moving a date, a decision, a "
-    "letter...). Reading the dispute is not a step; reminders and other automatic steps do not count.")
+    "Time to first response runs from the moment the resident's side arrived to the next step a staff "
+    "member recorded in the dispute's history (choosing the team, moving a date, a decision, a letter...). "
+    "Reading the dispute is not a step, and reminders and other automatic steps do not count.")
 
 
 def _hours(start, end) -> float:
@@ -25,19 +25,27 @@ def _hours(start, end) -> float:
 def first_response(company, keys, in_period, since) -> Report:
     """Per month the resident's side arrived: how many, how many a manager has acted on, and the median
     and 90th percentile hours to that first action."""
-    first_action = (
-        select(AuditEvent.dispute_id, func.min(AuditEvent.occurred_dt).label("acted_dt"))
+    in_company = [Dispute.company_id == company.id, Dispute.created_dt >= since]
+    # The side's arrival is its first submit_evidence event; history ids keep the order of what happened,
+    # also when two steps share a moment.
+    arrival = (
+        select(AuditEvent.dispute_id, func.min(AuditEvent.id).label("event_id"))
         .join(Dispute, Dispute.id == AuditEvent.dispute_id)
-        .where(Dispute.company_id == company.id, Dispute.created_dt >= since, AuditEvent.actor_kind == "staff",
-               AuditEvent.occurred_dt >= Dispute.evidence_received_dt)
+        .where(*in_company, AuditEvent.action == "submit_evidence")
         .group_by(AuditEvent.dispute_id)
+        .subquery()
+    )
+    first_action = (
+        select(arrival.c.dispute_id, func.min(AuditEvent.occurred_dt).label("acted_dt"))
+        .join(AuditEvent, and_(AuditEvent.dispute_id == arrival.c.dispute_id, AuditEvent.id > arrival.c.event_id,
+                               AuditEvent.actor_kind == "staff"))
+        .group_by(arrival.c.dispute_id)
         .subquery()
     )
     rows = db.session.execute(
         select(Dispute.evidence_received_dt, first_action.c.acted_dt)
         .outerjoin(first_action, first_action.c.dispute_id == Dispute.id)
-        .where(Dispute.company_id == company.id, Dispute.created_dt >= since,
-               Dispute.evidence_received_dt.is_not(None))
+        .where(*in_company, Dispute.evidence_received_dt.is_not(None))
     ).all()
     hours = {key: [] for key in keys}
     waiting = {key: 0 for key in keys}
