@@ -100,7 +100,8 @@ def test_a_moved_reply_date_still_breaches_at_the_date_first_promised(
         assert "The owner wants to review the deposit figures first." in body
         assert "The delay is ours, not yours." in body
     [to_supervisor] = smtp.to(company.supervisor_email)
-    assert " ".join(to_supervisor["Subject"].split()).startswith(f"Reply date moved: {resident.name} now by Thursday 26 March 2026")
+    assert " ".join(to_supervisor["Subject"].split()) == (
+        f"Reply date moved: {resident.name} now by Thursday 26 March 2026 (dispute #{dispute.id})")
     assert f"We promised it by {PROMISED}" in " ".join(smtp.text_of(to_supervisor).split())
     smtp.clear()
 
@@ -115,7 +116,8 @@ def test_a_moved_reply_date_still_breaches_at_the_date_first_promised(
     assert format_moment(dispute.reply_due_dt, company) == MOVED  # still the working date staff see
     send_pending()
     [overdue] = smtp.to(company.supervisor_email)
-    assert " ".join(overdue["Subject"].split()).startswith(f"Overdue: the reply to {resident.name} was due Monday 16 March 2026")
+    assert " ".join(overdue["Subject"].split()) == (
+        f"Overdue: the reply to {resident.name} was due Monday 16 March 2026 (dispute #{dispute.id})")
     text = " ".join(smtp.text_of(overdue).split())
     assert f"was due by {PROMISED} and has not gone out" in text and f"Its date was moved to {MOVED}" in text
 
@@ -230,6 +232,8 @@ def test_lessons_learned_on_closing_are_kept_and_listed_by_category_for_training
     assert deposit.lessons_learned == "Photograph the carpet at move-in as well as move-out."
     [closing] = [e for e in history(deposit) if e.action == "close"]
     assert closing.data == {"lessons_learned": "Photograph the carpet at move-in as well as move-out."}
+    page = client.get(f"/disputes/{deposit.id}").get_data(as_text=True)
+    assert "What we learned: Photograph the carpet at move-in as well as move-out." in page
     assert silent.lessons_learned == "" and [e.data for e in history(silent) if e.action == "close"] == [{}]
 
     html = client.get("/reports").get_data(as_text=True)
@@ -242,6 +246,8 @@ def test_lessons_learned_on_closing_are_kept_and_listed_by_category_for_training
     deposit_label, noise_label = phrases_of(deposit).label, phrases_of(noise).label
     by_label = sorted([(deposit_label, deposit), (noise_label, quiet), (noise_label, noise)],
                       key=lambda pair: pair[0].casefold())  # by category; the newest first in each
-    assert [(row[0], row[2]) for row in rows[1:]] == [(label, f"http://localhost/disputes/{d.id}") for label, d in by_label]
+    assert [(row[0], row[2]) for row in rows[1:]] == [(label, f"http://localhost/disputes/{d.id}")
+                                                      for label, d in by_label]
     lessons = {row[2].rsplit("/", 1)[1]: row for row in rows[1:]}
-    assert lessons[str(quiet.id)][1:4:2] == ["2026-03-09", "'=Quiet hours belong in the welcome letter."]  # never a formula
+    quiet_row = lessons[str(quiet.id)]
+    assert (quiet_row[1], quiet_row[3]) == ("2026-03-09", "'=Quiet hours belong in the welcome letter.")  # not a formula

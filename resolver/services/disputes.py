@@ -15,7 +15,8 @@ from ..money import check_cents
 from ..workdays import format_moment
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
-from .ladder import supervisors_and_manager, supervisors_of
+from .ladder import supervisors_and_manager, supervisors_besides_manager
+from .ladder import supervisors_of  # noqa: F401  (still importable from here)
 from .notify import tell
 from .readiness import require_ready_to_open
 
@@ -170,7 +171,7 @@ def _tell_reply_moved(actor: Actor, dispute: Dispute, *, old_due: datetime, prom
     context = {"due": dispute.reply_due_dt, "old_due": old_due, "promised": promised, "reason": reason,
                "moved_by": actor.label}
     tell(dispute.resident, dispute, "reply_moved", context)
-    for person in supervisors_of(dispute):
+    for person in supervisors_besides_manager(dispute):  # nobody above the manager: nobody else to tell
         tell(person, dispute, "reply_moved_supervisor", context)
 
 

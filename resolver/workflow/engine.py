@@ -160,7 +160,8 @@ class Engine:
         return old_due
 
 
-def schedule_timers(dispute: Dispute, window: WindowDef, due: datetime, now: datetime, *, with_due: bool = True) -> None:
+def schedule_timers(dispute: Dispute, window: WindowDef, due: datetime, now: datetime, *,
+                    with_due: bool = True) -> None:
     if with_due:
         db.session.add(Timer(dispute_id=dispute.id, window=window.name, kind=f"{window.name}:due", due_dt=due))
     for index, reminder in enumerate(window.reminders):

@@ -74,7 +74,7 @@ def _extend(actor, dispute, form: forms.ExtendForm):
     extend_window(actor, dispute, window=form.window.data, new_due=new_due, reason=form.reason.data,
                   expected_version=form.expected_version.data)
     moved = f"The deadline moved to {_due(dispute, new_due)}. The history keeps both dates and your reason."
-    if form.window.data == "reply":
+    if form.window.data == "reply" and dispute.reply_promised_dt is not None:
         return (f"{moved} {dispute.resident.name} and the supervisor have been told. A reply sent after "
                 f"{_due(dispute, dispute.reply_promised_dt)}, the date first promised, still counts as late.")
     return moved
