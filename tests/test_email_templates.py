@@ -17,7 +17,7 @@ from resolver.files import store_bytes
 from resolver.letters.tone import check_tone
 from resolver.links import PUBLIC_ADDRESS, current_link, link_url
 from resolver.models import OutboxEmail
-from resolver.services import evidence
+from resolver.services import disputes, evidence
 
 from .dispute_checks import emails
 
@@ -29,10 +29,11 @@ REPLY_DUE = "11:59 PM on Monday 16 March 2026 (America/Denver)"
 
 RESIDENT_TEMPLATES = {
     "evidence_invitation", "evidence_reminder", "evidence_receipt", "window_extended", "more_time_refused",
-    "dispute_withdrawn", "evidence_lapsed_resident",
+    "dispute_withdrawn", "evidence_lapsed_resident", "reply_moved",
 }
 STAFF_TEMPLATES = {
     "evidence_arrived", "evidence_lapsed", "more_time_requested", "reply_reminder", "reply_at_risk", "reply_breached",
+    "reply_moved_supervisor",
 }
 CARPET = {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the bedroom"}
 
@@ -365,7 +366,9 @@ def every_email(make_dispute, manager, resident):
     sweep_deadlines()  # the reply reminder
     move_to(waiting.reply_due_dt - timedelta(days=1) + second)
     sweep_deadlines()  # the supervisor's warning
-    move_to(waiting.reply_due_dt + second)
+    disputes.extend_window(staff, waiting, window="reply", new_due=waiting.reply_due_dt + timedelta(days=3),
+                           reason="The owner is checking the cleaning invoice.")  # the resident and supervisor told
+    move_to(waiting.reply_promised_dt + second)
     lapsed = make_dispute("awaiting_evidence")
     sweep_deadlines()  # the reply is overdue
     move_to(lapsed.evidence_due_dt + second)

@@ -26,9 +26,10 @@ def test_reports_count_what_happened(app, signed_in_client, manager, make_disput
     html = staff.get("/reports").get_data(as_text=True)
     for title in ("Disputes by month and outcome", "Days from opening to the letter",
                   "Written replies inside the reply window", "Residents&#39; sides received vs lapsed",
-                  "Tokens and concessions offered", "How fast team members vote", "Most common categories"):
+                  "Tokens and concessions offered", "How fast team members vote", "Time to first response",
+                  "Most common categories", "Lessons learned, for training"):
         assert title in html, title
-    assert html.count("<svg") == 7 and "<script" not in html
+    assert html.count("<svg") == 8 and "<script" not in html  # the lessons are a list, without a chart
     assert not any(f'{attr}="http' in html for attr in ("src", "href"))  # nothing from elsewhere
     assert "4 disputes written up in the period." in html
     assert "100% of 1 written reply went inside the reply window" in html

@@ -91,3 +91,45 @@ def test_a_dispute_cannot_sit_in_a_state_without_its_dates(empty_app):
     db.session.add(dispute("draft"))
     db.session.commit()
     assert db.session.scalar(select(func.count(Dispute.id))) == 1
+
+
+def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(empty_app):
+    """Disputes from before the promise was kept: a moved reply date keeps the date it had before its
+    first move (the history has it); any other, the reply date it has."""
+    from datetime import datetime, timedelta, timezone
+
+    from resolver.models import AuditEvent
+
+    upgrade_database()
+    company = Company(name="Aspen Property Co", slug="aspen")
+    db.session.add(company)
+    db.session.flush()
+    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
+    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
+    db.session.add_all([manager, resident])
+    db.session.flush()
+    received = datetime(2026, 3, 9, 16, 0, tzinfo=timezone.utc)
+    promised = received + timedelta(days=7)
+
+    def waiting(reply_due: datetime) -> Dispute:
+        return Dispute(company_id=company.id, manager_id=manager.id, resident_id=resident.id, issue="x",
+                       state="evidence_received", evidence_received_dt=received, reply_due_dt=reply_due)
+
+    kept, moved = waiting(promised), waiting(promised + timedelta(days=12))
+    db.session.add_all([kept, moved])
+    db.session.flush()
+    for old, new in ((promised, promised + timedelta(days=10)), (promised + timedelta(days=10), moved.reply_due_dt)):
+        db.session.add(AuditEvent(dispute_id=moved.id, actor_kind="staff", actor_id=manager.id, action="extend",
+                                  data={"window": "reply", "old_due": old.isoformat(), "new_due": new.isoformat()}))
+    db.session.commit()
+    ids = (kept.id, moved.id)
+    db.session.remove()
+    with db.engine.connect() as connection:  # back to before the promise was kept, then up again
+        if connection.dialect.name == "sqlite":  # SQLite rebuilds the table to drop a column
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            command.downgrade(alembic_config(connection), "-1")
+    upgrade_database()
+    promises = dict(db.session.execute(select(Dispute.id, Dispute.reply_promised_dt).where(Dispute.id.in_(ids))).all())
+    assert promises == {kept.id: promised, moved.id: promised}

@@ -282,7 +282,8 @@ class DisputeLife(RuleBasedStateMachine):
         was = self.dispute.reply_breached_dt
         self.attempt(lambda: disputes.record_reply_breach(Actor.system(), self.dispute))
         if was is None and self.dispute.reply_breached_dt is not None:
-            assert clock.now_utc() >= self.dispute.reply_due_dt, "a breach recorded before the reply was due"
+            # Due at the date first promised, however far the working date moved.
+            assert clock.now_utc() >= self.dispute.reply_promised_dt, "a breach recorded before the reply was due"
 
     @during("awaiting_evidence")
     @rule()
@@ -447,8 +448,11 @@ class DisputeLife(RuleBasedStateMachine):
         for timer in waiting:
             window = WORKFLOW.windows[timer.window]
             assert state in window.active_in, f"{timer.kind} waits while the dispute is {state}"
-            if timer.kind.endswith(":due"):
-                assert timer.due_dt == d[window.due_column], f"{timer.kind} disagrees with its column"
+            if timer.kind.endswith(":due"):  # at the date first promised, where the window keeps one
+                assert timer.due_dt == d[window.promised_column or window.due_column], \
+                    f"{timer.kind} disagrees with its column"
+        if d["reply_promised_dt"] is not None:
+            assert d["reply_due_dt"] >= d["reply_promised_dt"], "the reply's working date is before its promise"
         kinds = [t.kind for t in waiting]
         assert len(kinds) == len(set(kinds)), f"a timer is scheduled twice: {kinds}"
         # Every running window has its deadline still to come, or already met by what it does.

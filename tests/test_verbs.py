@@ -14,7 +14,7 @@ from resolver.errors import DeadlinePassed, GuardFailed, InvalidInput, NotAllowe
 from resolver.extensions import db
 from resolver.links import PUBLIC_ADDRESS
 from resolver.models import AccessLink, ExtensionRequest, Submission
-from resolver.services import disputes, evidence
+from resolver.services import disputes, evidence, ladder
 from resolver.workflow.definition import load_definition
 
 from .conftest import START
@@ -388,7 +388,7 @@ def test_supervisor_accounts_are_told_when_there_is_no_supervisor_contact(make_d
     boss = make_staff(company, "supervisor")
     dispute = make_dispute("evidence_received")
     company.supervisor_email = ""  # taken out after the dispute opened (no dispute opens without it)
-    assert disputes.supervisors_of(dispute) == [{"email": boss.email, "name": boss.name}]
+    assert ladder.supervisors_of(dispute) == [{"email": boss.email, "name": boss.name}]
 
 
 def test_no_breach_before_the_reply_is_due(make_dispute):

@@ -54,8 +54,9 @@ class Dispute(Base):
     evidence_due_dt: Mapped[datetime | None]
     lapsed_dt: Mapped[datetime | None]
     evidence_received_dt: Mapped[datetime | None]
-    reply_due_dt: Mapped[datetime | None]
-    reply_breached_dt: Mapped[datetime | None]
+    reply_due_dt: Mapped[datetime | None]  # the working date; a manager may move it later, with a reason
+    reply_promised_dt: Mapped[datetime | None]  # the date first promised the resident: never moves
+    reply_breached_dt: Mapped[datetime | None]  # set when the promised date passed without the letter
     panel_opened_dt: Mapped[datetime | None]
     panel_due_dt: Mapped[datetime | None]
     panel_closed_dt: Mapped[datetime | None]
@@ -71,6 +72,7 @@ class Dispute(Base):
     withdrawn_dt: Mapped[datetime | None]
     closed_dt: Mapped[datetime | None]
     close_reason: Mapped[str] = mapped_column(Text, default="")
+    lessons_learned: Mapped[str] = mapped_column(Text, default="", server_default="")  # for training, on close
 
     __mapper_args__ = {"version_id_col": version}
 

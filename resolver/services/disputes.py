@@ -16,11 +16,12 @@ from ..workdays import format_moment
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
 from .categories import category_for_new_dispute
-from .ladder import supervisors_and_manager, supervisors_of  # noqa: F401  (supervisors_of: still importable from here)
+from .ladder import supervisors_and_manager, supervisors_besides_manager
 from .notify import tell
 from .readiness import require_ready_to_open
 
 WORKFLOW = dispute_engine.definition
+MAX_LESSONS = 5000
 
 # Links outlive their window a little, so a late resident reads a polite page, not "invalid link".
 
@@ -151,14 +152,29 @@ def extend_window(
         link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
         if link is not None and link.expires_dt < new_due + dispute_engine.definition.link_grace["evidence"]:
             link.expires_dt = new_due + dispute_engine.definition.link_grace["evidence"]
+    promised_column = dispute_engine.definition.windows[window].promised_column
+    promised = getattr(dispute, promised_column) if promised_column else None
     record_event(dispute, actor, "extend", now=now, reason=reason.strip(), data={
         "window": window, "old_due": old_due.isoformat() if old_due else None, "new_due": new_due.isoformat(),
+        **({"promised": promised.isoformat()} if promised else {}),
     })
     if window == "evidence":
         tell(dispute.resident, dispute, "window_extended", {
             "old_due": old_due, "due": new_due, "reason": reason.strip(), "link_url": _evidence_url(dispute),
         })
+    elif window == "reply":
+        _tell_reply_moved(actor, dispute, old_due=old_due, promised=promised or old_due, reason=reason.strip())
     return dispute
+
+
+def _tell_reply_moved(actor: Actor, dispute: Dispute, *, old_due: datetime, promised: datetime, reason: str) -> None:
+    """A later written reply is the company's delay: the resident hears the new date from us, with an
+    apology, and the supervisor hears that a promise moved (the breach still counts from ``promised``)."""
+    context = {"due": dispute.reply_due_dt, "old_due": old_due, "promised": promised, "reason": reason,
+               "moved_by": actor.label}
+    tell(dispute.resident, dispute, "reply_moved", context)
+    for person in supervisors_besides_manager(dispute):  # nobody above the manager: nobody else to tell
+        tell(person, dispute, "reply_moved_supervisor", context)
 
 
 def _evidence_url(dispute: Dispute) -> str | None:
@@ -183,30 +199,41 @@ def withdraw_dispute(actor: Actor, dispute: Dispute, *, reason: str, expected_ve
     return dispute
 
 
-def close_dispute(actor: Actor, dispute: Dispute, *, reason: str = "", expected_version: int | None = None) -> Dispute:
+def close_dispute(actor: Actor, dispute: Dispute, *, reason: str = "", lessons_learned: str = "",
+                  expected_version: int | None = None) -> Dispute:
+    """Close the dispute; what the company learned from it (optional) is kept for training, on the
+    dispute and in its history."""
     require_staff(actor, dispute)
     check_version(dispute, expected_version)
+    lessons = lessons_learned.strip()
+    if len(lessons) > MAX_LESSONS:
+        raise InvalidInput(f"Please keep what you learned under {MAX_LESSONS:,} characters.", field="lessons_learned")
     now = now_utc()
-    dispute_engine.fire(dispute, "close", actor=actor, now=now, reason=reason.strip())
+    dispute_engine.fire(dispute, "close", actor=actor, now=now, reason=reason.strip(),
+                        data={"lessons_learned": lessons} if lessons else None)
     dispute.closed_dt = now
     dispute.close_reason = reason.strip() or dispute.close_reason
+    dispute.lessons_learned = lessons
     revoke_links(dispute.id, None, now, "the dispute is closed")
     return dispute
 
 
 def record_reply_breach(actor: Actor, dispute: Dispute) -> Dispute:
-    """The written reply was not sent within the reply window: record it, tell the supervisor."""
+    """The written reply was not sent by the date first promised the resident: record it, tell the
+    supervisor. A moved working date does not move the promise."""
     if dispute.state not in dispute_engine.definition.windows["reply"].active_in:
         raise WrongState("The reply window is not running for this dispute.")
     now = now_utc()
     if dispute.reply_breached_dt is not None:
         return dispute
-    if now < dispute.reply_due_dt:  # e.g. the deadline was extended: nothing is late yet
-        raise WrongState(f"The written reply is not due until {format_moment(dispute.reply_due_dt, dispute.company)}.")
+    promised = dispute.reply_promised_dt or dispute.reply_due_dt
+    if now < promised:
+        raise WrongState(f"The written reply is not due until {format_moment(promised, dispute.company)}.")
     dispute.reply_breached_dt = now
+    moved_to = dispute.reply_due_dt if dispute.reply_due_dt > promised else None
     record_event(dispute, actor, "reply_breached", now=now,
-                 reason="The written reply was not sent within the reply window.",
-                 data={"reply_due": dispute.reply_due_dt.isoformat()})
+                 reason="The written reply was not sent by the date promised the resident.",
+                 data={"reply_due": promised.isoformat(), **({"moved_to": moved_to.isoformat()} if moved_to else {})})
     for person in supervisors_and_manager(dispute):
-        tell(person, dispute, "reply_breached", {"due": dispute.reply_due_dt})
+        tell(person, dispute, "reply_breached", {"due": promised, "moved_to": moved_to})
     return dispute

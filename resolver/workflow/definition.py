@@ -63,6 +63,8 @@ class WindowDef:
     reminders: tuple[Reminder, ...]
     on_due: str
     ends_before: tuple[str, timedelta] | None = None
+    # The date first promised, kept when the due date moves; the due step fires at it (never moves).
+    promised_column: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ def build_definition(raw: dict) -> WorkflowDef:
             ),
             on_due=spec["on_due"],
             ends_before=(ends_before["window"], parse_duration(ends_before["by"])) if ends_before else None,
+            promised_column=spec.get("promised_column"),
         )
     panel = raw.get("panel", {})
     groups = {name: frozenset(members) for name, members in (raw.get("groups") or {}).items()}

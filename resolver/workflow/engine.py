@@ -141,23 +141,29 @@ class Engine:
     def open_window(self, dispute: Dispute, window: WindowDef, now: datetime) -> datetime:
         due = self.window_due(dispute, window, now)
         setattr(dispute, window.due_column, due)
+        if window.promised_column:
+            setattr(dispute, window.promised_column, due)
         schedule_timers(dispute, window, due, now)
         return due
 
     def move_window(self, dispute: Dispute, window_name: str, new_due: datetime, now: datetime) -> datetime:
-        """Set a window's new due time (an extension): pending timers are replaced, fired ones kept."""
+        """Set a window's new due time (an extension): pending reminders are replaced, fired ones kept.
+        The due step moves too, unless the window keeps a promised date: then it stays at that date."""
         window = self.definition.windows[window_name]
         if dispute.state not in window.active_in:
             raise WrongState(f"The {window_name} window is not running for a dispute that is {dispute.state_label}.")
         old_due = getattr(dispute, window.due_column)
-        cancel_timers(dispute, window.name, now, "the deadline moved")
+        keeps_promise = window.promised_column is not None
+        cancel_timers(dispute, window.name, now, "the deadline moved", keep_due=keeps_promise)
         setattr(dispute, window.due_column, new_due)
-        schedule_timers(dispute, window, new_due, now)
+        schedule_timers(dispute, window, new_due, now, with_due=not keeps_promise)
         return old_due
 
 
-def schedule_timers(dispute: Dispute, window: WindowDef, due: datetime, now: datetime) -> None:
-    db.session.add(Timer(dispute_id=dispute.id, window=window.name, kind=f"{window.name}:due", due_dt=due))
+def schedule_timers(dispute: Dispute, window: WindowDef, due: datetime, now: datetime, *,
+                    with_due: bool = True) -> None:
+    if with_due:
+        db.session.add(Timer(dispute_id=dispute.id, window=window.name, kind=f"{window.name}:due", due_dt=due))
     for index, reminder in enumerate(window.reminders):
         at = due - reminder.before
         if at > now:  # a reminder whose moment has passed would only arrive late
@@ -166,18 +172,19 @@ def schedule_timers(dispute: Dispute, window: WindowDef, due: datetime, now: dat
             )
 
 
-def cancel_timers(dispute: Dispute, window_name: str, now: datetime, why: str) -> None:
+def cancel_timers(dispute: Dispute, window_name: str, now: datetime, why: str, *, keep_due: bool = False) -> None:
+    """Cancel the window's pending timers (its reminders only, with ``keep_due``)."""
+    due_kind = f"{window_name}:due"
     # Timers scheduled earlier in this same change are not rows yet (flushing now would write the
     # dispute half-moved), so they are cancelled where they wait in the session.
     for timer in db.session.new:
         if (isinstance(timer, Timer) and timer.dispute_id == dispute.id and timer.window == window_name
-                and timer.status in (None, "pending")):
+                and timer.status in (None, "pending") and not (keep_due and timer.kind == due_kind)):
             timer.status, timer.fired_dt, timer.outcome = "cancelled", None, why
-    db.session.execute(
-        db.update(Timer)
-        .where(Timer.dispute_id == dispute.id, Timer.window == window_name, Timer.status == "pending")
-        .values(status="cancelled", fired_dt=None, outcome=why)
-    )
+    which = [Timer.dispute_id == dispute.id, Timer.window == window_name, Timer.status == "pending"]
+    if keep_due:
+        which.append(Timer.kind != due_kind)
+    db.session.execute(db.update(Timer).where(*which).values(status="cancelled", fired_dt=None, outcome=why))
 
 
 dispute_engine = Engine(load_definition("dispute"))

@@ -73,7 +73,11 @@ def _extend(actor, dispute, form: forms.ExtendForm):
     new_due = form.new_due.due_in(dispute.company)
     extend_window(actor, dispute, window=form.window.data, new_due=new_due, reason=form.reason.data,
                   expected_version=form.expected_version.data)
-    return f"The deadline moved to {_due(dispute, new_due)}. The history keeps both dates and your reason."
+    moved = f"The deadline moved to {_due(dispute, new_due)}. The history keeps both dates and your reason."
+    if form.window.data == "reply" and dispute.reply_promised_dt is not None:
+        return (f"{moved} {dispute.resident.name} and the supervisor have been told. A reply sent after "
+                f"{_due(dispute, dispute.reply_promised_dt)}, the date first promised, still counts as late.")
+    return moved
 
 
 def _answer_more_time(actor, dispute, form: forms.AnswerMoreTimeForm):
@@ -175,8 +179,11 @@ def _reopen(actor, dispute, form: forms.ReasonForm):
             f"{_due(dispute, dispute.evidence_due_dt)} to send their side.")
 
 
-def _close(actor, dispute, form: forms.ReasonForm):
-    close_dispute(actor, dispute, reason=form.reason.data, expected_version=form.expected_version.data)
+def _close(actor, dispute, form: forms.CloseForm):
+    close_dispute(actor, dispute, reason=form.reason.data, lessons_learned=form.lessons_learned.data,
+                  expected_version=form.expected_version.data)
+    if dispute.lessons_learned:
+        return "The dispute is closed. What you learned is in the training report."
     return "The dispute is closed."
 
 
@@ -219,7 +226,7 @@ _LIST = [
            forms.CompleteTaskForm),
     Action("withdraw", "Withdraw the dispute", lambda c: "withdraw" in c.allowed, _withdraw, forms.ReasonForm),
     Action("reopen", "Reopen the dispute", lambda c: "reopen" in c.allowed, _reopen, forms.ReasonForm),
-    Action("close", "Close the dispute", lambda c: "close" in c.allowed, _close, forms.ReasonForm),
+    Action("close", "Close the dispute", lambda c: "close" in c.allowed, _close, forms.CloseForm),
 ]
 ACTIONS = {action.name: action for action in _LIST}
 

@@ -213,6 +213,10 @@ class ReasonForm(ActionForm):
     reason = TextField(2000)
 
 
+class CloseForm(ReasonForm):
+    lessons_learned = TextField(5000)  # what the company learned, for training (optional)
+
+
 class CompleteTaskForm(ActionForm):
     task_id = IdField(choose="the task")
     note = TextField(2000)

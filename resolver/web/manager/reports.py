@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
 
 from flask import Response, g, render_template, request
-from markupsafe import Markup
 from sqlalchemy import func, select
 
 from ...clock import now_utc
@@ -27,6 +25,12 @@ from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
 from . import blueprint
 from .charts import bars, columns
+from .report_parts import Report
+from .report_parts import count_of as _count
+from .report_parts import month_label as _label
+from .report_parts import month_of as _month
+from .report_parts import months_back as _months
+from .staff_reports import first_response, lessons_learned
 
 WORKFLOW = dispute_engine.definition
 # How a dispute written up in the period ended (or not): a decision, or one of the ends without one.
@@ -35,42 +39,6 @@ OUTCOMES = {Decision.UPHOLD: "Company upheld", Decision.COMPROMISE: "Compromise"
 RESPONSE_BUCKETS = [(1, "under 1 hour"), (6, "1–6 hours"), (24, "6–24 hours"), (72, "1–3 days"),
                     (None, "over 3 days")]
 PERIODS = {3: "the last 3 months", 6: "the last 6 months", 12: "the last 12 months", 24: "the last 24 months"}
-
-
-@dataclass
-class Report:
-    slug: str
-    title: str
-    summary: str
-    header: list[str]
-    rows: list[list] = field(default_factory=list)
-    chart: Markup = Markup("")
-
-
-def _months(company, count: int) -> list[str]:
-    """The last ``count`` months, oldest first, as 'YYYY-MM' in the company's time zone."""
-    today = local(now_utc(), company)
-    year, month = today.year, today.month
-    keys = []
-    for _ in range(count):
-        keys.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return keys[::-1]
-
-
-def _month(value: datetime | None, company) -> str | None:
-    if not value:
-        return None
-    moment = local(value, company)  # called for every date of every row: no strftime
-    return f"{moment.year:04d}-{moment.month:02d}"
-
-
-def _label(key: str) -> str:
-    return datetime.strptime(key, "%Y-%m").strftime("%b %Y")
-
-
-def _count(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
 
 
 def _money(cents: int) -> str:
@@ -84,7 +52,7 @@ def build_reports(company, months: int) -> list[Report]:
     disputes = db.session.execute(
         select(Dispute.id, Dispute.created_dt, Dispute.opened_dt, Dispute.state, Dispute.decision,
                Dispute.evidence_received_dt, Dispute.lapsed_dt, Dispute.outcome_sent_dt, Dispute.reply_due_dt,
-               Dispute.reply_breached_dt, Dispute.category)
+               Dispute.reply_promised_dt, Dispute.reply_breached_dt, Dispute.category)
         .where(Dispute.company_id == company.id, Dispute.created_dt >= since)
     ).all()
     in_period = set(keys)
@@ -95,7 +63,9 @@ def build_reports(company, months: int) -> list[Report]:
         _evidence_vs_lapsed(company, keys, in_period, disputes),
         _offers(company, keys, in_period, since),
         _panel_response(company, since),
+        first_response(company, keys, in_period, since),
         _categories(company, in_period, disputes),
+        lessons_learned(company, since),
     ]
     return reports
 
@@ -144,24 +114,35 @@ def _time_to_letter(company, keys, in_period, disputes) -> Report:
     return report
 
 
+def _is_reply_late(row) -> bool:
+    """Late against the date first promised the resident, however far the working date was moved."""
+    promised = row.reply_promised_dt or row.reply_due_dt
+    return row.reply_breached_dt is not None or bool(row.outcome_sent_dt and row.outcome_sent_dt > promised)
+
+
 def _replies_in_time(company, keys, in_period, disputes) -> Report:
-    tally = {key: {"in time": 0, "late": 0} for key in keys}
+    tally = {key: {"in time": 0, "late": 0, "moved": 0} for key in keys}
     for row in disputes:
         key = _month(row.evidence_received_dt, company)
-        if key not in in_period:
+        if key not in in_period or (row.outcome_sent_dt is None and row.reply_breached_dt is None):
             continue
-        if row.reply_breached_dt is not None or (row.outcome_sent_dt and row.outcome_sent_dt > row.reply_due_dt):
-            tally[key]["late"] += 1
-        elif row.outcome_sent_dt is not None:
-            tally[key]["in time"] += 1
+        tally[key]["late" if _is_reply_late(row) else "in time"] += 1
+        if row.reply_promised_dt is not None and row.reply_due_dt > row.reply_promised_dt:
+            tally[key]["moved"] += 1
     done = sum(t["in time"] + t["late"] for t in tally.values())
     in_time = sum(t["in time"] for t in tally.values())
+    moved = sum(t["moved"] for t in tally.values())
     summary = (f"{round(100 * in_time / done)}% of {_count(done, 'written reply', 'written replies')} went inside the reply window "
-               f"({company.reply_window_days} days)." if done else "No written reply is due or sent in the period yet.")
+               f"({company.reply_window_days} days)" + (f"; {moved} had their date moved." if moved else ".")
+               if done else "No written reply is due or sent in the period yet.")
     report = Report("replies-in-time", "Written replies inside the reply window", summary,
-                    ["month evidence arrived", "in time", "late", "share in time %"])
+                    ["month evidence arrived", "in time", "late", "share in time %", "date moved"],
+                    note=f"Each reply is counted against the date first promised the resident, "
+                         f"{company.reply_window_days} days from receiving their side, even when its date was "
+                         "moved later. The 'date moved' column counts those replies, in time or late.")
     report.rows = [[k, t["in time"], t["late"],
-                    round(100 * t["in time"] / (t["in time"] + t["late"])) if t["in time"] + t["late"] else ""]
+                    round(100 * t["in time"] / (t["in time"] + t["late"])) if t["in time"] + t["late"] else "",
+                    t["moved"]]
                    for k, t in tally.items()]
     report.chart = columns([_label(k) for k in keys], {"in time": [tally[k]["in time"] for k in keys],
                                                        "late": [tally[k]["late"] for k in keys]}, title=report.title)

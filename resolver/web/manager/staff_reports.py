@@ -1,0 +1,107 @@
+"""The reports about what the company's own people did: how soon a manager acted once the resident's
+side arrived, and what the company learned from the disputes it closed (for training)."""
+from __future__ import annotations
+
+from flask import url_for
+from sqlalchemy import and_, func, select
+
+from ...extensions import db
+from ...models import AuditEvent, Dispute
+from ...services.categories import phrases_of
+from ...workdays import local
+from .charts import columns
+from .report_parts import Link, Report, count_of, median_and_90th, month_label, month_of
+
+FIRST_RESPONSE_NOTE = (
+    "Time to first response runs from the moment the resident's side arrived to the next step a staff "
+    "member recorded in the dispute's history (choosing the team, moving a date, a decision, a letter...). "
+    "Reading the dispute is not a step, and reminders and other automatic steps do not count.")
+
+
+def _hours(start, end) -> float:
+    return (end - start).total_seconds() / 3600
+
+
+def first_response(company, keys, in_period, since) -> Report:
+    """Per month the resident's side arrived: how many, how many a manager has acted on, and the median
+    and 90th percentile hours to that first action."""
+    in_company = [Dispute.company_id == company.id, Dispute.created_dt >= since]
+    # The side's arrival is its first submit_evidence event; history ids keep the order of what happened,
+    # also when two steps share a moment.
+    arrival = (
+        select(AuditEvent.dispute_id, func.min(AuditEvent.id).label("event_id"))
+        .join(Dispute, Dispute.id == AuditEvent.dispute_id)
+        .where(*in_company, AuditEvent.action == "submit_evidence")
+        .group_by(AuditEvent.dispute_id)
+        .subquery()
+    )
+    first_action = (
+        select(arrival.c.dispute_id, func.min(AuditEvent.occurred_dt).label("acted_dt"))
+        .join(AuditEvent, and_(AuditEvent.dispute_id == arrival.c.dispute_id, AuditEvent.id > arrival.c.event_id,
+                               AuditEvent.actor_kind == "staff"))
+        .group_by(arrival.c.dispute_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Dispute.evidence_received_dt, first_action.c.acted_dt)
+        .outerjoin(first_action, first_action.c.dispute_id == Dispute.id)
+        .where(*in_company, Dispute.evidence_received_dt.is_not(None))
+    ).all()
+    hours = {key: [] for key in keys}
+    waiting = {key: 0 for key in keys}
+    for received, acted in rows:
+        key = month_of(received, company)
+        if key not in in_period:
+            continue
+        if acted is None:
+            waiting[key] += 1
+        else:
+            hours[key].append(_hours(received, acted))
+    every = [h for values in hours.values() for h in values]
+    overall = median_and_90th(every)
+    summary = (f"Median {overall[0]:.1f} hours from the resident's side arriving to the first response "
+               f"(90% within {overall[1]:.1f} hours), over {count_of(len(every), 'dispute')}."
+               if overall else "No response to a resident's side in the period yet.")
+    waiting_now = sum(waiting.values())
+    if waiting_now:
+        summary += f" {count_of(waiting_now, 'side')} still without a response."
+    report = Report("first-response", "Time to first response", summary,
+                    ["month side arrived", "sides received", "responded", "median hours", "90th percentile hours"],
+                    note=FIRST_RESPONSE_NOTE)
+    for key in keys:
+        spread = median_and_90th(hours[key])
+        report.rows.append([key, len(hours[key]) + waiting[key], len(hours[key]),
+                            round(spread[0], 1) if spread else "", round(spread[1], 1) if spread else ""])
+    report.chart = columns([month_label(k) for k in keys],
+                           {"median hours": [row[3] or 0 for row in report.rows]}, title=report.title, unit="")
+    return report
+
+
+def lessons_learned(company, since) -> Report:
+    """What the company learned from each dispute it closed in the period, by category, newest first."""
+    closed = db.session.scalars(
+        select(Dispute)
+        .where(Dispute.company_id == company.id, Dispute.closed_dt >= since, Dispute.lessons_learned != "")
+        .order_by(Dispute.closed_dt.desc(), Dispute.id.desc())
+    ).all()
+    by_category: dict[str, list[Dispute]] = {}
+    for dispute in closed:
+        by_category.setdefault(phrases_of(dispute).label, []).append(dispute)
+    report = Report(
+        "training", "Lessons learned, for training",
+        f"{count_of(len(closed), 'lesson')} recorded on closing, in "
+        f"{count_of(len(by_category), 'category', 'categories')}." if closed
+        else "No lesson was recorded on closing a dispute in the period.",
+        ["category", "closed on", "dispute", "what we learned"],
+        note="What the manager wrote under \u201cWhat did we learn?\u201d when closing a dispute; the newest first "
+             "in each category.", is_list=True)
+    for label in sorted(by_category, key=str.casefold):
+        for dispute in by_category[label]:
+            report.rows.append([label, local(dispute.closed_dt, company).date().isoformat(), _link(dispute),
+                                dispute.lessons_learned])
+    return report
+
+
+def _link(dispute: Dispute) -> Link:
+    return Link(f"#{dispute.id}", url_for("manager.dispute_page", dispute_id=dispute.id),
+                url_for("manager.dispute_page", dispute_id=dispute.id, _external=True))
