@@ -1,7 +1,7 @@
 """the date first promised for the written reply, and the lessons learned on closing
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-02 13:00:00
 
 """
@@ -15,7 +15,7 @@ from resolver.models.base import UTCDateTime
 
 
 revision: str = '0012'
-down_revision: Union[str, Sequence[str], None] = '0007'
+down_revision: Union[str, Sequence[str], None] = '0011'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
