@@ -25,3 +25,15 @@ def test_a_noise_dispute_concedes_rent_credit_not_deposit(make_dispute):
     phrases = phrases_of(dispute)
     assert "deposit" not in phrases.concession
     assert "rent" in phrases.concession
+
+
+def test_a_new_categorys_key_is_made_from_its_name_and_never_taken_twice(company, supervisor):
+    from resolver.actors import Actor
+    from resolver.services.categories import add_category, change_category
+
+    phrases = {"matter": "the matter", "concession": "credited to you", "task": "Credit {amount}", "token": "gift card"}
+    first = add_category(Actor.staff(supervisor), company, {**phrases, "label": "Pool & gym fees"})
+    change_category(Actor.staff(supervisor), company, first.key, {"label": "Amenity fees"})
+    second = add_category(Actor.staff(supervisor), company, {**phrases, "label": "Pool & Gym fees!"})
+    assert (first.key, second.key) == ("pool_gym_fees", "pool_gym_fees_2")
+    assert category_named(company, "pool_gym_fees").label == "Amenity fees"  # the key stays when the name changes
