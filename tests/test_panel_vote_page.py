@@ -102,6 +102,13 @@ def test_the_page_shows_the_packet_and_whose_link_it_is_but_not_the_residents_co
     assert response.headers["Cache-Control"] == "private, no-store"
 
 
+def test_the_page_names_the_kind_of_dispute_as_staff_named_it_not_by_its_key(client, sent_case):
+    dispute, _, paths = sent_case()
+    assert dispute.category == "deposit"  # opened as "security deposit", kept as the category's key
+    heading = re.search(r"<h1>(.*?)</h1>", client.get(paths[0]).get_data(as_text=True)).group(1)
+    assert heading == f"Dispute #{dispute.id}: Security deposit deduction"
+
+
 def test_the_evidence_downloads_through_the_link_and_only_files_in_the_packet(client, sent_case):
     dispute, seats, paths = sent_case()
     file_id = panel.current_packet(dispute).content["evidence"][0]["id"]

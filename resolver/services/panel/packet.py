@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import CasePacket, Dispute, EvidenceFile, Submission
+from ..categories import phrases_of
 from .conflicts import dispute_property
 
 
@@ -55,7 +56,7 @@ def build_packet_content(dispute: Dispute, now: datetime) -> dict:
     scrub = lambda text: scrub_contact(text, dispute)  # noqa: E731
     return {
         "dispute_id": dispute.id,
-        "category": dispute.category,
+        "category": phrases_of(dispute).label,
         "resident": {"initials": dispute.resident.initials if dispute.resident else "",
                      "unit": unit.label if unit else "", "property": prop.name if prop else ""},
         "manager": dispute.manager.name,
