@@ -332,6 +332,9 @@ def test_a_letter_keeps_the_words_it_was_written_with_when_the_kind_of_dispute_c
     ((2000, 2000, 2000), 500, 5000, 2000, None),
     ((4800, 4800, 4800), 500, 4700, 4500, "The team recommended a $48 token; the company limit is $47, so the draft "
                                     "offers $45."),
+    ((2300, 2300, 2300), 500, 2300, 2000, "The team's recommendations come to a $23 token; rounded to the company's "
+                                          "$5 step that is $25, over the company limit of $23, so the draft offers "
+                                          "$20."),
     ((100, 100, 100), 500, 5000, 500, "The team's recommendations come to a $1 token; the draft offers $5, rounded to "
                                  "the company's $5 step."),
 ])

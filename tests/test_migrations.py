@@ -133,3 +133,39 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
     upgrade_database()
     promises = dict(db.session.execute(select(Dispute.id, Dispute.reply_promised_dt).where(Dispute.id.in_(ids))).all())
     assert promises == {kept.id: promised, moved.id: promised}
+
+
+def test_letters_written_before_categories_keep_the_concession_words_they_were_sent_with(empty_app):
+    """A deposit dispute's letter said "back from your security deposit", any other "credited to your
+    account": after the upgrade, the offer, the task and the "Done" email still say so."""
+    from resolver.models import Letter
+
+    upgrade_database()
+    company = Company(name="Aspen Property Co", slug="aspen")
+    db.session.add(company)
+    db.session.flush()
+    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
+    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
+    db.session.add_all([manager, resident])
+    db.session.flush()
+    letters = {}
+    for category in ("Security deposit", "noise"):
+        dispute = Dispute(company_id=company.id, manager_id=manager.id, resident_id=resident.id, issue="x",
+                          state="draft", category=category)
+        db.session.add(dispute)
+        db.session.flush()
+        letters[category] = Letter(dispute_id=dispute.id, concession_cents=5000)
+        db.session.add(letters[category])
+    db.session.commit()
+    with db.engine.connect() as connection:  # back to before letters kept their words, then up again
+        if connection.dialect.name == "sqlite":  # SQLite rebuilds tables to drop columns
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            command.downgrade(alembic_config(connection), "0008")
+    upgrade_database()
+    db.session.expire_all()
+    assert [(letters[c].concession_line, letters[c].concession_task) for c in ("Security deposit", "noise")] == [
+        ("{amount} back from your security deposit", "Return {amount} from the security deposit"),
+        ("{amount} credited to your account", "Credit {amount} to the resident's account"),
+    ]

@@ -49,11 +49,11 @@ class ItemOutcome:
 
     @property
     def taken_off_cents(self) -> int | None:
-        """What comes off the charge; None for a compromise that gave no amount."""
+        """What comes off the charge; None for a compromise that gave no amount (nothing off is no compromise)."""
         if self.decision == Decision.RESIDENT:
             return self.amount_cents
         if self.decision == Decision.COMPROMISE:
-            return self.granted_cents
+            return self.granted_cents or None
         return 0
 
     @property

@@ -122,6 +122,12 @@ def _token_to_offer(facts: DecisionFacts, company: Company) -> int | None:
             f"The team recommended a {money(recommended)} token; the company limit is {money(cap)}, so the "
             f"draft offers {money(offered) if offered else 'none'}."
         )
+    elif offered != nearest:
+        facts.notes_for_manager.append(
+            f"The team's recommendations come to a {money(recommended)} token; rounded to the company's "
+            f"{money(step)} step that is {money(nearest)}, over the company limit of {money(cap)}, so the draft "
+            f"offers {money(offered)}."
+        )
     elif offered != recommended:
         facts.notes_for_manager.append(
             f"The team's recommendations come to a {money(recommended)} token; the draft offers "
