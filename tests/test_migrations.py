@@ -95,10 +95,10 @@ def test_a_dispute_cannot_sit_in_a_state_without_its_dates(empty_app):
 
 def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(empty_app):
     """Disputes from before the promise was kept: a moved reply date keeps the date it had before its
-    first move (the history has it); any other, the reply date it has."""
+    first move (the history has it), and its breach goes back to it; any other, the reply date it has."""
     from datetime import datetime, timedelta, timezone
 
-    from resolver.models import AuditEvent
+    from resolver.models import AuditEvent, Timer
 
     upgrade_database()
     company = Company(name="Aspen Property Co", slug="aspen")
@@ -118,6 +118,7 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
     kept, moved = waiting(promised), waiting(promised + timedelta(days=12))
     db.session.add_all([kept, moved])
     db.session.flush()
+    db.session.add(Timer(dispute_id=moved.id, window="reply", kind="reply:due", due_dt=moved.reply_due_dt))
     for old, new in ((promised, promised + timedelta(days=10)), (promised + timedelta(days=10), moved.reply_due_dt)):
         db.session.add(AuditEvent(dispute_id=moved.id, actor_kind="staff", actor_id=manager.id, action="extend",
                                   data={"window": "reply", "old_due": old.isoformat(), "new_due": new.isoformat()}))
@@ -133,6 +134,7 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
     upgrade_database()
     promises = dict(db.session.execute(select(Dispute.id, Dispute.reply_promised_dt).where(Dispute.id.in_(ids))).all())
     assert promises == {kept.id: promised, moved.id: promised}
+    assert db.session.scalar(select(Timer.due_dt).where(Timer.dispute_id == moved.id)) == promised  # the breach too
 
 
 def test_letters_written_before_categories_keep_the_concession_words_they_were_sent_with(empty_app):

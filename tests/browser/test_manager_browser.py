@@ -149,7 +149,9 @@ def test_the_reports_page(app, page, login, manager, make_dispute, screenshot):
     login(page, manager)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", name="Disputes by month and outcome")).to_be_visible()
-    expect(page.locator("section.chart svg")).to_have_count(7)
+    expect(page.locator("section.chart svg")).to_have_count(8)  # the lessons learned are a list, without one
+    expect(page.get_by_role("heading", name="Time to first response")).to_be_visible()
+    expect(page.get_by_role("heading", name="Lessons learned, for training")).to_be_visible()
     expect(page.get_by_text("3 disputes written up in the period.")).to_be_visible()
     with page.expect_download() as download:
         page.locator("#categories").get_by_role("link", name="Download CSV").click()

@@ -21,6 +21,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 dispute = sa.table('dispute', sa.column('id', sa.Integer), sa.column('reply_due_dt', UTCDateTime()),
                    sa.column('reply_promised_dt', UTCDateTime()))
+timer = sa.table('timer', sa.column('dispute_id', sa.Integer), sa.column('kind', sa.String),
+                 sa.column('status', sa.String), sa.column('due_dt', UTCDateTime()))
 audit_event = sa.table('audit_event', sa.column('id', sa.Integer), sa.column('dispute_id', sa.Integer),
                        sa.column('action', sa.String), sa.column('data', sa.JSON))
 
@@ -28,7 +30,8 @@ audit_event = sa.table('audit_event', sa.column('id', sa.Integer), sa.column('di
 def upgrade() -> None:
     """The reply keeps the date first promised the resident, so a moved date no longer hides a late reply;
     closing keeps what the company learned. A dispute whose reply date was already moved is given the
-    date it had before its first move (the history kept it); any other, its reply date as it stands."""
+    date it had before its first move (the history kept it), and its breach, if still to come, goes back
+    to that date; any other dispute keeps its reply date as the promise."""
     with op.batch_alter_table('dispute', schema=None) as batch_op:
         batch_op.add_column(sa.Column('reply_promised_dt', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('lessons_learned', sa.Text(), server_default='', nullable=False))
@@ -44,6 +47,8 @@ def upgrade() -> None:
             first_moves[dispute_id] = datetime.fromisoformat(data['old_due'])
     for dispute_id, promised in first_moves.items():
         connection.execute(dispute.update().where(dispute.c.id == dispute_id).values(reply_promised_dt=promised))
+        connection.execute(timer.update().where(timer.c.dispute_id == dispute_id, timer.c.kind == 'reply:due',
+                                                timer.c.status == 'pending').values(due_dt=promised))
 
 
 def downgrade() -> None:
