@@ -40,8 +40,9 @@ class Story:
     suggestion: str = ""
     suggested_cents: int | None = None
     files: Sequence[dict] = ()
-    # The team's votes in turn, until the result can no longer change; a dispute left with the team
-    # has only the first ``votes_left_in_review`` of them.
+    # The team's votes in turn, until the review closes (everyone has voted, or the company closes it
+    # once the result cannot change); a dispute left with the team has only the first
+    # ``votes_left_in_review`` of them.
     votes: Sequence[str] = (Decision.UPHOLD, Decision.UPHOLD, Decision.COMPROMISE)
     votes_left_in_review: int = 0
     vote_reason: Callable[[PanelSeat, str], str] = _same_reason
@@ -143,14 +144,14 @@ class _Walk:
     def decide(self) -> None:
         self._vote(self.story.votes)
         self.pace.later(hours=2)
-        panels.close_panel(Actor.system(self.story.system_label), self.dispute)  # a team closed early stays as it is
+        panels.close_panel(Actor.system(self.story.system_label), self.dispute)  # a team already closed stays as it is
         if self.goal == WORKFLOW.state_of("deadlock") and self.dispute.state != self.goal:
             raise RuntimeError(f"the votes {tuple(self.story.votes)} did not deadlock")
 
     def _vote(self, votes) -> None:
         for seat, choice in zip(self.seats, votes):
             if not WORKFLOW.can("decide", self.dispute.state):
-                break  # the result could no longer change, so the team closed early
+                break  # the team's review has closed (the company closes it once the result is clear)
             self.pace.later(hours=5)
             panels.record_vote(
                 Actor.panel(seat.member), seat, choice=choice, reason=self.story.vote_reason(seat, choice),

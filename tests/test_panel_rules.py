@@ -507,6 +507,11 @@ def test_a_definition_with_a_rule_resolver_does_not_know_is_refused(monkeypatch)
     monkeypatch.setattr(dispute_engine, "definition", replace(dispute_engine.definition, panel=odd))
     with pytest.raises(ValueError, match="when_the_manager_feels_like_it"):
         panel.rules()
+    # A rule a company may choose must name a setting the company has.
+    unset = replace(dispute_engine.definition.panel, early_close_chosen=(("result_cannot_change", "is_in_a_hurry"),))
+    monkeypatch.setattr(dispute_engine, "definition", replace(dispute_engine.definition, panel=unset))
+    with pytest.raises(ValueError, match="is_in_a_hurry"):
+        panel.rules()
 
 
 def test_the_count_is_worked_out_from_plain_values_alone():

@@ -23,6 +23,13 @@ def upgrade() -> None:
     with op.batch_alter_table('company', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_panel_closing_early', sa.Boolean(), server_default=sa.false(),
                                       nullable=False))
+    # A member's link no longer stops working when the review closes: it shows their vote and the
+    # team's result. Links closed that way before now work again (the vote itself stays refused).
+    op.execute(sa.text(
+        "UPDATE access_link SET revoked_dt = NULL, revoked_reason = '' WHERE purpose = 'vote' "
+        "AND revoked_reason IN ('the team''s review closed', 'the split vote was decided') "
+        "AND dispute_id NOT IN (SELECT id FROM dispute WHERE state = 'withdrawn')"
+    ))
 
 
 def downgrade() -> None:

@@ -20,7 +20,8 @@ from ..notify import tell
 from .conflicts import conflicts, supervisor_emails
 from .packet import freeze_packet
 
-# A vote link stops working when the panel closes (it is revoked then); this is only the backstop.
+# A vote link works until the link grace after the team's deadline: once the review closes it shows the
+# member their vote and the team's result, and voting through it is refused.
 
 
 def seated(dispute: Dispute) -> list[PanelSeat]:

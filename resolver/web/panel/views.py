@@ -3,8 +3,10 @@ with a vote form ("voting as <name>"), stepping aside, the evidence files, and, 
 split, the chair's form to decide.
 
 Members have no account: the link is the key. It is checked, and its use logged, before anything
-else runs. Mail scanners open links seconds after delivery, so GET and HEAD only read; only a POST
-from the page, carrying its CSRF token, records a vote. A forwarded link still votes as the person
+else runs. It keeps working after the review closes, to show the member their vote and the team's
+result; a vote, step or decision that arrives too late gets that page, kindly, with nothing changed.
+Mail scanners open links seconds after delivery, so GET and HEAD only read; only a POST from the
+page, carrying its CSRF token, records a vote. A forwarded link still votes as the person
 it was sent to, and the page says who that is.
 """
 from __future__ import annotations
@@ -160,7 +162,10 @@ class MemberView:
             who = "the team's chair" if dispute.decided_by == "chair" else dispute.manager.name
             return f"The team was split, so {who} decided that {panels.CHOICE_LABELS[dispute.decision]}."
         if dispute.panel_closed_dt is not None:
-            return f"The team was split, so {dispute.manager.name} will decide, and will write to the resident."
+            chair = db.session.scalars(select(PanelSeat).where(
+                PanelSeat.dispute_id == dispute.id, PanelSeat.is_chair.is_(True), PanelSeat.recused_dt.is_(None))).first()
+            who = "the team's chair" if chair is not None else dispute.manager.name
+            return f"The team was split, so {who} will decide; {dispute.manager.name} will write to the resident."
         return f"The votes are being counted; {dispute.manager.name} will be told the team's result."
 
     @property
