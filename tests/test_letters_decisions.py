@@ -180,8 +180,11 @@ def test_every_decision_makes_a_letter_in_the_written_form(make_dispute, manager
     # The offer sits just before "What happens next", so the letter reads in order.
     assert plain.index("What happens next") > (plain.index("OUR OFFER TO YOU") if has_offer else 0)
 
-    assert outcome.tone_flags(letter) == []
-    # Where the draft's compromise has no amount, the manager is asked to give one (a note, not in the letter).
+    # Where the draft's compromise has no amount, the manager is asked to give one, and the letter cannot go
+    # with the gap still in it.
+    has_gap = decision == "compromise" and (with_items or not has_offer)
+    assert ("[amount to fill in]" in letter.body_text) == has_gap
+    assert [flag.code for flag in outcome.tone_flags(letter)] == (["gap_to_fill"] if has_gap else [])
     if decision == "compromise" and with_items:
         assert letter.draft_notes == ["The team met the resident partway on Carpet cleaning, Wall repair without "
                                       "saying how much: say in the letter how much comes off each of these charges "

@@ -221,3 +221,16 @@ def test_the_managers_page_shows_a_kinder_way_and_asks_a_reason_only_for_what_bl
     assert "Advice: This reads at school grade" in html and "approve anyway because" not in html
     assert act(staff, dispute, "approve_letter", letter_id=str(letter.id)).status_code == 303
     assert db.session.get(Letter, letter.id).status == "approved"
+
+
+def test_a_gap_the_draft_left_blocks_approval_until_it_is_filled_in(make_dispute, staff):
+    items = [{"description": "Carpet cleaning", "amount_cents": 15000}]
+    dispute, letter = drafted(make_dispute, staff, "compromise", items=items)
+    assert "[amount to fill in]" in letter.body_text  # the team met the resident partway without an amount
+    error = refused(outcome.ToneCheckFailed, dispute, lambda: outcome.approve_letter(staff, letter))
+    assert [flag.code for flag in error.flags] == ["gap_to_fill"] and "[amount to fill in]" in error.message
+    filled = letter.body_text.replace("take [amount to fill in] off", "take $60 off").replace(
+        "owe [amount to fill in]", "owe $90")
+    outcome.edit_letter(staff, letter, body_text=filled)
+    outcome.approve_letter(staff, letter)
+    assert letter.status == "approved"

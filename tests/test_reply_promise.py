@@ -251,3 +251,21 @@ def test_lessons_learned_on_closing_are_kept_and_listed_by_category_for_training
     lessons = {row[2].rsplit("/", 1)[1]: row for row in rows[1:]}
     quiet_row = lessons[str(quiet.id)]
     assert (quiet_row[1], quiet_row[3]) == ("2026-03-09", "'=Quiet hours belong in the welcome letter.")  # not a formula
+
+
+def test_a_letter_after_the_promise_but_before_the_moved_date_apologises_and_counts_as_late(
+    make_dispute, manager
+):
+    dispute = make_dispute("decided")
+    db.session.commit()
+    promised = dispute.reply_due_dt
+    disputes.extend_window(Actor.staff(manager), dispute, window="reply", new_due=promised + timedelta(days=10),
+                           reason="Waiting for the owner.")
+    move_to(promised + timedelta(days=1))  # no sweep has run: the letter itself must see it is late
+    staff = Actor.staff(manager)
+    letter = outcome.draft_outcome(staff, dispute)
+    assert "I'm also sorry this reply comes later than" in letter.body_text
+    outcome.approve_letter(staff, letter)
+    outcome.send_outcome(staff, dispute)
+    assert dispute.reply_breached_dt == clock.now_utc()
+    assert actions(dispute).count("reply_breached") == 1

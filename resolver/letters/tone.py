@@ -131,6 +131,10 @@ def check_letter(
     the_rules = rules()
     text = _plain(letter_text)
     flags: list[ToneFlag] = []
+    gaps = _GAP.findall(own_words)
+    if gaps:
+        flags.append(ToneFlag("gap_to_fill", "The letter still has a gap the draft left for you to fill in: say "
+                                             "what it is before the letter goes.", " … ".join(dict.fromkeys(gaps))))
     if not the_rules.found("feedback", text):
         flags.append(ToneFlag("missing_feedback", "Give the team's honest feedback: what the team found, "
                                                   "and where we might have been wrong."))
@@ -162,6 +166,10 @@ def check_letter(
             is_blocking=False,
         ))
     return flags
+
+
+# A gap a draft leaves for the manager, such as "[amount to fill in]": the letter cannot go with one.
+_GAP = re.compile(r"\[[^\[\]\n]*\bfill in\b[^\[\]\n]*\]", re.I)
 
 
 def count_options(text: str) -> int:

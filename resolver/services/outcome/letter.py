@@ -81,11 +81,7 @@ def tone_flags(letter: Letter) -> list[ToneFlag]:
     is flagged)."""
     dispute = dispute_of(letter)
     now = now_utc()
-    is_late = (
-        not letter.is_correction
-        and dispute.reply_due_dt is not None
-        and now > dispute.reply_due_dt
-    )
+    is_late = not letter.is_correction and is_past_promise(dispute, now)
     flags = check_tone(letter.body_text, resident_words=resident_words(dispute), is_late=is_late)
     context = sending_context(letter, dispute, now)
     offer = context["offer"]
@@ -144,7 +140,7 @@ def draft_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | Non
                          allowed=dispute_engine.allowed(dispute))
     now = now_utc()
     facts = decision_facts(dispute)
-    is_late = dispute.reply_due_dt is not None and now > dispute.reply_due_dt
+    is_late = is_past_promise(dispute, now)
     for old in letters_of(dispute):
         if old.status in UNSENT:
             old.status = "superseded"
@@ -341,6 +337,12 @@ def check_offer(dispute: Dispute, kind: str, token_cents: int | None, concession
     if concession_cents and concession_cents > company.concession_cap_cents:
         raise InvalidInput(f"A concession can be at most {money(company.concession_cap_cents)} "
                            "(the company's limit).", field="concession_cents")
+
+
+def is_past_promise(dispute: Dispute, now: datetime) -> bool:
+    """The written reply is later than the date first promised the resident (a moved date does not
+    change what was promised)."""
+    return dispute.reply_promised_dt is not None and now > dispute.reply_promised_dt
 
 
 def offer_summary(kind: str, token_cents: int | None, concession_cents: int | None) -> dict:

@@ -21,7 +21,7 @@ from ..access import check_version, require_staff
 from ..disputes import record_reply_breach
 from ..notify import tell
 from .letter import SENT_STATES, check_offer, corrected_letter, letter_pdf_filename, letters_of, sent_letter
-from .letter import sending_context
+from .letter import is_past_promise, sending_context
 
 WORKFLOW = dispute_engine.definition
 
@@ -62,7 +62,7 @@ def send_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | None
     text = render.render_text(context)
     pdf_sha256 = store_bytes(pdf)
 
-    is_late = dispute.reply_due_dt is not None and now > dispute.reply_due_dt and not is_correction
+    is_late = is_past_promise(dispute, now) and not is_correction
     if is_late and dispute.reply_breached_dt is None:
         # The sweep may not have run yet; a late reply is recorded as late all the same.
         record_reply_breach(Actor.system("Resolver (deadline)"), dispute)
