@@ -58,6 +58,7 @@ class Scenario:
     items: tuple[dict, ...] = ()
     days_ago: float = 3  # when the dispute was created, before today
     votes: tuple[str, ...] = (Decision.UPHOLD, Decision.UPHOLD, Decision.COMPROMISE)  # the team's, in turn
+    lessons_learned: str = ""  # what the company learned, recorded on closing
 
 
 def _scenarios() -> dict[str, Scenario]:
@@ -236,6 +237,7 @@ def _walk(state: str, scenario: Scenario, company: Company, manager: StaffUser, 
         withdraw_reason="The resident and the office agreed a date by phone.",
         refer_reason="The resident declined the offer and asked for mediation.",
         close_reason="The resident confirmed and the credit was applied.",
+        lessons_learned=scenario.lessons_learned,
         system_label="Resolver (deadline)",
     )
 

@@ -51,6 +51,7 @@ class Story:
     withdraw_reason: str = "The resident settled with the owner directly."
     refer_reason: str = "The resident declined and asked for mediation."
     close_reason: str = "Resolved."
+    lessons_learned: str = ""
     system_label: str = "Resolver"  # who the steps Resolver takes itself (a lapse, a closing) are by
 
 
@@ -185,4 +186,5 @@ class _Walk:
 
     def close(self) -> None:
         self.pace.later(days=2)
-        disputes.close_dispute(self.staff, self.dispute, reason=self.story.close_reason)
+        disputes.close_dispute(self.staff, self.dispute, reason=self.story.close_reason,
+                               lessons_learned=self.story.lessons_learned)

@@ -211,6 +211,9 @@ def test_demo_builds_a_company_with_a_dispute_in_every_state(blank_app, run):
     assert sign_in(blank_app, "demo@aspen.test", password).status_code == 302
     states = set(db.session.scalars(select(Dispute.state)))
     assert set(load_definition("dispute").states) == states, result.output
+    # The closed dispute has a lesson, so the training report has something to show a newcomer.
+    assert db.session.scalar(select(Dispute.lessons_learned).where(Dispute.state == "closed")).startswith(
+        "When a repair waits on a part")
     assert clock.now_utc() == START, "the demo puts the clock back as it found it"
     # Deadlines still running are ahead of today, so nothing fires the moment the server starts.
     assert db.session.scalar(
