@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from resolver import clock
@@ -20,7 +20,7 @@ from resolver.extensions import db
 from resolver.letters.tone import check_tone
 from resolver.links import PUBLIC_ADDRESS, current_link, link_url
 from resolver.mail import send_pending
-from resolver.models import AuditEvent, Dispute, LadderRequest, Task
+from resolver.models import Dispute, LadderRequest, Task
 from resolver.services import outcome
 from resolver.walkthrough import Story, walk_dispute
 from resolver.workdays import format_moment
