@@ -89,7 +89,7 @@ def ask_supervisor(actor: Actor, dispute: Dispute, *, message: str = "") -> Ladd
 def _reviewers(dispute: Dispute, assignee: StaffUser) -> list[dict]:
     """Who is asked to look again: the supervisors (the manager when nobody is above them), and the
     account whose task it is, each address once."""
-    people = [reviewer_of(dispute), *supervisors_of(dispute)[1:]]
+    people = supervisors_of(dispute)
     if all(person["email"] != assignee.email for person in people) and assignee.id != dispute.manager_id:
         people.append({"email": assignee.email, "name": assignee.name})
     return people
