@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from resolver import clock
@@ -20,7 +20,7 @@ from resolver.extensions import db
 from resolver.letters.tone import check_tone
 from resolver.links import PUBLIC_ADDRESS, current_link, link_url
 from resolver.mail import send_pending
-from resolver.models import AuditEvent, Dispute, LadderRequest, Task
+from resolver.models import Dispute, LadderRequest, Task
 from resolver.services import outcome
 from resolver.walkthrough import Story, walk_dispute
 from resolver.workdays import format_moment
@@ -79,8 +79,9 @@ def test_the_outcome_page_lists_each_choice_separately(client, sent, supervisor)
     page = plain(client.get(path_of(sent)).get_data(as_text=True))
     choices = page.split("Your choices", 1)[1].split("Did this letter reach you?", 1)[0]
     assert "Each of these is separate, and each is up to you." in choices
-    for choice in ("Tell us the letter arrived", "Accept our offer, or say no, thank you",
-                   "Ask the supervisor to look again", "Take it to outside mediation"):
+    for choice in ("Tell us the letter arrived", "Accept our offer", "Say no, thank you, to the offer "
+                   "(our decision stands as the letter says)", "Ask the supervisor to look again",
+                   "Take it to outside mediation (Front Range Tenant-Landlord Mediation)"):
         assert choice in choices
     assert "Sam Supervisor , who is above Morgan Manager, will look at our decision again" in page
     assert "within 3 days" in page and "What would you like looked at again? (optional)" in page
@@ -350,3 +351,18 @@ def test_a_company_counting_working_days_promises_working_days(client, sent, com
     response = ask(client, sent)
     page = plain(client.get(response.headers["Location"]).get_data(as_text=True))
     assert "write to you by Tuesday 17 March 2026" in page
+
+
+def test_a_choice_made_leaves_the_list_and_the_others_stay(client, sent):
+    resident = Actor.resident(sent.resident)
+    outcome.acknowledge_outcome(resident, sent)
+    outcome.respond_to_offer(resident, sent, accept=False)
+    db.session.commit()
+    page = plain(client.get(path_of(sent)).get_data(as_text=True))
+    choices = page.split("Your choices", 1)[1].split("Did this letter reach you?", 1)[0]
+    assert "Tell us the letter arrived" not in choices and "Accept our offer" not in choices
+    assert "Ask the supervisor to look again" in choices and "Take it to outside mediation" in choices
+    ask(client, sent)
+    outcome.refer_out(resident, sent, reason="The resident told us they have gone to mediation.")
+    db.session.commit()
+    assert "Your choices" not in client.get(path_of(sent)).get_data(as_text=True)

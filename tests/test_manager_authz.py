@@ -31,7 +31,7 @@ from resolver.files import store_bytes
 from resolver.links import issue_link, token_for
 from resolver.mailcatcher import mailbox_folder, store_message
 from resolver.models import (
-    ApiKey, Company, Dispute, EvidenceFile, Letter, PanelMember, Property, Resident, StaffUser, Submission, Task, Unit,
+    ApiKey, Company, Dispute, EvidenceFile, LadderRequest, Letter, PanelMember, Property, Resident, StaffUser, Submission, Task, Unit,
 )
 from resolver.services import evidence
 from resolver.web.manager import import_uploads
@@ -75,6 +75,7 @@ MATRIX = {
     "manager.evidence_file": STAFF_ROW,
     "manager.letter_pdf": STAFF_ROW,
     "manager.task_calendar": STAFF_ROW,
+    "manager.answer_ladder_request": STAFF_ROW,
     "manager.properties": STAFF,
     "manager.new_property": STAFF,
     "manager.property_page": STAFF_ROW,
@@ -134,6 +135,7 @@ MATRIX = {
     "resident.confirm_receipt": LINK,
     "resident.answer_offer": LINK,
     "resident.ask_for_mediation": LINK,
+    "resident.ask_supervisor": LINK,
     "panel.vote_page": LINK,
     "panel.cast_vote": LINK,
     "panel.step_aside": LINK,
@@ -210,6 +212,10 @@ def world(app, make_company, make_staff, make_resident, make_panel):
     task = Task(dispute_id=dispute.id, assignee_id=people["manager_a"].id, kind="review", title="Call Tamsin",
                 detail={"ics_sha256": store_bytes(b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")})
     db.session.add(task)
+    db.session.flush()
+    ladder_request = LadderRequest(letter_id=letter.id, dispute_id=dispute.id, task_id=task.id,
+                                   due_dt=clock.now_utc() + timedelta(days=3))
+    db.session.add(ladder_request)
     member = make_panel(a, size=1)[0]
     key_a, raw_a = create_api_key(people["supervisor_a"], name="A sync", acting_user=people["manager_a"])
     spare, _ = create_api_key(people["supervisor_a"], name="A spare", acting_user=people["manager_a"])
@@ -224,7 +230,7 @@ def world(app, make_company, make_staff, make_resident, make_panel):
     files = {f.dispute_id: f for f in db.session.scalars(select(EvidenceFile))}
     return {
         "a": a, "b": b, "people": people, "dispute": dispute, "theirs": theirs, "letter": letter,
-        "member": member, "colleague": colleague, "spare_key": spare, "task": task,
+        "member": member, "colleague": colleague, "spare_key": spare, "task": task, "ladder_request": ladder_request,
         "keys": {"a": raw_a, "b": raw_b, "revoked": raw_revoked},
         "file": files[dispute.id], "their_file": files[theirs.id],
         "submission": db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)).first(),
@@ -240,6 +246,7 @@ def url_values(world) -> dict:
         "file_id": world["file"].id,
         "letter_id": world["letter"].id,
         "task_id": world["task"].id,
+        "request_id": world["ladder_request"].id,
         "name": "withdraw",
         "member_id": world["member"].id,
         "user_id": world["colleague"].id,

@@ -9,6 +9,8 @@ from playwright.sync_api import expect
 from resolver.extensions import db
 from resolver.links import PUBLIC_ADDRESS, current_link, link_url
 
+from .conftest import ARTIFACTS
+
 pytestmark = pytest.mark.browser
 MESSAGE = "Please look at my move-out photos of the bedroom carpet."
 ANSWER = "I looked at your photos; we will refund the whole cleaning charge."
@@ -60,6 +62,7 @@ def test_the_resident_asks_the_supervisor_on_a_phone_and_reads_the_answer(
         waiting = desk.locator(f'[data-escalation="ladder"][data-escalated-dispute="{sent.id}"]')
         expect(waiting).to_contain_text(MESSAGE)
         waiting.get_by_label("What you decided, for Tammy Rivera").fill(ANSWER)
+        desk.screenshot(path=str(ARTIFACTS / "ladder-supervisor-dashboard.png"), full_page=True)
         waiting.get_by_role("button", name="Send to Tammy Rivera and mark done").click()
         expect(desk.get_by_text("Your answer is on its way to Tammy Rivera, and the request is done.")).to_be_visible()
         expect(desk.locator('[data-escalation="ladder"]')).to_have_count(0)

@@ -21,7 +21,8 @@ from __future__ import annotations
 from .answers import acknowledge_outcome, refer_out, respond_to_offer
 from .followup import follow_up
 from .ladder_requests import (
-    LOOK_AGAIN_WITHIN_DAYS, answer_ladder_request, ask_supervisor, ladder_request_for, reviewer_of,
+    LOOK_AGAIN_WITHIN_DAYS, answer_ladder_request, ask_supervisor, ladder_request_for, ladder_request_of,
+    reviewer_of,
 )
 from .letter import (
     MAX_LETTER_CHARS, SENT_STATES, ToneCheckFailed, approve_letter, correct_letter, current_letter, draft_outcome,
@@ -32,7 +33,7 @@ from .tasks import complete_task, open_tasks, tasks_for
 
 __all__ = [
     "MAX_LETTER_CHARS", "SENT_STATES", "ToneCheckFailed", "acknowledge_outcome", "answer_ladder_request",
-    "LOOK_AGAIN_WITHIN_DAYS", "ask_supervisor", "ladder_request_for", "reviewer_of",
+    "LOOK_AGAIN_WITHIN_DAYS", "ask_supervisor", "ladder_request_for", "ladder_request_of", "reviewer_of",
     "approve_letter", "complete_task", "correct_letter", "current_letter", "draft_outcome", "edit_letter",
     "follow_up", "letter_pdf_filename", "letters_of", "open_tasks", "preview_html", "refer_out",
     "respond_to_offer", "send_outcome", "sent_letter", "tasks_for", "tone_flags",

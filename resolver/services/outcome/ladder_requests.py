@@ -89,7 +89,7 @@ def ask_supervisor(actor: Actor, dispute: Dispute, *, message: str = "") -> Ladd
 def _reviewers(dispute: Dispute, assignee: StaffUser) -> list[dict]:
     """Who is asked to look again: the supervisors (the manager when nobody is above them), and the
     account whose task it is, each address once."""
-    people = [reviewer_of(dispute), *supervisors_of(dispute)[1:]]
+    people = supervisors_of(dispute)
     if all(person["email"] != assignee.email for person in people) and assignee.id != dispute.manager_id:
         people.append({"email": assignee.email, "name": assignee.name})
     return people
@@ -105,12 +105,18 @@ def request_on_record(request: LadderRequest, dispute: Dispute) -> str:
     return said + f"You will hear back by {format_day(request.due_dt, company)}."
 
 
+def ladder_request_of(actor: Actor, request_id: int) -> LadderRequest:
+    """A request to look again that the actor's company holds; another company's is simply not found."""
+    request = db.session.get(LadderRequest, request_id)
+    if request is None or (not actor.is_system and actor.company_id != request.dispute.company_id):
+        raise NotFound("There is no such request.")
+    return request
+
+
 def answer_ladder_request(actor: Actor, request_id: int, *, note: str) -> LadderRequest:
     """The supervisor says what they decided; it goes to the resident, and their task is done."""
-    request = db.session.get(LadderRequest, request_id)
-    dispute = db.session.get(Dispute, request.dispute_id) if request is not None else None
-    if dispute is None or (not actor.is_system and actor.company_id != dispute.company_id):
-        raise NotFound("There is no such request.")
+    request = ladder_request_of(actor, request_id)
+    dispute = request.dispute
     require_staff(actor, dispute)
     task = db.session.get(Task, request.task_id)
     if actor.role != "supervisor" and actor.id != task.assignee_id:

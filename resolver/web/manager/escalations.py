@@ -41,6 +41,7 @@ class LadderEscalation:
     asked_dt: datetime
     due_dt: datetime
     is_overdue: bool
+    is_due_soon: bool  # within the same warning time as a written reply at risk
 
 
 @dataclass
@@ -103,5 +104,5 @@ def ladder_requests_waiting(company_id: int, now: datetime) -> list[LadderEscala
         .limit(LIMIT)
     ).all()
     return [LadderEscalation(request_id, dispute_id, resident_name, manager_name, message, asked_dt, due_dt,
-                             is_overdue=due_dt < now)
+                             is_overdue=due_dt < now, is_due_soon=due_dt < now + at_risk_lead())
             for request_id, dispute_id, resident_name, manager_name, message, asked_dt, due_dt in rows]

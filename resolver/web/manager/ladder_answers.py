@@ -33,7 +33,9 @@ def _refused(error: DomainError, request_id: int):
 @blueprint.post("/ladder-requests/<int:request_id>/answer")
 @unit_of_work(refused=_refused)
 def answer_ladder_request(request_id: int):
+    actor = current_actor()
+    outcome.ladder_request_of(actor, request_id)  # another company's is not found, whatever the form says
     form = refuse_unless_valid(LadderAnswerForm())
-    answered = outcome.answer_ladder_request(current_actor(), request_id, note=form.note.data)
+    answered = outcome.answer_ladder_request(actor, request_id, note=form.note.data)
     flash(f"Your answer is on its way to {answered.dispute.resident.name}, and the request is done.", "success")
     return _dashboard()
