@@ -1,9 +1,14 @@
 """What a test reads back about one dispute: its history, its queued emails, its timers, and a
-snapshot to show that a refused verb changed nothing."""
+snapshot to show that a refused verb changed nothing; and the small moves its tests share (the clock moved
+to a moment, a page's version, an email's HTML as plain words)."""
 from __future__ import annotations
+
+import re
+from datetime import datetime
 
 from sqlalchemy import func, select
 
+from resolver import clock
 from resolver.extensions import db
 from resolver.models import AccessLink, AuditEvent, Dispute, OutboxEmail, Timer
 
@@ -88,3 +93,18 @@ def _fails_and_changes_nothing(error_type, dispute: Dispute, call, match: str | 
     db.session.rollback()
     assert snapshot(dispute.id) == before
     return caught.value
+
+
+def move_to(moment: datetime) -> None:
+    clock.advance(moment - clock.now_utc())
+
+
+def version_in(html: str) -> str:
+    return re.search(r'name="expected_version" value="(\d+)"', html).group(1)
+
+
+def plain(html: str) -> str:
+    """The HTML part as a reader sees it: tags gone, entities for quotes undone, spaces collapsed."""
+    text = re.sub(r"</?(?:p|div|li|td|tr|h\d|br|ul|ol|table|title)\b[^>]*>", " ", html)
+    text = re.sub(r"<[^>]+>", "", text).replace("&#39;", "'").replace("&#34;", '"').replace("&amp;", "&")
+    return " ".join(text.split())

@@ -44,6 +44,7 @@ def test_a_new_company_can_add_a_property_and_open_a_dispute_for_its_unit(app, s
     response = staff.post("/disputes/new", {
         "resident_choice": "new", "new_name": "Dana Okafor", "new_email": "dana@mail.test",
         "property_id": str(prop.id), "unit_label": "3F", "issue": "The carpet cleaning charge.", "intent": "draft",
+        "category": "deposit",
     })
     assert response.status_code == 303, response.get_data(as_text=True)
     dispute = db.session.scalars(select(Dispute)).one()
@@ -193,7 +194,7 @@ def test_a_resident_is_edited_moved_and_archived_and_then_not_offered_for_a_new_
     assert staff.post(f"/residents/{resident.id}/archive", {}).status_code == 303
     assert ">Tammy Rivera-Lopez — " not in staff.get("/disputes/new").get_data(as_text=True)
     refused = staff.post("/disputes/new", {"resident_choice": "existing", "resident_id": str(resident.id),
-                                           "issue": "x", "intent": "draft"})
+                                           "issue": "x", "intent": "draft", "category": "other"})
     assert refused.status_code == 422 and "is archived" in refused.get_data(as_text=True)
     assert "Tammy Rivera-Lopez" in staff.get("/residents?status=archived").get_data(as_text=True)
     assert "Tammy Rivera-Lopez" not in staff.get("/residents").get_data(as_text=True)
@@ -215,7 +216,7 @@ def test_an_archived_property_is_not_offered_but_its_disputes_still_show_it(
     assert prop.name in page and resident.name in page
     refused = staff.post("/disputes/new", {"resident_choice": "new", "new_name": "New", "new_email": "n@mail.test",
                                            "property_id": str(prop.id), "unit_label": "1A", "issue": "x",
-                                           "intent": "draft"})
+                                           "intent": "draft", "category": "other"})
     assert refused.status_code == 422 and f"{prop.name} is archived" in refused.get_data(as_text=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -20,22 +20,7 @@ from resolver.errors import InvalidInput, StaleDispute, WrongState
 from resolver.services import disputes, evidence
 from resolver.workdays import format_moment
 
-from .dispute_checks import actions, emails, history, refused
-
-
-def move_to(moment: datetime) -> None:
-    clock.advance(moment - clock.now_utc())
-
-
-def version_in(html: str) -> str:
-    return re.search(r'name="expected_version" value="(\d+)"', html).group(1)
-
-
-def plain(html: str) -> str:
-    """The HTML part as a reader sees it: tags gone, entities for quotes undone, spaces collapsed."""
-    text = re.sub(r"</?(?:p|div|li|td|tr|h\d|br|ul|ol|table|title)\b[^>]*>", " ", html)
-    text = re.sub(r"<[^>]+>", "", text).replace("&#39;", "'").replace("&#34;", '"').replace("&amp;", "&")
-    return " ".join(text.split())
+from .dispute_checks import actions, emails, history, move_to, plain, refused, version_in
 
 
 def subject(message) -> str:

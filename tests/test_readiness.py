@@ -135,7 +135,8 @@ def test_a_manager_sees_the_checklist_and_is_told_to_ask_a_supervisor(app, signe
 # The gate ---------------------------------------------------------------------------------------------
 
 NEW_DISPUTE = {"resident_choice": "new", "new_name": "Dana Okafor", "new_email": "dana@mail.test",
-               "issue": "The carpet cleaning charge is unfair.", "intent": "open"}
+               "issue": "The carpet cleaning charge is unfair.", "intent": "open",
+               "category": "deposit"}
 
 
 @pytest.fixture

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from resolver import clock
 from resolver.actors import Actor
@@ -20,25 +19,11 @@ from resolver.services.categories import phrases_of
 from resolver.workdays import format_moment
 
 from .conftest import START
-from .dispute_checks import actions, emails, history, pending, snapshot
+from .dispute_checks import actions, emails, history, move_to, pending, plain, snapshot, version_in
 
 # A side received at START (Monday 9 March 2026) is owed its written reply by Monday 16 March.
 PROMISED = "11:59 PM on Monday 16 March 2026 (America/Denver)"
 MOVED = "11:59 PM on Thursday 26 March 2026 (America/Denver)"
-
-
-def move_to(moment: datetime) -> None:
-    clock.advance(moment - clock.now_utc())
-
-
-def version_in(html: str) -> str:
-    return re.search(r'name="expected_version" value="(\d+)"', html).group(1)
-
-
-def plain(html: str) -> str:
-    text = re.sub(r"</?(?:p|div|li|td|tr|h\d|br|ul|ol|table|title)\b[^>]*>", " ", html)
-    text = re.sub(r"<[^>]+>", "", text).replace("&#39;", "'").replace("&#34;", '"').replace("&amp;", "&")
-    return " ".join(text.split())
 
 
 def rows_of(response) -> list[list[str]]:

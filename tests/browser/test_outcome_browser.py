@@ -79,7 +79,12 @@ def test_from_the_decision_to_a_closed_dispute(app, page, desk, login, decided, 
 
     # The manager takes it out, adds a sentence of their own and sets the offer within the caps.
     card = letter_card(desk)
-    card.get_by_label("Letter").fill(draft.replace("What happens next:", f"{PERSONAL}\n\nWhat happens next:"))
+    # The draft left the compromise's amount for the manager to fill in: the offer box says it.
+    assert "We would like to meet you partway: [amount to fill in]." in draft
+    card.get_by_label("Letter").fill(
+        draft.replace("What happens next:", f"{PERSONAL}\n\nWhat happens next:")
+        .replace("We would like to meet you partway: [amount to fill in].",
+                 "We would like to meet you partway; our offer is set out below."))
     card.get_by_label("Token", exact=True).fill("coffee-shop gift card")
     card.get_by_label(re.compile(r"^Token amount")).fill("25")
     card.get_by_label(re.compile(r"^Concession")).fill("50")

@@ -65,6 +65,7 @@ def test_a_manager_adds_a_property_unit_and_resident_then_opens_a_dispute_for_th
     page.get_by_label("Existing resident").select_option(label="Dana Okafor — Maple Court, unit 3F (dana@mail.test)")
     page.get_by_label("Property").select_option(label="Maple Court")
     page.get_by_label("Unit").fill("3F")
+    page.get_by_label("Category").select_option(label="Security deposit deduction")
     page.get_by_label("The issue, as the resident describes it").fill(
         "Dana says the $150 carpet cleaning charge is unfair: the carpet was clean when she left.")
     page.get_by_role("button", name="Open and send the invitation").click()
