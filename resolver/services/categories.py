@@ -117,7 +117,12 @@ def phrases_of(dispute: Dispute) -> CategoryPhrases:
 
 def category_named(company: Company, name: str) -> CategoryPhrases:
     """The category with this key, label or other name (any case), else "other"."""
-    categories = all_categories(company)
+    return category_among(all_categories(company), name)
+
+
+def category_among(categories: list[CategoryPhrases], name: str) -> CategoryPhrases:
+    """``category_named`` for one company's ``categories`` read once (``all_categories``), for a page or
+    report that names the category of many disputes."""
     return find_category(categories, name) or next(c for c in categories if c.key == FALLBACK)
 
 

@@ -85,8 +85,7 @@ def category_phrases(dispute) -> CategoryPhrases:
     known = g.setdefault("_categories_of", {})
     if dispute.company_id not in known:
         known[dispute.company_id] = categories.all_categories(dispute.company)
-    found = known[dispute.company_id]
-    return categories.find_category(found, dispute.category) or next(c for c in found if c.key == categories.FALLBACK)
+    return categories.category_among(known[dispute.company_id], dispute.category)
 
 
 @blueprint.app_template_filter("category_label")

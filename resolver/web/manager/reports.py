@@ -243,14 +243,13 @@ def _panel_response(company, since) -> Report:
 def _categories(company, in_period, disputes) -> Report:
     """Disputes counted by their category's name, as the company words it (text typed before
     categories existed counts with the category it names, else with "other")."""
-    from ...services.categories import FALLBACK, all_categories, find_category
+    from ...services.categories import all_categories, category_among
 
     known = all_categories(company)
-    fallback = next(c for c in known if c.key == FALLBACK)
     counts: dict[str, int] = {}
     for row in disputes:
         if _month(row.created_dt, company) in in_period:
-            name = (find_category(known, row.category) or fallback).label if row.category else "(no category)"
+            name = category_among(known, row.category).label if row.category else "(no category)"
             counts[name] = counts.get(name, 0) + 1
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     report = Report("categories", "Most common categories",

@@ -7,7 +7,7 @@ from sqlalchemy import and_, func, select
 
 from ...extensions import db
 from ...models import AuditEvent, Dispute
-from ...services.categories import phrases_of
+from ...services.categories import all_categories, category_among
 from ...workdays import local
 from .charts import columns
 from .report_parts import Link, Report, count_of, median_and_90th, month_label, month_of
@@ -84,9 +84,10 @@ def lessons_learned(company, since) -> Report:
         .where(Dispute.company_id == company.id, Dispute.closed_dt >= since, Dispute.lessons_learned != "")
         .order_by(Dispute.closed_dt.desc(), Dispute.id.desc())
     ).all()
+    known = all_categories(company)  # read once, however many lessons there are
     by_category: dict[str, list[Dispute]] = {}
     for dispute in closed:
-        by_category.setdefault(phrases_of(dispute).label, []).append(dispute)
+        by_category.setdefault(category_among(known, dispute.category).label, []).append(dispute)
     report = Report(
         "training", "Lessons learned, for training",
         f"{count_of(len(closed), 'lesson')} recorded on closing, in "
