@@ -5,7 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import event
 from sqlalchemy.engine import Engine as SQLAlchemyEngine
 
@@ -30,6 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_instance(app)
     _configure_database(app)
     _configure_proxy(app)
+    _configure_sessions(app)
     _configure_extensions(app)
     _configure_templates(app)
     _configure_blueprints(app)
@@ -84,6 +86,18 @@ def _configure_proxy(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+
+
+class _SessionCookie(SecureCookieSessionInterface):
+    """The signed session cookie, marked Secure whenever the request came over HTTPS (directly, or as
+    the trusted proxy says), and always when ``SESSION_COOKIE_SECURE`` is set."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def _configure_sessions(app: Flask) -> None:
+    app.session_interface = _SessionCookie()
 
 
 def _configure_extensions(app: Flask) -> None:

@@ -25,6 +25,9 @@ class Config:
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # The session cookie is Secure whenever the request came over HTTPS (see PROXY_HOPS); True makes it
+    # Secure always, for a deployment where the proxy does not say which scheme the browser used.
+    SESSION_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds it
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     WORKER_POLL_SECONDS = 5.0
@@ -56,6 +59,7 @@ _ENVIRONMENT = {
     "WORKER_POLL_SECONDS": float,
     "OUTBOX_LEASE_SECONDS": int,
     "PROXY_HOPS": int,
+    "SESSION_COOKIE_SECURE": bool,
     "MAIL_TIMEOUT": float,
 }
 

@@ -17,6 +17,7 @@ class Company(Base):
         CheckConstraint("evidence_window_days >= 1 AND reply_window_days >= 1", name="windows_positive"),
         CheckConstraint("token_cap_cents >= 0 AND concession_cap_cents >= 0", name="caps_not_negative"),
         CheckConstraint("token_step_cents >= 1", name="token_step_positive"),
+        CheckConstraint("idle_timeout_minutes BETWEEN 5 AND 480", name="idle_timeout_bounded"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +59,8 @@ class Company(Base):
     max_file_bytes: Mapped[int] = mapped_column(default=10 * 1024 * 1024)
     max_dispute_bytes: Mapped[int] = mapped_column(default=50 * 1024 * 1024)
     max_files: Mapped[int] = mapped_column(default=20)
+    # A member of staff is signed out after this many minutes without a page (8 hours at most).
+    idle_timeout_minutes: Mapped[int] = mapped_column(default=30, server_default=text("30"))
     # Made by `resolver demo`: its clock may be moved forward to rehearse the deadlines.
     is_demo: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_dt: Mapped[datetime] = mapped_column(default=now_utc)
@@ -79,6 +82,8 @@ class StaffUser(Base):
     role: Mapped[str] = mapped_column(String(20), default="manager")
     password_hash: Mapped[str] = mapped_column(String(255), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Part of every session's id: moving it on (signing out) ends every session the person has open.
+    session_version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
     created_dt: Mapped[datetime] = mapped_column(default=now_utc)
 
     company: Mapped[Company] = relationship(back_populates="staff")

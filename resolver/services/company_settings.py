@@ -1,5 +1,5 @@
 """The verb for a company's own rules: windows, days and holidays, the team, caps, upload limits,
-contacts and the outside mediation service (or none, chosen on purpose). A supervisor's change, kept
+how long staff stay signed in without activity, contacts and the outside mediation service (or none, chosen on purpose). A supervisor's change, kept
 in the company's history with each value before and after."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ RULE_FIELDS = (
     "evidence_window_days", "reply_window_days", "panel_window_days", "follow_up_days", "offer_valid_days",
     "time_zone", "is_business_days", "holidays", "panel_size", "is_panel_anonymous", "is_panel_closing_early",
     "token_cap_cents", "token_step_cents", "concession_cap_cents", "max_file_bytes", "max_dispute_bytes", "max_files",
-    "supervisor_name",
+    "idle_timeout_minutes", "supervisor_name",
     "supervisor_email", "supervisor_phone", "home_office_phone", "contact_email", "contact_phone",
     "mediation_service_name", "mediation_service_contact", "is_without_mediation",
 )

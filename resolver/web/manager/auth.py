@@ -1,13 +1,20 @@
 """Staff sign-in: password hashes, the Flask-Login wiring, throttling, and sessions that end.
 
-A session ends when it is older than ``PERMANENT_SESSION_LIFETIME`` (counted on Resolver's clock, so
-tests can move it), when the person's account is switched off, and when their password changes.
-Repeated failed sign-ins for one address, or from one client, are refused for a while.
+A session ends when it is older than ``PERMANENT_SESSION_LIFETIME``, when it has gone unused for the
+company's idle timeout (both counted on Resolver's clock, so tests can move it), when the person's
+account is switched off, when their password changes, and everywhere at once when they sign out.
+
+Failed sign-ins slow down the client that makes them, never the account: one client failing for one
+address waits longer after each failure; an address that fails from many clients makes each of them
+wait from its first failure; one client failing for many addresses waits. A client that has not
+failed for an address can always sign in to it with the right password.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 from urllib.parse import urlsplit
@@ -28,15 +35,25 @@ from ..unit_of_work import unit_of_work
 from . import blueprint
 from .forms import SignInForm
 
-# Failures allowed in THROTTLE_WINDOW before that address (or client) must wait.
-FAILURES_PER_EMAIL = 5
-FAILURES_PER_CLIENT = 30
-THROTTLE_WINDOW = timedelta(minutes=15)
-# Requests for a reset email allowed in THROTTLE_WINDOW, counted whether or not the address has an account.
-RESETS_PER_EMAIL = 3
-RESETS_PER_CLIENT = 10
-_LIMITS = {"sign_in": (FAILURES_PER_EMAIL, FAILURES_PER_CLIENT),
-           "password_reset": (RESETS_PER_EMAIL, RESETS_PER_CLIENT)}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many tries pass before the client that makes them waits."""
+
+    per_pair: int  # one client, one address: then FIRST_WAIT, doubling after each further try
+    per_address: int  # one address, from every client in ADDRESS_WINDOW: then each client waits from its first
+    per_client: int  # one client, whatever the addresses, in CLIENT_WINDOW
+
+
+# Sign-ins count failures; reset emails count every request, whether or not the address has an account.
+_LIMITS = {"sign_in": Limits(per_pair=5, per_address=20, per_client=30),
+           "password_reset": Limits(per_pair=3, per_address=10, per_client=10)}
+FIRST_WAIT = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(minutes=30)
+PAIR_MEMORY = timedelta(hours=24)  # a client's tries for an address are forgotten after a day
+ADDRESS_WINDOW = timedelta(hours=1)
+CLIENT_WINDOW = timedelta(minutes=15)
 
 # A hash to check against when the address is unknown, so a wrong address takes as long as a wrong password.
 _NO_SUCH_USER_HASH = generate_password_hash("resolver: nobody has this password", method="scrypt")
@@ -52,9 +69,11 @@ def check_password(user: StaffUser, password: str) -> bool:
 # Flask-Login ---------------------------------------------------------------------------------
 
 def _fingerprint(user: StaffUser) -> str:
-    """Changes whenever the password does, so a new password ends every other session."""
+    """Changes whenever the password or the session version does: a new password ends every other
+    session, signing out ends them all."""
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, (user.password_hash or "-").encode(), hashlib.sha256).hexdigest()[:16]
+    message = f"{user.password_hash or '-'}:{user.session_version}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
 
 
 def _session_id(user: StaffUser) -> str:
@@ -80,18 +99,46 @@ def load_user(session_id: str) -> StaffUser | None:
     user = db.session.get(StaffUser, int(user_id))
     if user is None or not user.is_active or not hmac.compare_digest(fingerprint, _fingerprint(user)):
         return None
-    signed_in = session.get("signed_in_dt")
-    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    return user if _session_is_current(user, now_utc()) else None
+
+
+def _session_time(name: str) -> datetime | None:
     try:
-        started = datetime.fromisoformat(signed_in)
+        return datetime.fromisoformat(session.get(name))
     except (TypeError, ValueError):
         return None
-    if now_utc() - started > lifetime:
-        session.clear()
-        hours = round(lifetime.total_seconds() / 3600)
-        flash(f"For your security, a session lasts {hours} hours and yours has ended. Please sign in again.", "info")
-        return None
-    return user
+
+
+def _session_is_current(user: StaffUser, now: datetime) -> bool:
+    """Whether the session is neither too old nor left idle too long; a current one is marked as used now."""
+    started, last_active = _session_time("signed_in_dt"), _session_time("active_dt")
+    if started is None or last_active is None:
+        return False
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    idle = timedelta(minutes=user.company.idle_timeout_minutes)
+    if now - started > lifetime:
+        return _end_session(f"For your security, a session lasts {duration_in_words(lifetime)} and yours has "
+                            "ended. Please sign in again.")
+    if now - last_active > idle:
+        return _end_session(f"You were signed out after {duration_in_words(idle)} without activity. "
+                            "Please sign in again.")
+    session["active_dt"] = now.isoformat()
+    return True
+
+
+def _end_session(message: str) -> bool:
+    session.clear()
+    flash(message, "info")
+    return False
+
+
+def duration_in_words(length: timedelta) -> str:
+    """"30 minutes", "1 hour", "8 hours", "90 minutes"."""
+    minutes = max(1, round(length.total_seconds() / 60))
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @login_manager.unauthorized_handler
@@ -156,42 +203,61 @@ def client_ip() -> str:
 
 
 def wait_until(email: str, ip: str, now: datetime, kind: str = "sign_in") -> datetime | None:
-    """When this address (or client) may try again, or None if it may try now.
+    """When this client may try this address again, or None if it may try now.
 
     ``kind``: "sign_in" counts failed sign-ins; "password_reset" counts every request for a reset email.
+    Only the client that made the tries waits: another client is never held up by them.
     """
-    since = now - THROTTLE_WINDOW
-    # The person signing in successfully clears their address's count; a client's count is never cleared.
-    last_success = db.session.scalar(
-        select(func.max(SignInAttempt.attempted_dt)).where(
-            SignInAttempt.kind == kind, SignInAttempt.email == email, SignInAttempt.is_success.is_(True),
-            SignInAttempt.attempted_dt > since,
-        )
-    )
-    failures = select(func.count(), func.min(SignInAttempt.attempted_dt)).where(
-        SignInAttempt.kind == kind, SignInAttempt.is_success.is_(False))
-    per_email, per_client = _LIMITS[kind]
-    for condition, limit, start in (
-        (SignInAttempt.email == email, per_email, max(since, last_success or since)),
-        (SignInAttempt.ip == ip, per_client, since),
-    ):
-        count, first = db.session.execute(failures.where(condition, SignInAttempt.attempted_dt > start)).one()
-        if count >= limit:
-            first = first if first.tzinfo else first.replace(tzinfo=timezone.utc)
-            return first + THROTTLE_WINDOW
-    return None
+    limits = _LIMITS[kind]
+    waits = [until for until in (_pair_wait(kind, email, ip, now, limits), _client_wait(kind, ip, now, limits))
+             if until is not None and until > now]
+    return max(waits, default=None)
+
+
+def _failures(kind: str, since: datetime):
+    return (SignInAttempt.kind == kind, SignInAttempt.is_success.is_(False), SignInAttempt.attempted_dt > since)
+
+
+def _pair_wait(kind: str, email: str, ip: str, now: datetime, limits: Limits) -> datetime | None:
+    """One client's tries for one address since it last got in: the first few are free, then it waits
+    after each, twice as long each time. While the address is being tried from many clients, every
+    client that has tried it waits from its first try."""
+    last_success = db.session.scalar(select(func.max(SignInAttempt.attempted_dt)).where(
+        SignInAttempt.kind == kind, SignInAttempt.email == email, SignInAttempt.ip == ip,
+        SignInAttempt.is_success.is_(True)))
+    since = max(now - PAIR_MEMORY, last_success or now - PAIR_MEMORY)
+    tries, last_try = db.session.execute(select(func.count(), func.max(SignInAttempt.attempted_dt)).where(
+        SignInAttempt.email == email, SignInAttempt.ip == ip, *_failures(kind, since))).one()
+    tries_from_anywhere = db.session.scalar(select(func.count()).where(
+        SignInAttempt.email == email, *_failures(kind, now - ADDRESS_WINDOW)))
+    free = 1 if tries_from_anywhere >= limits.per_address else limits.per_pair
+    if tries < free:
+        return None
+    return _utc(last_try) + min(FIRST_WAIT * 2 ** min(tries - free, 16), LONGEST_WAIT)
+
+
+def _client_wait(kind: str, ip: str, now: datetime, limits: Limits) -> datetime | None:
+    """One client trying many addresses (stuffing in a list of stolen passwords) waits until its
+    earliest try in the window has left it."""
+    tries, first_try = db.session.execute(select(func.count(), func.min(SignInAttempt.attempted_dt)).where(
+        SignInAttempt.ip == ip, *_failures(kind, now - CLIENT_WINDOW))).one()
+    return _utc(first_try) + CLIENT_WINDOW if tries >= limits.per_client else None
+
+
+def _utc(moment: datetime) -> datetime:
+    # An aggregate's result may come back without the column's type (and so without its time zone).
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def minutes_until(until: datetime, now: datetime) -> str:
-    minutes = max(1, round((until - now).total_seconds() / 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return duration_in_words(timedelta(minutes=math.ceil((until - now).total_seconds() / 60)))
 
 
 def start_session(user: StaffUser, now: datetime) -> None:
     """Sign ``user`` in, in a new session (nothing of an earlier visitor's session is kept)."""
     session.clear()
     session.permanent = True
-    session["signed_in_dt"] = now.isoformat()
+    session["signed_in_dt"] = session["active_dt"] = now.isoformat()
     login_user(user)
 
 
@@ -222,8 +288,8 @@ def login():
         ip = client_ip()
         until = wait_until(email, ip, now)
         if until is not None:
-            error = (f"Too many sign-in attempts. For your security, please wait {minutes_until(until, now)} "
-                     "and try again, or use “Forgot your password?” below.")
+            error = (f"Too many sign-in attempts from here. For your security, please wait "
+                     f"{minutes_until(until, now)} and try again, or use “Forgot your password?” below.")
             status = 429
         else:
             user = db.session.scalars(select(StaffUser).where(func.lower(StaffUser.email) == email)).first()
@@ -240,8 +306,11 @@ def login():
 
 
 @blueprint.post("/logout")
+@unit_of_work
 def logout():
+    """Ends every session the person has: a copy of this one's cookie no longer signs anybody in."""
+    current_staff().session_version += 1
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash("You are signed out, here and on any other device where you were signed in.", "info")
     return redirect(url_for("manager.login"))

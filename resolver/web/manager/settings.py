@@ -103,6 +103,7 @@ _SETTING_WORDS = {
     "token_cap_cents": "token cap",
     "concession_cap_cents": "concession cap",
     "token_step_cents": "the step tokens are rounded to",
+    "idle_timeout_minutes": "minutes without activity before staff are signed out",
     "is_panel_closing_early": "closing the team's review as soon as its result cannot change",
 }
 _SWITCHES = {"is_panel_closing_early"}

@@ -62,6 +62,17 @@ class _StepGiven:
             raise ValidationError("Round recommended tokens to at least $1.00.")
 
 
+class _KeptUnlessSent(WholeNumberField):
+    """A whole number that, left out of the form, stays as it is."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            super().process_formdata(valuelist)
+
+    def pre_validate(self, form):
+        pass
+
+
 class CompanyRulesForm(FlaskForm):
     evidence_window_days = _days("evidence_window_days")
     reply_window_days = _days("reply_window_days")
@@ -81,6 +92,8 @@ class CompanyRulesForm(FlaskForm):
     max_file_mb = _limit("max_file_mb")
     max_dispute_mb = _limit("max_dispute_mb")
     max_files = _limit("max_files")
+    idle_timeout_minutes = _KeptUnlessSent(low=5, high=480, message="Sign staff out after a whole number of "
+                                                                    "minutes from 5 to 480 (8 hours).")
     supervisor_name = TextField(200)
     supervisor_phone = TextField(40)
     home_office_phone = TextField(40)
@@ -131,6 +144,8 @@ class CompanyRulesForm(FlaskForm):
         rules.update({name: getattr(self, name).data for name in _CONTACTS})
         if self.token_step.data is not None:
             rules["token_step_cents"] = self.token_step.data
+        if self.idle_timeout_minutes.data is not None:
+            rules["idle_timeout_minutes"] = self.idle_timeout_minutes.data
         if self.mediation_choice.data:
             rules["is_without_mediation"] = self.mediation_choice.data == "none"
         return rules
