@@ -1,6 +1,7 @@
 """Staff sign-in: hashed passwords, throttled failures, sessions that end, safe redirects, CSRF."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -64,32 +65,99 @@ def test_sign_in_never_redirects_to_another_site(app, manager):
         assert response.headers["Location"] == "/", target
 
 
-def test_five_failures_make_the_address_wait_then_it_works_again(app, client, manager, frozen_clock):
+def client_at(app, address: str):
+    """A browser on another machine: its requests come from ``address``."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def wait_told(response) -> timedelta:
+    """How long a refused sign-in says to wait."""
+    match = re.search(r"please wait (\d+) (minute|hour)s?", response.get_data(as_text=True))
+    assert match, response.get_data(as_text=True)
+    return timedelta(**{f"{match.group(2)}s": int(match.group(1))})
+
+
+def test_five_failures_make_that_client_wait_then_it_works_again(app, client, manager, frozen_clock):
     give_password(manager)
     for _ in range(5):
         assert sign_in(client, manager.email, "wrong guess").status_code == 401
-    response = sign_in(client, manager.email, PASSWORD)  # even the right password waits now
+    response = sign_in(client, manager.email, PASSWORD)  # even the right password waits now, from here
     assert response.status_code == 429
-    assert "Too many sign-in attempts" in response.get_data(as_text=True)
+    assert "Too many sign-in attempts from here" in response.get_data(as_text=True)
+    assert wait_told(response) == timedelta(minutes=1)
     assert client.get("/").status_code == 302
-    frozen_clock.advance(timedelta(minutes=16))
+    frozen_clock.advance(timedelta(minutes=1, seconds=1))
     assert sign_in(client, manager.email, PASSWORD).status_code == 302
     assert client.get("/").status_code == 200
 
 
-def test_one_client_guessing_many_addresses_is_slowed_down(app, client, company, make_staff):
+def test_each_further_failure_doubles_the_wait_up_to_half_an_hour(app, manager, frozen_clock):
+    give_password(manager)
+    guesser = client_at(app, "10.0.0.66")
+    for _ in range(5):
+        sign_in(guesser, manager.email, "wrong guess")
+    waits = []
+    for _ in range(7):
+        waits.append(wait_told(sign_in(guesser, manager.email, "wrong guess")))
+        frozen_clock.advance(waits[-1])
+        assert sign_in(guesser, manager.email, "wrong guess").status_code == 401
+    assert waits == [timedelta(minutes=n) for n in (1, 2, 4, 8, 16, 30, 30)]
+
+
+def test_an_attacker_failing_fifty_times_cannot_lock_the_real_manager_out(app, manager, frozen_clock):
+    give_password(manager)
+    attacker = client_at(app, "10.0.0.66")
+    failures = 0
+    while failures < 50:
+        response = sign_in(attacker, manager.email, f"guess {failures}")
+        if response.status_code == 429:  # it waits as it is told, and tries again
+            frozen_clock.advance(wait_told(response))
+            continue
+        assert response.status_code == 401
+        failures += 1
+    refused = sign_in(attacker, manager.email, PASSWORD)
+    assert refused.status_code == 429
+    assert "please wait 30 minutes" in refused.get_data(as_text=True)
+    real_manager = client_at(app, "10.0.0.7")
+    assert sign_in(real_manager, manager.email, PASSWORD).status_code == 302
+    assert real_manager.get("/").status_code == 200
+
+
+def test_an_address_tried_from_many_clients_slows_each_of_them_not_the_real_user(app, manager, frozen_clock):
+    give_password(manager)
+    botnet = [client_at(app, f"10.1.0.{n}") for n in range(20)]
+    for bot in botnet:
+        assert sign_in(bot, manager.email, "wrong guess").status_code == 401
+    # Under attack, a client waits from its first failure (not its fifth) ...
+    second_try = sign_in(botnet[0], manager.email, "another guess")
+    assert second_try.status_code == 429 and wait_told(second_try) == timedelta(minutes=1)
+    # ... and a client that has not failed is let in with the right password.
+    real_manager = client_at(app, "10.0.0.7")
+    assert sign_in(real_manager, manager.email, PASSWORD).status_code == 302
+
+
+def test_one_client_guessing_many_addresses_is_slowed_down(app, client, company, make_staff, frozen_clock):
     victim = make_staff(company)
     give_password(victim)
     for n in range(30):
         sign_in(client, f"guess{n}@aspen.test", "password1")
-    assert sign_in(client, victim.email, PASSWORD).status_code == 429
+    response = sign_in(client, victim.email, PASSWORD)
+    assert response.status_code == 429 and wait_told(response) == timedelta(minutes=15)
     assert db.session.query(SignInAttempt).filter_by(is_success=True).count() == 0
+    assert sign_in(client_at(app, "10.0.0.7"), victim.email, PASSWORD).status_code == 302  # only that client
+    frozen_clock.advance(timedelta(minutes=15, seconds=1))
+    assert sign_in(client, victim.email, PASSWORD).status_code == 302
 
 
 def test_a_session_ends_after_eight_hours(app, signed_in_client, manager, frozen_clock):
     staff = signed_in_client(manager)
     assert staff.get("/").status_code == 200
-    frozen_clock.advance(timedelta(hours=7, minutes=59))
+    for _ in range(23):  # busy all day: never idle for long
+        frozen_clock.advance(timedelta(minutes=20))
+        assert staff.get("/").status_code == 200
+    frozen_clock.advance(timedelta(minutes=19))
     assert staff.get("/").status_code == 200
     frozen_clock.advance(timedelta(minutes=2))
     response = staff.get("/")
@@ -150,6 +218,15 @@ def test_signing_in_clears_the_count_of_earlier_mistakes(app, client, manager, f
     for _ in range(5):
         sign_in(app.test_client(), manager.email, "and again")
     assert sign_in(app.test_client(), manager.email).status_code == 429
+
+
+def test_the_real_user_signing_in_elsewhere_does_not_clear_a_guessers_count(app, manager, frozen_clock):
+    give_password(manager)
+    guesser = client_at(app, "10.0.0.66")
+    for _ in range(5):
+        sign_in(guesser, manager.email, "wrong guess")
+    assert sign_in(client_at(app, "10.0.0.7"), manager.email).status_code == 302
+    assert sign_in(guesser, manager.email, "one more guess").status_code == 429
 
 
 def _guess(client, email: str, **headers):
