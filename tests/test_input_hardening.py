@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from resolver.extensions import db
 from resolver.mail import send_pending
-from resolver.models import Dispute, EvidenceFile, OutboxEmail, Property, Resident
+from resolver.models import Dispute, EvidenceFile, OutboxEmail, PanelMember, Resident, StaffUser
 from resolver.web.api.keys import create_api_key
 
 from .conftest import Inbox
@@ -174,6 +174,17 @@ def test_a_residents_name_with_a_line_break_is_refused_in_the_portfolio_too(api,
     page = signed_in_client(manager).post("/residents/new", {"name": "Dana\nOkafor", "email": "dana@mail.test"})
     assert "A name can&#39;t contain line breaks." in page.get_data(as_text=True)
     assert counts() == before
+
+
+@pytest.mark.parametrize("path", ["/settings/staff", "/settings/roster"])
+def test_a_staff_or_panel_members_name_with_a_line_break_is_refused(signed_in_client, supervisor, path):
+    before = (db.session.scalar(select(func.count(StaffUser.id))), db.session.scalar(select(func.count(PanelMember.id))))
+    response = signed_in_client(supervisor).post(path, {"name": "Riley New\r\nBcc: everyone@mail.test",
+                                                        "email": "riley@aspen.test", "role": "manager"})
+    assert response.status_code == 422
+    assert "A name can&#39;t contain line breaks." in response.get_data(as_text=True)
+    assert (db.session.scalar(select(func.count(StaffUser.id))),
+            db.session.scalar(select(func.count(PanelMember.id)))) == before
 
 
 # Numbers -----------------------------------------------------------------------------------------

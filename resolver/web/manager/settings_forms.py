@@ -183,6 +183,6 @@ class StaffChangeForm(FlaskForm):
 
 
 class ApiKeyForm(FlaskForm):
-    name = StringField(default="")
+    name = NameField(120)
     acting_user_id = IdField(choose="the staff member",
                              validators=[DataRequired("Choose the staff member the key acts for.")])
