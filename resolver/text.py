@@ -40,8 +40,8 @@ def cleaned_line(text: str) -> str:
 def ascii_whole_number(text: str | None, *, low: int = 0, high: int = 10**9) -> int | None:
     """``text`` as a whole number from ``low`` to ``high``, written in ASCII digits only; else None."""
     text = (text or "").strip()
-    if not text or len(text) > len(str(high)) or not (text.isascii() and text.isdigit()):
-        return None
+    if not (text.isascii() and text.isdigit()) or len(text.lstrip("0")) > len(str(high)):
+        return None  # also keeps int() from reading a million digits
     number = int(text)
     return number if low <= number <= high else None
 
