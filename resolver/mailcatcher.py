@@ -26,6 +26,7 @@ from pathlib import Path
 import click
 from aiosmtpd.controller import Controller
 from flask import Flask, current_app
+from sqlalchemy import select
 
 from .clock import now_utc
 
@@ -167,12 +168,29 @@ def _received_dt(message_id: str) -> datetime:
     return datetime.strptime(message_id.split("Z-", 1)[0], "%Y%m%dT%H%M%S%f").replace(tzinfo=timezone.utc)
 
 
-def _number(value) -> int | None:
-    value = str(value or "").strip()
-    return int(value) if value.isdigit() else None
+def _sent_for(message_ids) -> dict[str, tuple[int | None, int | None]]:
+    """The company and dispute each message was sent for, found by the Message-ID Resolver gave it in
+    its outbox: the email itself carries no ids for its recipient to read. A message Resolver has no
+    row for (sent by something else) belongs to no company."""
+    from .extensions import db
+    from .models import OutboxEmail
+
+    wanted = sorted({message_id for message_id in message_ids if message_id})
+    found = {}
+    for start in range(0, len(wanted), 500):
+        rows = db.session.execute(
+            select(OutboxEmail.message_id, OutboxEmail.company_id, OutboxEmail.dispute_id)
+            .where(OutboxEmail.message_id.in_(wanted[start:start + 500]))
+        )
+        found.update({message_id: (company_id, dispute_id) for message_id, company_id, dispute_id in rows})
+    return found
 
 
-def _summary(message_id: str, path: Path, headers) -> CaughtMessage:
+def _message_id(headers) -> str:
+    return str(headers.get("Message-ID", "")).strip()
+
+
+def _summary(message_id: str, path: Path, headers, sent_for: tuple[int | None, int | None]) -> CaughtMessage:
     recipients = [(name, address) for name, address in getaddresses([str(v) for v in headers.get_all("To", [])]) if address]
     return CaughtMessage(
         id=message_id,
@@ -182,9 +200,9 @@ def _summary(message_id: str, path: Path, headers) -> CaughtMessage:
         to_addresses=[address for _name, address in recipients],
         recipients=recipients,
         subject=str(headers.get("Subject", "")) or "(no subject)",
-        message_id=str(headers.get("Message-ID", "")),
-        company_id=_number(headers.get("X-Resolver-Company")),
-        dispute_id=_number(headers.get("X-Resolver-Dispute")),
+        message_id=_message_id(headers),
+        company_id=sent_for[0],
+        dispute_id=sent_for[1],
         path=path,
     )
 
@@ -202,19 +220,20 @@ def list_messages(folder: Path | None = None, *, company_id: int | None = None) 
     if not folder.is_dir():
         return []
     parser = BytesHeaderParser(policy=policy.default)
-    messages = []
+    found = []
     for path in sorted(folder.glob("*.eml"), reverse=True):
         if not _NAME.match(path.stem):
             continue
         try:
             with path.open("rb") as handle:
-                headers = parser.parse(handle)
+                found.append((path, parser.parse(handle)))
         except OSError:  # removed while we looked
             continue
-        summary = _summary(path.stem, path, headers)
-        if company_id is not None and summary.company_id not in (None, company_id):
-            continue
-        messages.append(summary)
+    sent_for = _sent_for(_message_id(headers) for _path, headers in found)
+    messages = [_summary(path.stem, path, headers, sent_for.get(_message_id(headers), (None, None)))
+                for path, headers in found]
+    if company_id is not None:
+        messages = [message for message in messages if message.company_id in (None, company_id)]
     return messages
 
 
@@ -246,7 +265,8 @@ def read_message(message_id: str, folder: Path | None = None) -> CaughtMessage |
     if path is None:
         return None
     message = _parse(path)
-    caught = _summary(message_id, path, message)
+    sent_for = _sent_for([_message_id(message)]).get(_message_id(message), (None, None))
+    caught = _summary(message_id, path, message, sent_for)
     caught.text = _body(message, "plain")
     caught.html = _body(message, "html")
     for index, part in enumerate(_attachment_parts(message)):

@@ -141,6 +141,9 @@ def test_staff_read_their_companys_mail_and_follow_its_links(app, client, catche
     assert "Another company" not in inbox and "someone-else" not in inbox
 
     [caught] = [m for m in list_messages() if m.message_id == mine.message_id]
+    # Whose mail it is comes from the outbox, by its Message-ID: the email itself names no company.
+    assert caught.company_id == company.id
+    assert b"X-Resolver" not in client.get(f"/mailbox/{caught.id}/original.eml").data
     page = client.get(f"/mailbox/{caught.id}").get_data(as_text=True)
     assert ('<a href="http://resolver.test/r/e/tok3n" target="_blank" rel="noopener noreferrer">'
             "http://resolver.test/r/e/tok3n</a>).") in page, "the link is clickable, without the closing bracket"

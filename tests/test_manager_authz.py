@@ -31,7 +31,8 @@ from resolver.files import store_bytes
 from resolver.links import issue_link, token_for
 from resolver.mailcatcher import mailbox_folder, store_message
 from resolver.models import (
-    ApiKey, Company, Dispute, EvidenceFile, LadderRequest, Letter, PanelMember, Property, Resident, StaffUser, Submission, Task, Unit,
+    ApiKey, Company, Dispute, EvidenceFile, LadderRequest, Letter, OutboxEmail, PanelMember, Property, Resident, StaffUser,
+    Submission, Task, Unit,
 )
 from resolver.services import evidence
 from resolver.web.manager import import_uploads
@@ -168,13 +169,19 @@ def is_supervisor_only(app, endpoint: str) -> bool:
     return getattr(app.view_functions[endpoint], "is_supervisor_only", False)
 
 
-def _caught_email(company_id: int) -> str:
-    """An email Resolver caught for company A, with an attachment, as the mailbox keeps it."""
+def caught_email(company_id: int) -> str:
+    """An email Resolver sent for company A and caught, with an attachment, as the mailbox keeps it:
+    the outbox row whose Message-ID it carries says whose it is."""
+    sent = OutboxEmail(company_id=company_id, template="test_note", message_id=f"<{uuid.uuid4().hex}@resolver.test>",
+                       to_addr="tamsin@mail.test", subject="Please send your side", body_text="Hello",
+                       status="sent", sent_dt=clock.now_utc(), next_attempt_dt=clock.now_utc())
+    db.session.add(sent)
+    db.session.commit()
     message = EmailMessage()
     message["Subject"] = f"Please send your side, {SECRET}"
     message["From"] = "Resolver <resolver@localhost>"
     message["To"] = "tamsin@mail.test"
-    message["X-Resolver-Company"] = str(company_id)
+    message["Message-ID"] = sent.message_id
     message.set_content(f"Hello {SECRET}, http://resolver.test/r/e/tok3n")
     message.add_attachment(b"%PDF-1.4 letter", maintype="application", subtype="pdf", filename="Letter.pdf")
     return store_message(mailbox_folder(), bytes(message))
@@ -238,7 +245,7 @@ def world(app, make_company, make_staff, make_resident, make_panel):
         "keys": {"a": raw_a, "b": raw_b, "revoked": raw_revoked},
         "file": files[dispute.id], "their_file": files[theirs.id],
         "submission": db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)).first(),
-        "message_id": _caught_email(a.id), "resident_token": token_for(link), "upload": upload,
+        "message_id": caught_email(a.id), "resident_token": token_for(link), "upload": upload,
         "home": resident.unit,
     }
 

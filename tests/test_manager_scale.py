@@ -11,7 +11,6 @@ import gc
 import re
 import uuid
 from datetime import timedelta
-from email.message import EmailMessage
 
 import pytest
 from sqlalchemy import insert, select
@@ -20,7 +19,6 @@ from resolver import clock
 from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.files import store_bytes
-from resolver.mailcatcher import mailbox_folder, store_message
 from resolver.models import Dispute, EvidenceFile, Letter, Property, Resident, Task, Unit
 from resolver.services import evidence
 from resolver.web.api.keys import create_api_key
@@ -29,7 +27,7 @@ from resolver.web.manager.reports import build_reports
 from resolver.workflow.definition import load_definition
 
 from .fixtures_manager import count_statements
-from .test_manager_authz import API, API_ROW, MATRIX, STAFF, STAFF_ROW
+from .test_manager_authz import API, API_ROW, MATRIX, STAFF, STAFF_ROW, caught_email
 
 pytestmark = pytest.mark.slow
 
@@ -78,17 +76,6 @@ def seed_disputes(company, manager, residents: list[int], count: int) -> None:
     for start in range(0, len(rows), 2000):
         db.session.execute(insert(Dispute), rows[start:start + 2000])
     db.session.commit()
-
-
-def caught_email(company_id: int) -> str:
-    message = EmailMessage()
-    message["Subject"] = "Please send your side"
-    message["From"] = "Resolver <resolver@localhost>"
-    message["To"] = "rosa@mail.test"
-    message["X-Resolver-Company"] = str(company_id)
-    message.set_content("Hello Rosa, http://resolver.test/r/e/tok3n")
-    message.add_attachment(b"%PDF-1.4 letter", maintype="application", subtype="pdf", filename="Letter.pdf")
-    return store_message(mailbox_folder(), bytes(message))
 
 
 @pytest.fixture

@@ -263,7 +263,7 @@ def test_the_type_comes_from_the_content_not_the_name(client, waiting):
     disguised = db.session.scalars(db.select(EvidenceFile).where(EvidenceFile.original_name == "photo.jpg")).one()
     with client.get(evidence_path(waiting, f"/files/{disguised.id}")) as served:
         assert served.mimetype == "application/pdf"
-        assert served.headers["Content-Disposition"] == "attachment; filename=photo.jpg.pdf"  # opens as what it is
+        assert served.headers["Content-Disposition"] == "attachment; filename=photo.pdf"  # opens as what it is
 
 
 def test_a_file_is_downloaded_never_shown_as_a_page_and_only_through_the_link(client, waiting, make_dispute, app):

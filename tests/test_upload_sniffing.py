@@ -46,5 +46,19 @@ def test_what_is_refused_says_why():
 
 
 def test_a_download_carries_the_extension_of_what_it_is():
-    assert served_name("photo.jpg", "application/pdf") == "photo.jpg.pdf"
+    assert served_name("photo.jpg", "application/pdf") == "photo.pdf"
     assert served_name("letter.PDF", "application/pdf") == "letter.PDF"
+
+
+def test_a_download_is_never_named_as_a_page_or_a_program():
+    assert served_name("invoice.html", "application/pdf") == "invoice.pdf"
+    assert served_name("readme.exe", "text/plain; charset=utf-8") == "readme.txt"
+    assert served_name("notes.html", "text/plain; charset=utf-8") == "notes.txt"
+    assert served_name("photo.jpg\x00.html", "image/jpeg") == "photo.jpg"
+    assert served_name("receipt\u202efdp.jpg", "image/jpeg") == "receiptfdp.jpg"
+    assert served_name("../../etc/passwd", "text/plain; charset=utf-8") == "passwd.txt"
+    assert served_name(".html", "application/pdf") == "html.pdf"
+    assert served_name("", "application/pdf") == "file.pdf"
+    # A type Resolver made itself, and bytes of no known type.
+    assert served_name("task.html", "text/calendar") == "task.ics"
+    assert served_name("mystery.exe", "application/x-unknown") == "mystery.bin"

@@ -141,11 +141,8 @@ def build_message(email, sender: Sender, now: datetime, *, public_address: str |
             raise CannotBuild("its links need the public address, and none is set: set RESOLVER_PUBLIC_BASE_URL")
         subject, text = fill_public_address(subject, public_address), fill_public_address(text, public_address)
         html = fill_public_address(html, public_address, is_html=True)
-    headers = {}
-    if email.company_id is not None:
-        headers["X-Resolver-Company"] = str(email.company_id)
-    if email.dispute_id is not None:
-        headers["X-Resolver-Dispute"] = str(email.dispute_id)
+    # No header names the company or the dispute by id: the recipient has no use for them, and the
+    # mail catcher finds them by the Message-ID in the outbox.
     policy_headers = {"From": sender.mailbox, "To": _mailbox(email.to_name, email.to_addr)}
     if subject:
         policy_headers["Subject"] = subject
@@ -159,7 +156,6 @@ def build_message(email, sender: Sender, now: datetime, *, public_address: str |
         sender=sender.envelope,
         date=now.timestamp(),
         attachments=[_attachment(attachment) for attachment in email.attachments or ()],
-        extra_headers=headers,
         policy_headers=policy_headers,
     )
     message.msgId = email.message_id  # the row's own, so a resend is recognisably the same message

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import filetype
 
 from ..errors import InvalidInput
+from ..text import without_invisible
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_ROWS = 20_000
@@ -177,7 +178,7 @@ def read_sheet(data: bytes) -> Sheet:
         raise _refuse("The file has its column names but no rows under them. Nothing was imported.")
     rows, problems = [], {}
     for number, cells in body:
-        values = {column: (unguard(cells[place].strip()) if place < len(cells) else "").strip()
+        values = {column: without_invisible(unguard(cells[place].strip()) if place < len(cells) else "").strip()
                   for column, place in places.items()}
         rows.append(SheetRow(number, {column: values.get(column, "") for column in COLUMNS}))
         if len(cells) > len(headers) and any(cell.strip() for cell in cells[len(headers):]):

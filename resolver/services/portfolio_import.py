@@ -23,6 +23,7 @@ from ..actors import Actor
 from ..errors import DomainError, NotAllowed
 from ..extensions import db
 from ..models import Property, Resident, Unit
+from ..text import line_problem
 from .portfolio_changes import Changes, NewProperty, NewResident, NewUnit
 from .company_history import record_company_event
 from .people import email_problem
@@ -350,6 +351,8 @@ def _shown(value: str) -> str:
 
 def _cell_problems(values: dict) -> list[str]:
     problems = [f"the {_word(column)} is missing" for column in ("property", "unit") if not values[column]]
+    problems += [f"the {_word(column)} can't contain line breaks or control characters"
+                 for column in ("property", "resident_name", "email") if line_problem(values[column])]
     problems += [f"the {_word(column)} is longer than {limit} characters" for column, limit in LIMITS.items()
                  if len(values[column]) > limit]
     if values["email"] and (problem := email_problem(values["email"])):

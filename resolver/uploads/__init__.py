@@ -15,7 +15,6 @@ are), ``photos`` (Pillow's checks and the clean copy) and ``storage`` (the conte
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +22,7 @@ from sqlalchemy import func, select
 
 from ..errors import InvalidInput
 from ..extensions import db
+from ..text import cleaned_file_name
 from ..workdays import local_zone
 from .photos import PhotoRefused, check_photo
 from .sniffing import served_name, sniff
@@ -80,17 +80,7 @@ def describe_size(size: int) -> str:
     return f"{size} bytes"
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def display_name(raw: str | None) -> str:
-    """The file's name as the resident knows it, without folders or control characters."""
-    name = re.split(r"[\\/]", raw or "")[-1]
-    name = " ".join(_CONTROL.sub("", name).split()).strip(". ") or "file"
-    if len(name) > 200:
-        stem, dot, extension = name.rpartition(".")
-        name = (stem[: 200 - len(extension) - 1] + dot + extension) if dot and len(extension) <= 10 else name[:200]
-    return name
+display_name = cleaned_file_name  # the file's name as the resident knows it, kept and shown
 
 
 def _refuse(name: str, why: str) -> UploadRefused:

@@ -5,11 +5,14 @@ Pure: bytes in, a verdict out. Nothing here opens a picture (``photos`` does) or
 from __future__ import annotations
 
 import io
+import mimetypes
 import re
 import zipfile
 from dataclasses import dataclass
 
 import filetype
+
+from ..text import cleaned_file_name
 
 PHOTO_MIME_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 ACCEPTED = "photos (JPEG, PNG, GIF, WebP), PDFs, Word, Excel, PowerPoint, OpenDocument or plain-text files"
@@ -97,12 +100,24 @@ def sniff(data: bytes) -> Verdict:
 
 
 def served_name(name: str, content_type: str) -> str:
-    """The name to download a file under: the resident's own, with the extension its content really
-    has, so a PDF named photo.jpg opens as a PDF."""
-    extensions = _EXTENSIONS.get(content_type)
-    if not extensions or name.rpartition(".")[2].lower() in extensions:
-        return name
-    return f"{name}.{extensions[0]}"
+    """The one name every download goes by: the sender's name for the file, cleaned, ending in the
+    extension of the type Resolver verified, so a PDF named invoice.html saves as invoice.pdf and can
+    never be opened from disk as a web page or a program."""
+    extensions = _EXTENSIONS.get(content_type) or _extension_of(content_type)
+    cleaned = cleaned_file_name(name)
+    stem, dot, extension = cleaned.rpartition(".")
+    if dot and extension.lower() in extensions:
+        return cleaned
+    stem = stem.strip(". ") if dot else cleaned
+    if stem.rpartition(".")[2].lower() in extensions:  # photo.jpg.html, a JPEG: photo.jpg
+        return stem
+    return f"{stem or 'file'}.{extensions[0]}"
+
+
+def _extension_of(content_type: str) -> tuple[str, ...]:
+    """Extensions for a type Resolver made itself (a calendar invitation); unknown bytes are .bin."""
+    guessed = mimetypes.guess_extension(content_type.partition(";")[0].strip().lower(), strict=True)
+    return (guessed.lstrip("."),) if guessed else ("bin",)
 
 
 def _pdf(data: bytes) -> Verdict:

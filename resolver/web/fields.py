@@ -6,11 +6,12 @@ from typing import ClassVar
 
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import ValidationError
+from wtforms.validators import Length, ValidationError
 
 from ..errors import DomainError, InvalidInput
 from ..money import format_cents, parse_amount
 from ..services.people import email_problem
+from ..text import cleaned_line, line_problem, without_invisible
 
 
 class MoneyField(StringField):
@@ -41,8 +42,46 @@ class EmailAddress:
     ``InputRequired`` or ``Optional``)."""
 
     def __call__(self, form, field) -> None:
-        if field.data and (problem := email_problem(field.data)):
+        if not field.data:
+            return
+        if problem := line_problem(field.data, "An email address"):
+            raise ValidationError(problem)
+        if problem := email_problem(field.data):
             raise ValidationError(f"“{field.data}” is not an email address: {problem}")
+
+
+class OneLine:
+    """A WTForms validator: a name is one line, with no control characters (it goes in email headers)."""
+
+    def __init__(self, what: str = "A name"):
+        self.what = what
+
+    def __call__(self, form, field) -> None:
+        if field.data and (problem := line_problem(field.data, self.what)):
+            raise ValidationError(problem)
+
+
+def _one_line(value) -> str:
+    return cleaned_line(value or "")
+
+
+def NameField(limit: int = 200, **kwargs) -> StringField:  # noqa: N802 - a field constructor, named like one
+    """A person's, a property's or an organisation's name: invisible characters removed, trimmed,
+    one line, at most ``limit`` characters."""
+    return StringField(default="", filters=[_one_line, *kwargs.pop("filters", [])],
+                       validators=[OneLine(), Length(max=limit, message=f"Please keep this under {limit:,} characters."),
+                                   *kwargs.pop("validators", [])], **kwargs)
+
+
+def EmailField(**kwargs) -> StringField:  # noqa: N802 - a field constructor, named like one
+    """An email address, trimmed and lowercased, checked by ``EmailAddress`` (blank is left to the form)."""
+    return StringField(default="", filters=[_email_text, *kwargs.pop("filters", [])],
+                       validators=[EmailAddress(), Length(max=254, message="Please keep this under 254 characters."),
+                                   *kwargs.pop("validators", [])], **kwargs)
+
+
+def _email_text(value) -> str:
+    return without_invisible(value or "").strip().lower()
 
 
 def stripped(text: str | None) -> str | None:

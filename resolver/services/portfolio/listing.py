@@ -12,6 +12,7 @@ from sqlalchemy import exists, func, or_, select
 
 from ...extensions import db
 from ...models import Property, Resident, Unit
+from ...text import LIKE_ESCAPE, like_pattern
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200  # the most a client of the API may ask for at once
@@ -49,13 +50,8 @@ class UnitRow:
     residents: list[Resident] = field(default_factory=list)
 
 
-def _pattern(search: str) -> str:
-    escaped = search.replace("\x00", "").strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _like(column, pattern: str):
-    return func.lower(column).like(pattern, escape="\\")
+    return func.lower(column).like(pattern, escape=LIKE_ESCAPE)
 
 
 def _status(column, status: str):
@@ -79,7 +75,7 @@ def properties_page(company_id: int, *, search: str = "", status: str = "active"
     or the label of one of their units."""
     conditions = [Property.company_id == company_id, _status(Property.archived_dt, status)]
     if search.strip():
-        pattern = _pattern(search)
+        pattern = like_pattern(search)
         conditions.append(or_(
             _like(Property.name, pattern), _like(Property.address, pattern), _like(Property.portfolio, pattern),
             _like(Property.external_id, pattern),
@@ -110,7 +106,7 @@ def residents_page(company_id: int, *, search: str = "", status: str = "active",
     if property_id is not None:
         conditions.append(Unit.property_id == property_id)
     if search.strip():
-        pattern = _pattern(search)
+        pattern = like_pattern(search)
         conditions.append(or_(
             _like(Resident.name, pattern), _like(Resident.email, pattern), _like(Resident.phone, pattern),
             _like(Resident.external_id, pattern), _like(Unit.label, pattern), _like(Property.name, pattern),

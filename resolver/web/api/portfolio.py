@@ -14,9 +14,11 @@ from ...clock import now_utc
 from ...errors import InvalidInput
 from ...models import Property, Resident, Unit
 from ...services import portfolio
+from ...text import ascii_whole_number
 from ..manager.forms import MAX_ID
 from ..unit_of_work import unit_of_work
 from . import blueprint
+from .body import one_line
 
 PROPERTY_FIELDS = ("name", "address", "portfolio", "external_id")
 RESIDENT_FIELDS = ("name", "email", "phone", "preferred_language", "external_id")
@@ -96,10 +98,10 @@ def _place(body: dict) -> dict:
 
 
 def _whole(name: str, default: int, low: int, high: int) -> int:
-    text = request.args.get(name, str(default))
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = ascii_whole_number(request.args.get(name, str(default)), low=low, high=high)
+    if number is None:
         raise InvalidInput(f"{name} is a whole number from {low} to {high:,}.", field=name)
-    return int(text)
+    return number
 
 
 def _listing() -> dict:
@@ -138,7 +140,7 @@ def list_properties():
 @blueprint.post("/properties")
 @unit_of_work
 def create_property():
-    prop = portfolio.add_property(g.actor, **{"name": None, **_given(_body(), PROPERTY_FIELDS)})
+    prop = portfolio.add_property(g.actor, **{"name": None, **_given(one_line(_body(), ("name",)), PROPERTY_FIELDS)})
     return _written(_property(prop, units=[]), 201, url_for("api.get_property", property_id=prop.id, _external=True))
 
 
@@ -152,7 +154,7 @@ def get_property(property_id: int):
 @unit_of_work
 def update_property(property_id: int):
     prop = portfolio.own_property(g.actor, property_id)
-    portfolio.edit_property(g.actor, prop, **_given(_body(), PROPERTY_FIELDS))
+    portfolio.edit_property(g.actor, prop, **_given(one_line(_body(), ("name",)), PROPERTY_FIELDS))
     return _written(_property(prop, units=[row.unit for row in portfolio.units_of(prop)]))
 
 
@@ -239,7 +241,7 @@ def list_residents():
 @blueprint.post("/residents")
 @unit_of_work
 def create_resident():
-    body = _body()
+    body = one_line(_body())
     resident = _in_api_words(portfolio.add_resident, g.actor, **{"name": None, **_given(body, RESIDENT_FIELDS)},
                              **_place(body))
     return _written(_resident(resident), 201, url_for("api.get_resident", resident_id=resident.id, _external=True))
@@ -254,7 +256,7 @@ def get_resident(resident_id: int):
 @unit_of_work
 def update_resident(resident_id: int):
     resident = portfolio.own_resident(g.actor, resident_id)
-    body = _body()
+    body = one_line(_body())
     _in_api_words(portfolio.edit_resident, g.actor, resident, **_given(body, RESIDENT_FIELDS), **_place(body))
     return _written(_resident(resident))
 

@@ -15,6 +15,7 @@ from ...extensions import csrf, db
 from ...models import Company, Dispute, StaffUser
 from ...money import TOO_LARGE_CENTS, check_cents
 from ...presentation import time_left
+from ...text import ascii_whole_number
 from ...services.access import dispute_for
 from ...services.categories import categories_of, phrases_of
 from ...services.disputes import create_dispute, open_dispute
@@ -24,6 +25,7 @@ from ..manager import queries
 from ..manager.forms import MAX_ID, has_id_beyond_range
 from ..unit_of_work import unit_of_work
 from . import blueprint
+from .body import check_body, one_line
 from .keys import actor_for, key_from_request
 from .openapi import openapi_document
 
@@ -44,6 +46,9 @@ def require_key():
         what = next(name for name, value in request.view_args.items() if isinstance(value, int) and value > MAX_ID)
         raise NotFound(f"There is no such {what.removesuffix('_id')} in your company.")
     return None
+
+
+blueprint.before_request(check_body)  # after the key: a stranger's body is not read at all
 
 
 @blueprint.errorhandler(DomainError)
@@ -154,11 +159,11 @@ def list_disputes():
     if state not in ("", "all") and state not in dispute_engine.definition.states:
         raise InvalidInput(f"There is no state {state!r}. Use one of: all, "
                            + ", ".join(dispute_engine.definition.states) + ".", field="state")
-    page_number = args.get("page", "1")
-    if not page_number.isdigit() or int(page_number) < 1:
-        raise InvalidInput("page is a whole number from 1.", field="page")
+    page_number = ascii_whole_number(args.get("page", "1"), low=1, high=queries.MAX_PAGE)
+    if page_number is None:
+        raise InvalidInput(f"page is a whole number from 1 to {queries.MAX_PAGE:,}.", field="page")
     page = queries.dashboard(g.actor.company_id, queries.DashboardFilters(
-        state=state, search=args.get("q", "")[:100], page=int(page_number)))
+        state=state, search=args.get("q", "")[:100], page=page_number))
     return jsonify(
         disputes=[_summary(row.dispute, row.next_due_dt) for row in page.rows],
         page=page.page, pages=page.pages, total=page.total,
@@ -221,6 +226,7 @@ def _resident_and_unit(body: dict):
     if "id" in given:
         who["resident_id"] = _whole_id(given["id"], "resident_id")
     else:
+        given = one_line(given, within="resident.")
         who["new"] = NewResident(name=_string(given, "name", limit=200, required=True),
                                  email=_string(given, "email", limit=254, required=True),
                                  phone=_string(given, "phone", limit=40))

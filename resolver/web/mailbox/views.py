@@ -16,6 +16,7 @@ from markupsafe import Markup, escape
 from ...installation import public_address
 from ...mail import outbox_counts, waiting_for_address
 from ...mailcatcher import is_catching, list_messages, mailbox_folder, read_attachment, read_message, read_raw
+from ...uploads import served_name
 from ...workdays import local
 from . import blueprint
 
@@ -114,7 +115,8 @@ def attachment(message_id: str, index: int):
     if found is None:
         abort(404)
     filename, content_type, data = found
-    response = send_file(io.BytesIO(data), mimetype=content_type, as_attachment=True, download_name=filename)
+    response = send_file(io.BytesIO(data), mimetype=content_type, as_attachment=True,
+                         download_name=served_name(filename, content_type))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

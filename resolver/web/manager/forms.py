@@ -14,9 +14,10 @@ from wtforms import Field, Form, FormField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
 from ...errors import InvalidInput
+from ...text import ascii_whole_number
 from ...workdays import END_OF_DAY, local_zone
 from ...workflow.definition import Decision
-from ..fields import EmailAddress, MoneyField
+from ..fields import EmailAddress, MoneyField, NameField
 
 # The largest id a row can have (a 32-bit integer column on PostgreSQL): anything above names no row.
 MAX_ID = 2**31 - 1
@@ -85,9 +86,10 @@ def _id(raw: str, choose: str) -> int | None:
     text = (raw or "").strip()
     if not text:
         return None
-    if not text.isdigit() or len(text) > 12 or int(text) > MAX_ID:
+    number = ascii_whole_number(text, low=0, high=MAX_ID)
+    if number is None:
         raise ValueError(f"Choose {choose} from the list.")
-    return int(text)
+    return number
 
 
 class WholeNumberField(StringField):
@@ -100,10 +102,9 @@ class WholeNumberField(StringField):
     def process_formdata(self, valuelist):
         self.raw_data = valuelist
         text = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if not text.isdigit() or not self.low <= int(text) <= self.high:
+        self.data = ascii_whole_number(text, low=self.low, high=self.high)
+        if self.data is None:
             raise ValueError(self.message)
-        self.data = int(text)
 
     def pre_validate(self, form):
         if self.data is None and not self.process_errors:
@@ -138,9 +139,9 @@ class VersionField(Field):
         self.data = None
         if not text:
             raise ValueError("This form is missing its version. Reload the page and try again.")
-        if not text.isdigit():
+        self.data = ascii_whole_number(text)
+        if self.data is None:
             raise ValueError("This form's version is not a number. Reload the page and try again.")
-        self.data = int(text)
 
     def pre_validate(self, form):
         if self.data is None and not self.process_errors:
@@ -260,7 +261,7 @@ class DisputedItemForm(Form):
 class NewDisputeForm(FlaskForm):
     resident_choice = StringField(default="existing")
     resident_id = IdField(choose="the resident")
-    new_name = TextField(200)
+    new_name = NameField(200)
     new_email = TextField(254)
     new_phone = TextField(40)
     property_id = IdField(choose="a property")

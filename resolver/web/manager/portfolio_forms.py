@@ -9,16 +9,13 @@ from wtforms.validators import AnyOf
 
 from ...languages import DEFAULT_LANGUAGE, LANGUAGES
 from ...services.portfolio import STATUSES
-from ..fields import EmailAddress
+from ...text import ascii_whole_number
+from ..fields import EmailField, NameField
 from .forms import IdField, TextField
 
 
-def _lower(value: str) -> str:
-    return value.lower()
-
-
 class PropertyForm(FlaskForm):
-    name = TextField(200)
+    name = NameField(200)
     address = TextField(2000)
     portfolio = TextField(120)
     external_id = TextField(80)
@@ -34,8 +31,8 @@ class UnitForm(FlaskForm):
 
 
 class ResidentForm(FlaskForm):
-    name = TextField(200)
-    email = TextField(254, filters=[_lower], validators=[EmailAddress()])
+    name = NameField(200)
+    email = EmailField()
     phone = TextField(40)
     preferred_language = StringField(default=DEFAULT_LANGUAGE, validators=[AnyOf(
         list(LANGUAGES), message="Choose the resident's language from the list.")])
@@ -59,7 +56,6 @@ class ListForm(Form):
 
     @property
     def page_number(self) -> int:
-        text = (self.page.data or "1").strip()
-        return int(text) if text.isdigit() and len(text) < 7 else 1
+        return ascii_whole_number(self.page.data, low=1, high=999_999) or 1
 
     property = IdField(choose="a property")  # the residents of one property (named after the builtin above)

@@ -12,12 +12,14 @@ from datetime import datetime
 from sqlalchemy import case, func, literal, or_, select
 
 from ...extensions import db
+from ...text import LIKE_ESCAPE, like_pattern
 from ...models import Dispute, ExtensionRequest, PanelSeat, Property, Resident, StaffUser, Task, Unit, Vote
 from ...workflow.definition import load_definition
 from ...workflow.engine import dispute_engine
 
 WORKFLOW = dispute_engine.definition
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # a page number beyond any real list, read from the address bar
 
 def _deadline_column_for(state: str) -> str | None:
     """The due column of the deadline that comes first in ``state``, read from the workflow's windows.
@@ -143,8 +145,9 @@ def dashboard(company_id: int, filters: DashboardFilters) -> DashboardPage:
     if filters.property_id:
         conditions.append(Unit.property_id == filters.property_id)
     if filters.search:
-        pattern = f"%{filters.search.strip().lower()}%"
-        conditions.append(or_(func.lower(Resident.name).like(pattern), func.lower(Unit.label).like(pattern)))
+        pattern = like_pattern(filters.search)
+        conditions.append(or_(func.lower(Resident.name).like(pattern, escape=LIKE_ESCAPE),
+                              func.lower(Unit.label).like(pattern, escape=LIKE_ESCAPE)))
     matching = matching.where(*conditions)
 
     with_deadline = Dispute.state.in_(deadline_states())

@@ -20,6 +20,7 @@ from ...clock import now_utc
 from ...errors import NotFound
 from ...extensions import db
 from ...models import Dispute, Letter, PanelSeat, Vote
+from ...text import ascii_whole_number
 from ...workdays import local
 from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
@@ -262,8 +263,8 @@ def _categories(company, in_period, disputes) -> Report:
 
 
 def _period() -> int:
-    raw = request.args.get("months", "12")
-    return int(raw) if raw.isdigit() and int(raw) in PERIODS else 12
+    months = ascii_whole_number(request.args.get("months"))
+    return months if months in PERIODS else 12
 
 
 @blueprint.get("/reports")

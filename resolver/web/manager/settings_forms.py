@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, ValidationError
 
-from ..fields import EmailAddress, MoneyField
+from ..fields import EmailAddress, EmailField, MoneyField, NameField
 from .forms import IdField, IdListField, TextField, WholeNumberField
 
 MB = 1024 * 1024
@@ -94,11 +94,11 @@ class CompanyRulesForm(FlaskForm):
     max_files = _limit("max_files")
     idle_timeout_minutes = _KeptUnlessSent(low=5, high=480, message="Sign staff out after a whole number of "
                                                                     "minutes from 5 to 480 (8 hours).")
-    supervisor_name = TextField(200)
+    supervisor_name = NameField(200)
     supervisor_phone = TextField(40)
     home_office_phone = TextField(40)
     contact_phone = TextField(40)
-    mediation_service_name = TextField(200)
+    mediation_service_name = NameField(200)
     mediation_service_contact = TextField(2000)
     # "named": the service above; "none": none, on purpose. Not sent: as the name says.
     mediation_choice = StringField(default="", validators=[AnyOf(["", "named", "none"],
@@ -166,8 +166,8 @@ class NameListField(Field):
 
 
 class RosterMemberForm(FlaskForm):
-    name = TextField(200)
-    email = TextField(254)
+    name = NameField(200)
+    email = EmailField()
     organisation = TextField(200)
     reports_to_id = IdField(choose="the staff member")
     excluded_property_ids = IdListField(choose="properties")
@@ -185,8 +185,8 @@ class RosterChangeForm(FlaskForm):
 class StaffForm(FlaskForm):
     """A person to invite: they choose their own password from the emailed link."""
 
-    name = TextField(200)
-    email = TextField(254)
+    name = NameField(200)
+    email = EmailField()
     role = StringField(default="")
 
 
@@ -198,6 +198,6 @@ class StaffChangeForm(FlaskForm):
 
 
 class ApiKeyForm(FlaskForm):
-    name = StringField(default="")
+    name = NameField(120)
     acting_user_id = IdField(choose="the staff member",
                              validators=[DataRequired("Choose the staff member the key acts for.")])

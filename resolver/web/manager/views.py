@@ -22,6 +22,8 @@ from ...services.disputes import create_dispute, open_dispute
 from ...services.people import NewResident, find_or_add_resident
 from ...services.portfolio import current_properties
 from ...services.readiness import missing_to_open
+from ...uploads import served_name
+from ...text import LIKE_ESCAPE, ascii_whole_number, like_pattern
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from ..unit_of_work import unit_of_work
@@ -70,7 +72,7 @@ def dashboard():
         filters = queries.DashboardFilters(
             state=state, property_id=chosen.property.data, manager_id=chosen.manager.data,
             search=args.get("q", "").strip()[:100],
-            page=int(args.get("page", "1")) if args.get("page", "1").isdigit() else 1,
+            page=ascii_whole_number(args.get("page"), low=1, high=queries.MAX_PAGE) or 1,
         )
     else:
         filters = queries.DashboardFilters(state=state)  # a garbled filter shows everything
@@ -101,16 +103,15 @@ def _new_dispute_choices(company_id: int, *, search: str = "", chosen_id: str = 
         .where(Resident.company_id == company_id, Resident.archived_dt.is_(None))  # archived: not offered
     )
     if search:
-        pattern = f"%{search.lower()}%"
-        residents_query = residents_query.where(or_(func.lower(Resident.name).like(pattern),
-                                                    func.lower(Resident.email).like(pattern),
-                                                    func.lower(Unit.label).like(pattern)))
+        pattern = like_pattern(search)
+        residents_query = residents_query.where(or_(*(func.lower(column).like(pattern, escape=LIKE_ESCAPE)
+                                                      for column in (Resident.name, Resident.email, Unit.label))))
     residents = db.session.execute(
         residents_query.order_by(Resident.name, Resident.id).limit(RESIDENT_CHOICES + 1)
     ).all()
     more = len(residents) > RESIDENT_CHOICES
     residents = residents[:RESIDENT_CHOICES]
-    chosen = int(chosen_id) if chosen_id.isdigit() and int(chosen_id) <= MAX_ID else None
+    chosen = ascii_whole_number(chosen_id, low=1, high=MAX_ID)
     if chosen is not None and all(row[0].id != chosen for row in residents):
         # A form shown again keeps the resident it had chosen, wherever they fall in the list.
         residents += db.session.execute(residents_query.where(Resident.id == chosen)).all()
@@ -239,7 +240,8 @@ def evidence_file(dispute_id: int, file_id: int):
     # Evidence is size-capped per company, so the bytes are read whole: no file handle outlives the request.
     response = send_file(io.BytesIO(path.read_bytes()),
                          mimetype=stored.content_type if inline else "application/octet-stream",
-                         as_attachment=not inline, download_name=stored.original_name, conditional=True,
+                         as_attachment=not inline, download_name=served_name(stored.original_name, stored.content_type),
+                         conditional=True,
                          etag=stored.sha256)
     return _no_sniff(response, inline=inline)
 
