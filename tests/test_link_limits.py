@@ -119,13 +119,15 @@ STORM = 2000
 
 
 def test_a_storm_of_visits_adds_a_few_rows_and_the_manager_still_sees_how_often(
-    client, waiting, manager, signed_in_client
+    app, waiting, manager, signed_in_client
 ):
     path = evidence_path(waiting)
     link = evidence_link(waiting)
     for _ in range(STORM):
-        with client.get(path, headers={"User-Agent": "Scanner/1.0"}) as response:
-            assert response.status_code == 200
+        # Each visit as far as the page's own work: the link checked and its use logged (the rendering
+        # of the page, the same each time, is left out to keep the test quick).
+        with app.test_request_context(path, headers={"User-Agent": "Scanner/1.0"}):
+            assert app.preprocess_request() is None  # not refused
     kept = count(LinkUse, LinkUse.link_id == link.id)
     counted = count(LinkUseCount, LinkUseCount.link_id == link.id)
     assert kept + counted <= 25  # not 2,000
