@@ -167,7 +167,8 @@ def test_after_ninety_days_the_worker_keeps_counts_by_day_and_deletes_the_detail
     assert count(SignInAttempt) == 0
     counted = db.session.execute(select(SignInCount.day_dt, SignInCount.is_success, SignInCount.attempts)
                                  .order_by(SignInCount.is_success)).all()
-    assert [(day.date(), ok, n) for day, ok, n in counted] == [(first_day.date(), False, 2), (first_day.date(), True, 1)]
+    assert [(day.date(), ok, n) for day, ok, n in counted] == [
+        (first_day.date(), False, 2), (first_day.date(), True, 1)]
     [rollup] = db.session.scalars(select(AccessLogRollup)).all()
     # The rows deleted: 20 kept in full in the first hour (the other 10 were counted), 3 the next day.
     assert (rollup.link_uses, rollup.sign_in_attempts) == (23, 3)

@@ -13,7 +13,8 @@ from .outbox import OutboxEmail
 from .panel import CasePacket, PanelMember, PanelSeat, Vote, VoteRevision
 
 __all__ = [
-    "AccessLogRollup", "ApiKey", "SignInAttempt", "SignInCount", "StaffToken", "Base", "Company", "CompanyEvent", "DisputeCategory", "Property",
+    "AccessLogRollup", "ApiKey", "SignInAttempt", "SignInCount", "StaffToken",
+    "Base", "Company", "CompanyEvent", "DisputeCategory", "Property",
     "Resident", "StaffUser", "Unit", "AuditEvent", "Dispute", "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest",
     "Submission", "Installation", "INSTALLATION_ID", "LadderRequest", "Letter", "LetterStatus", "UNSENT", "OfferAnswer",
     "Task", "AccessLink",

@@ -78,8 +78,8 @@ def _link_problem_page(problem: LinkError):
     link: AccessLink | None = getattr(problem, "link", None)
     dispute = db.session.get(Dispute, link.dispute_id) if link is not None else None
     if isinstance(problem, TooManySends):
-        return too_many_sends_page("resident/too_many_sends.html", problem, dispute=dispute, company=dispute.company,
-                                   resident=dispute.resident)
+        return too_many_sends_page("resident/too_many_sends.html", problem, dispute=dispute,
+                                   company=dispute.company, resident=dispute.resident)
     status = 410 if problem.reason in ("expired", "revoked") else 403 if dispute else 404
     return render_template("resident/link_problem.html", problem=problem, dispute=dispute,
                            company=dispute.company if dispute else None), status
