@@ -3,24 +3,28 @@
 The token carries only the row's random nonce and the link's purpose, signed with the app's secret,
 so a tampered token is refused before the database is asked, and a genuine one can still be expired
 or revoked there. Every request made with a link is logged, accepted or not, in a transaction of
-its own that commits at once: the use stays in the log whatever becomes of the request.
+its own that commits at once: the use stays in the log whatever becomes of the request. The log
+keeps each hour's first uses of a link in full and only counts the rest, so a mail scanner's storm
+adds a row or two, not thousands; and a link sends (evidence, a vote) only so often.
 """
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Callable
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import escape
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .clock import now_utc
 from .errors import LinkError
 from .extensions import db
-from .models import AccessLink, LinkUse, PanelSeat
+from .models import AccessLink, LinkUse, LinkUseCount, PanelSeat
 
 _ENDPOINTS = {"evidence": "resident.evidence_form", "vote": "panel.vote_page", "outcome": "resident.outcome_page"}
 
@@ -130,6 +134,8 @@ def resolve_link(token: str, purpose: str, *, now: datetime | None = None,
         problem = LinkError("This link has expired.", reason="expired")
     elif holder_problem is not None:
         problem = holder_problem(link)
+    if problem is None and request and request.method == "POST":
+        problem = too_many_sends(link, now)
     log_use(link, problem.reason if problem else "ok", now)
     if problem:
         problem.link = link
@@ -145,22 +151,117 @@ def _link_query(purpose: str):
     return query
 
 
+# How often a link may send -----------------------------------------------------------------------
+#
+# Every POST through a link sends something (evidence and two emails, a vote), so each purpose has a
+# pace: so many accepted POSTs in a stretch of time, counted from the link's logged uses (accepted
+# POSTs are always logged in full). An evidence link counts its own sends; a vote link, every link
+# of its seat (a member sent a fresh link still votes at the same pace).
+
+@dataclass(frozen=True)
+class Pace:
+    sends: int
+    per: timedelta
+    words: str  # "an hour", said to the person who sent too often
+
+
+# Room for a person's own tries (a form refused for a missing amount counts too), not for a flood.
+PACES = {"evidence": Pace(10, timedelta(hours=1), "an hour"), "vote": Pace(10, timedelta(minutes=1), "a minute")}
+
+
+class TooManySends(LinkError):
+    """A genuine link that has sent as often as its pace allows; ``retry_dt`` is when it may again."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_dt: datetime, pace: Pace):
+        super().__init__(message, reason="too-many")
+        self.retry_dt = retry_dt
+        self.pace = pace
+
+
+def too_many_sends(link: AccessLink, now: datetime) -> TooManySends | None:
+    """The refusal when ``link`` has already sent as often as its purpose's pace allows."""
+    pace = PACES.get(link.purpose)
+    if pace is None:
+        return None
+    sent = select(LinkUse.used_dt).where(
+        LinkUse.method == "POST", LinkUse.outcome == "ok", LinkUse.used_dt > now - pace.per)
+    if link.purpose == "vote":
+        sent = sent.join(AccessLink, AccessLink.id == LinkUse.link_id).where(AccessLink.seat_id == link.seat_id)
+    else:
+        sent = sent.where(LinkUse.link_id == link.id)
+    recent = db.session.scalars(sent.order_by(LinkUse.used_dt.desc()).limit(pace.sends)).all()
+    if len(recent) < pace.sends:
+        return None
+    return TooManySends(f"This page has been sent {pace.sends} times in {pace.words}, which is as often as it "
+                        f"can be, so this last one was not saved.", retry_dt=recent[-1] + pace.per, pace=pace)
+
+
+# The log of a link's uses ----------------------------------------------------------------------
+
+USES_KEPT_PER_HOUR = 20  # a person's own visits fit; a scanner's storm beyond them is counted
+
+
 def log_use(link: AccessLink, outcome: str, now: datetime) -> None:
     """Log one use of ``link`` in its own short transaction, committed at once.
 
     Written apart from the request's session, so neither a refusal, nor a rollback, nor a crash of
-    the request loses it, and no view has to carry it through its own commit.
+    the request loses it, and no view has to carry it through its own commit. The hour's first
+    uses are kept in full, and every accepted send (which its pace bounds); the rest are counted.
     """
+    method = request.method if request else ""
+    hour = now.replace(minute=0, second=0, microsecond=0)
     with db.engine.begin() as connection:
+        is_send = method == "POST" and outcome == "ok"
+        kept = connection.scalar(select(func.count()).select_from(LinkUse).where(
+            LinkUse.link_id == link.id, LinkUse.used_dt >= hour))
+        if not is_send and kept >= USES_KEPT_PER_HOUR:
+            _count_use(connection, link.id, hour, method, outcome, now)
+            return
         connection.execute(insert(LinkUse), {
             "link_id": link.id,
             "used_dt": now,
-            "method": request.method if request else "",
+            "method": method,
             "path": (request.path if request else "")[:500],
             "ip": (request.remote_addr or "")[:64] if request else "",
             "user_agent": (request.user_agent.string if request else "")[:500],
             "outcome": outcome,
         })
+
+
+def _count_use(connection, link_id: int, hour: datetime, method: str, outcome: str, now: datetime) -> None:
+    """One more use of the link in the hour starting at ``hour``, counted rather than kept."""
+    period = (LinkUseCount.link_id == link_id, LinkUseCount.span == "hour", LinkUseCount.start_dt == hour,
+              LinkUseCount.method == method, LinkUseCount.outcome == outcome)
+    add = update(LinkUseCount).where(*period).values(uses=LinkUseCount.uses + 1, last_used_dt=now)
+    if connection.execute(add).rowcount:
+        return
+    try:
+        with connection.begin_nested():
+            connection.execute(insert(LinkUseCount), {
+                "link_id": link_id, "span": "hour", "start_dt": hour, "method": method, "outcome": outcome,
+                "uses": 1, "last_used_dt": now})
+    except IntegrityError:  # another request counted the hour's first such use a moment before
+        connection.execute(add)
+
+
+def link_visits(dispute_id: int) -> dict[str, tuple[int, datetime]]:
+    """How often the resident opened each of their links to the dispute (GET, accepted), and when
+    last: ``{"evidence": (3, last_dt)}``, from the uses kept in full and those only counted."""
+    links = select(AccessLink.id, AccessLink.purpose).where(
+        AccessLink.dispute_id == dispute_id, AccessLink.resident_id.is_not(None)).subquery()
+    kept = (select(links.c.purpose, func.count(LinkUse.id), func.max(LinkUse.used_dt))
+            .join(LinkUse, LinkUse.link_id == links.c.id)
+            .where(LinkUse.outcome == "ok", LinkUse.method == "GET").group_by(links.c.purpose))
+    counted = (select(links.c.purpose, func.sum(LinkUseCount.uses), func.max(LinkUseCount.last_used_dt))
+               .join(LinkUseCount, LinkUseCount.link_id == links.c.id)
+               .where(LinkUseCount.outcome == "ok", LinkUseCount.method == "GET").group_by(links.c.purpose))
+    visits: dict[str, tuple[int, datetime]] = {}
+    for purpose, count, last in [*db.session.execute(kept), *db.session.execute(counted)]:
+        before, before_last = visits.get(purpose, (0, last))
+        visits[purpose] = (before + int(count), max(last, before_last))
+    return visits
 
 
 def revoke_links(dispute_id: int, purpose: str | None, now: datetime, reason: str, *, seat_id=None) -> None:

@@ -1,4 +1,5 @@
-"""The worker: fire due deadlines, then send the outbox, round after round.
+"""The worker: fire due deadlines, then send the outbox, round after round (and once a day count
+the access log's old rows by day).
 
 Deadlines are rows and emails are rows, so the worker keeps nothing in memory: stopping it at
 any moment loses nothing, and several workers may run at once (each round claims its rows).
@@ -29,7 +30,9 @@ class Round:
 
 
 def run_round(app: Flask) -> Round:
-    """One sweep of due deadlines, then one batch of pending email; each commits its own work."""
+    """One sweep of due deadlines, then one batch of pending email, then the access log's rollup if
+    the day's is still to do; each commits its own work."""
+    from .access_log import roll_up_access_log
     from .deadlines import sweep_deadlines
     from .installation import load_clock
     from .mail import send_pending
@@ -43,6 +46,12 @@ def run_round(app: Flask) -> Round:
     with app.app_context():
         try:
             sent = send_pending(limit=app.config["OUTBOX_BATCH"])
+        finally:
+            db.session.remove()
+    with app.app_context():
+        try:
+            if roll_up_access_log() is not None:
+                db.session.commit()
         finally:
             db.session.remove()
     return Round(fired=fired, sent=sent)

@@ -1,5 +1,5 @@
 """Resolver's data model (SQLAlchemy 2.x typed mappings)."""
-from .access import ApiKey, SignInAttempt, StaffToken
+from .access import AccessLogRollup, ApiKey, SignInAttempt, SignInCount, StaffToken
 from .base import Base
 from .category import DisputeCategory
 from .company import Company, CompanyEvent, Property, Resident, StaffUser, Unit
@@ -8,14 +8,15 @@ from .evidence import EvidenceFile, ExtensionRequest, Submission
 from .installation import INSTALLATION_ID, Installation
 from .ladder import LadderRequest
 from .letters import UNSENT, Letter, LetterStatus, OfferAnswer, Task
-from .links import AccessLink, LinkUse
+from .links import AccessLink, LinkUse, LinkUseCount
 from .outbox import OutboxEmail
 from .panel import CasePacket, PanelMember, PanelSeat, Vote, VoteRevision
 
 __all__ = [
-    "ApiKey", "SignInAttempt", "StaffToken", "Base", "Company", "CompanyEvent", "DisputeCategory", "Property",
+    "AccessLogRollup", "ApiKey", "SignInAttempt", "SignInCount", "StaffToken",
+    "Base", "Company", "CompanyEvent", "DisputeCategory", "Property",
     "Resident", "StaffUser", "Unit", "AuditEvent", "Dispute", "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest",
     "Submission", "Installation", "INSTALLATION_ID", "LadderRequest", "Letter", "LetterStatus", "UNSENT", "OfferAnswer",
     "Task", "AccessLink",
-    "LinkUse", "OutboxEmail", "CasePacket", "PanelMember", "PanelSeat", "Vote", "VoteRevision",
+    "LinkUse", "LinkUseCount", "OutboxEmail", "CasePacket", "PanelMember", "PanelSeat", "Vote", "VoteRevision",
 ]

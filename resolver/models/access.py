@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
@@ -29,6 +29,33 @@ class SignInAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     attempted_dt: Mapped[datetime] = mapped_column(default=now_utc)
     is_success: Mapped[bool] = mapped_column(default=False)
+
+
+class SignInCount(Base):
+    """How many sign-in attempts (or reset requests) there were on a day, once their rows are 90 days
+    old: the counts stay, the addresses tried and the clients go."""
+
+    __tablename__ = "sign_in_count"
+    __table_args__ = (UniqueConstraint("day_dt", "kind", "is_success", name="uq_sign_in_count_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day_dt: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(20))
+    is_success: Mapped[bool]
+    attempts: Mapped[int] = mapped_column(default=0)
+
+
+class AccessLogRollup(Base):
+    """One run of the sweep that counts access-log rows older than 90 days by day and deletes them:
+    when it ran, where it cut, and how many rows it counted."""
+
+    __tablename__ = "access_log_rollup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rolled_up_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    before_dt: Mapped[datetime] = mapped_column(unique=True)
+    link_uses: Mapped[int] = mapped_column(default=0)
+    sign_in_attempts: Mapped[int] = mapped_column(default=0)
 
 
 class StaffToken(Base):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from flask import g
+from flask import g, render_template, request
 
+from ..clock import now_utc
 from ..errors import LinkError
-from ..links import resolve_link
+from ..links import TooManySends, resolve_link
 from ..models import AccessLink
 
 
@@ -23,3 +24,10 @@ def check_link(endpoint: str | None, values: dict | None, *, endpoints: frozense
     except LinkError as problem:
         g.link_problem = problem
     return True
+
+
+def too_many_sends_page(template: str, problem: TooManySends, **context):
+    """The kind page for a link that has sent as often as its pace allows (429, with when to try again)."""
+    page = render_template(template, problem=problem, token=request.view_args["token"], **context)
+    wait = max(1, int((problem.retry_dt - now_utc()).total_seconds()) + 1)
+    return page, 429, {"Retry-After": str(wait)}

@@ -100,6 +100,7 @@ def record_vote(
     item_choices: dict | None = None,
 ) -> Vote:
     """Cast or change this seat's vote (every version kept); close the panel early if the rules say so.
+    The vote as it stands, sent again unchanged, changes nothing and is not a new version.
 
     The seat's one vote is the ``vote.seat_id`` unique constraint: two first votes racing make one
     row and one IntegrityError (the caller retries, which then changes the vote). A change is one
@@ -138,6 +139,9 @@ def record_vote(
 
     fields = dict(choice=choice, reason=reason, token_kind=token_kind, token_cents=token_cents,
                   concession_cents=concession_cents, item_choices=chosen_items)
+    standing = _standing_vote(seat)
+    if standing is not None and standing.packet_id == packet.id and _says(standing) == fields:
+        return standing  # the same vote sent again (a reload, a double press): recorded once
     # A change is one statement, so two tabs changing the vote at once each get their own revision
     # number; when it matches nothing, this is the seat's first vote.
     changed = db.session.execute(
@@ -164,6 +168,17 @@ def record_vote(
         close_panel(Actor.system("Resolver (team's votes are in)"), dispute, reason=result.early_close_reason,
                     team=team, result=result)
     return vote
+
+
+def _standing_vote(seat: PanelSeat) -> Vote | None:
+    return db.session.scalars(
+        select(Vote).where(Vote.seat_id == seat.id).execution_options(populate_existing=True)).first()
+
+
+def _says(vote: Vote) -> dict:
+    """What a vote says, in ``record_vote``'s own terms, to tell a change from the same vote again."""
+    return dict(choice=vote.choice, reason=vote.reason, token_kind=vote.token_kind, token_cents=vote.token_cents,
+                concession_cents=vote.concession_cents, item_choices=dict(vote.item_choices or {}))
 
 
 def recuse(actor: Actor, seat: PanelSeat, *, reason: str) -> PanelMember | None:

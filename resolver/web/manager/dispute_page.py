@@ -5,13 +5,14 @@ A fixed handful of queries, whatever the dispute's size; the view only renders w
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ...errors import DomainError
 from ...extensions import db
+from ...links import link_visits
 from ...models import (
-    AccessLink, AuditEvent, Dispute, ExtensionRequest, Letter, LinkUse, OutboxEmail, PanelMember, PanelSeat,
+    AuditEvent, Dispute, ExtensionRequest, Letter, OutboxEmail, PanelMember, PanelSeat,
     Submission, Task,
 )
 from ...services import panel
@@ -60,7 +61,7 @@ def dispute_page_context(dispute: Dispute) -> dict:
         "letters": letters,
         "tasks": tasks,
         "emails": _emails(dispute),
-        "link_visits": _link_visits(dispute),
+        "link_visits": link_visits(dispute.id),  # "did they see it?": the manager can tell
         "roster": roster,
         "windows": _windows(dispute, events),
         "allowed": allowed,
@@ -82,18 +83,6 @@ def _emails(dispute: Dispute) -> list:
                OutboxEmail.status, OutboxEmail.sent_dt, OutboxEmail.attempts, OutboxEmail.last_error)
         .where(OutboxEmail.dispute_id == dispute.id).order_by(OutboxEmail.created_dt, OutboxEmail.id)
     ).all()
-
-
-def _link_visits(dispute: Dispute) -> dict:
-    """Whether the resident has opened their links: a manager wondering "did they see it?" can tell."""
-    rows = db.session.execute(
-        select(AccessLink.purpose, func.count(LinkUse.id), func.max(LinkUse.used_dt))
-        .join(LinkUse, LinkUse.link_id == AccessLink.id)
-        .where(AccessLink.dispute_id == dispute.id, AccessLink.resident_id.is_not(None), LinkUse.outcome == "ok",
-               LinkUse.method == "GET")
-        .group_by(AccessLink.purpose)
-    ).all()
-    return {purpose: (count, last) for purpose, count, last in rows}
 
 
 def _windows(dispute: Dispute, events: list[AuditEvent]) -> list[dict]:

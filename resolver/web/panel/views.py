@@ -24,13 +24,14 @@ from ...clock import now_utc
 from ...errors import DeadlinePassed, DomainError, InvalidInput, LinkError, WrongState
 from ...extensions import db
 from ...files import path_for
+from ...links import TooManySends
 from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Unit, Vote
 from ...services import panel as panels
 from ...uploads import served_name
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
 from ..fields import PageForm
-from ..link_pages import check_link
+from ..link_pages import check_link, too_many_sends_page
 from ..unit_of_work import unit_of_work
 from . import blueprint
 from .forms import ITEM_OPTIONS, DecideForm, StepAsideForm, VoteForm
@@ -76,6 +77,10 @@ def _link_problem_page(problem: LinkError):
     link: AccessLink | None = getattr(problem, "link", None)
     dispute = db.session.get(Dispute, link.dispute_id) if link is not None else None
     seat = db.session.get(PanelSeat, link.seat_id) if link is not None and link.seat_id else None
+    if isinstance(problem, TooManySends):
+        vote = db.session.scalars(select(Vote).where(Vote.seat_id == seat.id)).first()
+        return too_many_sends_page("panel/too_many_votes.html", problem, dispute=dispute, company=dispute.company,
+                                   seat=seat, member=seat.member, vote=vote)
     status = 410 if problem.reason in ("expired", "revoked") else 403 if dispute else 404
     return render_template(
         "panel/link_problem.html", problem=problem, dispute=dispute, seat=seat, link=link,

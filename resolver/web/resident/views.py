@@ -23,11 +23,12 @@ from ...clock import now_utc
 from ...errors import DeadlinePassed, DomainError, GuardFailed, InvalidInput, LinkError, StaleDispute
 from ...extensions import db
 from ...files import path_for
+from ...links import TooManySends
 from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, Submission
 from ...services.evidence import request_more_time, submit_evidence
 from ...workdays import format_day, local
 from ...workflow.engine import dispute_engine
-from ..link_pages import check_link
+from ..link_pages import check_link, too_many_sends_page
 from ..unit_of_work import if_abandoned, unit_of_work
 from . import blueprint
 from .forms import FORM_KEY, EvidenceForm, MoreTimeForm
@@ -76,6 +77,9 @@ def _refuse_unusable_link():
 def _link_problem_page(problem: LinkError):
     link: AccessLink | None = getattr(problem, "link", None)
     dispute = db.session.get(Dispute, link.dispute_id) if link is not None else None
+    if isinstance(problem, TooManySends):
+        return too_many_sends_page("resident/too_many_sends.html", problem, dispute=dispute,
+                                   company=dispute.company, resident=dispute.resident)
     status = 410 if problem.reason in ("expired", "revoked") else 403 if dispute else 404
     return render_template("resident/link_problem.html", problem=problem, dispute=dispute,
                            company=dispute.company if dispute else None), status
