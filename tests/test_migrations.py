@@ -130,7 +130,7 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         with connection.begin():
-            command.downgrade(alembic_config(connection), "-1")
+            command.downgrade(alembic_config(connection), "0011")
     upgrade_database()
     promises = dict(db.session.execute(select(Dispute.id, Dispute.reply_promised_dt).where(Dispute.id.in_(ids))).all())
     assert promises == {kept.id: promised, moved.id: promised}

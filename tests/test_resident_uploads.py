@@ -230,8 +230,8 @@ def test_a_photo_is_served_without_its_location_but_keeps_when_it_was_taken(clie
     # 2:30 PM in Denver on 8 March 2026 (daylight time began that morning) is 20:30 UTC
     assert stored.captured_dt == datetime(2026, 3, 8, 20, 30, tzinfo=timezone.utc)
     assert stored.content_type == content_type
-    assert stored.received_sha256 == hashlib.sha256(original).hexdigest()  # kept for the record
-    assert stored.sha256 != stored.received_sha256
+    assert stored.received_sha256 is None  # the bytes as sent say where it was taken: not kept at all
+    assert stored.sha256 != hashlib.sha256(original).hexdigest()
 
     with client.get(evidence_path(waiting, f"/files/{stored.id}")) as served:
         assert served.status_code == 200

@@ -39,6 +39,9 @@ class Photo:
     content_type: str
     served: bytes  # the clean copy
     captured_dt: datetime | None
+    # The bytes as received, kept for the record; a photo that says where it was taken is not kept as
+    # received at all (its clean copy is the record), so no file on disk holds a resident's location.
+    kept: bytes
 
 
 def check_photo(data: bytes, zone: tzinfo) -> Photo:
@@ -58,13 +61,21 @@ def check_photo(data: bytes, zone: tzinfo) -> Photo:
     if image.format not in PHOTO_TYPES:
         raise PhotoRefused(f"is not a kind of photo we accept. Please send {ACCEPTED}.")
     captured = captured_dt(image.getexif(), zone)
+    located = has_location(image)  # read before the clean copy drops the metadata
     try:
         served = without_metadata(image)
     except (OSError, ValueError, EOFError, SyntaxError):  # a later frame of an animation is broken
         raise PhotoRefused(_DAMAGED) from None
     except LocationNotRemoved:
         raise PhotoRefused("carries location data we could not remove. A screenshot of the photo works.") from None
-    return Photo(PHOTO_TYPES[image.format], served, captured)
+    return Photo(PHOTO_TYPES[image.format], served, captured, kept=served if located else data)
+
+
+def has_location(image: Image.Image) -> bool:
+    """Whether the photo's EXIF or XMP says where it was taken."""
+    xmp = image.info.get("xmp", b"")
+    return bool(image.getexif().get_ifd(ExifTags.IFD.GPSInfo)) or b"GPS" in (
+        xmp.encode() if isinstance(xmp, str) else xmp)
 
 
 def without_metadata(image: Image.Image) -> bytes:
@@ -89,7 +100,7 @@ def without_metadata(image: Image.Image) -> bytes:
     image.save(out, format=image_format, **{k: v for k, v in options.items() if v is not None})
     cleaned = out.getvalue()
     with Image.open(io.BytesIO(cleaned)) as check:  # never serve a copy that still says where it was taken
-        if check.getexif().get_ifd(ExifTags.IFD.GPSInfo) or b"GPS" in check.info.get("xmp", b""):
+        if has_location(check):
             raise LocationNotRemoved()
     return cleaned
 

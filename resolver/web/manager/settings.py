@@ -95,6 +95,8 @@ _CHANGES = {
     "resident_archived": "archived the resident {name}",
     "resident_restored": "restored the resident {name}",
     "portfolio_imported": "imported {name}",
+    "resident_exported": "exported everything held about {name}",
+    "resident_erased": "erased the personal data of {name}",
 }
 
 
@@ -104,6 +106,7 @@ _SETTING_WORDS = {
     "concession_cap_cents": "concession cap",
     "token_step_cents": "the step tokens are rounded to",
     "is_panel_closing_early": "closing the team's review as soon as its result cannot change",
+    "retention_years": "the years personal data is kept",
 }
 _SWITCHES = {"is_panel_closing_early"}
 

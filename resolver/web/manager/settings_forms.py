@@ -62,6 +62,19 @@ class _StepGiven:
             raise ValidationError("Round recommended tokens to at least $1.00.")
 
 
+class _YearsKept(WholeNumberField):
+    """How many years personal data is kept: left out of the form, it stays as it is."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            self.raw_data, self.data = [], None
+            return
+        super().process_formdata(valuelist)
+
+    def pre_validate(self, form):
+        pass
+
+
 class CompanyRulesForm(FlaskForm):
     evidence_window_days = _days("evidence_window_days")
     reply_window_days = _days("reply_window_days")
@@ -81,6 +94,7 @@ class CompanyRulesForm(FlaskForm):
     max_file_mb = _limit("max_file_mb")
     max_dispute_mb = _limit("max_dispute_mb")
     max_files = _limit("max_files")
+    retention_years = _YearsKept(low=1, high=30, message="Keep personal data for a whole number of years from 1 to 30.")
     supervisor_name = TextField(200)
     supervisor_phone = TextField(40)
     home_office_phone = TextField(40)
@@ -131,6 +145,8 @@ class CompanyRulesForm(FlaskForm):
         rules.update({name: getattr(self, name).data for name in _CONTACTS})
         if self.token_step.data is not None:
             rules["token_step_cents"] = self.token_step.data
+        if self.retention_years.data is not None:
+            rules["retention_years"] = self.retention_years.data
         if self.mediation_choice.data:
             rules["is_without_mediation"] = self.mediation_choice.data == "none"
         return rules
