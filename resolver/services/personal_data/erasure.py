@@ -109,45 +109,36 @@ def _erase_residents_done_with(resident_ids: set[int], now: datetime) -> list[Re
     return [resident for resident in residents if erase_resident_contact(resident, now)]
 
 
+def _change(model, *where, **values) -> None:
+    db.session.execute(update(model).where(*where).values(values).execution_options(synchronize_session=False))
+
+
 def _erase_rows(disputes: list[Dispute], ids: list[int]) -> None:
-    execute = db.session.execute
     for model, columns in _FREE_TEXT.items():
-        execute(update(model).where(model.dispute_id.in_(ids))
-                .values({name: _erased(getattr(model, name)) for name in columns})
-                .execution_options(synchronize_session=False))
-    votes = select(Vote.id).where(Vote.dispute_id.in_(ids))
-    execute(update(VoteRevision).where(VoteRevision.vote_id.in_(votes)).values(reason=ERASED)
-            .execution_options(synchronize_session=False))
-    execute(update(Submission).where(Submission.dispute_id.in_(ids)).values(item_responses={})
-            .execution_options(synchronize_session=False))
-    execute(update(Task).where(Task.dispute_id.in_(ids)).values(detail={})
-            .execution_options(synchronize_session=False))
-    execute(update(Letter).where(Letter.dispute_id.in_(ids)).values(draft_notes=[], tone_flags=[])
-            .execution_options(synchronize_session=False))
+        _change(model, model.dispute_id.in_(ids), **{name: _erased(getattr(model, name)) for name in columns})
+    _change(VoteRevision, VoteRevision.vote_id.in_(select(Vote.id).where(Vote.dispute_id.in_(ids))), reason=ERASED)
+    _change(Submission, Submission.dispute_id.in_(ids), item_responses={})
+    _change(Task, Task.dispute_id.in_(ids), detail={})
+    _change(Letter, Letter.dispute_id.in_(ids), draft_notes=[], tone_flags=[])
     if _letter_hashes(ids):  # a sent letter keeps a PDF (the schema asks it): the page that says it was erased
-        execute(update(Letter).where(Letter.dispute_id.in_(ids), Letter.pdf_sha256.is_not(None))
-                .values(pdf_sha256=_erased_letter_pdf()).execution_options(synchronize_session=False))
-    execute(update(CasePacket).where(CasePacket.dispute_id.in_(ids)).values(content={"erased": True})
-            .execution_options(synchronize_session=False))
-    execute(delete(EvidenceFile).where(EvidenceFile.dispute_id.in_(ids)).execution_options(synchronize_session=False))
+        _change(Letter, Letter.dispute_id.in_(ids), Letter.pdf_sha256.is_not(None), pdf_sha256=_erased_letter_pdf())
+    _change(CasePacket, CasePacket.dispute_id.in_(ids), content={"erased": True})
+    db.session.execute(delete(EvidenceFile).where(EvidenceFile.dispute_id.in_(ids))
+                       .execution_options(synchronize_session=False))
     _erase_emails(disputes, ids)
     links = select(AccessLink.id).where(AccessLink.dispute_id.in_(ids))
-    execute(update(LinkUse).where(LinkUse.link_id.in_(links)).values(ip="", user_agent="")
-            .execution_options(synchronize_session=False))
+    _change(LinkUse, LinkUse.link_id.in_(links), ip="", user_agent="")
 
 
 def _erase_emails(disputes: list[Dispute], ids: list[int]) -> None:
     """The emails' words and attachments go; an email still waiting is not sent; the resident's address goes."""
-    execute = db.session.execute
-    execute(update(OutboxEmail).where(OutboxEmail.dispute_id.in_(ids), OutboxEmail.status == "pending")
-            .values(status="failed", last_error="Not sent: the resident's personal data was erased.")
-            .execution_options(synchronize_session=False))
-    execute(update(OutboxEmail).where(OutboxEmail.dispute_id.in_(ids)).values(attachments=[])
-            .execution_options(synchronize_session=False))
+    in_batch = OutboxEmail.dispute_id.in_(ids)
+    _change(OutboxEmail, in_batch, OutboxEmail.status == "pending", status="failed",
+            last_error="Not sent: the resident's personal data was erased.")
+    _change(OutboxEmail, in_batch, attachments=[])
     addresses = {dispute.resident.email.lower() for dispute in disputes if dispute.resident.email}
     if addresses:
-        execute(update(OutboxEmail).where(OutboxEmail.dispute_id.in_(ids), OutboxEmail.to_addr.in_(addresses))
-                .values(to_addr="", to_name="").execution_options(synchronize_session=False))
+        _change(OutboxEmail, in_batch, OutboxEmail.to_addr.in_(addresses), to_addr="", to_name="")
 
 
 def _erased_letter_pdf() -> str:
