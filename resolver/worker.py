@@ -23,19 +23,21 @@ log = logging.getLogger(__name__)
 class Round:
     fired: int = 0  # timers fired
     sent: int = 0  # emails sent
+    erased: int = 0  # disputes whose personal data was erased, their company's retention having run out
 
     @property
     def is_idle(self) -> bool:
-        return not (self.fired or self.sent)
+        return not (self.fired or self.sent or self.erased)
 
 
 def run_round(app: Flask) -> Round:
-    """One sweep of due deadlines, then one batch of pending email, then the access log's rollup if
-    the day's is still to do; each commits its own work."""
+    """One sweep of due deadlines, then one batch of pending email, then one batch of expired personal
+    data, then the access log's rollup if the day's is still to do; each commits its own work."""
     from .access_log import roll_up_access_log
     from .deadlines import sweep_deadlines
     from .installation import load_clock
     from .mail import send_pending
+    from .services.personal_data import sweep_retention
 
     with app.app_context():
         try:
@@ -50,11 +52,16 @@ def run_round(app: Flask) -> Round:
             db.session.remove()
     with app.app_context():
         try:
+            erased = sweep_retention()
+        finally:
+            db.session.remove()
+    with app.app_context():
+        try:
             if roll_up_access_log() is not None:
                 db.session.commit()
         finally:
             db.session.remove()
-    return Round(fired=fired, sent=sent)
+    return Round(fired=fired, sent=sent, erased=erased)
 
 
 class Worker:
@@ -86,7 +93,8 @@ class Worker:
                 result = Round()
             self.rounds += 1
             if not result.is_idle:
-                log.info("fired %d timers, sent %d emails", result.fired, result.sent)
+                log.info("fired %d timers, sent %d emails, erased %d disputes' personal data",
+                         result.fired, result.sent, result.erased)
                 continue
             self._stopping.wait(self.poll_seconds)
 

@@ -18,6 +18,7 @@ class Company(Base):
         CheckConstraint("token_cap_cents >= 0 AND concession_cap_cents >= 0", name="caps_not_negative"),
         CheckConstraint("token_step_cents >= 1", name="token_step_positive"),
         CheckConstraint("idle_timeout_minutes BETWEEN 5 AND 480", name="idle_timeout_bounded"),
+        CheckConstraint("retention_years >= 1 AND retention_years <= 30", name="retention_in_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +62,9 @@ class Company(Base):
     max_files: Mapped[int] = mapped_column(default=20)
     # A member of staff is signed out after this many minutes without a page (8 hours at most).
     idle_timeout_minutes: Mapped[int] = mapped_column(default=30, server_default=text("30"))
+    # How long a closed dispute keeps its resident's contact details, files and free text; then they
+    # are erased (``resolver.services.personal_data``) and only the anonymous counts remain.
+    retention_years: Mapped[int] = mapped_column(default=7, server_default=text("7"))
     # Made by `resolver demo`: its clock may be moved forward to rehearse the deadlines.
     is_demo: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_dt: Mapped[datetime] = mapped_column(default=now_utc)
@@ -141,6 +145,8 @@ class Resident(Base):
     # The resident's (or lease's) id in the company's property-management system ("" if none).
     external_id: Mapped[str] = mapped_column(String(80), default="")
     archived_dt: Mapped[datetime | None]
+    # When their contact details were erased (on request, or when their last dispute's time ran out).
+    erased_dt: Mapped[datetime | None]
 
     unit: Mapped[Unit | None] = relationship()
 

@@ -35,6 +35,14 @@ class Dispute(Base):
         Index("ix_dispute_company_state", "company_id", "state"),
         # Reports read one company's disputes written up in the last months.
         Index("ix_dispute_company_created", "company_id", "created_dt"),
+        # The retention sweep reads a company's ended disputes whose personal data is still held.
+        Index(
+            "ix_dispute_personal_data_held",
+            "company_id",
+            "state",
+            sqlite_where=text("personal_data_erased_dt IS NULL"),
+            postgresql_where=text("personal_data_erased_dt IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +81,8 @@ class Dispute(Base):
     closed_dt: Mapped[datetime | None]
     close_reason: Mapped[str] = mapped_column(Text, default="")
     lessons_learned: Mapped[str] = mapped_column(Text, default="", server_default="")  # for training, on close
+    # When the resident's files and the free text were erased (retention ran out, or on request).
+    personal_data_erased_dt: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -38,7 +38,8 @@ class EvidenceFile(Base):
     ``sha256``, ``size_bytes`` and ``content_type`` describe the copy Resolver shows to anyone
     (the manager, the panel, the resident): for a photo, re-encoded without its location and other
     EXIF data. When that copy differs from the bytes the resident sent, those bytes are kept too,
-    under ``received_sha256``, for the record only: they are never served.
+    under ``received_sha256``, for the record only: they are never served. Never with where a photo
+    was taken: a JPEG's location is cut out of them; another photo that has one keeps its clean copy only.
     """
 
     __tablename__ = "evidence_file"

@@ -13,12 +13,13 @@ RULE_FIELDS = (
     "evidence_window_days", "reply_window_days", "panel_window_days", "follow_up_days", "offer_valid_days",
     "time_zone", "is_business_days", "holidays", "panel_size", "is_panel_anonymous", "is_panel_closing_early",
     "token_cap_cents", "token_step_cents", "concession_cap_cents", "max_file_bytes", "max_dispute_bytes", "max_files",
-    "idle_timeout_minutes", "supervisor_name",
+    "idle_timeout_minutes", "retention_years", "supervisor_name",
     "supervisor_email", "supervisor_phone", "home_office_phone", "contact_email", "contact_phone",
     "mediation_service_name", "mediation_service_contact", "is_without_mediation",
 )
 
 MIN_TOKEN_STEP_CENTS = 100  # a gift card comes in whole dollars at the least
+RETENTION_YEARS = (1, 30)  # how long a closed dispute's personal data may be kept
 
 
 def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
@@ -33,6 +34,10 @@ def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
                            field="max_dispute_mb")
     if rules.get("token_step_cents", company.token_step_cents) < MIN_TOKEN_STEP_CENTS:
         raise InvalidInput("Round recommended tokens to at least $1.00.", field="token_step")
+    low, high = RETENTION_YEARS
+    if not low <= rules.get("retention_years", company.retention_years) <= high:
+        raise InvalidInput(f"Keep personal data for a whole number of years from {low} to {high}.",
+                           field="retention_years")
     rules = _mediation_chosen(company, rules)
     changed = {}
     for name, value in rules.items():

@@ -7,7 +7,9 @@ Programs, web pages, SVG drawings, archives, and anything else we cannot name ar
 sentence the resident can act on.
 
 The bytes exactly as received are kept as well when the served copy differs (for the record, in
-case a photo's authenticity is ever questioned); only the clean copy is ever served.
+case a photo's authenticity is ever questioned), but never with where the photo was taken: a JPEG's
+location is cut out of its bytes, and any other photo that has one is kept only as its clean copy.
+Only the clean copy is ever served.
 
 Here: the limits, and one send from the form to the store. The parts: ``sniffing`` (what the bytes
 are), ``photos`` (Pillow's checks and the clean copy) and ``storage`` (the content-hash files).
@@ -105,7 +107,7 @@ def check_file(name: str, data: bytes, *, limits: UploadLimits, company) -> Chec
         photo = check_photo(data, local_zone(company))
     except PhotoRefused as refused:
         raise _refuse(name, refused.reason) from None
-    return CheckedFile(name=name, content_type=photo.content_type, kind="photo", received=data,
+    return CheckedFile(name=name, content_type=photo.content_type, kind="photo", received=photo.kept,
                        served=photo.served, captured_dt=photo.captured_dt)
 
 

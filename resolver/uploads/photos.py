@@ -39,6 +39,8 @@ class Photo:
     content_type: str
     served: bytes  # the clean copy
     captured_dt: datetime | None
+    # The bytes as received, kept for the record, never with where the photo was taken (``for_the_record``).
+    kept: bytes
 
 
 def check_photo(data: bytes, zone: tzinfo) -> Photo:
@@ -58,13 +60,61 @@ def check_photo(data: bytes, zone: tzinfo) -> Photo:
     if image.format not in PHOTO_TYPES:
         raise PhotoRefused(f"is not a kind of photo we accept. Please send {ACCEPTED}.")
     captured = captured_dt(image.getexif(), zone)
+    located = has_location(image)  # read before the clean copy drops the metadata
     try:
         served = without_metadata(image)
     except (OSError, ValueError, EOFError, SyntaxError):  # a later frame of an animation is broken
         raise PhotoRefused(_DAMAGED) from None
     except LocationNotRemoved:
         raise PhotoRefused("carries location data we could not remove. A screenshot of the photo works.") from None
-    return Photo(PHOTO_TYPES[image.format], served, captured)
+    kept = for_the_record(data, image.format) if located else data
+    return Photo(PHOTO_TYPES[image.format], served, captured, kept=kept or served)
+
+
+def for_the_record(data: bytes, image_format: str) -> bytes | None:
+    """The photo as sent, without where it was taken: a JPEG's own bytes with its GPS directory and any
+    XMP naming a place taken out (the picture and the rest of its EXIF untouched). None when that
+    cannot be done (another format, blocks that do not read): then the clean copy is the only one kept."""
+    if image_format != "JPEG":
+        return None
+    try:
+        kept = _jpeg_without_location(data)
+        if kept is None:
+            return None
+        with Image.open(io.BytesIO(kept)) as check:
+            check.load()
+            return None if has_location(check) else kept
+    except (OSError, ValueError, EOFError, SyntaxError, KeyError, TypeError):
+        return None
+
+
+def _jpeg_without_location(data: bytes) -> bytes | None:
+    out, position = bytearray(data[:2]), 2
+    while position + 4 <= len(data) and data[position] == 0xFF:
+        marker = data[position + 1]
+        if marker == 0xDA:  # the picture itself: kept exactly as sent
+            return bytes(out + data[position:])
+        end = position + 2 + int.from_bytes(data[position + 2:position + 4], "big")
+        segment = data[position:end]
+        if marker == 0xE1 and segment[4:].startswith(b"Exif\0\0"):
+            exif = Image.Exif()
+            exif.load(segment[4:])
+            exif.get_ifd(ExifTags.IFD.Exif)  # read now, so it is written back
+            exif.pop(ExifTags.IFD.GPSInfo, None)
+            body = exif.tobytes()
+            segment = b"\xff\xe1" + (len(body) + 2).to_bytes(2, "big") + body
+        elif marker == 0xE1 and b"GPS" in segment:  # an XMP packet that says where
+            segment = b""
+        out += segment
+        position = end
+    return None
+
+
+def has_location(image: Image.Image) -> bool:
+    """Whether the photo's EXIF or XMP says where it was taken."""
+    xmp = image.info.get("xmp", b"")
+    return bool(image.getexif().get_ifd(ExifTags.IFD.GPSInfo)) or b"GPS" in (
+        xmp.encode() if isinstance(xmp, str) else xmp)
 
 
 def without_metadata(image: Image.Image) -> bytes:
@@ -89,7 +139,7 @@ def without_metadata(image: Image.Image) -> bytes:
     image.save(out, format=image_format, **{k: v for k, v in options.items() if v is not None})
     cleaned = out.getvalue()
     with Image.open(io.BytesIO(cleaned)) as check:  # never serve a copy that still says where it was taken
-        if check.getexif().get_ifd(ExifTags.IFD.GPSInfo) or b"GPS" in check.info.get("xmp", b""):
+        if has_location(check):
             raise LocationNotRemoved()
     return cleaned
 

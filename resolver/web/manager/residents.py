@@ -1,24 +1,30 @@
 """The staff's pages for the company's residents: a list to search, and each resident's page with the
-form that changes their details or moves them to another unit, and archives or restores them.
+form that changes their details or moves them to another unit, and archives or restores them; the
+download of everything held about them, and (a supervisor's, after a confirmation page) the erasure
+of their personal data on request.
 
 Any member of staff may use them, for their own company only. A refusal shows the form again as it
 was typed, with the reason beside the field, and changes nothing.
 """
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+import io
+
+from flask import flash, g, redirect, render_template, request, send_file, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import BooleanField
+from wtforms.validators import DataRequired
 
 from ...errors import DomainError, NotFound
 from ...extensions import db
 from ...languages import DEFAULT_LANGUAGE, LANGUAGES
 from ...models import Dispute, Resident, Unit
-from ...services import portfolio
-from ..unit_of_work import unit_of_work
+from ...services import personal_data, portfolio
+from ..unit_of_work import after_commit, unit_of_work
 from . import blueprint
-from .auth import current_actor
-from .forms import refuse_unless_valid
+from .auth import current_actor, current_staff, supervisor_required
+from .forms import TextField, refuse_unless_valid
 from .portfolio import list_filters
 from .portfolio_forms import ResidentForm
 
@@ -118,3 +124,56 @@ def restore_resident(resident_id: int):
     refuse_unless_valid(FlaskForm())
     portfolio.restore_resident(actor, resident)
     return _done(f"{resident.name} is back.", resident)
+
+
+# Their personal data ------------------------------------------------------------------------------
+
+@blueprint.post("/residents/<int:resident_id>/export")
+@unit_of_work(refused=_refused)
+def export_resident(resident_id: int):
+    actor = current_actor()
+    resident = portfolio.own_resident(actor, resident_id)
+    refuse_unless_valid(FlaskForm())  # nothing to read but the CSRF token
+    archive = personal_data.export_resident(actor, resident)
+    response = send_file(io.BytesIO(archive), mimetype="application/zip", as_attachment=True,
+                         download_name=personal_data.export_filename(resident))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+class ErasureForm(FlaskForm):
+    reason = TextField(personal_data.MAX_REASON)
+    is_confirmed = BooleanField(validators=[DataRequired(
+        "Tick the box to confirm: what is erased cannot be brought back.")])
+
+
+def _erasure_page(resident: Resident, *, error: DomainError | None = None, status: int = 200):
+    disputes = list(db.session.scalars(select(Dispute).where(Dispute.resident_id == resident.id).order_by(Dispute.id)))
+    return render_template("manager/resident_erase.html", resident=resident, disputes=disputes, error=error,
+                           can_erase=current_staff().is_supervisor,
+                           reason=request.form.get("reason", "") if error else ""), status
+
+
+@blueprint.get("/residents/<int:resident_id>/erase")
+def resident_erasure(resident_id: int):
+    return _erasure_page(portfolio.own_resident(current_actor(), resident_id))
+
+
+def _erasure_refused(error: DomainError, resident_id: int, **_):
+    if isinstance(error, NotFound):
+        raise error
+    return _erasure_page(portfolio.own_resident(current_actor(), resident_id), error=error,
+                         status=error.status_code)
+
+
+@blueprint.post("/residents/<int:resident_id>/erase")
+@supervisor_required
+@unit_of_work(refused=_erasure_refused)
+def erase_resident(resident_id: int):
+    actor = current_actor()
+    resident = portfolio.own_resident(actor, resident_id)
+    form = refuse_unless_valid(ErasureForm())
+    files = personal_data.erase_resident(actor, resident, reason=form.reason.data)
+    after_commit(lambda: personal_data.remove_files(files))
+    return _done("Their personal data is erased: contact details, files and what was written in their disputes. "
+                 "The history and the reports' numbers remain.", resident)

@@ -95,6 +95,8 @@ _CHANGES = {
     "resident_archived": "archived the resident {name}",
     "resident_restored": "restored the resident {name}",
     "portfolio_imported": "imported {name}",
+    "resident_exported": "exported everything held about {name}",
+    "resident_erased": "erased the personal data of {name}",
 }
 
 
@@ -105,6 +107,7 @@ _SETTING_WORDS = {
     "token_step_cents": "the step tokens are rounded to",
     "idle_timeout_minutes": "minutes without activity before staff are signed out",
     "is_panel_closing_early": "closing the team's review as soon as its result cannot change",
+    "retention_years": "the years personal data is kept",
 }
 _SWITCHES = {"is_panel_closing_early"}
 

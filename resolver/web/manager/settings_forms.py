@@ -94,6 +94,8 @@ class CompanyRulesForm(FlaskForm):
     max_files = _limit("max_files")
     idle_timeout_minutes = _KeptUnlessSent(low=5, high=480, message="Sign staff out after a whole number of "
                                                                     "minutes from 5 to 480 (8 hours).")
+    retention_years = _KeptUnlessSent(low=1, high=30, message="Keep personal data for a whole number of years "
+                                                              "from 1 to 30.")
     supervisor_name = NameField(200)
     supervisor_phone = TextField(40)
     home_office_phone = TextField(40)
@@ -146,6 +148,8 @@ class CompanyRulesForm(FlaskForm):
             rules["token_step_cents"] = self.token_step.data
         if self.idle_timeout_minutes.data is not None:
             rules["idle_timeout_minutes"] = self.idle_timeout_minutes.data
+        if self.retention_years.data is not None:
+            rules["retention_years"] = self.retention_years.data
         if self.mediation_choice.data:
             rules["is_without_mediation"] = self.mediation_choice.data == "none"
         return rules
