@@ -4,7 +4,8 @@ sends on in a Referer, and what it may keep.
 Residents and panel members open their pages from a link in an email that carries their token, and
 staff pages hold residents' details: no page may be framed by another site, leak its address to
 whatever it loads, or be kept by a cache. One after-request hook sets this for the whole app; a view
-that needs a stricter policy (a download's sandbox) sets its own, and the hook keeps it.
+that needs a policy of its own (a download's sandbox, the mailbox's framed email) sets it, and the hook
+keeps it.
 """
 from __future__ import annotations
 
@@ -25,7 +26,6 @@ POLICY = "; ".join([
     "frame-ancestors 'none'",
 ])
 ALWAYS = {
-    "X-Frame-Options": "DENY",  # for browsers that predate frame-ancestors
     "X-Content-Type-Options": "nosniff",
     # The address of a resident's or a member's page holds their token: it is never sent on.
     "Referrer-Policy": "no-referrer",
@@ -47,6 +47,7 @@ def init_app(app: Flask) -> None:
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")  # for browsers that predate frame-ancestors
     headers.update(ALWAYS)
     if request.endpoint not in CACHEABLE_ENDPOINTS and not response.cache_control.no_store:
         headers["Cache-Control"] = "no-store"

@@ -4,6 +4,7 @@ evidence form, its receipt and the vote page still do what their scripts did, wi
 from __future__ import annotations
 
 import threading
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -12,6 +13,7 @@ from playwright.sync_api import expect
 from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.links import current_link, token_for
+from resolver.mailcatcher import mailbox_folder, store_message
 from resolver.services import panel
 
 from ..conftest import free_port
@@ -88,12 +90,14 @@ def another_site():
     thread.join(timeout=5)
 
 
-def test_another_site_cannot_frame_the_evidence_form_or_the_vote_page(app, page, another_site, evidence_path, vote_path):
-    urls = [live(app, evidence_path), live(app, vote_path)]
+def test_another_site_cannot_frame_any_page_opened_from_an_email(
+    app, page, another_site, evidence_path, outcome_path, vote_path
+):
+    urls = [live(app, path) for path in (evidence_path, f"{evidence_path}/status", outcome_path, vote_path)]
     page.goto(another_site(urls))
     page.wait_for_load_state("load")
     frames = [frame for frame in page.frames if frame != page.main_frame]
-    assert len(frames) == 2
+    assert len(frames) == len(urls)
     for frame in frames:
         # A refused frame shows the browser's error page, never Resolver's.
         assert "This page is for" not in frame.content()
@@ -143,10 +147,39 @@ def test_a_vote_sent_with_a_problem_brings_the_member_to_the_problem(app, page, 
 
 
 def test_the_outcome_letter_keeps_its_look_without_inline_styles(app, page, refusals, outcome_path):
-    page.goto(live(app, outcome_path))
+    response = page.goto(live(app, outcome_path))
+    assert "style-src 'self';" in response.headers["content-security-policy"]
     letter = page.locator(".letter-copy .letter")
     expect(letter).to_be_visible()
     assert "Georgia" in letter.evaluate("element => getComputedStyle(element).fontFamily")
     offer_border = page.locator(".letter .offer").evaluate("element => getComputedStyle(element).borderTopStyle")
     assert offer_border == "solid"
+    assert refusals == []
+
+
+def caught_email(company_id: int) -> str:
+    """An email as the mailbox catches it when there is no mail server, styled inline as Resolver's are."""
+    message = EmailMessage()
+    message["Subject"] = "Please send your side"
+    message["From"] = "Resolver <resolver@localhost>"
+    message["To"] = "tammy@mail.test"
+    message["X-Resolver-Company"] = str(company_id)
+    message.set_content("Hello Tammy, http://resolver.test/r/e/tok3n")
+    message.add_alternative('<p style="color: #2c6e5a; font-weight: bold">Hello Tammy</p>', subtype="html")
+    return store_message(mailbox_folder(), bytes(message))
+
+
+def test_staff_pages_load_with_nothing_refused(app, page, refusals, login, manager, make_dispute):
+    dispute = make_dispute("outcome_sent", votes=("uphold", "compromise", "compromise"))
+    db.session.commit()
+    message_id = caught_email(manager.company_id)
+    login(page, manager)
+    for path in ("/", f"/disputes/{dispute.id}", "/reports", "/settings", "/properties", "/residents",
+                 "/disputes/new", "/mailbox/", f"/mailbox/{message_id}", "/api/v1/"):
+        response = page.goto(live(app, path))
+        assert response.status == 200, path
+        assert "style-src 'self';" in response.headers["content-security-policy"], path
+    page.goto(live(app, f"/mailbox/{message_id}"))  # the email as its recipient's mail program shows it
+    greeting = page.frame_locator("iframe.mail-html").get_by_text("Hello Tammy")
+    assert greeting.evaluate("element => getComputedStyle(element).color") == "rgb(44, 110, 90)"
     assert refusals == []
