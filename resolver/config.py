@@ -29,6 +29,9 @@ class Config:
     # Secure always, for a deployment where the proxy does not say which scheme the browser used.
     SESSION_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = None  # the session lifetime bounds it
+    # Pages send no Referer (resolver.web.security_headers), so Flask-WTF's HTTPS check, which wants
+    # one, would refuse every form; the form's token and the SameSite cookie stop cross-site posts.
+    WTF_CSRF_SSL_STRICT = False
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     WORKER_POLL_SECONDS = 5.0
     OUTBOX_BATCH = 100

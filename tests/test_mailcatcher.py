@@ -150,7 +150,13 @@ def test_staff_read_their_companys_mail_and_follow_its_links(app, client, catche
     iframe = re.search(r"<iframe[^>]*>", page, re.S).group(0)
     assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in iframe
     assert "allow-scripts" not in iframe and "allow-same-origin" not in iframe
-    assert 'srcdoc="&lt;base target=&#34;_blank&#34;&gt;&lt;p&gt;Hello Rosa' in iframe
+    assert f'src="/mailbox/{caught.id}/html"' in iframe
+    framed = client.get(f"/mailbox/{caught.id}/html")
+    assert framed.get_data(as_text=True).startswith('<base target="_blank"><p>Hello Rosa')
+    # Its own inline styles, as an email program shows them; no script; framed by the mailbox alone.
+    assert "style-src 'unsafe-inline'" in framed.headers["Content-Security-Policy"]
+    assert "sandbox" in framed.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in framed.headers["Content-Security-Policy"]
 
     download = client.get(f"/mailbox/{caught.id}/attachments/0")
     assert download.status_code == 200

@@ -108,6 +108,7 @@ MATRIX = {
     "manager.settings_api_key_revoke": SUPERVISOR_ROW,
     "mailbox.inbox": STAFF,
     "mailbox.message": STAFF_ROW,
+    "mailbox.message_html": STAFF_ROW,
     "mailbox.attachment": STAFF_ROW,
     "mailbox.original": STAFF_ROW,
     "api.list_disputes": API,

@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     from .manager import blueprint as manager
     from .panel import blueprint as panel
     from .resident import blueprint as resident
+    from .security_headers import init_app as add_security_headers
 
     app.register_blueprint(manager)
     app.register_blueprint(resident, url_prefix="/r")
@@ -19,3 +20,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api, url_prefix="/api/v1")
     app.register_blueprint(mailbox, url_prefix="/mailbox")
     register_error_handlers(app)
+    add_security_headers(app)

@@ -101,10 +101,27 @@ def message(message_id: str):
         "mailbox/message.html",
         message=_own_message(message_id),
         linkify=linkify,
-        framed_html=framed_html,
         when=_when,
         size=_size,
     )
+
+
+# The email's HTML part, shown as an email program would: its own inline styles, no script, no
+# origin of its own (sandbox), framed by the mailbox page only.
+_EMAIL_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'self'; "
+                 "sandbox allow-popups allow-popups-to-escape-sandbox")
+
+
+@blueprint.get("/<message_id>/html")
+@login_required
+def message_html(message_id: str):
+    message = _own_message(message_id)
+    if not message.html:
+        abort(404)
+    response = current_app.response_class(framed_html(message.html), mimetype="text/html")
+    response.headers["Content-Security-Policy"] = _EMAIL_POLICY
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 @blueprint.get("/<message_id>/attachments/<int:index>")
