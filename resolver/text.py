@@ -17,10 +17,15 @@ LIKE_ESCAPE = "\\"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+# The zero-width non-joiner and joiner are format characters too, but Persian, Hindi and other scripts
+# spell names with them; they cannot reorder what is shown.
+_SPELLING_JOINERS = frozenset("\u200c\u200d")
+
+
 def without_invisible(text: str) -> str:
     """``text`` without Unicode format characters (category Cf): bidirectional overrides and isolates,
-    zero-width spaces and joiners, soft hyphens. None is needed to write a name or a file's name."""
-    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+    zero-width spaces, soft hyphens, byte-order marks. The joiners some scripts spell with stay."""
+    return "".join(c for c in text if c in _SPELLING_JOINERS or unicodedata.category(c) != "Cf")
 
 
 def line_problem(text: str, what: str = "A name") -> str | None:

@@ -126,6 +126,14 @@ def test_invisible_characters_are_removed_from_names_sent_through_the_api(api):
     assert response.get_json()["name"] == "Dana Okafor"
 
 
+def test_a_name_spelled_with_a_zero_width_non_joiner_keeps_it(api):
+    # Persian and other scripts spell some names with a zero-width non-joiner; it cannot reorder text.
+    name = "\u0645\u06cc\u200c\u0631\u0627 \u0631\u0636\u0627\u06cc\u06cc"
+    response = api.post("/residents", {"name": name, "email": "mira@mail.test"})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["name"] == name
+
+
 # Line breaks and control characters --------------------------------------------------------------
 
 NOT_ONE_LINE = [
