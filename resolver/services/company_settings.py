@@ -1,6 +1,6 @@
-"""The verb for a company's own rules: windows, days and holidays, the team, caps, upload limits,
-how long staff stay signed in without activity, contacts and the outside mediation service (or none, chosen on purpose). A supervisor's change, kept
-in the company's history with each value before and after."""
+"""The verb for a company's own rules: windows, days and holidays, the team, caps, upload limits, how
+long staff stay signed in without activity, contacts and the outside mediation service (or none, chosen
+on purpose). A supervisor's change, kept in the company's history with each value before and after."""
 from __future__ import annotations
 
 from ..actors import Actor
@@ -19,6 +19,7 @@ RULE_FIELDS = (
 )
 
 MIN_TOKEN_STEP_CENTS = 100  # a gift card comes in whole dollars at the least
+IDLE_MINUTES = range(5, 480 + 1)  # a session lasts 8 hours at most, idle or not
 
 
 def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
@@ -33,6 +34,9 @@ def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
                            field="max_dispute_mb")
     if rules.get("token_step_cents", company.token_step_cents) < MIN_TOKEN_STEP_CENTS:
         raise InvalidInput("Round recommended tokens to at least $1.00.", field="token_step")
+    if rules.get("idle_timeout_minutes", company.idle_timeout_minutes) not in IDLE_MINUTES:
+        raise InvalidInput("Sign staff out after a whole number of minutes from 5 to 480 (8 hours).",
+                           field="idle_timeout_minutes")
     rules = _mediation_chosen(company, rules)
     changed = {}
     for name, value in rules.items():
