@@ -279,3 +279,16 @@ def test_behind_a_proxy_each_client_is_counted_by_its_own_address(app, manager, 
 def test_the_number_of_proxies_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("RESOLVER_PROXY_HOPS", "2")
     assert from_environment()["PROXY_HOPS"] == 2
+
+
+def _ask_for_reset(client, email: str):
+    token = csrf_from(client.get("/forgot-password").get_data(as_text=True))
+    return client.post("/forgot-password", data={"email": email, "csrf_token": token})
+
+
+def test_a_flood_of_reset_requests_cannot_stop_the_real_manager_asking_for_one(app, manager, frozen_clock):
+    attacker = client_at(app, "10.0.0.66")
+    answers = [_ask_for_reset(attacker, manager.email).status_code for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert "Please wait 1 minute" in _ask_for_reset(attacker, manager.email).get_data(as_text=True)
+    assert _ask_for_reset(client_at(app, "10.0.0.7"), manager.email).status_code == 200

@@ -14,7 +14,7 @@ from .company import StaffUser
 
 class SignInAttempt(Base):
     """One try at signing in (or one request for a password-reset email), kept so that repeated tries
-    can be slowed down, per address and per client."""
+    slow down the client that makes them: for one address, and over all addresses."""
 
     __tablename__ = "sign_in_attempt"
     __table_args__ = (

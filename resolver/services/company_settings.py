@@ -1,6 +1,6 @@
-"""The verb for a company's own rules: windows, days and holidays, the team, caps, upload limits,
-how long staff stay signed in without activity, contacts and the outside mediation service (or none, chosen on purpose). A supervisor's change, kept
-in the company's history with each value before and after."""
+"""The verb for a company's own rules: windows, days and holidays, the team, caps, upload limits, how
+long staff stay signed in without activity, contacts and the outside mediation service (or none, chosen
+on purpose). A supervisor's change, kept in the company's history with each value before and after."""
 from __future__ import annotations
 
 from ..actors import Actor
@@ -20,6 +20,7 @@ RULE_FIELDS = (
 
 MIN_TOKEN_STEP_CENTS = 100  # a gift card comes in whole dollars at the least
 RETENTION_YEARS = (1, 30)  # how long a closed dispute's personal data may be kept
+IDLE_MINUTES = range(5, 480 + 1)  # a session lasts 8 hours at most, idle or not
 
 
 def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
@@ -38,6 +39,9 @@ def change_company_rules(actor: Actor, company: Company, rules: dict) -> dict:
     if not low <= rules.get("retention_years", company.retention_years) <= high:
         raise InvalidInput(f"Keep personal data for a whole number of years from {low} to {high}.",
                            field="retention_years")
+    if rules.get("idle_timeout_minutes", company.idle_timeout_minutes) not in IDLE_MINUTES:
+        raise InvalidInput("Sign staff out after a whole number of minutes from 5 to 480 (8 hours).",
+                           field="idle_timeout_minutes")
     rules = _mediation_chosen(company, rules)
     changed = {}
     for name, value in rules.items():

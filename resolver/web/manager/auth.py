@@ -36,25 +36,6 @@ from . import blueprint
 from .forms import SignInForm
 
 
-
-@dataclass(frozen=True)
-class Limits:
-    """How many tries pass before the client that makes them waits."""
-
-    per_pair: int  # one client, one address: then FIRST_WAIT, doubling after each further try
-    per_address: int  # one address, from every client in ADDRESS_WINDOW: then each client waits from its first
-    per_client: int  # one client, whatever the addresses, in CLIENT_WINDOW
-
-
-# Sign-ins count failures; reset emails count every request, whether or not the address has an account.
-_LIMITS = {"sign_in": Limits(per_pair=5, per_address=20, per_client=30),
-           "password_reset": Limits(per_pair=3, per_address=10, per_client=10)}
-FIRST_WAIT = timedelta(minutes=1)
-LONGEST_WAIT = timedelta(minutes=30)
-PAIR_MEMORY = timedelta(hours=24)  # a client's tries for an address are forgotten after a day
-ADDRESS_WINDOW = timedelta(hours=1)
-CLIENT_WINDOW = timedelta(minutes=15)
-
 # A hash to check against when the address is unknown, so a wrong address takes as long as a wrong password.
 _NO_SUCH_USER_HASH = generate_password_hash("resolver: nobody has this password", method="scrypt")
 
@@ -111,9 +92,10 @@ def _session_time(name: str) -> datetime | None:
 
 def _session_is_current(user: StaffUser, now: datetime) -> bool:
     """Whether the session is neither too old nor left idle too long; a current one is marked as used now."""
-    started, last_active = _session_time("signed_in_dt"), _session_time("active_dt")
-    if started is None or last_active is None:
+    started = _session_time("signed_in_dt")
+    if started is None:
         return False
+    last_active = _session_time("active_dt") or started
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
     idle = timedelta(minutes=user.company.idle_timeout_minutes)
     if now - started > lifetime:
@@ -133,7 +115,7 @@ def _end_session(message: str) -> bool:
 
 
 def duration_in_words(length: timedelta) -> str:
-    """"30 minutes", "1 hour", "8 hours", "90 minutes"."""
+    """In words, as a person would say it: 30 minutes, 1 hour, 8 hours, 90 minutes."""
     minutes = max(1, round(length.total_seconds() / 60))
     if minutes % 60 == 0:
         hours = minutes // 60
@@ -202,6 +184,25 @@ def client_ip() -> str:
     return (request.remote_addr or "")[:64]
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How many tries pass before the client that makes them waits."""
+
+    per_pair: int  # one client, one address: then FIRST_WAIT, doubling after each further try
+    per_address: int  # one address, from every client in ADDRESS_WINDOW: then each client waits from its first
+    per_client: int  # one client, whatever the addresses, in CLIENT_WINDOW
+
+
+# Sign-ins count failures; reset emails count every request, whether or not the address has an account.
+_LIMITS = {"sign_in": Limits(per_pair=5, per_address=20, per_client=30),
+           "password_reset": Limits(per_pair=3, per_address=10, per_client=10)}
+FIRST_WAIT = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(minutes=30)
+PAIR_MEMORY = timedelta(hours=24)  # a client's tries for an address are forgotten after a day
+ADDRESS_WINDOW = timedelta(hours=1)
+CLIENT_WINDOW = timedelta(minutes=15)
+
+
 def wait_until(email: str, ip: str, now: datetime, kind: str = "sign_in") -> datetime | None:
     """When this client may try this address again, or None if it may try now.
 
@@ -214,34 +215,46 @@ def wait_until(email: str, ip: str, now: datetime, kind: str = "sign_in") -> dat
     return max(waits, default=None)
 
 
-def _failures(kind: str, since: datetime):
-    return (SignInAttempt.kind == kind, SignInAttempt.is_success.is_(False), SignInAttempt.attempted_dt > since)
-
-
 def _pair_wait(kind: str, email: str, ip: str, now: datetime, limits: Limits) -> datetime | None:
     """One client's tries for one address since it last got in: the first few are free, then it waits
-    after each, twice as long each time. While the address is being tried from many clients, every
-    client that has tried it waits from its first try."""
-    last_success = db.session.scalar(select(func.max(SignInAttempt.attempted_dt)).where(
-        SignInAttempt.kind == kind, SignInAttempt.email == email, SignInAttempt.ip == ip,
-        SignInAttempt.is_success.is_(True)))
-    since = max(now - PAIR_MEMORY, last_success or now - PAIR_MEMORY)
+    after each. While the address is being tried from many clients, every client that has tried it
+    waits from its first try."""
+    since = max(now - PAIR_MEMORY, _last_success(kind, email, ip) or now - PAIR_MEMORY)
     tries, last_try = db.session.execute(select(func.count(), func.max(SignInAttempt.attempted_dt)).where(
-        SignInAttempt.email == email, SignInAttempt.ip == ip, *_failures(kind, since))).one()
-    tries_from_anywhere = db.session.scalar(select(func.count()).where(
-        SignInAttempt.email == email, *_failures(kind, now - ADDRESS_WINDOW)))
-    free = 1 if tries_from_anywhere >= limits.per_address else limits.per_pair
-    if tries < free:
-        return None
-    return _utc(last_try) + min(FIRST_WAIT * 2 ** min(tries - free, 16), LONGEST_WAIT)
+        SignInAttempt.email == email, SignInAttempt.ip == ip, *_tries(kind, since))).one()
+    free = 1 if _is_tried_from_many_clients(kind, email, now, limits) else limits.per_pair
+    return _utc(last_try) + _growing_wait(tries - free) if tries >= free else None
+
+
+def _growing_wait(tries_over: int) -> timedelta:
+    """1, 2, 4, 8, 16, then 30 minutes."""
+    return min(FIRST_WAIT * 2 ** min(tries_over, 16), LONGEST_WAIT)
+
+
+def _is_tried_from_many_clients(kind: str, email: str, now: datetime, limits: Limits) -> bool:
+    tries = db.session.scalar(select(func.count()).where(SignInAttempt.email == email,
+                                                          *_tries(kind, now - ADDRESS_WINDOW)))
+    return tries >= limits.per_address
 
 
 def _client_wait(kind: str, ip: str, now: datetime, limits: Limits) -> datetime | None:
     """One client trying many addresses (stuffing in a list of stolen passwords) waits until its
     earliest try in the window has left it."""
     tries, first_try = db.session.execute(select(func.count(), func.min(SignInAttempt.attempted_dt)).where(
-        SignInAttempt.ip == ip, *_failures(kind, now - CLIENT_WINDOW))).one()
+        SignInAttempt.ip == ip, *_tries(kind, now - CLIENT_WINDOW))).one()
     return _utc(first_try) + CLIENT_WINDOW if tries >= limits.per_client else None
+
+
+def _tries(kind: str, since: datetime) -> tuple:
+    """The conditions for the tries that count: failed sign-ins, or requests for a reset email."""
+    return (SignInAttempt.kind == kind, SignInAttempt.is_success.is_(False), SignInAttempt.attempted_dt > since)
+
+
+def _last_success(kind: str, email: str, ip: str) -> datetime | None:
+    """When this client last signed in to this address: its earlier failures no longer count."""
+    return db.session.scalar(select(func.max(SignInAttempt.attempted_dt)).where(
+        SignInAttempt.kind == kind, SignInAttempt.email == email, SignInAttempt.ip == ip,
+        SignInAttempt.is_success.is_(True)))
 
 
 def _utc(moment: datetime) -> datetime:
