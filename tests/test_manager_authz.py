@@ -187,6 +187,7 @@ def caught_email(company_id: int) -> str:
     message["To"] = "tamsin@mail.test"
     message["Message-ID"] = sent.message_id
     message.set_content(f"Hello {SECRET}, http://resolver.test/r/e/tok3n")
+    message.add_alternative(f"<p>Hello {SECRET}</p>", subtype="html")
     message.add_attachment(b"%PDF-1.4 letter", maintype="application", subtype="pdf", filename="Letter.pdf")
     return store_message(mailbox_folder(), bytes(message))
 

@@ -125,7 +125,7 @@ def test_a_download_keeps_its_own_stricter_policy(app, world):
     staff = signed_in(app, world["people"]["manager_a"])
     response = staff.get(f"/disputes/{world['dispute'].id}/files/{world['file'].id}")
     assert response.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
     response.close()
 
 

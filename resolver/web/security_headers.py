@@ -50,7 +50,7 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")  # for browsers that predate frame-ancestors
     headers.update(ALWAYS)
     if request.endpoint not in CACHEABLE_ENDPOINTS and not response.cache_control.no_store:
-        headers["Cache-Control"] = "no-store"
+        headers["Cache-Control"] = "private, no-store"
     if request.is_secure:
         headers["Strict-Transport-Security"] = HSTS
     return response
