@@ -15,7 +15,7 @@ from resolver.models import PanelSeat
 
 from .fixtures_manager import PASSWORD, csrf_from, give_password
 from .test_manager_authz import (  # noqa: F401 (world is a fixture)
-    API, API_ROW, LINK, MATRIX, STAFF_KINDS, build, methods_of, signed_in, url_values, world,
+    API, API_ROW, MATRIX, STAFF_KINDS, build, methods_of, signed_in, url_values, world,
 )
 
 # What must be answered for the walk to mean anything: each kind of page and file, opened for real.
