@@ -111,8 +111,8 @@ def test_a_form_sent_again_with_changes_says_the_changes_were_not_saved(client, 
 
 def test_the_pages_are_not_kept_in_caches(client, waiting):
     form = ResidentForm(client, waiting)
-    assert form.open().headers["Cache-Control"] == "no-store"
-    assert client.get(evidence_path(waiting, "/status")).headers["Cache-Control"] == "no-store"
+    assert "no-store" in form.open().headers["Cache-Control"]
+    assert "no-store" in client.get(evidence_path(waiting, "/status")).headers["Cache-Control"]
 
 
 def test_two_clicks_arriving_together_are_saved_once(app, client, waiting, monkeypatch):

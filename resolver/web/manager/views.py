@@ -47,17 +47,6 @@ def _ids_in_range():
         raise NotFound("There is no such record.")
 
 
-@blueprint.after_request
-def _private_pages(response):
-    """Staff pages hold residents' details: never framed by another site, never kept in a shared cache."""
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    if "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 # Dashboard -----------------------------------------------------------------------------------
 
 @blueprint.get("/")

@@ -64,12 +64,10 @@ def _refuse_unusable_link():
 
 
 @blueprint.after_request
-def _keep_private(response):
-    # A member's page is theirs alone: no shared cache keeps it, no search engine lists it.
+def _keep_out_of_search_engines(response):
+    # A member's page is theirs alone (caching, framing and Referer: resolver.web.security_headers).
     if request.endpoint in ENDPOINTS:
-        response.headers["Cache-Control"] = "private, no-store"
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
-        response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

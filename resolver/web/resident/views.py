@@ -295,15 +295,6 @@ def send_evidence(token: str):
     return redirect(url_for(".evidence_receipt", token=token, submission_id=submission.id), code=303)
 
 
-@blueprint.after_request
-def _keep_out_of_caches(response):
-    # Personal pages: never kept by a shared computer's cache or a proxy, and the Back button fetches
-    # the form afresh (with a new one-time key) instead of showing an old copy.
-    if request.endpoint in ENDPOINTS and request.endpoint != "resident.evidence_file":
-        response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 @blueprint.get("/e/<token>/receipt/<int:submission_id>")
 def evidence_receipt(token: str, submission_id: int):
     view = ResidentView.load()
