@@ -98,7 +98,9 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
     first move (the history has it), and its breach goes back to it; any other, the reply date it has."""
     from datetime import datetime, timedelta, timezone
 
-    from resolver.models import AuditEvent, Timer
+    from resolver.actors import Actor
+    from resolver.history import record_event
+    from resolver.models import Timer
 
     upgrade_database()
     company = Company(name="Aspen Property Co", slug="aspen")
@@ -120,8 +122,8 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
     db.session.flush()
     db.session.add(Timer(dispute_id=moved.id, window="reply", kind="reply:due", due_dt=moved.reply_due_dt))
     for old, new in ((promised, promised + timedelta(days=10)), (promised + timedelta(days=10), moved.reply_due_dt)):
-        db.session.add(AuditEvent(dispute_id=moved.id, actor_kind="staff", actor_id=manager.id, action="extend",
-                                  data={"window": "reply", "old_due": old.isoformat(), "new_due": new.isoformat()}))
+        record_event(moved, Actor.staff(manager), "extend",
+                     data={"window": "reply", "old_due": old.isoformat(), "new_due": new.isoformat()})
     db.session.commit()
     ids = (kept.id, moved.id)
     db.session.remove()
@@ -130,7 +132,7 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         with connection.begin():
-            command.downgrade(alembic_config(connection), "-1")
+            command.downgrade(alembic_config(connection), "0011")
     upgrade_database()
     promises = dict(db.session.execute(select(Dispute.id, Dispute.reply_promised_dt).where(Dispute.id.in_(ids))).all())
     assert promises == {kept.id: promised, moved.id: promised}
@@ -171,3 +173,57 @@ def test_letters_written_before_categories_keep_the_concession_words_they_were_s
         ("{amount} back from your security deposit", "Return {amount} from the security deposit"),
         ("{amount} credited to your account", "Credit {amount} to the resident's account"),
     ]
+
+
+def test_the_histories_are_chained_and_append_only_after_the_upgrade(empty_app):
+    """Events recorded before histories were chained get their places in the order they happened,
+    and their hashes; from then on the database refuses to change or remove one, as in a new one."""
+    from datetime import datetime, timedelta
+
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text, update
+    from sqlalchemy.exc import DBAPIError
+
+    from resolver.history import verify_histories
+    from resolver.models import AuditEvent, CompanyEvent
+
+    upgrade_database()
+    company = Company(name="Aspen Property Co", slug="aspen")
+    db.session.add(company)
+    db.session.flush()
+    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
+    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
+    db.session.add_all([manager, resident])
+    db.session.flush()
+    dispute = Dispute(company_id=company.id, manager_id=manager.id, resident_id=resident.id, issue="x", state="draft")
+    db.session.add(dispute)
+    db.session.commit()
+    ids = (company.id, dispute.id)
+    db.session.remove()
+    with db.engine.connect() as connection:  # back to before histories were chained
+        if connection.dialect.name == "sqlite":  # SQLite rebuilds the tables to drop columns
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            config = alembic_config(connection)
+            command.downgrade(config, ScriptDirectory.from_config(config).get_revision("0015").down_revision)
+    start = datetime(2026, 3, 9, 16, 0)
+    with db.engine.begin() as connection:
+        # Written in another order than they happened: the history's order is the order they happened in.
+        for hours, action in ((2, "third"), (0, "first"), (1, "second")):
+            connection.execute(text("INSERT INTO audit_event (dispute_id, occurred_dt, actor_kind, actor_label, "
+                                    "action, reason, data) VALUES (:dispute, :at, 'staff', 'Morgan', :action, '', '{}')"),
+                               {"dispute": ids[1], "at": start + timedelta(hours=hours), "action": action})
+        connection.execute(text("INSERT INTO company_event (company_id, occurred_dt, actor_kind, actor_label, action, "
+                                "subject_kind, subject_label, reason, data) VALUES (:company, :at, 'system', "
+                                "'Resolver', 'rules_changed', 'company', 'Aspen', '', '{\"changed\": {}}')"),
+                           {"company": ids[0], "at": start})
+    upgrade_database()
+    assert db.session.execute(select(AuditEvent.action, AuditEvent.position).order_by(AuditEvent.position)).all() == [
+        ("first", 1), ("second", 2), ("third", 3)]
+    result = verify_histories()
+    assert (result.is_intact, result.histories, result.events) == (True, 2, 4)
+    for model in (AuditEvent, CompanyEvent):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(update(model).values(reason="changed"))
+        db.session.rollback()
