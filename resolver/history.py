@@ -152,6 +152,12 @@ class Verification:
     def is_intact(self) -> bool:
         return not self.broken
 
+    def report(self) -> list[str]:
+        if self.is_intact:
+            return [f"All {self.histories} histories intact ({self.events} events)."]
+        return [*map(str, self.broken),
+                f"{len(self.broken)} of {self.histories} histories broken ({self.events} events checked)."]
+
 
 def verify_histories(*, batch: int = 2000) -> Verification:
     """Walk every history, event by event in order, streamed ``batch`` rows at a time; note the first

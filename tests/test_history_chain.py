@@ -164,3 +164,19 @@ def test_two_writers_taking_the_same_place_at_once_are_a_version_conflict(app, w
     db.session.rollback()
     assert [e.reason for e in events_of(walked)][-1] == "Theirs."
     assert verify_history(app).exit_code == 0
+
+
+# Company-level changes are recorded ------------------------------------------------------------------
+
+
+def test_a_staff_account_added_from_the_command_line_is_in_the_company_history(app, company, frozen_clock):
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["create-user", "--company", company.slug, "--email", "dana@aspen.test",
+                                                "--name", "Dana Whitfield", "--role", "supervisor",
+                                                "--password", "longenough"])
+    assert result.exit_code == 0, result.output
+    event = db.session.scalars(select(CompanyEvent).where(CompanyEvent.company_id == company.id)
+                               .order_by(CompanyEvent.position.desc())).first()
+    assert (event.action, event.subject_label, event.actor_kind, event.actor_label, event.occurred_dt) == (
+        "staff_added", "Dana Whitfield", "system", "resolver create-user", frozen_clock.now_utc())
+    assert event.data == {"email": "dana@aspen.test", "role": "supervisor"}
