@@ -21,8 +21,8 @@ HISTORIES = {"audit_event": AuditEvent, "company_event": CompanyEvent}
 
 @pytest.fixture
 def walked(make_dispute, supervisor):
-    """A dispute taken to its outcome through the real verbs, and two changes to its company's rules."""
-    dispute = make_dispute("outcome_sent")
+    """A dispute taken to the team's decision through the real verbs, and two changes to its company's rules."""
+    dispute = make_dispute("decided")
     change_company_rules(Actor.staff(supervisor), dispute.company, {"evidence_window_days": 10})
     change_company_rules(Actor.staff(supervisor), dispute.company, {"reply_window_days": 9})
     db.session.commit()
