@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import select
@@ -83,7 +83,7 @@ _CHAIN_OF = {chain.model: chain for chain in CHAINS}
 def chain_hash(previous_hash: str, fields: dict) -> str:
     """The hash of one event: SHA-256 over the hash before it and its fields in one canonical form
     (sorted-key JSON, times as ISO 8601 UTC). The first event of a history follows the empty string."""
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_iso_utc)
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=_iso_utc)
     return hashlib.sha256(f"{previous_hash}\n{canonical}".encode()).hexdigest()
 
 
@@ -146,7 +146,7 @@ class BrokenLink:
 class Verification:
     histories: int = 0
     events: int = 0
-    broken: list[BrokenLink] | None = None
+    broken: list[BrokenLink] = field(default_factory=list)  # the first broken link of each broken history
 
     @property
     def is_intact(self) -> bool:
@@ -162,10 +162,9 @@ class Verification:
 def verify_histories(*, batch: int = 2000) -> Verification:
     """Walk every history, event by event in order, streamed ``batch`` rows at a time; note the first
     broken link of each broken history (an event whose hash does not match, or a missing place)."""
-    result = Verification(broken=[])
+    result = Verification()
     for chain in CHAINS:
-        for broken in _verify_chain(chain, result, batch):
-            result.broken.append(broken)
+        result.broken.extend(_verify_chain(chain, result, batch))
     return result
 
 
