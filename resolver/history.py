@@ -25,6 +25,9 @@ from .extensions import db
 from .models import AuditEvent, CompanyEvent
 
 _UNCHANGED = object()
+# What the history calls a resident who acts. Their name stays on the Resident row (which erasure
+# clears); the pages that show the history read it from there.
+RESIDENT_LABEL = "Resident"
 
 
 def record_event(
@@ -44,13 +47,17 @@ def record_event(
     Unless told otherwise the event says the dispute stayed in its state; the engine gives
     ``from_state`` and ``to_state`` for a transition, and creating a dispute its beginning (from
     nothing to the initial state).
+
+    The history is kept for good, so it holds nothing of a resident's own: a resident who acts is
+    ``RESIDENT_LABEL`` with their id, and what they wrote stays on the row it belongs to (their
+    request for more time, their request to look again), never in ``reason``.
     """
     event = AuditEvent(
         dispute_id=dispute.id,
         occurred_dt=now or now_utc(),
         actor_kind=actor.kind,
         actor_id=actor.id,
-        actor_label=actor.label,
+        actor_label=RESIDENT_LABEL if actor.kind == "resident" else actor.label,
         action=action,
         from_state=dispute.state if from_state is _UNCHANGED else from_state,
         to_state=to_state or dispute.state,
