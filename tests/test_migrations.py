@@ -250,8 +250,8 @@ def test_the_residents_name_and_words_leave_the_histories_before_they_are_chaine
 
     company_id, dispute_id, resident_id = before_chaining()
     at = datetime(2026, 3, 9, 16, 0)
-    event = ("INSERT INTO audit_event (dispute_id, occurred_dt, actor_kind, actor_id, actor_label, action, reason, data) "
-             "VALUES (:dispute, :at, :kind, :resident, :label, :action, :reason, :data)")
+    event = ("INSERT INTO audit_event (dispute_id, occurred_dt, actor_kind, actor_id, actor_label, action, reason, "
+             "data) VALUES (:dispute, :at, :kind, :resident, :label, :action, :reason, :data)")
     with db.engine.begin() as connection:
         connection.execute(text("INSERT INTO extension_request (dispute_id, requested_dt, days_asked, reason, status, "
                                 "answer_note) VALUES (:dispute, :at, 5, '', 'pending', '')"),
@@ -260,14 +260,16 @@ def test_the_residents_name_and_words_leave_the_histories_before_they_are_chaine
                                      ("ask_more_time", "I am in hospital until the 20th.", '{"days": 5}'),
                                      ("ladder_requested", "Please look at my photos.", '{"letter_id": 99}'),
                                      ("refer_out", "My lawyer Jo Bloggs has it now.", "{}")):
-            connection.execute(text(event), {"dispute": dispute_id, "at": at, "kind": "resident", "resident": resident_id,
-                                             "label": "Tammy Rivera", "action": action, "reason": reason, "data": data})
+            connection.execute(text(event), {"dispute": dispute_id, "at": at, "kind": "resident",
+                                             "resident": resident_id, "label": "Tammy Rivera", "action": action,
+                                             "reason": reason, "data": data})
         connection.execute(text(event), {"dispute": dispute_id, "at": at, "kind": "staff", "resident": None,
                                          "label": "Morgan Manager", "action": "extend", "reason": "She is away.",
                                          "data": "{}"})
-        connection.execute(text("INSERT INTO company_event (company_id, occurred_dt, actor_kind, actor_label, action, "
-                                "subject_kind, subject_id, subject_label, reason, data) VALUES (:company, :at, 'staff', "
-                                "'Morgan Manager', 'resident_added', 'company', :company, 'Tammy Rivera', '', :data)"),
+        connection.execute(text("INSERT INTO company_event (company_id, occurred_dt, actor_kind, actor_label, "
+                                "action, subject_kind, subject_id, subject_label, reason, data) VALUES (:company, "
+                                ":at, 'staff', 'Morgan Manager', 'resident_added', 'company', :company, "
+                                "'Tammy Rivera', '', :data)"),
                            {"company": company_id, "at": at, "data": f'{{"resident_id": {resident_id}}}'})
     upgrade_database()
     events = db.session.execute(select(AuditEvent.action, AuditEvent.actor_label, AuditEvent.reason)

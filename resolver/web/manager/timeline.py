@@ -76,7 +76,8 @@ def residents_words(event: AuditEvent, requests, ladder_requests) -> str:
     return event.reason
 
 
-def describe(event: AuditEvent, company, decision: str | None = None, *, resident_name: str = "The resident") -> str:
+def describe(event: AuditEvent, company, decision: str | None = None, *,
+             resident_name: str = "The resident") -> str:
     data = event.data or {}
     template = _SENTENCES.get(event.action)
     if template is None:
