@@ -127,6 +127,7 @@ class Floor:
                 fixed[column.name] = value
             self.defaults[table.name] = fixed
         self.sql: dict = {}
+        self.history_ends: dict = {}  # dispute id: (position, hash) of its last event
 
     def value(self, value):
         if isinstance(value, datetime):
@@ -157,9 +158,16 @@ class Floor:
     # One lifecycle, step by step -------------------------------------------------------------
 
     def audit(self, now, dispute_id, kind, actor_id, action, from_state, to_state, data=None, reason=""):
-        self.insert("audit_event", now, dispute_id=dispute_id, occurred_dt=now, actor_kind=kind, actor_id=actor_id,
-                    actor_label="Morgan Manager", action=action, from_state=from_state, to_state=to_state,
-                    reason=reason, data=data or {})
+        from resolver.history import chain_hash
+
+        # Each event takes the next place in its dispute's history and is hashed onto the one before it.
+        position, previous = self.history_ends.get(dispute_id, (0, ""))
+        fields = dict(dispute_id=dispute_id, position=position + 1, occurred_dt=now, actor_kind=kind,
+                      actor_id=actor_id, actor_label="Morgan Manager", action=action, from_state=from_state,
+                      to_state=to_state, reason=reason, data=data or {})
+        fields["hash"] = chain_hash(previous, fields)
+        self.history_ends[dispute_id] = (fields["position"], fields["hash"])
+        self.insert("audit_event", now, **fields)
 
     def email(self, now, ids, dispute_id, template, to_addr, attachments=None):
         self.insert("outbox_email", now, company_id=ids["company"], dispute_id=dispute_id, template=template,

@@ -2,7 +2,8 @@
 
 ``init`` builds or upgrades the database, ``create-company`` and ``create-user`` add people, ``demo``
 fills a company with disputes in every state, ``serve`` runs everything on one machine, ``worker``
-and ``tick`` fire deadlines and send mail, ``diagram`` draws the workflow.
+and ``tick`` fire deadlines and send mail, ``diagram`` draws the workflow, ``verify-history`` checks that no
+history was changed after it was written.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ ROLES = ("manager", "supervisor")
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init, create_company, create_user, demo, serve, worker, tick, diagram):
+    for command in (init, create_company, create_user, demo, serve, worker, tick, diagram, verify_history):
         app.cli.add_command(command)
 
 
@@ -61,6 +62,20 @@ def _require_current_schema(*, create: bool = False) -> None:
     if revision is not None and revision != head_revision():
         raise click.ClickException("The database needs an upgrade. Run `resolver init` first.")
     load_clock()  # a demo's clock may have been moved forward (`resolver tick --as-of`)
+
+
+@click.command("verify-history")
+@with_appcontext
+def verify_history() -> None:
+    """Check that every dispute's and company's history is as recorded: exits 1 and names the first
+    broken link of each broken one (an event changed or removed), else exits 0."""
+    from .history import verify_histories
+
+    _require_current_schema()
+    result = verify_histories()
+    click.echo("\n".join(result.report()))
+    if not result.is_intact:
+        click.get_current_context().exit(1)
 
 
 # People --------------------------------------------------------------------------------------
@@ -132,11 +147,12 @@ def create_company(slug: str, name: str, time_zone: str, supervisor_email: str, 
 @with_appcontext
 def create_user(company_slug: str, email: str, name: str, role: str, password: str) -> None:
     """Add a staff member (manager or supervisor) who signs in with email and password."""
+    from .actors import Actor
     from .errors import InvalidInput
     from .extensions import db
     from .models import Company, StaffUser
     from .services.people import email_problem
-    from .services.staff import set_password
+    from .services.staff import record_staff_event, set_password
 
     _require_current_schema()
     company = db.session.scalar(db.select(Company).where(Company.slug == company_slug))
@@ -155,6 +171,8 @@ def create_user(company_slug: str, email: str, name: str, role: str, password: s
     except InvalidInput as problem:
         raise click.BadParameter(problem.message, param_hint="--password") from None
     db.session.add(user)
+    db.session.flush()
+    record_staff_event(Actor.system("resolver create-user"), user, "staff_added", email=email, role=role)
     db.session.commit()
     click.echo(f"Created {role} {user.name} <{email}> at {company.name}. They can sign in now.")
 

@@ -98,7 +98,9 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
     first move (the history has it), and its breach goes back to it; any other, the reply date it has."""
     from datetime import datetime, timedelta, timezone
 
-    from resolver.models import AuditEvent, Timer
+    from resolver.actors import Actor
+    from resolver.history import record_event
+    from resolver.models import Timer
 
     upgrade_database()
     company = Company(name="Aspen Property Co", slug="aspen")
@@ -120,8 +122,8 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
     db.session.flush()
     db.session.add(Timer(dispute_id=moved.id, window="reply", kind="reply:due", due_dt=moved.reply_due_dt))
     for old, new in ((promised, promised + timedelta(days=10)), (promised + timedelta(days=10), moved.reply_due_dt)):
-        db.session.add(AuditEvent(dispute_id=moved.id, actor_kind="staff", actor_id=manager.id, action="extend",
-                                  data={"window": "reply", "old_due": old.isoformat(), "new_due": new.isoformat()}))
+        record_event(moved, Actor.staff(manager), "extend",
+                     data={"window": "reply", "old_due": old.isoformat(), "new_due": new.isoformat()})
     db.session.commit()
     ids = (kept.id, moved.id)
     db.session.remove()
@@ -171,3 +173,115 @@ def test_letters_written_before_categories_keep_the_concession_words_they_were_s
         ("{amount} back from your security deposit", "Return {amount} from the security deposit"),
         ("{amount} credited to your account", "Credit {amount} to the resident's account"),
     ]
+
+
+def before_chaining() -> tuple[int, int, int]:
+    """A company, its manager, a resident and a dispute, on a database taken back to before histories
+    were chained (0015): (company id, dispute id, resident id)."""
+    from alembic.script import ScriptDirectory
+
+    upgrade_database()
+    company = Company(name="Aspen Property Co", slug="aspen")
+    db.session.add(company)
+    db.session.flush()
+    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
+    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
+    db.session.add_all([manager, resident])
+    db.session.flush()
+    dispute = Dispute(company_id=company.id, manager_id=manager.id, resident_id=resident.id, issue="x", state="draft")
+    db.session.add(dispute)
+    db.session.commit()
+    ids = (company.id, dispute.id, resident.id)
+    db.session.remove()
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":  # SQLite rebuilds the tables to drop columns
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            config = alembic_config(connection)
+            command.downgrade(config, ScriptDirectory.from_config(config).get_revision("0015").down_revision)
+    return ids
+
+
+def test_the_histories_are_chained_and_append_only_after_the_upgrade(empty_app):
+    """Events recorded before histories were chained get their places in the order they happened,
+    and their hashes; from then on the database refuses to change or remove one, as in a new one."""
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import text, update
+    from sqlalchemy.exc import DBAPIError
+
+    from resolver.history import verify_histories
+    from resolver.models import AuditEvent, CompanyEvent
+
+    ids = before_chaining()
+    start = datetime(2026, 3, 9, 16, 0)
+    with db.engine.begin() as connection:
+        # Written in another order than they happened: the history's order is the order they happened in.
+        for hours, action in ((2, "third"), (0, "first"), (1, "second")):
+            connection.execute(text("INSERT INTO audit_event (dispute_id, occurred_dt, actor_kind, actor_label, "
+                                    "action, reason, data) VALUES (:dispute, :at, 'staff', 'Morgan', :action, '', '{}')"),
+                               {"dispute": ids[1], "at": start + timedelta(hours=hours), "action": action})
+        connection.execute(text("INSERT INTO company_event (company_id, occurred_dt, actor_kind, actor_label, action, "
+                                "subject_kind, subject_label, reason, data) VALUES (:company, :at, 'system', "
+                                "'Resolver', 'rules_changed', 'company', 'Aspen', '', '{\"changed\": {}}')"),
+                           {"company": ids[0], "at": start})
+    upgrade_database()
+    assert db.session.execute(select(AuditEvent.action, AuditEvent.position).order_by(AuditEvent.position)).all() == [
+        ("first", 1), ("second", 2), ("third", 3)]
+    result = verify_histories()
+    assert (result.is_intact, result.histories, result.events) == (True, 2, 4)
+    for model in (AuditEvent, CompanyEvent):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(update(model).values(reason="changed"))
+        db.session.rollback()
+
+
+def test_the_residents_name_and_words_leave_the_histories_before_they_are_chained(empty_app):
+    """A history once chained can never be changed, so the upgrade first takes out what erasure must be
+    able to remove: the resident who acted is "Resident", what they wrote moves to their request (kept
+    there if it already was), their referral reads Resolver's sentence, the company's history numbers them."""
+    from datetime import datetime
+
+    from sqlalchemy import text
+
+    from resolver.history import verify_histories
+    from resolver.models import AuditEvent, CompanyEvent, ExtensionRequest
+
+    company_id, dispute_id, resident_id = before_chaining()
+    at = datetime(2026, 3, 9, 16, 0)
+    event = ("INSERT INTO audit_event (dispute_id, occurred_dt, actor_kind, actor_id, actor_label, action, reason, "
+             "data) VALUES (:dispute, :at, :kind, :resident, :label, :action, :reason, :data)")
+    with db.engine.begin() as connection:
+        connection.execute(text("INSERT INTO extension_request (dispute_id, requested_dt, days_asked, reason, status, "
+                                "answer_note) VALUES (:dispute, :at, 5, '', 'pending', '')"),
+                           {"dispute": dispute_id, "at": at})
+        for action, reason, data in (("submit_evidence", "", '{"files": 1}'),
+                                     ("ask_more_time", "I am in hospital until the 20th.", '{"days": 5}'),
+                                     ("ladder_requested", "Please look at my photos.", '{"letter_id": 99}'),
+                                     ("refer_out", "My lawyer Jo Bloggs has it now.", "{}")):
+            connection.execute(text(event), {"dispute": dispute_id, "at": at, "kind": "resident",
+                                             "resident": resident_id, "label": "Tammy Rivera", "action": action,
+                                             "reason": reason, "data": data})
+        connection.execute(text(event), {"dispute": dispute_id, "at": at, "kind": "staff", "resident": None,
+                                         "label": "Morgan Manager", "action": "extend", "reason": "She is away.",
+                                         "data": "{}"})
+        connection.execute(text("INSERT INTO company_event (company_id, occurred_dt, actor_kind, actor_label, "
+                                "action, subject_kind, subject_id, subject_label, reason, data) VALUES (:company, "
+                                ":at, 'staff', 'Morgan Manager', 'resident_added', 'company', :company, "
+                                "'Tammy Rivera', '', :data)"),
+                           {"company": company_id, "at": at, "data": f'{{"resident_id": {resident_id}}}'})
+    upgrade_database()
+    events = db.session.execute(select(AuditEvent.action, AuditEvent.actor_label, AuditEvent.reason)
+                                .order_by(AuditEvent.position)).all()
+    assert events == [
+        ("submit_evidence", "Resident", ""), ("ask_more_time", "Resident", ""), ("ladder_requested", "Resident", ""),
+        ("refer_out", "Resident", "The resident told us they have taken this to outside mediation."),
+        ("extend", "Morgan Manager", "She is away."),
+    ]
+    request = db.session.scalars(select(ExtensionRequest)).one()
+    assert request.reason == "I am in hospital until the 20th."
+    asked = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "ask_more_time")).one()
+    assert asked.data == {"days": 5, "request_id": request.id}
+    assert db.session.scalars(select(CompanyEvent.subject_label)).all() == [f"Resident #{resident_id}"]
+    assert verify_histories().is_intact

@@ -409,7 +409,10 @@ def test_the_resident_asks_for_more_time_once(make_dispute, as_resident, manager
     request = evidence.request_more_time(as_resident, dispute, days=3, reason="I am away until Monday.")
     assert (request.status, request.days_asked) == ("pending", 3)
     event = history(dispute)[-1]
-    assert (event.action, event.data, event.actor_kind) == ("ask_more_time", {"days": 3}, "resident")
+    # Their reason is kept on the request the event names, not in the history.
+    assert (event.action, event.data, event.reason, event.actor_kind) == (
+        "ask_more_time", {"days": 3, "request_id": request.id}, "", "resident")
+    assert request.reason == "I am away until Monday."
     [asked] = emails(dispute, "more_time_requested")
     assert asked.to_addr == manager.email
     error = refused(InvalidInput, dispute, lambda: evidence.request_more_time(as_resident, dispute, days=2, reason="x"))

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
+from .append_only import make_append_only
 from .base import Base
 
 
@@ -166,7 +167,10 @@ class CompanyEvent(Base):
         CheckConstraint("actor_kind IN ('staff', 'resident', 'panel', 'system')", name="actor_kind_known"),
         CheckConstraint("subject_kind IN ('company', 'panel_member', 'staff_user', 'api_key')", name="subject_known"),
         Index("ix_company_event_company_time", "company_id", "occurred_dt"),
+        UniqueConstraint("company_id", "position"),  # one chain per company, never forked
     )
+    CHAINED_FIELDS = ("company_id", "position", "occurred_dt", "actor_kind", "actor_id", "actor_label", "action",
+                      "subject_kind", "subject_id", "subject_label", "reason", "data")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id"))
@@ -181,9 +185,15 @@ class CompanyEvent(Base):
     subject_label: Mapped[str] = mapped_column(String(200), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Its place in the company's history and the hash chaining it to the event before it.
+    position: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 @event.listens_for(CompanyEvent, "before_update")
 @event.listens_for(CompanyEvent, "before_delete")
 def _refuse_history_rewrite(mapper, connection, target):
     raise PermissionError("the company's history is append-only")
+
+
+make_append_only(CompanyEvent.__table__)

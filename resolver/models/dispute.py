@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from ..workflow.definition import Decision, load_definition
+from .append_only import make_append_only
 from .base import Base
 from .company import Company, Resident, StaffUser, Unit
 
@@ -173,7 +174,12 @@ class AuditEvent(Base):
     __table_args__ = (
         CheckConstraint("actor_kind IN ('staff', 'resident', 'panel', 'system')", name="actor_kind_known"),
         Index("ix_audit_event_dispute_time", "dispute_id", "occurred_dt"),
+        # One event per place in a dispute's history: two writers at once cannot fork the chain.
+        UniqueConstraint("dispute_id", "position"),
     )
+    # What each event's hash covers, beside the hash of the event before it (``resolver.history``).
+    CHAINED_FIELDS = ("dispute_id", "position", "occurred_dt", "actor_kind", "actor_id", "actor_label", "action",
+                      "from_state", "to_state", "reason", "data")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"))
@@ -186,6 +192,9 @@ class AuditEvent(Base):
     to_state: Mapped[str | None] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Its place in the dispute's history (1, 2, ...) and the hash chaining it to the event before it.
+    position: Mapped[int]
+    hash: Mapped[str] = mapped_column(String(64))
 
     @property
     def is_state_change(self) -> bool:
@@ -196,3 +205,6 @@ class AuditEvent(Base):
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_history_rewrite(mapper, connection, target):
     raise PermissionError("the audit history is append-only")
+
+
+make_append_only(AuditEvent.__table__)  # and the database refuses it too

@@ -11,6 +11,7 @@ from ..actors import Actor
 from ..clock import now_utc
 from ..errors import NotAllowed
 from ..extensions import db
+from ..history import append_to_chain
 from ..models import CompanyEvent
 
 SUPERVISOR_ONLY = "Only a supervisor can change this. Ask your supervisor or the home office."
@@ -34,8 +35,7 @@ def record_company_event(actor: Actor, company_id: int, action: str, *, subject_
         actor_label=actor.label[:200], action=action, subject_kind=subject_kind, subject_id=subject_id,
         subject_label=subject_label[:200], reason=reason, data=data or {},
     )
-    db.session.add(row)
-    return row
+    return append_to_chain(row)  # chained like a dispute's history: changed or removed, it shows
 
 
 def company_history(company_id: int, *, limit: int = 50) -> list[CompanyEvent]:

@@ -123,8 +123,10 @@ def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str)
         dispute_id=dispute.id, requested_dt=now, days_asked=days, reason=reason.strip()[:2000], status="pending"
     )
     db.session.add(request)
+    db.session.flush()
     dispute_engine.touch(dispute)  # two tabs asking at once: the second finds the dispute changed
-    record_event(dispute, actor, "ask_more_time", now=now, reason=reason.strip()[:2000], data={"days": days})
+    # Their words stay on the request (erasable), not in the history.
+    record_event(dispute, actor, "ask_more_time", now=now, data={"days": days, "request_id": request.id})
     tell(dispute.manager, dispute, "more_time_requested", {"request": request})
     return request
 

@@ -72,7 +72,8 @@ def ask_supervisor(actor: Actor, dispute: Dispute, *, message: str = "") -> Ladd
     db.session.add(request)
     db.session.flush()
     reviewers = _reviewers(dispute, assignee)
-    record_event(dispute, actor, "ladder_requested", now=now, reason=message,
+    # The resident's message stays on the request (erasable), not in the history.
+    record_event(dispute, actor, "ladder_requested", now=now,
                  data={"letter_id": letter.id, "task_id": task.id, "due": due.isoformat(),
                        "to": [person["name"] for person in reviewers]})
     context = {"message": message, "due": due, "reviewer": reviewers[0], "manager": dispute.manager,

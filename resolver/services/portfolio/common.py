@@ -94,10 +94,17 @@ def archived_hint(row) -> str:
 def record(actor: Actor, company_id: int, action: str, label: str, **data) -> None:
     """One line of the company's history. The schema's subjects are the company, its roster, staff and
     keys, so a property, unit or resident is recorded as a change to the company, named in the label
-    and identified in ``data``. A resident's details are not copied into the history: only which
-    fields changed, so erasing a resident's data later leaves nothing of it behind here."""
+    and identified in ``data``. A resident's details are not copied into the history, not even their
+    name (``resident_subject``): only which fields changed, so erasing a resident's data later leaves
+    nothing of it behind here."""
     record_company_event(actor, company_id, action, subject_kind="company", subject_id=company_id,
                          subject_label=label, data=data)
+
+
+def resident_subject(resident: Resident) -> str:
+    """How the company's history names a resident: by number, never by name (the history is kept for
+    good; the name is read from the Resident row, which erasure clears)."""
+    return f"Resident #{resident.id}"
 
 
 def unit_label_of(unit: Unit | None) -> str:

@@ -14,7 +14,9 @@ from ...extensions import db
 from ...languages import DEFAULT_LANGUAGE, LANGUAGES
 from ...models import Resident, Unit
 from ..people import email_problem, find_or_add_unit
-from .common import KEEP, archived_hint, company_of, external_id_taken, record, require_own, text, unit_label_of
+from .common import (
+    KEEP, archived_hint, company_of, external_id_taken, record, require_own, resident_subject, text, unit_label_of,
+)
 
 RESIDENT_NAME_REQUIRED = "Give the resident's name."
 _LABELS = {"name": "The name", "email": "The email address", "phone": "The phone number",
@@ -71,7 +73,7 @@ def add_resident(actor: Actor, *, name: str, email: str = "", phone: str = "",
     resident = Resident(company_id=company_id, unit_id=unit.id if unit else None, **details)
     db.session.add(resident)
     db.session.flush()
-    record(actor, company_id, "resident_added", resident.name, resident_id=resident.id,
+    record(actor, company_id, "resident_added", resident_subject(resident), resident_id=resident.id,
            unit_id=resident.unit_id, unit=unit_label_of(unit))
     return resident
 
@@ -96,7 +98,7 @@ def edit_resident(actor: Actor, resident: Resident, *, name=KEEP, email=KEEP, ph
     if changed:
         for key in changed:
             setattr(resident, key, new[key])
-        record(actor, resident.company_id, "resident_changed", resident.name, resident_id=resident.id,
+        record(actor, resident.company_id, "resident_changed", resident_subject(resident), resident_id=resident.id,
                changed=changed)
     return resident
 
@@ -111,7 +113,7 @@ def _move(actor: Actor, resident: Resident, *, property_id: int | None, unit_lab
         return
     resident.unit_id = unit.id if unit else None
     resident.unit = unit
-    record(actor, resident.company_id, "resident_moved", resident.name, resident_id=resident.id,
+    record(actor, resident.company_id, "resident_moved", resident_subject(resident), resident_id=resident.id,
            before=unit_label_of(before), after=unit_label_of(unit) or "no unit on file")
 
 
@@ -120,7 +122,7 @@ def archive_resident(actor: Actor, resident: Resident) -> Resident:
     require_own(actor, resident.company_id, "such resident")
     if resident.archived_dt is None:
         resident.archived_dt = now_utc()
-        record(actor, resident.company_id, "resident_archived", resident.name, resident_id=resident.id)
+        record(actor, resident.company_id, "resident_archived", resident_subject(resident), resident_id=resident.id)
     return resident
 
 
@@ -133,5 +135,5 @@ def restore_resident(actor: Actor, resident: Resident) -> Resident:
         raise WrongState(f"{resident.name}'s unit ({unit_label_of(unit)}) is archived. Restore it first, "
                          "or move them to another unit.")
     resident.archived_dt = None
-    record(actor, resident.company_id, "resident_restored", resident.name, resident_id=resident.id)
+    record(actor, resident.company_id, "resident_restored", resident_subject(resident), resident_id=resident.id)
     return resident

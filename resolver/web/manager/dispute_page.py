@@ -12,7 +12,7 @@ from ...errors import DomainError
 from ...extensions import db
 from ...links import link_visits
 from ...models import (
-    AuditEvent, Dispute, ExtensionRequest, Letter, OutboxEmail, PanelMember, PanelSeat,
+    AuditEvent, Dispute, ExtensionRequest, LadderRequest, Letter, OutboxEmail, PanelMember, PanelSeat,
     Submission, Task,
 )
 from ...services import panel
@@ -20,7 +20,7 @@ from ...workflow.engine import dispute_engine
 from ...models import UNSENT
 from .actions import available_actions
 from .diagram import workflow_svg
-from .timeline import describe
+from .timeline import describe, residents_words
 
 WORKFLOW = dispute_engine.definition
 # Served inline (for thumbnails) only when the stored type is one of these; everything else downloads.
@@ -53,7 +53,7 @@ def dispute_page_context(dispute: Dispute) -> dict:
     return {
         "dispute": dispute,
         "company": company,
-        "events": [(event, describe(event, company, dispute.decision)) for event in events],
+        "events": _timeline(dispute, events, requests),
         "submissions": submissions,
         "requests": requests,
         "pending_request": next((r for r in requests if r.status == "pending"), None),
@@ -75,6 +75,15 @@ def dispute_page_context(dispute: Dispute) -> dict:
         "is_waiting_for_resident": dispute.state in WORKFLOW.windows["evidence"].active_in,
         "unsent_statuses": UNSENT,
     }
+
+
+def _timeline(dispute: Dispute, events: list, requests: list) -> list[tuple]:
+    """Each event with its sentence and the words quoted beside it. The history names no resident:
+    their name and what they wrote are read from the rows that keep them (and erasure clears)."""
+    company, name = dispute.company, dispute.resident.name
+    ladder_requests = _rows(LadderRequest, dispute, LadderRequest.id)
+    return [(event, describe(event, company, dispute.decision, resident_name=name),
+             residents_words(event, requests, ladder_requests)) for event in events]
 
 
 def _emails(dispute: Dispute) -> list:

@@ -7,6 +7,7 @@ changes nothing.
 """
 from __future__ import annotations
 
+from functools import partial
 from zoneinfo import available_timezones
 
 from flask import flash, g, redirect, render_template, request, url_for
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import db
-from ...models import ApiKey, StaffUser
+from ...models import ApiKey, Resident, StaffUser
 from ...services import accounts, staff
 from ...services.company_history import company_history
 from ...services.company_settings import change_company_rules
@@ -50,8 +51,8 @@ def _page(status: int = 200, *, error: DomainError | None = None, new_key: str |
         properties=queries.properties_of(company.id),
         keys=list(db.session.scalars(
             select(ApiKey).where(ApiKey.company_id == company.id).order_by(ApiKey.revoked_dt.is_not(None), ApiKey.id))),
-        history=company_history(company.id),
-        describe_change=describe_change,
+        history=(history := company_history(company.id)),
+        describe_change=partial(describe_change, resident_names=_resident_names(history)),
         error=error,
         new_key=new_key,
         rules_form=rules_form,
@@ -119,14 +120,26 @@ def _setting_in_words(name: str, change) -> str:
     return words
 
 
-def describe_change(event) -> str:
-    """One line of the company's history, in words."""
+def _resident_names(history) -> dict[int, str]:
+    """The current names of the residents the history speaks of: it keeps only their number."""
+    ids = {event.data["resident_id"] for event in history if (event.data or {}).get("resident_id")}
+    if not ids:
+        return {}
+    rows = db.session.execute(select(Resident.id, Resident.name).where(Resident.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
+def describe_change(event, resident_names: dict[int, str] | None = None) -> str:
+    """One line of the company's history, in words; a resident by their name now (``resident_names``)."""
     data = event.data or {}
     if callable(line := _CHANGES.get(event.action)):
         return line(event)
-    fields = ", ".join(_setting_in_words(name, change) for name, change in data.get("changed", {}).items())
+    changed = data.get("changed", {})  # the settings with before and after; a resident's fields by name only
+    changes = changed.items() if isinstance(changed, dict) else ((field, None) for field in changed)
+    fields = ", ".join(_setting_in_words(field, change) for field, change in changes)
+    name = (resident_names or {}).get(data.get("resident_id")) or event.subject_label
     return _CHANGES.get(event.action, event.action.replace("_", " ") + " ({name})").format(
-        name=event.subject_label, fields=fields, role=data.get("after", ""),
+        name=name, fields=fields, role=data.get("after", ""),
         reserve="a reserve" if data.get("is_reserve") else "a regular member")
 
 

@@ -53,23 +53,39 @@ _DECISIONS = {Decision.UPHOLD: "the company's position stands", Decision.RESIDEN
               Decision.COMPROMISE: "a compromise"}
 
 
-def _who(event: AuditEvent) -> str:
+def _who(event: AuditEvent, resident_name: str) -> str:
     if event.actor_kind == "system":
         return "Resolver"
     if event.actor_kind == "panel":
         return "A team member"
+    if event.actor_kind == "resident":  # the history keeps no name of theirs: the Resident row has it
+        return resident_name
     return event.actor_label or event.actor_kind
 
 
-def describe(event: AuditEvent, company, decision: str | None = None) -> str:
+def residents_words(event: AuditEvent, requests, ladder_requests) -> str:
+    """What to quote beside ``event``: its reason, or for the resident's own requests what they wrote,
+    read from the request itself (the history keeps none of it, so that erasure can remove it)."""
+    data = event.data or {}
+    if event.action == "ask_more_time":
+        request = next((r for r in requests if r.id == data.get("request_id")), None)
+        return request.reason if request is not None else event.reason
+    if event.action == "ladder_requested":
+        request = next((r for r in ladder_requests if r.letter_id == data.get("letter_id")), None)
+        return request.message if request is not None else event.reason
+    return event.reason
+
+
+def describe(event: AuditEvent, company, decision: str | None = None, *,
+             resident_name: str = "The resident") -> str:
     data = event.data or {}
     template = _SENTENCES.get(event.action)
     if template is None:
         words = event.action.replace("_", " ")
-        sentence = f"{_who(event)}: {words}."
+        sentence = f"{_who(event, resident_name)}: {words}."
         if event.is_state_change:
             workflow = load_definition("dispute")
-            sentence = f"{_who(event)}: {words} (now {workflow.label(event.to_state)})."
+            sentence = f"{_who(event, resident_name)}: {words} (now {workflow.label(event.to_state)})."
         return sentence
     dates = ""
     if data.get("new_due"):
@@ -79,7 +95,7 @@ def describe(event: AuditEvent, company, decision: str | None = None) -> str:
     files = data.get("files")
     chosen = data.get("decision") or decision
     return template.format(
-        who=_who(event),
+        who=_who(event, resident_name),
         files=f" with {files} file{'s' if files != 1 else ''}" if files else "",
         window={"evidence": "resident's", "reply": "written reply", "panel": "team's",
                 "follow_up": "follow-up"}.get(data.get("window"), data.get("window", "")),
