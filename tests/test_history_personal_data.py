@@ -101,3 +101,24 @@ def test_a_resident_erased_is_shown_as_what_erasure_left(walked, resident, manag
     assert "Erased resident asked for 5 more days." in history
     assert MORE_TIME not in history
 
+
+
+def test_a_task_that_names_the_resident_and_an_edited_subject_stay_out_of_the_history(
+        make_dispute, manager, signed_in_client):
+    """A fulfilment task's title says whom it is for, and a subject line may name the resident: the task
+    and the letter keep them (erasure clears them), the history only says that they were there."""
+    dispute = make_dispute("decided", votes=("uphold", "compromise", "compromise"))
+    staff = Actor.staff(manager)
+    letter = outcome.draft_outcome(staff, dispute)
+    outcome.edit_letter(staff, letter, subject=f"Our answer to you, {dispute.resident.name}")
+    outcome.approve_letter(staff, letter)
+    outcome.send_outcome(staff, dispute)
+    outcome.respond_to_offer(Actor.resident(dispute.resident), dispute, accept=True)
+    (task,) = outcome.open_tasks(dispute, "fulfil_offer")
+    outcome.complete_task(staff, task)
+    db.session.commit()
+    assert dispute.resident.name in task.title  # what the history must not copy
+    leaks = [value for value in every_value(AuditEvent) if dispute.resident.name in value]
+    assert leaks == []
+    history = history_shown(signed_in_client(manager), dispute)
+    assert f"finished a task: {task.title}" in history.replace("&#39;", "'")

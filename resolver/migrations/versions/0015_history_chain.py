@@ -3,11 +3,12 @@
 Before chaining, the histories are cleared of residents' personal data, which once chained could
 never be erased: a resident who acted is "Resident" (their id stays), what they wrote when asking
 for more time or for the decision to be looked at again stays only on that request (copied there if
-it was missing), a resident's referral reads Resolver's own sentence, and the company's history
-names a resident "Resident #<id>" (the pages read the name from the resident's row).
+it was missing), a resident's referral reads Resolver's own sentence, a task's title (which names
+the resident) and an edited letter's subject stay only on the task and the letter, and the company's
+history names a resident "Resident #<id>" (the pages read the name from the resident's row).
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-02 16:00:00
 
 """
@@ -86,6 +87,22 @@ def _redact_disputes(connection) -> None:
         connection.execute(ladders.update().where(ladders.c.letter_id == letter_id, ladders.c.message == '')
                            .values(message=event.reason))
         connection.execute(events.update().where(events.c.id == event.id).values(reason=''))
+    _keep_on_task_and_letter(connection, events)
+
+
+def _keep_on_task_and_letter(connection, events) -> None:
+    """A task's title names the resident and a letter's subject may: the task and the letter keep them."""
+    named = connection.execute(sa.select(events.c.id, events.c.action, events.c.data).where(
+        events.c.action.in_(('fulfilment_task', 'task_done', 'letter_edited')))).all()
+    for event in named:
+        data = dict(event.data or {})
+        if event.action == 'letter_edited' and 'subject' in data:
+            data['subject'] = True
+        elif event.action != 'letter_edited' and 'title' in data:
+            del data['title']
+        else:
+            continue
+        connection.execute(events.update().where(events.c.id == event.id).values(data=data))
 
 
 _REQUESTS = sa.table('extension_request', sa.column('id', sa.Integer), sa.column('dispute_id', sa.Integer),

@@ -203,7 +203,7 @@ def edit_letter(
         if not subject or len(subject) > 300:
             raise InvalidInput("The subject line needs between 1 and 300 characters.", field="subject")
         if subject != letter.subject:
-            changed["subject"] = subject
+            changed["subject"] = True  # the words stay on the letter (erasable), not in the history
             letter.subject = subject
     new_kind = letter.token_kind if token_kind is None else " ".join(token_kind.split())
     new_token = letter.token_cents if token_cents is None else (check_cents(token_cents, field="token_cents") or None)

@@ -57,7 +57,7 @@ def start_fulfilment(actor: Actor, dispute: Dispute, letter: Letter, now: dateti
     db.session.add(task)
     db.session.flush()
     record_event(dispute, actor, "fulfilment_task", now=now,
-                 data={"task_id": task.id, "title": title, "steps": staff_steps})
+                 data={"task_id": task.id, "steps": staff_steps})  # its title names the resident
     return task
 
 
@@ -88,7 +88,7 @@ def complete_task(actor: Actor, task: Task, *, note: str = "", expected_version:
     task.done_note = " ".join((note or "").split())
     dispute_engine.touch(dispute)  # two managers finishing the same task: once, and the other is told
     record_event(dispute, actor, "task_done", now=now, reason=task.done_note,
-                 data={"task_id": task.id, "kind": task.kind, "title": task.title})
+                 data={"task_id": task.id, "kind": task.kind})
     if task.kind == "fulfil_offer" and not open_tasks(dispute, "fulfil_offer"):
         detail = task.detail or {}
         letter = db.session.get(Letter, detail["letter_id"]) if detail.get("letter_id") else None

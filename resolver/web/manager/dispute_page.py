@@ -53,7 +53,7 @@ def dispute_page_context(dispute: Dispute) -> dict:
     return {
         "dispute": dispute,
         "company": company,
-        "events": _timeline(dispute, events, requests),
+        "events": _timeline(dispute, events, requests, tasks),
         "submissions": submissions,
         "requests": requests,
         "pending_request": next((r for r in requests if r.status == "pending"), None),
@@ -77,12 +77,14 @@ def dispute_page_context(dispute: Dispute) -> dict:
     }
 
 
-def _timeline(dispute: Dispute, events: list, requests: list) -> list[tuple]:
+def _timeline(dispute: Dispute, events: list, requests: list, tasks: list) -> list[tuple]:
     """Each event with its sentence and the words quoted beside it. The history names no resident:
-    their name and what they wrote are read from the rows that keep them (and erasure clears)."""
+    their name, what they wrote and the tasks' titles are read from the rows that keep them (and
+    erasure clears)."""
     company, name = dispute.company, dispute.resident.name
     ladder_requests = _rows(LadderRequest, dispute, LadderRequest.id)
-    return [(event, describe(event, company, dispute.decision, resident_name=name),
+    titles = {task.id: task.title for task in tasks}
+    return [(event, describe(event, company, dispute.decision, resident_name=name, task_titles=titles),
              residents_words(event, requests, ladder_requests)) for event in events]
 
 

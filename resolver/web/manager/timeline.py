@@ -77,8 +77,11 @@ def residents_words(event: AuditEvent, requests, ladder_requests) -> str:
 
 
 def describe(event: AuditEvent, company, decision: str | None = None, *,
-             resident_name: str = "The resident") -> str:
+             resident_name: str = "The resident", task_titles: dict[int, str] | None = None) -> str:
+    """``event`` as a sentence; the resident's name and a task's title (which names them) are read from
+    their rows, since the history keeps neither."""
     data = event.data or {}
+    title = (task_titles or {}).get(data.get("task_id")) or data.get("title")  # events before 0015 kept it
     template = _SENTENCES.get(event.action)
     if template is None:
         words = event.action.replace("_", " ")
@@ -102,5 +105,5 @@ def describe(event: AuditEvent, company, decision: str | None = None, *,
         dates=dates,
         days=data.get("days", "a few"),
         decision=_DECISIONS.get(chosen, chosen or "recorded"),
-        task=f": {data['title']}" if data.get("title") else "",
+        task=f": {title}" if title else "",
     )
