@@ -51,3 +51,12 @@ def test_emptying_the_shared_database_leaves_no_row_and_starts_the_ids_again(app
     for table in Base.metadata.sorted_tables:
         assert db.session.execute(db.select(db.func.count()).select_from(table)).scalar() == 0, table.name
     assert make_company().id == 1
+
+
+def test_each_url_rule_builds_with_the_function_it_would_have_compiled_itself(app, reused_url_builders):
+    compile_builder = reused_url_builders
+    rules = list(app.url_map.iter_rules())
+    assert len(rules) > 50
+    for rule in rules:
+        assert rule._build.__func__.__code__ == compile_builder(rule, False).__code__, rule.rule
+        assert rule._build_unknown.__func__.__code__ == compile_builder(rule, True).__code__, rule.rule
