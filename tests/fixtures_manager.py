@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from unittest import mock
 
 import pytest
 from sqlalchemy import event
@@ -11,6 +12,11 @@ from sqlalchemy import event
 from resolver.extensions import db
 
 PASSWORD = "correct horse battery"
+# Production hashes passwords with werkzeug's scrypt (N=2**15: a second of this machine's time to hash,
+# and again to check at each sign-in). The staff the fixtures give a password get a scrypt hash of a
+# small cost instead, which the real sign-in checks the same way; tests/test_fixtures.py checks that
+# production's own hash keeps its full cost.
+TEST_HASH_METHOD = "scrypt:1024:8:1"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -38,9 +44,14 @@ def csrf_from(html: str) -> str:
 
 
 def give_password(user, password: str = PASSWORD) -> None:
+    """Set ``user``'s password through the real verb, hashed at a test's cost (TEST_HASH_METHOD)."""
+    from resolver.services import staff
     from resolver.web.manager.auth import set_password
 
-    set_password(user, password)
+    hash_for_tests = staff.generate_password_hash
+    with mock.patch.object(staff, "generate_password_hash",
+                           lambda password, **_: hash_for_tests(password, method=TEST_HASH_METHOD)):
+        set_password(user, password)
     db.session.commit()
 
 

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from resolver import create_app
 from resolver.extensions import db
 
-from ..conftest import free_port
+from ..conftest import TEMPLATE_CODE, free_port
 
 CHROMIUM = os.environ.get("RESOLVER_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -38,6 +38,7 @@ def live_server(tmp_path_factory, smtp_server, fresh_database):
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         }
     )
+    app.jinja_env.bytecode_cache = TEMPLATE_CODE  # the pages the other tests' apps compiled already
     with app.app_context():
         db.create_all()
     server = make_server("127.0.0.1", port, app, threaded=True)
