@@ -38,6 +38,18 @@ def differences() -> list:
         return compare_metadata(context, Base.metadata)
 
 
+def aspen_people() -> tuple[Company, StaffUser, Resident]:
+    """A company with its manager and a resident, written straight to the migrated schema."""
+    company = Company(name="Aspen Property Co", slug="aspen")
+    db.session.add(company)
+    db.session.flush()
+    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
+    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
+    db.session.add_all([manager, resident])
+    db.session.flush()
+    return company, manager, resident
+
+
 def test_upgrading_an_empty_database_gives_exactly_the_models(empty_app):
     assert current_revision() is None
     before, after = upgrade_database()
@@ -73,12 +85,7 @@ def test_the_check_constraints_come_with_the_migrations(empty_app):
 def test_a_dispute_cannot_sit_in_a_state_without_its_dates(empty_app):
     """The workflow's `requires` lists are constraints in the migrated schema too."""
     upgrade_database()
-    company = Company(name="Aspen Property Co", slug="aspen")
-    db.session.add(company)
-    db.session.flush()
-    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
-    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
-    db.session.add_all([manager, resident])
+    company, manager, resident = aspen_people()
     db.session.commit()
 
     def dispute(state: str) -> Dispute:
@@ -103,13 +110,7 @@ def test_the_reply_promise_is_backfilled_from_the_date_before_the_first_move(emp
     from resolver.models import Timer
 
     upgrade_database()
-    company = Company(name="Aspen Property Co", slug="aspen")
-    db.session.add(company)
-    db.session.flush()
-    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
-    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
-    db.session.add_all([manager, resident])
-    db.session.flush()
+    company, manager, resident = aspen_people()
     received = datetime(2026, 3, 9, 16, 0, tzinfo=timezone.utc)
     promised = received + timedelta(days=7)
 
@@ -145,13 +146,7 @@ def test_letters_written_before_categories_keep_the_concession_words_they_were_s
     from resolver.models import Letter
 
     upgrade_database()
-    company = Company(name="Aspen Property Co", slug="aspen")
-    db.session.add(company)
-    db.session.flush()
-    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
-    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
-    db.session.add_all([manager, resident])
-    db.session.flush()
+    company, manager, resident = aspen_people()
     letters = {}
     for category in ("Security deposit", "noise"):
         dispute = Dispute(company_id=company.id, manager_id=manager.id, resident_id=resident.id, issue="x",
@@ -181,13 +176,7 @@ def before_chaining() -> tuple[int, int, int]:
     from alembic.script import ScriptDirectory
 
     upgrade_database()
-    company = Company(name="Aspen Property Co", slug="aspen")
-    db.session.add(company)
-    db.session.flush()
-    manager = StaffUser(company_id=company.id, email="morgan@aspen.test", name="Morgan Manager")
-    resident = Resident(company_id=company.id, name="Tammy Rivera", email="tammy@mail.test")
-    db.session.add_all([manager, resident])
-    db.session.flush()
+    company, manager, resident = aspen_people()
     dispute = Dispute(company_id=company.id, manager_id=manager.id, resident_id=resident.id, issue="x", state="draft")
     db.session.add(dispute)
     db.session.commit()

@@ -151,13 +151,13 @@ def test_what_was_typed_survives_a_reload_before_sending(page, invited):
 
 
 @pytest.mark.viewport({"width": 1280, "height": 800})
-def test_a_file_too_large_is_caught_before_it_is_uploaded(page, invited, screenshot):
+def test_a_file_too_large_is_caught_before_it_is_uploaded(page, invited, screenshot, tmp_path):
     dispute, link = invited
+    huge = tmp_path / "huge.pdf"  # given by its path: the browser reads it from disk, as a phone would
+    huge.write_bytes(b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024))
     page.goto(link)
     page.get_by_label("What happened, in your own words").fill("Here is the video still.")
-    page.get_by_label("Photos and documents (optional)").set_input_files([
-        {"name": "huge.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n" + b"0" * (11 * 1024 * 1024)},
-    ])
+    page.get_by_label("Photos and documents (optional)").set_input_files(huge)
     expect(page.locator("#chosen-files")).to_contain_text("each file can be at most 10.0 MB")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Send my side").click()
