@@ -153,7 +153,8 @@ def _link_query(purpose: str):
 
 # How often a link may send -----------------------------------------------------------------------
 #
-# Every POST through a link sends something (evidence and two emails, a vote), so each purpose has a
+# Every POST through a link sends something (evidence and two emails, a vote, an answer to the letter),
+# so each purpose has a
 # pace: so many accepted POSTs in a stretch of time, counted from the link's logged uses (accepted
 # POSTs are always logged in full). An evidence link counts its own sends; a vote link, every link
 # of its seat (a member sent a fresh link still votes at the same pace).
@@ -166,7 +167,8 @@ class Pace:
 
 
 # Room for a person's own tries (a form refused for a missing amount counts too), not for a flood.
-PACES = {"evidence": Pace(10, timedelta(hours=1), "an hour"), "vote": Pace(10, timedelta(minutes=1), "a minute")}
+PACES = {"evidence": Pace(10, timedelta(hours=1), "an hour"), "outcome": Pace(10, timedelta(hours=1), "an hour"),
+         "vote": Pace(10, timedelta(minutes=1), "a minute")}
 
 
 class TooManySends(LinkError):

@@ -224,3 +224,18 @@ def test_after_confirming_a_granted_decision_the_page_says_by_when_it_is_done(cl
            in page
     assert "<li>what you asked us to do ($150): “Refund the $150 cleaning charge.”</li>" in page
     assert "as the letter says" not in page
+
+
+def test_the_outcome_link_answers_at_most_ten_times_an_hour_then_says_when_it_can_again(client, sent, frozen_clock):
+    """Each answer through the letter's link may email the manager; a flood of them is stopped kindly."""
+    page = client.get(path_of(sent)).get_data(as_text=True)
+    for _ in range(10):
+        assert client.post(path_of(sent) + "/receipt", data={"csrf_token": csrf_from(page)}).status_code < 400
+    queued = len(emails(sent))
+    refused = client.post(path_of(sent) + "/receipt", data={"csrf_token": csrf_from(page)})
+    shown = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and "Please wait a little before sending again" in shown
+    assert f'href="{path_of(sent)}"' in shown  # back to their own letter's page
+    assert len(emails(sent)) == queued
+    frozen_clock.advance(timedelta(hours=1, minutes=1))
+    assert client.post(path_of(sent) + "/receipt", data={"csrf_token": csrf_from(page)}).status_code < 400

@@ -17,11 +17,12 @@ from ...errors import AlreadyRecorded, DomainError, LinkError
 from ...extensions import db
 from ...files import path_for
 from ...letters import render
+from ...links import TooManySends
 from ...models import Dispute
 from ...services import outcome
 from ...workdays import format_day
 from ...workflow.engine import dispute_engine
-from ..link_pages import check_link
+from ..link_pages import check_link, too_many_sends_page
 from ..unit_of_work import unit_of_work
 from . import blueprint
 from .forms import LadderForm, MediationForm, OfferAnswerForm, PageForm, ReceiptForm
@@ -54,6 +55,10 @@ def _dispute() -> Dispute:
 def _problem_page(problem: LinkError):
     link = getattr(problem, "link", None)
     dispute = db.session.get(Dispute, link.dispute_id) if link is not None else None
+    if isinstance(problem, TooManySends):
+        return too_many_sends_page("resident/too_many_sends.html", problem, dispute=dispute,
+                                   company=dispute.company, resident=dispute.resident,
+                                   back_url=url_for(".outcome_page", token=request.view_args["token"]))
     status = 410 if problem.reason in ("expired", "revoked") else 403 if dispute else 404
     return render_template("resident/link_problem.html", problem=problem, dispute=dispute,
                            company=dispute.company if dispute else None), status

@@ -79,7 +79,8 @@ def _link_problem_page(problem: LinkError):
     dispute = db.session.get(Dispute, link.dispute_id) if link is not None else None
     if isinstance(problem, TooManySends):
         return too_many_sends_page("resident/too_many_sends.html", problem, dispute=dispute,
-                                   company=dispute.company, resident=dispute.resident)
+                                   company=dispute.company, resident=dispute.resident,
+                                   back_url=url_for(".evidence_status", token=request.view_args["token"]))
     status = 410 if problem.reason in ("expired", "revoked") else 403 if dispute else 404
     return render_template("resident/link_problem.html", problem=problem, dispute=dispute,
                            company=dispute.company if dispute else None), status
