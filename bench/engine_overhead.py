@@ -1,7 +1,8 @@
 """Transition overhead: the engine's cost per transition with no database, beside bare ``transitions``.
 
 Both fire the same triggers of the same workflow definition, from the same states: steps that move
-no deadline window and need no database guard, so the engine issues no SQL at all (checked). The
+no deadline window and need no database guard, so the engine issues no SQL (checked) but the one read
+of its history's last link a transaction makes (the first event; the next follow it in the session). The
 engine's figure includes what it adds to every step: the checks that give a person a clear refusal,
 the audit event it builds and adds to the session, and the windows it looks at. Bare ``transitions``
 is one Machine with one plain model, fired the way its documentation shows.
@@ -14,6 +15,8 @@ from pathlib import Path
 from .common import make_app, median, row, timed
 
 NAME = "engine_overhead"
+# The history's last link, read once a transaction to chain the first new event (resolver.history).
+CHAIN_READ = "SELECT audit_event.position, audit_event.hash"
 # (state before, trigger): none opens or closes a window, none has a guard that reads the database.
 STEPS = (
     ("decided", "draft_outcome"),
@@ -87,8 +90,9 @@ def run(quick: bool, workdir: Path) -> list[dict]:
         for _ in range(repeats):  # alternate, so a busy moment on the machine hits both
             bare_times += timed(bare_round, 1)
             engine_times += timed(engine_round, 1)
-        if statements:
-            raise RuntimeError(f"the engine issued SQL while measured: {statements[0]}")
+        others = [sql for sql in statements if not sql.startswith(CHAIN_READ)]
+        if others or len(statements) > 2 + repeats:  # one chain read a round
+            raise RuntimeError(f"the engine issued SQL while measured: {(others or statements)[0]}")
     per = rounds * len(STEPS)
     bare_us, engine_us = median(bare_times) / per * 1e6, median(engine_times) / per * 1e6
     ratio = engine_us / bare_us

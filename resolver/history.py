@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from .actors import Actor
 from .clock import now_utc
@@ -115,19 +115,27 @@ def append_to_chain(event):
     chain = _CHAIN_OF[type(event)]
     # Stored as the database gives it back, so the hash is computed over what is read later.
     event.data = json.loads(json.dumps(event.data or {}))
-    position, previous_hash = _last_link(chain, getattr(event, chain.owner))
+    owner_id = getattr(event, chain.owner)
+    position, previous_hash = _last_link(chain, owner_id)
     event.position = position + 1
     event.hash = chain_hash(previous_hash, _chained_fields(chain.model, event))
     db.session.add(event)
+    db.session.info.setdefault(_TAILS, {})[chain.model, owner_id] = event
     return event
 
 
+# The session's newest event of each history, while it waits to be flushed.
+_TAILS = "resolver.history.tails"
+
+
 def _last_link(chain: Chain, owner_id: int) -> tuple[int, str]:
-    """(position, hash) of the history's last event so far, or (0, '') for a history not begun."""
-    waiting = [row for row in db.session.new if type(row) is chain.model and getattr(row, chain.owner) == owner_id]
-    if waiting:
-        last = max(waiting, key=lambda row: row.position)
-        return last.position, last.hash
+    """(position, hash) of the history's last event so far, or (0, '') for a history not begun.
+
+    An event still waiting in the session is the last; once flushed (or rolled back) it is no longer
+    waiting, and the database says what the last is."""
+    waiting = db.session.info.get(_TAILS, {}).get((chain.model, owner_id))
+    if waiting is not None and inspect(waiting).pending:
+        return waiting.position, waiting.hash
     with db.session.no_autoflush:  # the verb's rows may not be whole yet; events are never left waiting here
         row = db.session.execute(
             select(chain.model.position, chain.model.hash).where(chain.owner_column == owner_id)

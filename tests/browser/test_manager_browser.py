@@ -40,7 +40,7 @@ def test_signing_in(app, page, manager, screenshot):
         expect(nav.get_by_role("link", name=link)).to_be_visible()
     screenshot("dashboard")
     page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    expect(page.get_by_text("You are signed out, here and on any other device")).to_be_visible()
 
 
 @DESKTOP
