@@ -41,8 +41,11 @@ def test_answers_sent_at_once_from_several_processes_record_exactly_one(app, mak
     assert len(winners) == 1, results
     answer = "accepted" if winners[0]["form"]["answer"] == "accept" else "declined"
     said = "accepted this offer" if answer == "accepted" else "said no, thank you, to this offer"
-    # Every other tap was told, plainly, what stands.
-    assert all(r["status"] == 200 and r["said"] == said for r in results if r is not winners[0]), results
+    # Every other tap was told, plainly, what stands; past the link's pace (ten sends an hour), that
+    # nothing was saved and when it can send again.
+    others = [r for r in results if r is not winners[0]]
+    assert all((r["status"] == 200 and r["said"] == said) or r["status"] == 429 for r in others), results
+    assert any(r["status"] == 200 for r in others), results
 
     db.session.expire_all()
     assert db.session.get(Dispute, dispute.id).state == "outcome_sent"
