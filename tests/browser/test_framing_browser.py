@@ -108,11 +108,13 @@ def test_a_residents_pages_never_send_their_address_on(app, browser, evidence_pa
     for path in (evidence_path, f"{evidence_path}/status", outcome_path):
         context = browser.new_context()  # nothing cached: the page fetches its stylesheets
         page = context.new_page()
-        referers = {}
-        page.on("request", lambda request: referers.setdefault(request.url, request.all_headers().get("referer")))
+        requests = []
+        page.on("request", lambda request: requests.append(request))  # headers are read after the load
         page.goto(live(app, path))
-        assert [url for url in referers if url.endswith(".css")], f"{path} loaded no stylesheet"
-        sent_on = {url: referer for url, referer in referers.items() if url != live(app, path) and referer}
+        page.wait_for_load_state("load")
+        assert [r for r in requests if r.resource_type == "stylesheet"], f"{path} loaded no stylesheet"
+        referers = {r.url: r.all_headers().get("referer") for r in requests if r.url != live(app, path)}
+        sent_on = {url: referer for url, referer in referers.items() if referer}
         assert not sent_on, f"{path} sent its address on: {sent_on}"
         context.close()
 
