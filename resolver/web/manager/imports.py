@@ -127,5 +127,4 @@ def portfolio_export():
     """The company's current properties, units and residents, in the format the import reads."""
     return Response(export_portfolio(current_actor()).encode("utf-8-sig"), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{g.company.slug}-properties-units-residents.csv"',
-        "Cache-Control": "private, no-store",
     })

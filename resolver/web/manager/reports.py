@@ -288,5 +288,4 @@ def report_csv(slug: str):
         writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row])
     return Response(out.getvalue(), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{g.company.slug}-{slug}-{months}m.csv"',
-        "Cache-Control": "private, no-store",
     })

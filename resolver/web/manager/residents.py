@@ -135,10 +135,8 @@ def export_resident(resident_id: int):
     resident = portfolio.own_resident(actor, resident_id)
     refuse_unless_valid(FlaskForm())  # nothing to read but the CSRF token
     archive = personal_data.export_resident(actor, resident)
-    response = send_file(io.BytesIO(archive), mimetype="application/zip", as_attachment=True,
-                         download_name=personal_data.export_filename(resident))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_file(io.BytesIO(archive), mimetype="application/zip", as_attachment=True,
+                     download_name=personal_data.export_filename(resident))
 
 
 class ErasureForm(FlaskForm):

@@ -204,13 +204,10 @@ def dispute_action(dispute_id: int, name: str):
 
 # Files: evidence and letters, to the company's own staff only ----------------------------------
 
-def _no_sniff(response, *, inline: bool):
-    response.headers["X-Content-Type-Options"] = "nosniff"
+def _sandboxed(response):
+    # nosniff, no Referer and no-store come with every response (resolver.web.security_headers).
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, max-age=300"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
-    if not inline:
-        response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -232,7 +229,7 @@ def evidence_file(dispute_id: int, file_id: int):
                          as_attachment=not inline, download_name=served_name(stored.original_name, stored.content_type),
                          conditional=True,
                          etag=stored.sha256)
-    return _no_sniff(response, inline=inline)
+    return _sandboxed(response)
 
 
 @blueprint.get("/disputes/<int:dispute_id>/letters/<int:letter_id>.pdf")
@@ -246,7 +243,7 @@ def letter_pdf(dispute_id: int, letter_id: int):
         abort(410, "The letter's PDF is missing from storage.")
     response = send_file(io.BytesIO(path.read_bytes()), mimetype="application/pdf", as_attachment=True,
                          download_name=f"dispute-{dispute.id}-letter-v{letter.version}.pdf", etag=letter.pdf_sha256)
-    return _no_sniff(response, inline=False)
+    return _sandboxed(response)
 
 
 @blueprint.get("/disputes/<int:dispute_id>/tasks/<int:task_id>.ics")
@@ -262,7 +259,7 @@ def task_calendar(dispute_id: int, task_id: int):
         abort(410, "The reminder is missing from storage.")
     response = send_file(io.BytesIO(path.read_bytes()), mimetype="text/calendar", as_attachment=True,
                          download_name=f"dispute-{dispute.id}-task-{task.id}.ics", etag=sha256)
-    return _no_sniff(response, inline=False)
+    return _sandboxed(response)
 
 
 from . import category_settings, imports, portfolio, reports, residents, roster_settings, settings  # noqa: E402,F401  (more routes)

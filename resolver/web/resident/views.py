@@ -348,7 +348,5 @@ def evidence_file(token: str, file_id: int):
     response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
                          download_name=uploads.served_name(evidence.original_name, evidence.content_type),
                          max_age=0, conditional=False, etag=False)
-    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
     return response
