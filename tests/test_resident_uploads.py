@@ -135,7 +135,7 @@ def test_a_send_far_over_the_limit_gets_a_clear_page_not_a_crash(client, waiting
 
 def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_again(client, waiting, monkeypatch):
     first, second = photo(color=(50, 50, 50), gps=False, taken=None), pdf("second")
-    real_fsync, calls = file_store.os.fsync, []
+    real_fsync, calls = os.fsync, []
 
     def failing_fsync(fd):
         if stat.S_ISREG(os.fstat(fd).st_mode):
@@ -144,7 +144,7 @@ def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_a
                 raise OSError(errno.ENOSPC, "No space left on device")
         return real_fsync(fd)
 
-    monkeypatch.setattr(file_store.os, "fsync", failing_fsync)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
     before, snapshot = counts(), dispute_snapshot(waiting.id)
     form = ResidentForm(client, waiting)
     sent = form.send(details="Please keep this.", files=[("one.jpg", first), ("two.pdf", second)])
@@ -155,7 +155,7 @@ def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_a
     assert not stored_anything(first) and not stored_anything(second)
     assert not list(file_store.store_root().rglob(".incoming-*"))  # no half-written file either
 
-    monkeypatch.setattr(file_store.os, "fsync", real_fsync)
+    monkeypatch.setattr(os, "fsync", real_fsync)
     assert form.send(details="Please keep this.", files=[("one.jpg", first), ("two.pdf", second)]).status_code == 303
     assert [f.original_name for f in db.session.scalars(db.select(EvidenceFile))] == ["one.jpg", "two.pdf"]
 
@@ -163,7 +163,7 @@ def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_a
 def test_a_file_is_on_disk_under_its_name_before_the_send_is_recorded(client, waiting, monkeypatch):
     """The file's bytes and then its name in the folder are flushed to disk before the row commits,
     so a power cut right after the receipt cannot lose what the receipt lists."""
-    flushed, real_fsync, real_commit = [], file_store.os.fsync, db.session.commit
+    flushed, real_fsync, real_commit = [], os.fsync, db.session.commit
 
     def noting_fsync(fd):
         flushed.append("folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file")
@@ -173,7 +173,7 @@ def test_a_file_is_on_disk_under_its_name_before_the_send_is_recorded(client, wa
         flushed.append("commit")
         return real_commit()
 
-    monkeypatch.setattr(file_store.os, "fsync", noting_fsync)
+    monkeypatch.setattr(os, "fsync", noting_fsync)
     form = ResidentForm(client, waiting)
     form.open()
     flushed.clear()
@@ -184,7 +184,7 @@ def test_a_file_is_on_disk_under_its_name_before_the_send_is_recorded(client, wa
 
 
 def test_a_disk_that_fails_as_the_name_is_written_leaves_nothing(client, waiting, monkeypatch):
-    real_fsync = file_store.os.fsync
+    real_fsync = os.fsync
 
     def failing_folder_fsync(fd):
         # The folders are made; the file is written and renamed; flushing its new name fails.
@@ -192,7 +192,7 @@ def test_a_disk_that_fails_as_the_name_is_written_leaves_nothing(client, waiting
             raise OSError(errno.EIO, "Input/output error")
         return real_fsync(fd)
 
-    monkeypatch.setattr(file_store.os, "fsync", failing_folder_fsync)
+    monkeypatch.setattr(os, "fsync", failing_folder_fsync)
     data = pdf("written, renamed, then the disk failed")
     before = counts()
     sent = ResidentForm(client, waiting).send(files=[("report.pdf", data)])
