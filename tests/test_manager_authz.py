@@ -74,6 +74,8 @@ MATRIX = {
     "manager.dispute_page": STAFF_ROW,
     "manager.dispute_action": STAFF_ROW,
     "manager.evidence_file": STAFF_ROW,
+    "manager.add_company_files": STAFF_ROW,
+    "manager.remove_company_file": STAFF_ROW,
     "manager.letter_pdf": STAFF_ROW,
     "manager.task_calendar": STAFF_ROW,
     "manager.answer_ladder_request": STAFF_ROW,

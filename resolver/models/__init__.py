@@ -4,7 +4,7 @@ from .base import Base
 from .category import DisputeCategory
 from .company import Company, CompanyEvent, Property, Resident, StaffUser, Unit
 from .dispute import AuditEvent, Dispute, DisputedItem, Timer
-from .evidence import EvidenceFile, ExtensionRequest, Submission
+from .evidence import COMPANY_SIDE, RESIDENT_SIDE, EvidenceFile, ExtensionRequest, Submission
 from .installation import INSTALLATION_ID, Installation
 from .ladder import LadderRequest
 from .letters import UNSENT, Letter, LetterStatus, OfferAnswer, Task
@@ -19,4 +19,5 @@ __all__ = [
     "Submission", "Installation", "INSTALLATION_ID", "LadderRequest", "Letter", "LetterStatus", "UNSENT", "OfferAnswer",
     "Task", "AccessLink",
     "LinkUse", "LinkUseCount", "OutboxEmail", "CasePacket", "PanelMember", "PanelSeat", "Vote", "VoteRevision",
+    "COMPANY_SIDE", "RESIDENT_SIDE",
 ]

@@ -1,4 +1,5 @@
-"""What the resident sends: submissions, evidence files, and requests for more time."""
+"""What each side sends: the resident's submissions, both sides' evidence files, and the resident's
+requests for more time."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,6 +9,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from .base import Base
+from .company import StaffUser
+
+RESIDENT_SIDE, COMPANY_SIDE = "resident", "company"
 
 
 class Submission(Base):
@@ -33,7 +37,8 @@ class Submission(Base):
 
 
 class EvidenceFile(Base):
-    """One file the resident sent.
+    """One file of one side's evidence: the resident's (sent with a submission) or the company's
+    (attached by a member of staff, who is named, with a short description of what it shows).
 
     ``sha256``, ``size_bytes`` and ``content_type`` describe the copy Resolver shows to anyone
     (the manager, the panel, the resident): for a photo, re-encoded without its location and other
@@ -51,11 +56,21 @@ class EvidenceFile(Base):
             "(length(received_sha256) = 64 AND received_size_bytes > 0)",
             name="received_copy_complete",
         ),
+        CheckConstraint("side IN ('resident', 'company')", name="side_known"),
+        # The resident's files come with a submission; the company's with who attached them.
+        CheckConstraint(
+            "(side = 'resident' AND submission_id IS NOT NULL AND added_by_id IS NULL) OR "
+            "(side = 'company' AND submission_id IS NULL AND added_by_id IS NOT NULL)",
+            name="side_has_its_source",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"), index=True)
     dispute_id: Mapped[int] = mapped_column(ForeignKey("dispute.id"), index=True)
+    side: Mapped[str] = mapped_column(String(10), default="resident", server_default="resident")
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    description: Mapped[str] = mapped_column(String(300), default="", server_default="")
     original_name: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(100))
     size_bytes: Mapped[int]
@@ -68,10 +83,15 @@ class EvidenceFile(Base):
 
     @property
     def bytes_received(self) -> int:
-        """What this file counts against the upload limits: its size as the resident sent it."""
+        """What this file counts against the upload limits: its size as it was sent."""
         return self.received_size_bytes or self.size_bytes
 
-    submission: Mapped[Submission] = relationship(back_populates="files")
+    @property
+    def is_company_side(self) -> bool:
+        return self.side == COMPANY_SIDE
+
+    submission: Mapped[Submission | None] = relationship(back_populates="files")
+    added_by: Mapped[StaffUser | None] = relationship()
 
 
 class ExtensionRequest(Base):

@@ -1,4 +1,5 @@
-"""What a resident may upload, decided by the bytes, never by the file's name.
+"""What a resident (or the company, for its own side) may upload, decided by the bytes, never by the
+file's name.
 
 Photos (JPEG, PNG, GIF, WebP) are opened with Pillow and re-encoded, so the copy anyone is shown
 has no location or other EXIF data left in it; the moment the photo was taken is kept as a column.
@@ -113,46 +114,48 @@ def check_file(name: str, data: bytes, *, limits: UploadLimits, company) -> Chec
 
 # Limits over the whole dispute ------------------------------------------------------------------
 
-def dispute_usage(dispute_id: int) -> tuple[int, int]:
-    """How many files, and how many bytes as received, this dispute already holds."""
+def dispute_usage(dispute_id: int, side: str = "resident") -> tuple[int, int]:
+    """How many files, and how many bytes as received, one side of this dispute already holds."""
     from ..models import EvidenceFile
 
     count, total = db.session.execute(
         select(
             func.count(EvidenceFile.id),
             func.coalesce(func.sum(func.coalesce(EvidenceFile.received_size_bytes, EvidenceFile.size_bytes)), 0),
-        ).where(EvidenceFile.dispute_id == dispute_id)
+        ).where(EvidenceFile.dispute_id == dispute_id, EvidenceFile.side == side)
     ).one()
     return int(count), int(total)
 
 
-def check_dispute_limits(dispute, sizes: list[int]) -> None:
-    """Refuse a set of new files that would take the dispute past its company's limits."""
+def check_dispute_limits(dispute, sizes: list[int], side: str = "resident") -> None:
+    """Refuse a set of new files that would take one side of the dispute past its company's limits.
+    Each side has the whole allowance: the company's files never use up the resident's room."""
     if not sizes:
         return
     limits = UploadLimits.of(dispute.company)
-    count, total = dispute_usage(dispute.id)
+    count, total = dispute_usage(dispute.id, side)
+    already = "You have already sent" if side == "resident" else "The company's side already has"
     if count + len(sizes) > limits.max_files:
         room = max(limits.max_files - count, 0)
-        already = f" You have already sent {count}, so {room} more can be added." if count else ""
+        said = f" {already} {count}, so {room} more can be added." if count else ""
         raise UploadRefused(
             f"You attached {len(sizes)} files; up to {limits.max_files} files can be sent for this dispute."
-            f"{already} Please choose the ones that show the most."
+            f"{said} Please choose the ones that show the most."
         )
     if total + sum(sizes) > limits.max_dispute_bytes:
         room = max(limits.max_dispute_bytes - total, 0)
-        already = f" You have already sent {describe_size(total)}, so {describe_size(room)} more fits." if total else ""
+        said = f" {already} {describe_size(total)}, so {describe_size(room)} more fits." if total else ""
         raise UploadRefused(
             f"Together these files come to {describe_size(sum(sizes))}; up to "
-            f"{describe_size(limits.max_dispute_bytes)} can be sent for this dispute.{already} "
+            f"{describe_size(limits.max_dispute_bytes)} can be sent for this dispute.{said} "
             "Smaller photos, or fewer of them, will fit."
         )
 
 
 # Receiving a send -------------------------------------------------------------------------------
 
-def receive(storages, dispute) -> StoredBatch:
-    """Check every uploaded file of one send, then the dispute's limits, then store them all.
+def receive(storages, dispute, side: str = "resident") -> StoredBatch:
+    """Check every uploaded file of one send, then ``side``'s limits on the dispute, then store them all.
 
     ``storages`` are Werkzeug FileStorage objects; a file input left empty arrives without a name
     and is skipped. Raises UploadRefused (nothing stored) or UploadNotSaved (nothing kept).
@@ -167,7 +170,7 @@ def receive(storages, dispute) -> StoredBatch:
         if len(data) > limits.max_file_bytes:
             raise _too_big(name, _full_size(storage.stream, len(data)), limits)
         checked.append(check_file(name, data, limits=limits, company=dispute.company))
-    check_dispute_limits(dispute, [item.size_bytes for item in checked])
+    check_dispute_limits(dispute, [item.size_bytes for item in checked], side)
     return store_checked(checked)
 
 

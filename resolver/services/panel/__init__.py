@@ -17,7 +17,7 @@ from .closing import close_panel, decide_deadlock
 from .conflicts import Conflict, conflicts_for
 from .count import CHOICE_LABELS, Opinion, TallyResult
 from .invitations import send_to_panel
-from .packet import build_packet_content, current_packet, freeze_packet
+from .packet import build_packet_content, current_packet, files_on, freeze_packet
 from .progress import PanelProgress, SeatProgress, panel_progress
 from .result import rules, tally
 from .team import propose_panel, propose_replacement, replace_seat, seat_panel
@@ -26,6 +26,6 @@ from .voting import MAX_REASON, record_vote, recuse
 __all__ = [
     "CHOICE_LABELS", "MAX_REASON", "Conflict", "Opinion", "PanelProgress", "SeatProgress",
     "TallyResult", "build_packet_content", "close_panel", "conflicts_for", "current_packet", "decide_deadlock",
-    "freeze_packet", "panel_progress", "propose_panel", "propose_replacement", "record_vote", "recuse",
+    "files_on", "freeze_packet", "panel_progress", "propose_panel", "propose_replacement", "record_vote", "recuse",
     "replace_seat", "rules", "seat_panel", "send_to_panel", "tally",
 ]

@@ -1,6 +1,10 @@
 """The frozen case packet: both sides, the disputed items, the evidence list with hashes and the
 dates, fixed when the team's review opens so every vote refers to the same record.
 
+The evidence list holds both sides' files, each marked with its side (``files_on``): the resident's,
+and the company's with the short description staff gave it. A packet frozen before the company had
+files of its own lists the resident's only, without the mark.
+
 The resident's contact details stay out of it (initials and unit only), even where someone typed
 them into the words.
 """
@@ -14,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import CasePacket, Dispute, EvidenceFile, Submission
+from ...models import COMPANY_SIDE, RESIDENT_SIDE, CasePacket, Dispute, EvidenceFile, Submission
 from ..categories import phrases_of
 from .conflicts import dispute_property
 
@@ -83,14 +87,7 @@ def build_packet_content(dispute: Dispute, now: datetime) -> dict:
             }
             for item in dispute.items
         ],
-        "evidence": [
-            {
-                "id": f.id, "name": scrub(f.original_name), "content_type": f.content_type,
-                "size_bytes": f.size_bytes,
-                "sha256": f.sha256, "received": _iso(f.received_dt), "captured": _iso(f.captured_dt),
-            }
-            for f in files
-        ],
+        "evidence": [_listed(f, scrub) for f in files],
         "dates": {
             "opened": _iso(dispute.opened_dt),
             "evidence_received": _iso(dispute.evidence_received_dt),
@@ -98,6 +95,23 @@ def build_packet_content(dispute: Dispute, now: datetime) -> dict:
             "panel_opened": _iso(now),
         },
     }
+
+
+def _listed(stored: EvidenceFile, scrub) -> dict:
+    """One file as the packet lists it: whose side it is on, its name and fingerprint."""
+    listed = {
+        "id": stored.id, "side": stored.side, "name": scrub(stored.original_name), "content_type": stored.content_type,
+        "size_bytes": stored.size_bytes,
+        "sha256": stored.sha256, "received": _iso(stored.received_dt), "captured": _iso(stored.captured_dt),
+    }
+    if stored.side == COMPANY_SIDE:
+        listed["description"] = scrub(stored.description)
+    return listed
+
+
+def files_on(content: dict | None, side: str) -> list[dict]:
+    """The files a packet's content lists on one side (``RESIDENT_SIDE`` or ``COMPANY_SIDE``)."""
+    return [f for f in (content or {}).get("evidence", []) if f.get("side", RESIDENT_SIDE) == side]
 
 
 def freeze_packet(dispute: Dispute, now: datetime) -> CasePacket:

@@ -2,6 +2,9 @@
 and about them, the letters' words and the emails' bodies; and, once none of their disputes still
 needs them, their contact details.
 
+The company's own evidence (its move-in photos, invoices, work orders) is not the resident's: those
+files stay, with only the words staff wrote about them erased like the rest of the company's side.
+
 What the reports count stays: the dispute's category, state, dates, decision and amounts, the
 letters' offers and answers, the team's votes (their choices, not their reasons). The dispute's
 history is append-only, so it is never changed: one more event says what was erased and why.
@@ -22,8 +25,8 @@ from ...extensions import db
 from ...files import path_for, store_bytes
 from ...history import record_event
 from ...models import (
-    AccessLink, CasePacket, Dispute, DisputedItem, EvidenceFile, ExtensionRequest, LadderRequest, Letter, LinkUse,
-    OutboxEmail, PanelSeat, Resident, Submission, Task, Vote, VoteRevision,
+    RESIDENT_SIDE, AccessLink, CasePacket, Dispute, DisputedItem, EvidenceFile, ExtensionRequest, LadderRequest, Letter,
+    LinkUse, OutboxEmail, PanelSeat, Resident, Submission, Task, Vote, VoteRevision,
 )
 
 ERASED = "(erased)"
@@ -36,6 +39,7 @@ _FREE_TEXT = {
     Submission: ("details", "suggested_resolution"),
     ExtensionRequest: ("reason", "answer_note"),
     DisputedItem: ("company_reason",),
+    EvidenceFile: ("description",),  # the company's files keep their bytes; the resident's go altogether
     LadderRequest: ("message", "answer_note"),
     Task: ("title", "done_note"),
     Vote: ("reason",),
@@ -123,8 +127,7 @@ def _erase_rows(disputes: list[Dispute], ids: list[int]) -> None:
     if _letter_hashes(ids):  # a sent letter keeps a PDF (the schema asks it): the page that says it was erased
         _change(Letter, Letter.dispute_id.in_(ids), Letter.pdf_sha256.is_not(None), pdf_sha256=_erased_letter_pdf())
     _change(CasePacket, CasePacket.dispute_id.in_(ids), content={"erased": True})
-    db.session.execute(delete(EvidenceFile).where(EvidenceFile.dispute_id.in_(ids))
-                       .execution_options(synchronize_session=False))
+    db.session.execute(delete(EvidenceFile).where(_residents_files(ids)).execution_options(synchronize_session=False))
     _erase_emails(disputes, ids)
     links = select(AccessLink.id).where(AccessLink.dispute_id.in_(ids))
     _change(LinkUse, LinkUse.link_id.in_(links), ip="", user_agent="")
@@ -147,8 +150,12 @@ def _erased_letter_pdf() -> str:
     return store_bytes(html_to_pdf(_ERASED_LETTER))
 
 
+def _residents_files(ids: list[int]):
+    return EvidenceFile.dispute_id.in_(ids) & (EvidenceFile.side == RESIDENT_SIDE)
+
+
 def _file_counts(ids: list[int]) -> dict[int, int]:
-    rows = db.session.execute(select(EvidenceFile.dispute_id, EvidenceFile.id).where(EvidenceFile.dispute_id.in_(ids)))
+    rows = db.session.execute(select(EvidenceFile.dispute_id, EvidenceFile.id).where(_residents_files(ids)))
     counts: dict[int, int] = {}
     for dispute_id, _ in rows:
         counts[dispute_id] = counts.get(dispute_id, 0) + 1
@@ -157,7 +164,7 @@ def _file_counts(ids: list[int]) -> dict[int, int]:
 
 def _evidence_hashes(ids: list[int]) -> set[str]:
     rows = db.session.execute(
-        select(EvidenceFile.sha256, EvidenceFile.received_sha256).where(EvidenceFile.dispute_id.in_(ids)))
+        select(EvidenceFile.sha256, EvidenceFile.received_sha256).where(_residents_files(ids)))
     return {sha256 for row in rows for sha256 in row if sha256}
 
 

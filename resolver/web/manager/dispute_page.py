@@ -1,5 +1,5 @@
 """What the manager's dispute page shows: one dispute with its history, the resident's sends, the
-team, the letters, tasks, emails and deadlines, and the actions offered now.
+company's own files, the team, the letters, tasks, emails and deadlines, and the actions offered now.
 
 A fixed handful of queries, whatever the dispute's size; the view only renders what this returns.
 """
@@ -16,6 +16,8 @@ from ...models import (
     Submission, Task,
 )
 from ...services import panel
+from ...services.company_evidence import company_files, company_side_problem
+from ...uploads import UploadLimits, describe_size
 from ...workflow.engine import dispute_engine
 from ...models import UNSENT
 from .actions import available_actions
@@ -70,6 +72,11 @@ def dispute_page_context(dispute: Dispute) -> dict:
         "proposal": _proposal(dispute, actions),
         "diagram": workflow_svg(dispute.state, allowed),
         "inline_types": INLINE_IMAGE_TYPES,
+        # The company's own files, and why they can no longer change (once the case went to the team).
+        "company_files": company_files(dispute),
+        "company_files_fixed": company_side_problem(dispute),
+        "upload_limits": UploadLimits.of(company),
+        "describe_size": describe_size,
         # Where the resident's side stands, asked of the workflow rather than spelled as states.
         "is_not_invited": dispute.state == WORKFLOW.initial,
         "is_waiting_for_resident": dispute.state in WORKFLOW.windows["evidence"].active_in,

@@ -47,6 +47,8 @@ _SENTENCES = {
     "offer_declined": "{who} declined the offer.",
     "task_done": "{who} finished a task{task}.",
     "fulfilment_task": "What the letter promised became a task for the manager{task}.",
+    "company_files_added": "{who} added {named} to the company's side.",
+    "company_file_removed": "{who} removed {named} from the company's side.",
 }
 
 _DECISIONS = {Decision.UPHOLD: "the company's position stands", Decision.RESIDENT: "the resident's suggestion is granted",
@@ -74,6 +76,15 @@ def residents_words(event: AuditEvent, requests, ladder_requests) -> str:
         request = next((r for r in ladder_requests if r.letter_id == data.get("letter_id")), None)
         return request.message if request is not None else event.reason
     return event.reason
+
+
+def _named(files: list[dict]) -> str:
+    """“invoice.pdf”, or “a.jpg” and “b.jpg”, or 3 files: “a.jpg”, “b.jpg” and “c.jpg”."""
+    names = [f"“{f.get('name', 'a file')}”" for f in files]
+    if len(names) <= 1:
+        return names[0] if names else "a file"
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+    return listed if len(names) == 2 else f"{len(names)} files: {listed}"
 
 
 def describe(event: AuditEvent, company, decision: str | None = None, *,
@@ -106,4 +117,5 @@ def describe(event: AuditEvent, company, decision: str | None = None, *,
         days=data.get("days", "a few"),
         decision=_DECISIONS.get(chosen, chosen or "recorded"),
         task=f": {title}" if title else "",
+        named=_named(data.get("company_files") or []),
     )

@@ -25,7 +25,7 @@ from ...errors import DeadlinePassed, DomainError, InvalidInput, LinkError, Wron
 from ...extensions import db
 from ...files import path_for
 from ...links import TooManySends
-from ...models import AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Unit, Vote
+from ...models import COMPANY_SIDE, RESIDENT_SIDE, AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Unit, Vote
 from ...services import panel as panels
 from ...uploads import served_name
 from ...workdays import format_moment
@@ -207,7 +207,8 @@ class MemberView:
             "view": self, "dispute": self.dispute, "company": self.company, "member": self.member,
             "seat": self.seat, "packet": self.packet, "case": content, "vote": self.vote,
             "token": request.view_args["token"], "choices": panels.CHOICE_LABELS, "item_options": ITEM_OPTIONS,
-            "at": self.at, **extra,
+            "at": self.at, "company_files": panels.files_on(content, COMPANY_SIDE),
+            "resident_files": panels.files_on(content, RESIDENT_SIDE), **extra,
         }
 
 

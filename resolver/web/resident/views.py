@@ -1,5 +1,6 @@
 """The resident's pages behind their personal evidence link (/r/e/<token>...): the form to send
-their side, the receipt, the status page (with a way to ask for more time) and their own files.
+their side, the receipt, the status page (with a way to ask for more time, and the company's side once
+the case goes to the team) and the files: their own, and the company's from then on.
 
 Residents have no account: the link is the key. It is checked, and its use logged, before anything
 else runs (before the form body is even read, so the upload size can follow the company's limits).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 
 from flask import flash, g, redirect, render_template, request, send_file, url_for
@@ -25,6 +27,7 @@ from ...extensions import db
 from ...files import path_for
 from ...links import TooManySends
 from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, Submission
+from ...services.company_evidence import company_side_for_resident
 from ...services.evidence import request_more_time, submit_evidence
 from ...workdays import format_day, local
 from ...workflow.engine import dispute_engine
@@ -180,6 +183,23 @@ class ResidentView:
     @property
     def files_sent(self) -> tuple[int, int]:
         return uploads.dispute_usage(self.dispute.id)
+
+    @cached_property
+    def company_side(self) -> dict | None:
+        """The company's side and its files, once the case has gone to the team (as the team sees it)."""
+        return company_side_for_resident(self.dispute)
+
+    def download_name(self, evidence: EvidenceFile) -> str | None:
+        """The name ``evidence`` downloads under, or None when it is not for this resident to see: their
+        own files always; the company's once the case went to the team, exactly as the team was sent them."""
+        if evidence.dispute_id != self.dispute.id:
+            return None
+        if not evidence.is_company_side:
+            return uploads.served_name(evidence.original_name, evidence.content_type)
+        listed = next((f for f in (self.company_side or {}).get("files", []) if f["id"] == evidence.id), None)
+        if listed is None or listed["sha256"] != evidence.sha256:
+            return None
+        return uploads.served_name(listed["name"], evidence.content_type)
 
     def when(self, value: datetime | None) -> str:
         """'11:59 PM on Saturday 14 March 2026', in the company's time zone."""
@@ -338,15 +358,15 @@ def ask_more_time(token: str):
 
 @blueprint.get("/e/<token>/files/<int:file_id>")
 def evidence_file(token: str, file_id: int):
-    """One of the resident's own files, always as a download of the served copy (a photo without its
-    location data), never rendered by the browser as a page."""
+    """One of the resident's own files, or one of the company's once the case went to the team, always
+    as a download of the served copy (a photo without its location data), never rendered as a page."""
     view = ResidentView.load()
     evidence = db.session.get(EvidenceFile, file_id)
-    if evidence is None or evidence.dispute_id != view.dispute.id:
+    name = view.download_name(evidence) if evidence is not None else None
+    if name is None:
         return _status_page(view, problem=DomainError(
             "That file is not part of your dispute. Your receipts list your files."), status=404)
     response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
-                         download_name=uploads.served_name(evidence.original_name, evidence.content_type),
-                         max_age=0, conditional=False, etag=False)
+                         download_name=name, max_age=0, conditional=False, etag=False)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
