@@ -15,7 +15,7 @@ from ..files import file_store, key_for
 from ..migrations import current_revision
 from ..storage import Place
 from .checked import Checked, CorruptFile, read_through
-from .database import take_snapshot
+from .database import tables_in, take_snapshot
 from .manifest import BackupError, Manifest, backup_key, backup_names, complete_backups, file_key, name_for
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def take_backup(place: Place, now: datetime | None = None) -> Taken:
     complete, incomplete = backup_names(place)
     name = name_for(now, complete | incomplete)
     revision = current_revision()
-    if revision is None:
+    if "dispute" not in tables_in(current_app.config["DATABASE_URL"]):
         raise BackupError("There is no database to back up yet. Run `resolver init` first.")
     with tempfile.TemporaryDirectory(prefix="resolver-backup-") as folder:
         snapshot = take_snapshot(current_app.config["DATABASE_URL"], Path(folder))
