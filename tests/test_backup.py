@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import inspect, select
 
 from resolver import create_app
@@ -86,12 +87,15 @@ def empty_instance(tmp_path, fresh_database):
 
 
 def run(app, *arguments: str):
-    with app.app_context():  # the command runs on this app's instance, not on the test's
+    """Run a command on ``app``'s instance (the test's own app, or another: a new instance)."""
+    is_another = app is not current_app._get_current_object()
+    with app.app_context():
         try:
             return app.test_cli_runner().invoke(args=list(arguments))
         finally:
             db.session.remove()
-            db.engine.dispose()
+            if is_another:
+                db.engine.dispose()
 
 
 def disputes_and_files() -> tuple[list, dict[str, bytes]]:
