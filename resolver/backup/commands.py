@@ -1,6 +1,9 @@
 """``resolver backup DEST`` and ``resolver restore SRC``."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -51,13 +54,10 @@ def _place(url: str | None):
         raise click.ClickException(str(error)) from None
 
 
-class _clear_errors:
-    """Turn a backup's or a restore's refusal into one clear line and a non-zero exit."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, _trace):
-        if isinstance(error, (BackupError, CorruptFile, StorageUnavailable)):
-            raise click.ClickException(str(error)) from None
-        return False
+@contextmanager
+def _clear_errors() -> Iterator[None]:
+    """A backup's or a restore's refusal as one clear line and a non-zero exit."""
+    try:
+        yield
+    except (BackupError, CorruptFile, StorageUnavailable) as error:
+        raise click.ClickException(str(error)) from None

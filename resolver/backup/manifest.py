@@ -105,8 +105,10 @@ def backup_names(place: Place) -> tuple[set[str], set[str]]:
 def complete_backups(place: Place) -> list[Manifest]:
     """The complete backups in ``place``, oldest first."""
     complete, _ = backup_names(place)
-    manifests = []
-    for name in complete:
-        with place.open(backup_key(name, MANIFEST)) as stream:
-            manifests.append(Manifest.from_json(stream.read()))
-    return sorted(manifests, key=lambda manifest: (manifest.created, manifest.name))
+    return sorted((manifest_of(place, name) for name in complete),
+                  key=lambda manifest: (manifest.created, manifest.name))
+
+
+def manifest_of(place: Place, name: str) -> Manifest:
+    with place.open(backup_key(name, MANIFEST)) as stream:
+        return Manifest.from_json(stream.read())

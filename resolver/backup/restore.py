@@ -54,7 +54,8 @@ def restore_backup(place: Place, name: str | None = None) -> Restored:
     url = current_app.config["DATABASE_URL"]
     _check_fits(manifest, url)
     _check_empty(url)
-    with tempfile.TemporaryDirectory(prefix="resolver-restore-") as folder:
+    file_store().check()
+    with tempfile.TemporaryDirectory(prefix="restore-", dir=current_app.instance_path) as folder:
         snapshot = Path(folder) / manifest.snapshot
         with place.open(manifest.snapshot_key) as source, snapshot.open("wb") as out:
             checked = Checked(source, manifest.snapshot_sha256, f"The database snapshot {manifest.snapshot_key}",

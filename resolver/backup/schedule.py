@@ -56,14 +56,19 @@ def run_scheduled_backup(app: Flask) -> str | None:
 
 
 def _take_turn(now: datetime, every: timedelta) -> bool:
-    installation_row()
+    """Whether this worker takes this backup: it is due, and no other worker holds the turn."""
+    row = installation_row()
+    is_due = ((row.last_backup_dt is None or row.last_backup_dt <= now - every)
+              and (row.backup_claimed_until_dt is None or row.backup_claimed_until_dt <= now))
     db.session.commit()
-    row = Installation.__table__.c
+    if not is_due:  # most rounds: one read, no write
+        return False
+    column = Installation.__table__.c
     taken = db.session.execute(
         update(Installation)
-        .where(row.id == INSTALLATION_ID,
-               or_(row.backup_claimed_until_dt.is_(None), row.backup_claimed_until_dt <= now),
-               or_(row.last_backup_dt.is_(None), row.last_backup_dt <= now - every))
+        .where(column.id == INSTALLATION_ID,
+               or_(column.backup_claimed_until_dt.is_(None), column.backup_claimed_until_dt <= now),
+               or_(column.last_backup_dt.is_(None), column.last_backup_dt <= now - every))
         .values(backup_claimed_until_dt=now + TURN)
         .execution_options(synchronize_session=False))
     db.session.commit()

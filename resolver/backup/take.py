@@ -16,7 +16,8 @@ from ..migrations import current_revision
 from ..storage import Place
 from .checked import Checked, CorruptFile, read_through
 from .database import tables_in, take_snapshot
-from .manifest import BackupError, Manifest, backup_key, backup_names, complete_backups, file_key, name_for
+from .manifest import (BackupError, Manifest, backup_key, backup_names, complete_backups, file_key, manifest_of,
+                       name_for)
 
 log = logging.getLogger(__name__)
 
@@ -39,36 +40,44 @@ class Taken:
 def take_backup(place: Place, now: datetime | None = None) -> Taken:
     """Back up the app's database and files to ``place`` while Resolver runs (needs an app context)."""
     now = now or clock.now_utc()
+    place.check()
     complete, incomplete = backup_names(place)
     name = name_for(now, complete | incomplete)
     revision = current_revision()
     if "dispute" not in tables_in(current_app.config["DATABASE_URL"]):
         raise BackupError("There is no database to back up yet. Run `resolver init` first.")
-    with tempfile.TemporaryDirectory(prefix="resolver-backup-") as folder:
+    # Beside the instance, not in /tmp: the disk that holds the database has room for a copy of it.
+    with tempfile.TemporaryDirectory(prefix="backup-", dir=current_app.instance_path) as folder:
         snapshot = take_snapshot(current_app.config["DATABASE_URL"], Path(folder))
         with snapshot.path.open("rb") as stream:
             place.write(backup_key(name, snapshot.filename), stream)
-    known = {sha256: size for manifest in complete_backups(place) for sha256, size in manifest.files.items()}
-    files: dict[str, int] = {}
-    missing: list[str] = []
-    copied = 0
-    for sha256 in sorted(snapshot.files):
-        if sha256 in known and place.exists(file_key(sha256)):
-            files[sha256] = known[sha256]
-            continue
-        size = _copy_file(sha256, place)
-        if size is None:
-            missing.append(sha256)
-        else:
-            files[sha256] = size
-            copied += 1
+    files, missing, copied = _copy_files(snapshot.files, place)
     manifest = Manifest(
         name=name, created=now, resolver_version=_resolver_version(), alembic_revision=revision,
         database=snapshot.kind, snapshot=snapshot.filename, snapshot_sha256=snapshot.sha256,
         snapshot_size=snapshot.size, files=files, missing=missing,
     )
     manifest.write_to(place)  # last: from now on the backup is complete
+    if manifest_of(place, name) != manifest:
+        raise BackupError(f"Another backup took the name {name} at the same moment; run this one again.")
     return Taken(manifest, copied=copied, kept=len(files) - copied)
+
+
+def _copy_files(needed: set[str], place: Place) -> tuple[dict[str, int], list[str], int]:
+    """Put every file in ``needed`` in ``place``, copying only those no earlier backup there holds;
+    return each one's size, those the file store lacks, and how many were copied."""
+    known = {sha256: size for manifest in complete_backups(place) for sha256, size in manifest.files.items()}
+    files: dict[str, int] = {}
+    missing: list[str] = []
+    for sha256 in sorted(needed):
+        if sha256 in known and place.exists(file_key(sha256)):
+            files[sha256] = known[sha256]
+        elif (size := _copy_file(sha256, place)) is not None:
+            files[sha256] = size
+        else:
+            missing.append(sha256)
+    copied = sum(1 for sha256 in files if sha256 not in known)
+    return files, missing, copied
 
 
 def _copy_file(sha256: str, place: Place) -> int | None:
