@@ -274,3 +274,30 @@ def test_without_pg_dump_the_backup_says_what_to_install(instance, tmp_path, mon
 
     assert result.exit_code != 0
     assert "pg_dump is not installed" in result.output and "README" in result.output
+
+
+def test_a_backup_from_a_newer_resolver_is_refused(instance, empty_instance, tmp_path):
+    manifest = take_backup(place_at(str(tmp_path / "backups"))).manifest
+    written = tmp_path / "backups" / "backups" / manifest.name / "manifest.json"
+    written.write_text(written.read_text().replace('"alembic_revision": null', '"alembic_revision": "0999"')
+                       .replace(f'"alembic_revision": "{manifest.alembic_revision}"', '"alembic_revision": "0999"'))
+    restored = empty_instance()
+
+    result = run(restored, "restore", str(tmp_path / "backups"))
+
+    assert result.exit_code != 0 and "taken by a newer Resolver" in result.output
+    assert is_untouched(restored)
+
+
+def test_a_damaged_file_left_by_an_interrupted_backup_is_written_again(instance, empty_instance, tmp_path):
+    place = place_at(str(tmp_path / "backups"))
+    interrupted = take_backup(place).manifest
+    (tmp_path / "backups" / "backups" / interrupted.name / "manifest.json").unlink()
+    sha256 = sorted(interrupted.files)[0]
+    left = tmp_path / "backups" / "files" / sha256[:2] / sha256[2:4] / sha256
+    left.write_bytes(b"half of it")
+
+    taken = take_backup(place, now=interrupted.created + timedelta(hours=1))
+
+    assert taken.manifest.files == interrupted.files and not taken.manifest.missing
+    assert run(empty_instance(), "restore", str(tmp_path / "backups")).exit_code == 0
