@@ -14,7 +14,7 @@ from sqlalchemy import or_, update
 
 from .. import clock
 from ..extensions import db
-from ..installation import _row as installation_row
+from ..installation import installation_row
 from ..models import INSTALLATION_ID, Installation
 from ..storage import Place, place_at
 from .manifest import FILES, MANIFEST, backup_key, backup_names, complete_backups, file_key, time_of
