@@ -1,4 +1,4 @@
-"""The receipt for a letter that came by post, as a PDF the office prints and posts: for a resident
+"""The receipt for the resident's side as a PDF the office prints and posts: for a letter from a resident
 without an email address, the same receipt the others are emailed (what we received, by when we
 will answer). Made on request from the rows, so it always says what is on record."""
 from __future__ import annotations

@@ -77,14 +77,15 @@ def _recorded_message(dispute, submission: Submission) -> str:
     return f"The letter is recorded as the resident's side. The written reply is due by {due}. {receipt}"
 
 
-@blueprint.get("/disputes/<int:dispute_id>/letters-by-post/<int:submission_id>/receipt.pdf")
+@blueprint.get("/disputes/<int:dispute_id>/submissions/<int:submission_id>/receipt.pdf")
 def paper_receipt(dispute_id: int, submission_id: int):
+    """The receipt to print and post (for a letter from a resident without email; any side can have one)."""
     dispute = dispute_for(current_actor(), dispute_id)
     submission = db.session.scalars(
         select(Submission).where(Submission.id == submission_id, Submission.dispute_id == dispute.id)
     ).first()
-    if submission is None or not submission.is_by_post:
-        raise NotFound("That letter is not on this dispute.")
+    if submission is None:
+        raise NotFound("That submission is not on this dispute.")
     response = send_file(io.BytesIO(paper_receipt_pdf(dispute, submission)), mimetype="application/pdf",
                          as_attachment=True, download_name=f"dispute-{dispute.id}-receipt-{submission.id}.pdf")
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
