@@ -140,6 +140,8 @@ def test_the_letter_is_marked_on_every_page_and_in_the_letter(app, frozen_clock,
 
     status = text_of(client.get(evidence_path(waiting, "/status")).get_data(as_text=True))
     assert f"your letter, {MARK}" in status
+    form = text_of(client.get(evidence_path(waiting)).get_data(as_text=True))  # they may still add more
+    assert f"We already have your letter, {MARK}" in form
     receipt_page = client.get(evidence_path(waiting, f"/receipt/{the_submission(waiting).id}"))
     assert MARK in text_of(receipt_page.get_data(as_text=True))
 
