@@ -50,13 +50,12 @@ def submit_evidence(
     ``received_on``: the day a letter that came by post arrived, when staff (``actor``) type it in.
     It counts from that day: it must have arrived within the resident's window (even if the window has
     since closed and the dispute lapsed), and the 7-day reply runs from it."""
+    _require_sender(actor, dispute, received_on)
     existing = db.session.scalars(select(Submission).where(Submission.form_key == form_key)).first()
     if existing is not None:
-        _require_sender(actor, dispute, received_on)
         if existing.dispute_id != dispute.id:
             raise InvalidInput("This form was already used for another dispute.")
         return existing  # a double-clicked submit: the first one counts, once
-    _require_sender(actor, dispute, received_on)
     check_version(dispute, expected_version)
     now = now_utc()
     received = now if received_on is None else arrival_of_letter(dispute, received_on, now)
