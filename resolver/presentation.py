@@ -10,7 +10,7 @@ from .links import email_url
 from .money import format_cents as money
 from .workdays import format_day, format_moment, local
 
-__all__ = ["duration_words", "init_app", "money", "time_left"]
+__all__ = ["by_post_note", "duration_words", "init_app", "money", "time_left"]
 
 
 def time_left(due: datetime | None, now: datetime | None = None) -> str:
@@ -34,12 +34,22 @@ def duration_words(delta: timedelta) -> str:
     return " ".join(parts) or "less than a minute"
 
 
+def by_post_note(submission, company) -> str:
+    """'entered by Dana Whitfield from a letter received on Tuesday 3 March 2026' for a side that came
+    by post and was typed in by staff; empty for one sent through the form."""
+    if submission is None or not submission.is_by_post:
+        return ""
+    return (f"entered by {submission.entered_by.name} from a letter received on "
+            f"{format_day(submission.received_dt, company)}")
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["day"] = lambda value, company: format_day(value, company) if value else ""
     app.jinja_env.filters["moment"] = lambda value, company: format_moment(value, company) if value else ""
     app.jinja_env.filters["local"] = lambda value, company: local(value, company) if value else None
     app.jinja_env.filters["time_left"] = time_left
+    app.jinja_env.filters["by_post"] = by_post_note
     app.jinja_env.globals["now_utc"] = now_utc
     app.jinja_env.globals["clock_ahead"] = instance_offset  # a demo's clock moved forward (resolver tick --as-of)
     app.jinja_env.filters["duration"] = duration_words

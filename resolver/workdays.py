@@ -41,8 +41,12 @@ def local(value: datetime, company) -> datetime:
 
 def format_day(value: datetime, company) -> str:
     """'Friday 14 March 2026'."""
-    moment = local(value, company)
-    return f"{moment:%A} {moment.day} {moment:%B %Y}"
+    return day_words(local(value, company).date())
+
+
+def day_words(day: date) -> str:
+    """'Friday 14 March 2026': a day as the company writes one."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def format_moment(value: datetime, company) -> str:

@@ -79,6 +79,8 @@ MATRIX = {
     "manager.letter_pdf": STAFF_ROW,
     "manager.task_calendar": STAFF_ROW,
     "manager.answer_ladder_request": STAFF_ROW,
+    "manager.record_paper_submission": STAFF_ROW,
+    "manager.paper_receipt": STAFF_ROW,
     "manager.properties": STAFF,
     "manager.new_property": STAFF,
     "manager.property_page": STAFF_ROW,

@@ -212,11 +212,18 @@ def test_submission_after_the_deadline_is_refused_with_the_deadline(make_dispute
     assert "(America/Denver)" in error.message
 
 
-@pytest.mark.parametrize("state, allowed", [("draft", "open, withdraw"), ("lapsed", "reopen, close, withdraw")])
+@pytest.mark.parametrize("state, allowed", [("draft", "open, withdraw")])
 def test_submission_in_the_wrong_state_names_what_is_allowed(make_dispute, as_resident, state, allowed):
     dispute = make_dispute(state)
     error = refused(WrongState, dispute, lambda: submit(as_resident, dispute))
     assert f"Allowed now: {allowed}." in error.message
+
+
+def test_submission_to_a_lapsed_dispute_is_refused_with_the_deadline(make_dispute, as_resident):
+    """A lapsed dispute takes only a letter that arrived in time (typed in by staff): the form is late."""
+    dispute = make_dispute("lapsed")
+    error = refused(DeadlinePassed, dispute, lambda: submit(as_resident, dispute))
+    assert "The time to send evidence ended at 11:59 PM on" in error.message
 
 
 @pytest.mark.parametrize(

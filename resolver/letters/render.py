@@ -19,7 +19,7 @@ from datetime import datetime
 from flask import current_app
 
 from ..models import Dispute, Letter, Submission
-from ..presentation import money
+from ..presentation import by_post_note, money
 from ..workflow.definition import Decision
 
 RESTATEMENT_LIMIT = 900
@@ -142,6 +142,7 @@ def draft_body(
         "manager": dispute.manager,
         "facts": facts,
         "submission": submission,
+        "by_post": by_post_note(submission, dispute.company),
         "file_count": len(submission.files) if submission is not None else 0,
         "quoted": _quote(_shorten(said)),
         "asked": " ".join((submission.suggested_resolution if submission is not None else "").split()),

@@ -3,6 +3,7 @@ requests for more time."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -13,9 +14,17 @@ from .company import StaffUser
 
 RESIDENT_SIDE, COMPANY_SIDE = "resident", "company"
 
+if TYPE_CHECKING:
+    from .company import StaffUser
+
 
 class Submission(Base):
-    """One send of the resident's form; a resident may send more than once before the window closes."""
+    """One send of the resident's side; a resident may send more than once before the window closes.
+
+    Most come through their form. A letter that came by post is typed in by staff: ``entered_by_id``
+    names who, ``entered_dt`` when, and ``received_dt`` is the day the letter arrived (the reply's clock
+    runs from then, not from the typing).
+    """
 
     __tablename__ = "submission"
     __table_args__ = (
@@ -32,8 +41,15 @@ class Submission(Base):
     suggested_amount_cents: Mapped[int | None]
     # {"<item id>": "the resident's response"}
     item_responses: Mapped[dict] = mapped_column(JSON, default=dict)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    entered_dt: Mapped[datetime | None]
 
     files: Mapped[list[EvidenceFile]] = relationship(back_populates="submission", order_by="EvidenceFile.id")
+    entered_by: Mapped[StaffUser | None] = relationship()
+
+    @property
+    def is_by_post(self) -> bool:
+        return self.entered_by_id is not None
 
 
 class EvidenceFile(Base):

@@ -1,6 +1,8 @@
 """Verbs for the resident's side: submitting evidence, asking for more time, and the answer."""
 from __future__ import annotations
 
+from datetime import date, datetime, time, timezone
+
 from sqlalchemy import select
 
 from ..actors import Actor
@@ -12,7 +14,7 @@ from ..links import current_link, link_url
 from ..models import Dispute, EvidenceFile, ExtensionRequest, Submission
 from ..money import check_cents
 from ..uploads import check_dispute_limits
-from ..workdays import add_days
+from ..workdays import add_days, format_day, format_moment, local, local_zone
 from ..workflow.engine import dispute_engine
 from .access import check_version, require_staff
 from .notify import tell
@@ -38,16 +40,25 @@ def submit_evidence(
     suggested_amount_cents: int | None = None,
     item_responses: dict | None = None,
     files: list[dict] | None = None,
+    received_on: date | None = None,
+    expected_version: int | None = None,
 ) -> Submission:
     """Record one submission. ``files`` are already stored by hash (``resolver.uploads``): dicts
     with original_name, content_type, size_bytes, sha256 and optionally received_sha256,
-    received_size_bytes (the bytes as sent, when the served copy differs) and captured_dt."""
-    _require_resident(actor, dispute)
+    received_size_bytes (the bytes as sent, when the served copy differs) and captured_dt.
+
+    ``received_on``: the day a letter that came by post arrived, when staff (``actor``) type it in.
+    It counts from that day: it must have arrived within the resident's window (even if the window has
+    since closed and the dispute lapsed), and the 7-day reply runs from it."""
+    _require_sender(actor, dispute, received_on)
     existing = db.session.scalars(select(Submission).where(Submission.form_key == form_key)).first()
     if existing is not None:
         if existing.dispute_id != dispute.id:
             raise InvalidInput("This form was already used for another dispute.")
         return existing  # a double-clicked submit: the first one counts, once
+    check_version(dispute, expected_version)
+    now = now_utc()
+    received = now if received_on is None else arrival_of_letter(dispute, received_on, now)
     details, suggested_resolution = details.strip(), suggested_resolution.strip()
     if not details and not files:
         raise InvalidInput("Tell us what happened, or attach at least one file.", field="details")
@@ -62,22 +73,25 @@ def submit_evidence(
         raise InvalidInput("A response refers to an item that is not on this dispute.", field="items")
     if any(len(response) > MAX_TEXT for response in responses.values()):
         raise InvalidInput(TOO_LONG, field="items")
-    now = now_utc()
-    is_first = dispute.state in WORKFLOW.windows["evidence"].active_in
-    dispute_engine.fire(
-        dispute, "submit_evidence", actor=actor, now=now,
-        data={"files": len(files or []), "first": is_first},
-    )
+    is_first = dispute.evidence_received_dt is None
+    event_data = {"files": len(files or []), "first": is_first}
+    if received_on is not None:
+        event_data["by_post"] = received_on.isoformat()
+    # A letter is asked about (and its reply clock started) as of the day it arrived; the history says now.
+    dispute_engine.fire(dispute, "submit_evidence", actor=actor, now=now, as_of=received, data=event_data)
     if is_first:  # set once the move is allowed: a refused submission changes nothing
-        dispute.evidence_received_dt = now
+        dispute.evidence_received_dt = received
+        dispute.lapsed_dt = None  # a letter that came in time, typed in after the lapse: no longer lapsed
     submission = Submission(
         dispute_id=dispute.id,
         form_key=form_key,
-        received_dt=now,
+        received_dt=received,
         details=details,
         suggested_resolution=suggested_resolution,
         suggested_amount_cents=suggested_amount_cents,
         item_responses=responses,
+        entered_by_id=actor.id if received_on is not None else None,
+        entered_dt=now if received_on is not None else None,
     )
     db.session.add(submission)
     db.session.flush()
@@ -92,16 +106,59 @@ def submit_evidence(
                 sha256=stored["sha256"],
                 received_sha256=stored.get("received_sha256"),
                 received_size_bytes=stored.get("received_size_bytes"),
-                received_dt=now,
+                received_dt=received,
                 captured_dt=stored.get("captured_dt"),
             )
         )
     db.session.flush()
-    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
-    common = {"submission": submission, "files": submission.files, "reply_due": dispute.reply_due_dt}
-    tell(dispute.resident, dispute, "evidence_receipt", {**common, "link_url": link_url(link) if link else None})
-    tell(dispute.manager, dispute, "evidence_arrived", common)
+    _send_receipts(actor, dispute, submission, now)
     return submission
+
+
+def _require_sender(actor: Actor, dispute: Dispute, received_on: date | None) -> None:
+    """The resident sends their own side; a letter that came by post is typed in by the company's staff."""
+    if received_on is None:
+        _require_resident(actor, dispute)
+    else:
+        require_staff(actor, dispute)
+
+
+def arrival_of_letter(dispute: Dispute, received_on: date, now: datetime) -> datetime:
+    """The moment a letter received on ``received_on`` counts from: the start of that day in the
+    company's time zone (the day is all anyone knows), not before the dispute was opened. A day still
+    to come, before the dispute was opened, or after the resident's window ended is refused."""
+    company = dispute.company
+    if not WORKFLOW.can("submit_evidence", dispute.state) or dispute.opened_dt is None:
+        raise WrongState(f"A letter from the resident can be entered only while their side can be received; "
+                         f"this dispute is {dispute.state_label}.")
+    if received_on > local(now, company).date():
+        raise InvalidInput(f"The letter cannot have arrived after today ({format_day(now, company)}). "
+                           "Enter the day it was received.", field="received_on")
+    if received_on < local(dispute.opened_dt, company).date():
+        raise InvalidInput(f"The dispute was opened on {format_day(dispute.opened_dt, company)}, so a letter "
+                           "answering it arrived on that day or later. Enter the day it was received.",
+                           field="received_on")
+    due = dispute.evidence_due_dt
+    if due is None or received_on > local(due, company).date():
+        raise InvalidInput(
+            "The letter arrived after the resident's time to send their side ended"
+            f"{' (' + format_moment(due, company) + ')' if due else ''}, so it cannot be entered as their side. "
+            "If the company wants to take it into account, reopen the dispute once it has lapsed.",
+            field="received_on")
+    start = datetime.combine(received_on, time.min, tzinfo=local_zone(company)).astimezone(timezone.utc)
+    return max(start, dispute.opened_dt)
+
+
+def _send_receipts(actor: Actor, dispute: Dispute, submission: Submission, now: datetime) -> None:
+    """The resident's receipt (a resident without an email address is posted one by the office, from
+    the printable receipt), and the manager told, unless they typed it in themselves."""
+    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+    can_add_more = link is not None and dispute.evidence_due_dt is not None and now <= dispute.evidence_due_dt
+    common = {"submission": submission, "files": submission.files, "reply_due": dispute.reply_due_dt}
+    if dispute.resident.email:
+        tell(dispute.resident, dispute, "evidence_receipt", {**common, "link_url": link_url(link) if can_add_more else None})
+    if not (submission.is_by_post and actor.id == dispute.manager_id):
+        tell(dispute.manager, dispute, "evidence_arrived", common)
 
 
 def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str) -> ExtensionRequest:

@@ -79,9 +79,15 @@ class Engine:
         reason: str = "",
         data: dict | None = None,
         now: datetime | None = None,
+        as_of: datetime | None = None,
     ) -> AuditEvent:
-        """Move ``dispute`` by ``trigger``; raise a domain error and change nothing if it may not."""
+        """Move ``dispute`` by ``trigger``; raise a domain error and change nothing if it may not.
+
+        ``as_of``: when the step really happened, if earlier than it is recorded (a letter that came by
+        post, typed in days later): the guards are asked about that moment and the windows it opens run
+        from it; the history records it now, and reminders already past are not scheduled."""
         now = now or now_utc()
+        as_of = as_of or now
         source = dispute.state
         if trigger not in self.definition.transitions:
             raise WrongState(f"Resolver has no step called {trigger!r}.")
@@ -95,7 +101,7 @@ class Engine:
         # No flush until the state and the columns it requires are both set (the check constraints).
         with db.session.no_autoflush:
             try:
-                moved = self.machine.events[trigger].trigger(dispute, now=now, refusals=refusals)
+                moved = self.machine.events[trigger].trigger(dispute, now=as_of, refusals=refusals)
             except MachineError as error:  # the definition and the machine disagree: a bug, say so
                 raise WrongState(str(error)) from error
             if not moved:
@@ -103,7 +109,7 @@ class Engine:
                 error = refusals[0][0] if refusals else GuardFailed
                 message = " ".join(problem for _, problem in refusals) or f"{trigger} is not possible now."
                 raise error(message, allowed=self.allowed(dispute))
-            self._move_windows(dispute, source, dispute.state, now)
+            self._move_windows(dispute, source, dispute.state, now, start=as_of)
         return record_event(dispute, actor, trigger, now=now, reason=reason, data=data,
                             from_state=source, to_state=dispute.state)
 
@@ -112,11 +118,12 @@ class Engine:
 
     # Windows ---------------------------------------------------------------------------------
 
-    def _move_windows(self, dispute: Dispute, source: str, dest: str, now: datetime) -> None:
+    def _move_windows(self, dispute: Dispute, source: str, dest: str, now: datetime, *,
+                      start: datetime | None = None) -> None:
         for window in self.definition.windows.values():
             was, is_ = source in window.active_in, dest in window.active_in
             if is_ and not was:
-                self.open_window(dispute, window, now)
+                self.open_window(dispute, window, now, start=start)
             elif was and not is_:
                 cancel_timers(dispute, window.name, now, "the dispute moved on")
 
@@ -138,8 +145,9 @@ class Engine:
                 due = max(due, min(floor, limit) if limit > start else floor)
         return due
 
-    def open_window(self, dispute: Dispute, window: WindowDef, now: datetime) -> datetime:
-        due = self.window_due(dispute, window, now)
+    def open_window(self, dispute: Dispute, window: WindowDef, now: datetime, *,
+                    start: datetime | None = None) -> datetime:
+        due = self.window_due(dispute, window, start or now)
         setattr(dispute, window.due_column, due)
         if window.promised_column:
             setattr(dispute, window.promised_column, due)

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import COMPANY_SIDE, RESIDENT_SIDE, CasePacket, Dispute, EvidenceFile, Submission
+from ...presentation import by_post_note
 from ..categories import phrases_of
 from .conflicts import dispute_property
 
@@ -76,6 +77,8 @@ def build_packet_content(dispute: Dispute, now: datetime) -> dict:
                 "details": scrub(s.details),
                 "suggested_resolution": scrub(s.suggested_resolution),
                 "suggested_amount_cents": s.suggested_amount_cents,
+                # A letter that came by post says so, and who typed it in (staff, not the resident).
+                "by_post": by_post_note(s, dispute.company),
             }
             for s in submissions
         ],

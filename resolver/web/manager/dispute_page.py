@@ -22,6 +22,7 @@ from ...workflow.engine import dispute_engine
 from ...models import UNSENT
 from .actions import available_actions
 from .diagram import workflow_svg
+from .paper_forms import PaperSubmissionForm
 from .timeline import describe, residents_words
 
 WORKFLOW = dispute_engine.definition
@@ -34,8 +35,9 @@ def _rows(model, dispute: Dispute, *order, options=()) -> list:
                                    .order_by(*order)))
 
 
-def dispute_page_context(dispute: Dispute) -> dict:
-    """Everything ``manager/dispute.html`` draws for ``dispute``."""
+def dispute_page_context(dispute: Dispute, *, paper_form=None) -> dict:
+    """Everything ``manager/dispute.html`` draws for ``dispute``; ``paper_form``: a letter by post as it
+    was typed, when its entry was refused."""
     company = dispute.company
     events = _rows(AuditEvent, dispute, AuditEvent.occurred_dt, AuditEvent.id)
     submissions = _rows(Submission, dispute, Submission.received_dt, Submission.id,
@@ -81,6 +83,9 @@ def dispute_page_context(dispute: Dispute) -> dict:
         "is_not_invited": dispute.state == WORKFLOW.initial,
         "is_waiting_for_resident": dispute.state in WORKFLOW.windows["evidence"].active_in,
         "unsent_statuses": UNSENT,
+        # A letter that came by post may be typed in while the resident's side can still be received
+        # (or, after a lapse, when it arrived in time): the verb checks the day it arrived.
+        "paper_form": (paper_form or PaperSubmissionForm.blank()) if "submit_evidence" in allowed else None,
     }
 
 

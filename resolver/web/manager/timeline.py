@@ -1,10 +1,10 @@
 """A dispute's audit events as sentences a manager reads at a glance."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from ...models import AuditEvent
-from ...workdays import format_moment
+from ...workdays import day_words, format_moment
 from ...workflow.definition import Decision, load_definition
 
 # "{who}" is the actor; the rest of the sentence follows.
@@ -65,6 +65,15 @@ def _who(event: AuditEvent, resident_name: str) -> str:
     return event.actor_label or event.actor_kind
 
 
+def _by_post(event: AuditEvent, company, resident_name: str) -> str:
+    """A letter typed in by staff: "Ana Ruiz's side came by post (2 files), entered by Dana Whitfield
+    from a letter received on Tuesday 3 March 2026." The history keeps the day, the page its words."""
+    files = (event.data or {}).get("files")
+    day = day_words(date.fromisoformat(event.data["by_post"]))
+    return (f"{resident_name}'s side came by post{f' ({files} file' + ('s' if files != 1 else '') + ')' if files else ''}, "
+            f"entered by {_who(event, resident_name)} from a letter received on {day}.")
+
+
 def residents_words(event: AuditEvent, requests, ladder_requests) -> str:
     """What to quote beside ``event``: its reason, or for the resident's own requests what they wrote,
     read from the request itself (the history keeps none of it, so that erasure can remove it)."""
@@ -101,6 +110,8 @@ def describe(event: AuditEvent, company, decision: str | None = None, *,
             workflow = load_definition("dispute")
             sentence = f"{_who(event, resident_name)}: {words} (now {workflow.label(event.to_state)})."
         return sentence
+    if event.action == "submit_evidence" and data.get("by_post"):
+        return _by_post(event, company, resident_name)
     dates = ""
     if data.get("new_due"):
         new = format_moment(datetime.fromisoformat(data["new_due"]), company)
