@@ -357,3 +357,65 @@ def test_the_same_address_is_answered_a_few_times_a_day_at_most(waiting):
                 via="imap")
     assert len(answers()) == 3
     assert db.session.scalar(select(func.count(InboundMail.id))) == 5
+
+
+# The "Unmatched mail" list ---------------------------------------------------------------------------
+
+@pytest.fixture
+def late_reply(make_dispute, company):
+    """A reply with a photo that arrived after its dispute moved on, and a dispute still waiting."""
+    closed = make_dispute("panel_review")
+    open_one = make_dispute("awaiting_evidence")
+    db.session.commit()
+    received = receive(reply(closed, "Here is the photo I forgot.", files=[("hall.jpg", photo(), "image/jpeg")]),
+                       via="imap")
+    return {"mail": inbound(received), "closed": closed, "open": open_one}
+
+
+def test_a_manager_attaches_unmatched_mail_by_hand_as_a_submission_with_its_receipt(
+    late_reply, manager, signed_in_client
+):
+    client = signed_in_client(manager)
+    page = client.get("/mail/unmatched").get_data(as_text=True)
+    assert "Here is the photo I forgot." in page and "hall.jpg" in page
+    target = late_reply["open"]
+
+    answer = client.post(f"/mail/unmatched/{late_reply['mail'].id}/attach", {"dispute_id": target.id})
+
+    assert answer.status_code == 303
+    db.session.expire_all()
+    mail = db.session.get(InboundMail, late_reply["mail"].id)
+    assert (mail.outcome, mail.handled_by_id, mail.dispute_id) == ("attached", manager.id, target.id)
+    [submission] = submissions(target)
+    assert submission.id == mail.submission_id
+    assert submission.details == "Here is the photo I forgot."
+    assert [f.original_name for f in submission.files] == ["hall.jpg"]
+    assert db.session.get(Dispute, target.id).state == "evidence_received"
+    assert len(emails(target, "evidence_receipt")) == 1
+    from .dispute_checks import actions
+    assert "attach_mail" in actions(target)
+    assert "Here is the photo I forgot." not in client.get("/mail/unmatched").get_data(as_text=True)
+
+
+def test_a_manager_dismisses_unmatched_mail(late_reply, manager, signed_in_client):
+    client = signed_in_client(manager)
+    assert client.post(f"/mail/unmatched/{late_reply['mail'].id}/dismiss").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(InboundMail, late_reply["mail"].id).outcome == "dismissed"
+    assert "Here is the photo I forgot." not in client.get("/mail/unmatched").get_data(as_text=True)
+
+
+def test_another_companys_manager_never_sees_nor_touches_the_mail(late_reply, make_company, make_staff,
+                                                                   signed_in_client):
+    stranger = signed_in_client(make_staff(make_company(name="Birch Homes")))
+    assert "Here is the photo I forgot." not in stranger.get("/mail/unmatched").get_data(as_text=True)
+    assert stranger.post(f"/mail/unmatched/{late_reply['mail'].id}/dismiss").status_code == 404
+    assert stranger.post(f"/mail/unmatched/{late_reply['mail'].id}/attach",
+                         {"dispute_id": late_reply["open"].id}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(InboundMail, late_reply["mail"].id).outcome == "unmatched"
+
+
+def test_mail_naming_no_dispute_is_in_no_companys_list(waiting, manager, signed_in_client):
+    receive(reply(waiting, "A stranger's note", to="resolver@localhost", In_Reply_To="", References=""), via="imap")
+    assert "A stranger" not in signed_in_client(manager).get("/mail/unmatched").get_data(as_text=True)

@@ -38,7 +38,7 @@ ATTEMPTS = 2  # the first try and one more after a collision with another reques
 
 
 @dataclass
-class _Work:
+class WrittenFiles:
     """The blobs one attempt wrote, removed again if it does not commit."""
 
     created: list[str] = field(default_factory=list)
@@ -53,7 +53,7 @@ class _Work:
 
 def receive_message(raw: bytes, *, via: str) -> Received:
     for attempt in range(1, ATTEMPTS + 1):
-        work = _Work()
+        work = WrittenFiles()
         try:
             received = _receive(raw, via[:20], work)
             db.session.commit()
@@ -87,7 +87,7 @@ def _recorded(key: str) -> int | None:
     return db.session.scalar(select(InboundMail.id).where(InboundMail.key == key))
 
 
-def _receive(raw: bytes, via: str, work: _Work) -> Received:
+def _receive(raw: bytes, via: str, work: WrittenFiles) -> Received:
     now = now_utc()
     mail, refused = None, None
     try:
@@ -130,7 +130,7 @@ def _close(record: InboundMail, outcome: str, reason: str, submission_id: int | 
     return Received(outcome, reason, record.id, submission_id)
 
 
-def _file(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, work: _Work, now: datetime) -> Received:
+def _file(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, work: WrittenFiles, now: datetime) -> Received:
     """File the reply as a submission, through the form's checks and verb; a refusal is answered."""
     dispute = match.dispute
     try:
@@ -151,7 +151,7 @@ def _file(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, wor
     return _close(record, "filed", "", submission.id)
 
 
-def file_as_submission(mail: IncomingMail, dispute, *, form_key: str, work: _Work):
+def file_as_submission(mail: IncomingMail, dispute, *, form_key: str, work: WrittenFiles):
     """The reply's attachments checked, stored and filed with its new text, exactly as a form's send.
     Raises what the form would (UploadRefused, InvalidInput, GuardFailed...)."""
     limits = UploadLimits.of(dispute.company)
@@ -163,7 +163,7 @@ def file_as_submission(mail: IncomingMail, dispute, *, form_key: str, work: _Wor
                            details=new_text(mail.plain, mail.html), suggested_resolution="", files=batch.files)
 
 
-def _unmatched(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, work: _Work,
+def _unmatched(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, work: WrittenFiles,
                now: datetime) -> Received:
     """Not filed. Kept whole for the company's managers when it names their dispute; when it names
     none, nothing of it is kept (it is counted in the log: no company may see another's mail)."""
@@ -176,7 +176,7 @@ def _unmatched(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match
     return _close(record, "unmatched", match.problem or "")
 
 
-def _keep(raw: bytes, work: _Work) -> str:
+def _keep(raw: bytes, work: WrittenFiles) -> str:
     from hashlib import sha256
 
     digest = sha256(raw).hexdigest()
