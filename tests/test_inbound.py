@@ -4,7 +4,6 @@ matches no open window and hostile mail are each filed nowhere, handled, and not
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -130,6 +129,22 @@ def test_a_reply_with_a_photo_and_a_pdf_becomes_one_submission_with_its_receipt_
     assert len(emails(dispute, "evidence_arrived")) == 1
     assert db.session.scalar(select(func.count(InboundMail.id))) == 1
     assert answers() == []
+
+
+def test_two_workers_handing_over_the_same_message_at_once_file_it_once(waiting, monkeypatch):
+    from resolver.inbound import filing
+
+    raw = reply(waiting, files=[("carpet.jpg", photo(), "image/jpeg")])
+    assert receive(raw, via="imap").outcome == "filed"  # the first worker's, committed
+    # The second worker looked before the first committed: it finds nothing, files, and collides.
+    looks = iter([None])
+    real = filing._recorded
+    monkeypatch.setattr(filing, "_recorded", lambda key: next(looks, "unused") and real(key))
+    assert receive(raw, via="imap").outcome == "duplicate"
+    db.session.expire_all()
+    assert len(submissions(waiting)) == 1
+    assert len(emails(waiting, "evidence_receipt")) == 1
+    assert db.session.scalar(select(func.count(EvidenceFile.id))) == 1
 
 
 def test_a_reply_without_the_token_is_found_by_the_email_it_answers(waiting):

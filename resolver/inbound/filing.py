@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..actors import Actor
 from ..clock import now_utc
@@ -192,12 +192,7 @@ def _keep(raw: bytes, work: WrittenFiles) -> str:
 
 
 def _log(received: Received) -> None:
+    """One line per message; mail naming no dispute is kept nowhere else but here."""
     log.info("inbound mail %s: %s %s", received.inbound_id, received.outcome, received.reason,
              extra={"inbound_id": received.inbound_id, "outcome": received.outcome, "reason": received.reason})
 
-
-def unmatched_today(now: datetime) -> int:
-    """How many messages naming no dispute arrived in the last day (for the logs and the operator)."""
-    return db.session.scalar(select(func.count(InboundMail.id)).where(
-        InboundMail.outcome == "unmatched", InboundMail.company_id.is_(None),
-        InboundMail.received_dt > now - timedelta(days=1)))
