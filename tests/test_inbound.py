@@ -366,6 +366,21 @@ def test_a_message_with_too_many_parts_is_refused(waiting):
     nothing_filed(waiting)
 
 
+def test_parts_nested_too_deep_are_refused(waiting):
+    message = EmailMessage()
+    message.set_content("The innermost words.")
+    for _ in range(8):
+        outer = EmailMessage()
+        outer.make_mixed()
+        outer.attach(message)
+        message = outer
+    headers = reply(waiting).partition(b"\nContent-Type:")[0]  # From, To, Subject, Message-ID, References
+    raw = headers + b"\n" + bytes(message)
+    received = receive(raw, via="imap")
+    assert (received.outcome, received.reason) == ("refused", "parts nested too deep")
+    nothing_filed(waiting)
+
+
 def test_the_same_address_is_answered_a_few_times_a_day_at_most(waiting):
     for _ in range(5):
         receive(reply(waiting, to="resolver+1-aaaaaaaaaaaaaaaa@localhost", In_Reply_To="", References=""),

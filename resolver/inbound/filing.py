@@ -29,7 +29,7 @@ from ..web.unit_of_work import is_version_conflict
 from .answers import answer_sender
 from .automatic import automatic_kind
 from .matching import Match, match_reply
-from .reading import IncomingMail, MailRefused, message_key, read_mail
+from .reading import MAX_MESSAGE_BYTES, IncomingMail, MailRefused, message_key, read_mail
 from .received import Received
 from .text import MAX_TEXT, new_text
 
@@ -52,16 +52,18 @@ class WrittenFiles:
 
 
 def receive_message(raw: bytes, *, via: str) -> Received:
+    mail, refused = _read(raw)
+    key = message_key(mail, raw)
     for attempt in range(1, ATTEMPTS + 1):
         work = WrittenFiles()
         try:
-            received = _receive(raw, via[:20], work)
+            received = _receive(raw, mail, refused, key, via[:20], work)
             db.session.commit()
         except Exception as error:
             db.session.rollback()
             work.undo()
             if is_version_conflict(error):
-                already = _recorded(_key_of(raw))
+                already = _recorded(key)
                 if already is not None:  # another worker filed this message a moment before
                     return Received("duplicate", "received before", already)
                 if attempt < ATTEMPTS:
@@ -72,29 +74,22 @@ def receive_message(raw: bytes, *, via: str) -> Received:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _key_of(raw: bytes) -> str:
+def _read(raw: bytes) -> tuple[IncomingMail | None, MailRefused | None]:
+    """The message, or why it is refused and what of its headers could be read."""
+    max_bytes = int(current_app.config.get("INBOUND_MAX_BYTES") or MAX_MESSAGE_BYTES)
     try:
-        return message_key(read_mail(raw, max_bytes=_max_bytes()), raw)
-    except MailRefused as refused:
-        return message_key(refused.headers, raw)
-
-
-def _max_bytes() -> int:
-    return int(current_app.config.get("INBOUND_MAX_BYTES") or 40 * 1024 * 1024)
+        return read_mail(raw, max_bytes=max_bytes), None
+    except MailRefused as refusal:
+        return refusal.headers, refusal
 
 
 def _recorded(key: str) -> int | None:
     return db.session.scalar(select(InboundMail.id).where(InboundMail.key == key))
 
 
-def _receive(raw: bytes, via: str, work: WrittenFiles) -> Received:
+def _receive(raw: bytes, mail: IncomingMail | None, refused: MailRefused | None, key: str, via: str,
+             work: WrittenFiles) -> Received:
     now = now_utc()
-    mail, refused = None, None
-    try:
-        mail = read_mail(raw, max_bytes=_max_bytes())
-    except MailRefused as refusal:
-        mail, refused = refusal.headers, refusal
-    key = message_key(mail, raw)
     already = _recorded(key)
     if already is not None:
         return Received("duplicate", "received before", already)
