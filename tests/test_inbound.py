@@ -147,6 +147,30 @@ def test_two_workers_handing_over_the_same_message_at_once_file_it_once(waiting,
     assert db.session.scalar(select(func.count(EvidenceFile.id))) == 1
 
 
+def test_a_database_failing_mid_filing_raises_for_the_transport_and_leaves_nothing(waiting, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from resolver.inbound import filing
+
+    real_submit = filing.submit_evidence
+
+    def submit_then_lose_the_database(*args, **kwargs):
+        real_submit(*args, **kwargs)
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    data = pdf("sent as the database went away")
+    raw = reply(waiting, files=[("report.pdf", data, "application/pdf")])
+    monkeypatch.setattr(filing, "submit_evidence", submit_then_lose_the_database)
+    with pytest.raises(OperationalError):  # the transport keeps the message and hands it over again
+        receive(raw, via="imap")
+    nothing_filed(waiting)
+    assert db.session.scalar(select(func.count(InboundMail.id))) == 0
+    assert not path_for(hashlib.sha256(data).hexdigest()).exists()
+
+    monkeypatch.setattr(filing, "submit_evidence", real_submit)
+    assert receive(raw, via="imap").outcome == "filed"  # handed over again: filed, once
+
+
 def test_a_reply_without_the_token_is_found_by_the_email_it_answers(waiting):
     received = receive(reply(waiting, to="resolver@localhost"), via="local")
     assert received.outcome == "filed"
