@@ -473,3 +473,29 @@ def test_another_companys_manager_never_sees_nor_touches_the_mail(late_reply, ma
 def test_mail_naming_no_dispute_is_in_no_companys_list(waiting, manager, signed_in_client):
     receive(reply(waiting, "A stranger's note", to="resolver@localhost", In_Reply_To="", References=""), via="imap")
     assert "A stranger" not in signed_in_client(manager).get("/mail/unmatched").get_data(as_text=True)
+
+
+# The kind answer ----------------------------------------------------------------------------------
+
+def test_each_kind_answer_reads_finished(make_dispute):
+    open_one, closed = make_dispute("awaiting_evidence"), make_dispute("panel_review")
+    db.session.commit()
+    receive(reply(open_one, files=[("photo.jpg", EXECUTABLE, "image/jpeg")]), via="imap")  # with the link
+    receive(reply(closed, sender="Sam <sam@example.org>"), via="imap")  # about a case, no link
+    receive(reply(open_one, to="resolver@localhost", In_Reply_To="", References="",
+                  sender="pat@example.org"), via="imap")  # about nothing
+    found = answers()
+    assert len(found) == 3
+    for email in found:
+        for part in (email.subject, email.body_text, email.body_html):
+            assert "{{" not in part and "{%" not in part
+            assert "None" not in part and "Undefined" not in part
+        assert "\n\n\n" not in email.body_text
+        assert email.body_html.lstrip().startswith("<!doctype html>")
+        assert email.subject.startswith("We could not add your email to your case")
+        assert "This is an automatic answer" in email.body_text
+    with_link, about_case, about_nothing = found
+    assert "/e/" in with_link.body_text and "Send your side" in with_link.body_html
+    assert closed.manager.email in about_case.body_text and "/e/" not in about_case.body_text
+    assert "use the personal link in that email" in about_nothing.body_text
+    assert about_nothing.company_id is None and about_nothing.dispute_id is None
