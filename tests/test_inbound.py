@@ -171,6 +171,11 @@ def test_a_database_failing_mid_filing_raises_for_the_transport_and_leaves_nothi
     assert receive(raw, via="imap").outcome == "filed"  # handed over again: filed, once
 
 
+def test_a_mail_system_that_capitalises_the_address_still_reaches_the_dispute(waiting):
+    address = reply_address(invitation(waiting).reply_token).upper()
+    assert receive(reply(waiting, to=address, In_Reply_To="", References=""), via="imap").outcome == "filed"
+
+
 def test_a_reply_without_the_token_is_found_by_the_email_it_answers(waiting):
     received = receive(reply(waiting, to="resolver@localhost"), via="local")
     assert received.outcome == "filed"
