@@ -3,7 +3,7 @@
 ``init`` builds or upgrades the database, ``create-company`` and ``create-user`` add people, ``demo``
 fills a company with disputes in every state, ``serve`` runs everything on one machine, ``worker``
 and ``tick`` fire deadlines and send mail, ``diagram`` draws the workflow, ``verify-history`` checks that no
-history was changed after it was written.
+history was changed after it was written; ``backup`` and ``restore`` are in ``resolver.backup.commands``.
 """
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ ROLES = ("manager", "supervisor")
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init, create_company, create_user, demo, serve, worker, tick, diagram, verify_history):
+    from .backup.commands import backup, restore
+
+    for command in (init, create_company, create_user, demo, serve, worker, tick, diagram, verify_history, backup, restore):
         app.cli.add_command(command)
 
 

@@ -43,6 +43,11 @@ class Config:
     # How many reverse proxies in front of Resolver set X-Forwarded-For/-Proto/-Host/-Prefix. 0 trusts
     # none: the client's address is the connecting peer's (sign-in throttling counts per address).
     PROXY_HOPS = 0
+    # Where the worker backs up the database and files (a folder or s3://bucket/prefix; None: no backups),
+    # how often, and how many backups it keeps there (resolver.backup).
+    BACKUP_URL: str | None = None
+    BACKUP_EVERY_HOURS = 24.0
+    BACKUP_KEEP = 7
 
 
 # Variables read from the environment, with the type each one is parsed as.
@@ -64,6 +69,9 @@ _ENVIRONMENT = {
     "PROXY_HOPS": int,
     "SESSION_COOKIE_SECURE": bool,
     "MAIL_TIMEOUT": float,
+    "BACKUP_URL": str,
+    "BACKUP_EVERY_HOURS": float,
+    "BACKUP_KEEP": int,
 }
 
 

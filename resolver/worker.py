@@ -1,5 +1,5 @@
 """The worker: fire due deadlines, then send the outbox, round after round (and once a day count
-the access log's old rows by day).
+the access log's old rows by day, and back up when a backup is due: ``resolver.backup.schedule``).
 
 Deadlines are rows and emails are rows, so the worker keeps nothing in memory: stopping it at
 any moment loses nothing, and several workers may run at once (each round claims its rows).
@@ -32,8 +32,10 @@ class Round:
 
 def run_round(app: Flask) -> Round:
     """One sweep of due deadlines, then one batch of pending email, then one batch of expired personal
-    data, then the access log's rollup if the day's is still to do; each commits its own work."""
+    data, then the access log's rollup if the day's is still to do, then a backup if one is due; each
+    commits its own work."""
     from .access_log import roll_up_access_log
+    from .backup.schedule import run_scheduled_backup
     from .deadlines import sweep_deadlines
     from .installation import load_clock
     from .mail import send_pending
@@ -61,6 +63,7 @@ def run_round(app: Flask) -> Round:
                 db.session.commit()
         finally:
             db.session.remove()
+    run_scheduled_backup(app)
     return Round(fired=fired, sent=sent, erased=erased)
 
 

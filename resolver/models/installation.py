@@ -24,3 +24,7 @@ class Installation(Base):
     # How far a demo instance's clock has been moved forward (`resolver tick --as-of`), in seconds.
     clock_offset_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     clock_moved_dt: Mapped[datetime | None]
+    # The worker's scheduled backups (resolver.backup.schedule): when the last one was taken, and until
+    # when one worker holds the turn to take the next (so two workers never both take it).
+    last_backup_dt: Mapped[datetime | None]
+    backup_claimed_until_dt: Mapped[datetime | None]
