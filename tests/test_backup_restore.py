@@ -63,11 +63,13 @@ class Instance:
     database_url: str | None  # None: SQLite in the folder
     address: str  # where people reach it; the links in its emails point here
     mail_port: int
+    secret_key: str | None = None  # None: the one Resolver made in the folder the first time it ran
 
     def settings(self) -> dict:
         settings = {"INSTANCE_PATH": str(self.folder), "PUBLIC_BASE_URL": self.address,
                     "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": self.mail_port}
-        return {**settings, "DATABASE_URL": self.database_url} if self.database_url else settings
+        settings |= {"DATABASE_URL": self.database_url} if self.database_url else {}
+        return settings | ({"SECRET_KEY": self.secret_key} if self.secret_key else {})
 
     def environment(self) -> dict[str, str]:
         """The environment an operator's shell would give a `resolver` command on this machine."""
@@ -75,6 +77,8 @@ class Instance:
         env.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", RESOLVER_INSTANCE_PATH=str(self.folder),
                    RESOLVER_PUBLIC_BASE_URL=self.address, RESOLVER_MAIL_SERVER="127.0.0.1",
                    RESOLVER_MAIL_PORT=str(self.mail_port))
+        if self.secret_key:
+            env["RESOLVER_SECRET_KEY"] = self.secret_key
         if self.database_url:
             env["RESOLVER_DATABASE_URL"] = self.database_url
             env["PATH"] = f"{postgres_tools()}{os.pathsep}{env.get('PATH', '')}"  # pg_dump and pg_restore
@@ -386,8 +390,12 @@ def test_a_running_resolver_backed_up_while_its_team_votes_comes_back_whole_and_
         assert backup.returncode == 0, out + err
     assert len(shown) > 2, "the backup was over before the team's second vote"
 
-    # The machine is gone. A fresh folder (and on PostgreSQL a fresh database) gets the backup.
-    restored = Instance(tmp_path / "restored", database_for(fresh_database, "restored"), address, smtp_server.port)
+    # The machine is gone. A fresh folder (and on PostgreSQL a fresh database) gets the backup, and the
+    # secret key that signs the emailed links, which the company keeps apart from its backups (README).
+    secret_key = (original.folder / "secret_key").read_text().strip()
+    assert not any(secret_key.encode() in path.read_bytes() for path in (tmp_path / "backups").rglob("*") if path.is_file())
+    restored = Instance(tmp_path / "restored", database_for(fresh_database, "restored"), address, smtp_server.port,
+                        secret_key=secret_key)
     restored.folder.mkdir()
     restored.run("restore", str(tmp_path / "backups"))
 
