@@ -250,8 +250,10 @@ class Visitors:
         return cls(staff, Browser(address))
 
     def look(self, *, staff: list[str], people: list[str], staff_first: bool) -> dict[str, View]:
-        """What each page and file shows now. A staff page counts the resident's visits to their pages, so
-        which is looked at first matters (see the test)."""
+        """What each page and file shows now, the staff's first or the people's first: a staff page counts
+        the resident's visits to their own pages, so on the original the people look first (the staff pages
+        then show the visits the backup will hold) and on the restored one the office looks first (before
+        the people add visits of their own)."""
         shown_to = [(self.staff, staff), (self.people, people)]
         return {path: seen(browser.open(path))
                 for browser, paths in (shown_to if staff_first else reversed(shown_to)) for path in paths}
@@ -381,14 +383,14 @@ def test_a_running_resolver_backed_up_while_its_team_votes_comes_back_whole_and_
 
     with original.serving():
         visitors = Visitors.of(address)
-        # People follow their links, then the office looks: each staff page shows the visits made so far,
-        # which the backup taken next holds.
+        # People follow their links, then the office looks (see Visitors.look). The backup starts, and the
+        # team votes until it is over.
         steady_before = visitors.look(**steady_pages, staff_first=False)
         backup = original.start("backup", str(tmp_path / "backups"))
         shown = vote_while(backup, visitors, voting)
         out, err = backup.communicate(timeout=120)
         assert backup.returncode == 0, out + err
-    assert len(shown) > 2, "the backup was over before the team's second vote"
+    assert len(shown) > 1, "the backup was over before the team's first vote"
 
     # The machine is gone. A fresh folder (and on PostgreSQL a fresh database) gets the backup, and the
     # secret key that signs the emailed links, which the company keeps apart from its backups (README).
@@ -401,7 +403,6 @@ def test_a_running_resolver_backed_up_while_its_team_votes_comes_back_whole_and_
 
     with restored.serving():
         visitors = Visitors.of(address)
-        # The office looks first this time: the staff pages show the visits the backup holds, no more.
         voting_pages = watched(voting)
         after = visitors.look(staff=steady_pages["staff"] + voting_pages["staff"],
                               people=steady_pages["people"] + voting_pages["people"], staff_first=True)
@@ -410,11 +411,11 @@ def test_a_running_resolver_backed_up_while_its_team_votes_comes_back_whole_and_
     assert not (different := differences(steady_after, steady_before)), different
     # The votes sent while the backup ran are there whole or not at all: the restored Resolver shows what
     # the original showed between two of them, and its rows agree with its history.
-    caught = next((turn for turn, view in enumerate(shown) if view == voting_after), None)
-    assert caught is not None, ("the restored dispute shows what the original never did; nearest:\n"
-                                + min((differences(voting_after, view) for view in shown), key=len))
+    caught = [votes for votes, view in enumerate(shown) if view == voting_after]
+    assert caught, ("the restored dispute shows what the original never did; nearest:\n"
+                    + min((differences(voting_after, view) for view in shown), key=len))
     with restored.app():
-        assert count_whole_votes(voting.dispute_id) == caught
+        assert count_whole_votes(voting.dispute_id) in caught
         assert verify_histories().is_intact  # every dispute's history, chained event to event, as written
 
     # Its deadlines still fire: the clock moves past the end of a resident's evidence window.
