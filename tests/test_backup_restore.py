@@ -5,7 +5,10 @@ links people were emailed, holds the vote as it stood at one moment (never half 
 deadlines still fire.
 
 The original runs in this process on a real WSGI server thread, on the movable clock (stood still), so
-its pages and the restored one's are drawn at the same "now"; the commands run as their own processes.
+its pages and the restored one's are drawn at the same "now"; `resolver backup` and `resolver restore` run
+as their own processes, as an operator runs them. The worker rests while the backup runs: each email it
+sent would change a staff page on its own, between two votes, and the point is to pin down which of the
+votes the backup caught.
 """
 from __future__ import annotations
 
