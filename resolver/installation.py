@@ -27,7 +27,7 @@ NO_PUBLIC_ADDRESS = (
 CLOCK_REFRESH_SECONDS = 1.0
 
 
-def _row() -> Installation:
+def installation_row() -> Installation:
     """The one row, made when first needed (two processes making it at once: one wins, both read it)."""
     row = db.session.get(Installation, INSTALLATION_ID)
     if row is not None:
@@ -58,7 +58,7 @@ def public_address() -> str | None:
 
 def record_public_address(url: str, now: datetime | None = None) -> None:
     """Keep ``url`` as the instance's public address, and commit."""
-    row = _row()
+    row = installation_row()
     if row.public_base_url != url:
         row.public_base_url = url
         row.public_base_url_dt = now or clock.now_utc()
@@ -110,7 +110,7 @@ def move_clock_forward(to: datetime) -> timedelta:
     if to < now:
         raise ValueError("the clock only moves forward")
     step = to - now
-    row = _row()
+    row = installation_row()
     offset = timedelta(seconds=row.clock_offset_seconds or 0) + step
     row.clock_offset_seconds = round(offset.total_seconds())
     row.clock_moved_dt = to

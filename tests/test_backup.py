@@ -301,3 +301,15 @@ def test_a_damaged_file_left_by_an_interrupted_backup_is_written_again(instance,
 
     assert taken.manifest.files == interrupted.files and not taken.manifest.missing
     assert run(empty_instance(), "restore", str(tmp_path / "backups")).exit_code == 0
+
+
+def test_a_backup_missing_a_file_is_refused_by_name(instance, empty_instance, tmp_path):
+    manifest = take_backup(place_at(str(tmp_path / "backups"))).manifest
+    sha256 = sorted(manifest.files)[-1]
+    (tmp_path / "backups" / "files" / sha256[:2] / sha256[2:4] / sha256).unlink()
+    restored = empty_instance()
+
+    result = run(restored, "restore", str(tmp_path / "backups"))
+
+    assert result.exit_code != 0 and f"{sha256} is missing" in result.output
+    assert is_untouched(restored)

@@ -2,9 +2,13 @@
 as each file is written; a restore that stops part-way takes back what it wrote."""
 from __future__ import annotations
 
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
@@ -57,27 +61,35 @@ def restore_backup(place: Place, name: str | None = None) -> Restored:
     file_store().check()
     with tempfile.TemporaryDirectory(prefix="restore-", dir=current_app.instance_path) as folder:
         snapshot = Path(folder) / manifest.snapshot
-        with place.open(manifest.snapshot_key) as source, snapshot.open("wb") as out:
-            checked = Checked(source, manifest.snapshot_sha256, f"The database snapshot {manifest.snapshot_key}",
-                              manifest.snapshot_size)
-            while chunk := checked.read(1024 * 1024):
-                out.write(chunk)
+        with _opened(place, manifest.snapshot_key) as source, snapshot.open("wb") as out:
+            shutil.copyfileobj(Checked(source, manifest.snapshot_sha256, f"The database snapshot "
+                                       f"{manifest.snapshot_key}", manifest.snapshot_size), out)
         for sha256, size in manifest.files.items():  # every file checked before anything is written
-            with place.open(file_key(sha256)) as stream:
+            with _opened(place, file_key(sha256)) as stream:
                 read_through(Checked(stream, sha256, f"The file {file_key(sha256)}", size))
         written: list[str] = []
         try:
             for sha256, size in manifest.files.items():
-                with place.open(file_key(sha256)) as stream:
+                with _opened(place, file_key(sha256)) as stream:
                     file_store().write(key_for(sha256), Checked(stream, sha256, f"The file {file_key(sha256)}", size))
                 written.append(sha256)
             db.engine.dispose()  # no connection of this process holds the empty database open
             restore_snapshot(url, manifest.database, snapshot)
         except BaseException:
-            for sha256 in written:
+            for sha256 in written:  # the file store was empty: it is again
                 file_store().delete(key_for(sha256))
             raise
     return Restored(manifest)
+
+
+@contextmanager
+def _opened(place: Place, key: str) -> Iterator[BinaryIO]:
+    try:
+        stream = place.open(key)
+    except FileNotFoundError:
+        raise BackupError(f"{key} is missing from {place.url}, and the backup needs it. Nothing was restored.") from None
+    with stream:
+        yield stream
 
 
 def _check_fits(manifest: Manifest, url: str) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import or_, update
 
 from .. import clock
 from ..extensions import db
-from ..installation import _row as installation_row
+from ..installation import installation_row
 from ..models import INSTALLATION_ID, Installation
 from ..storage import Place, place_at
 from .manifest import FILES, MANIFEST, backup_key, backup_names, complete_backups, file_key, time_of
@@ -43,16 +43,27 @@ def run_scheduled_backup(app: Flask) -> str | None:
             try:
                 place = place_at(url)
                 taken = take_backup(place, now=now)
-                removed = prune(place, keep=int(app.config["BACKUP_KEEP"]), now=now)
             except Exception:
                 log.exception("backup to %s failed; trying again in %d minutes", url, RETRY_AFTER.seconds // 60)
                 _end_turn(now, done=False)
                 return None
             _end_turn(now, done=True)
-            log.info("%s Removed %d older backups.", taken.summary(), removed)
+            log.info("%s", taken.summary())
+            _remove_old_backups(place, keep=int(app.config["BACKUP_KEEP"]), now=now)
             return taken.manifest.name
         finally:
             db.session.remove()
+
+
+def _remove_old_backups(place: Place, *, keep: int, now: datetime) -> None:
+    """After a backup: what failing here leaves behind is removed after the next one."""
+    try:
+        removed = prune(place, keep=keep, now=now)
+    except Exception:
+        log.exception("removing older backups from %s failed; trying again after the next backup", place.url)
+        return
+    if removed:
+        log.info("removed %d older backups from %s", removed, place.url)
 
 
 def _take_turn(now: datetime, every: timedelta) -> bool:
