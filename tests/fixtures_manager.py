@@ -43,14 +43,22 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-def give_password(user, password: str = PASSWORD) -> None:
-    """Set ``user``'s password through the real verb, hashed at a test's cost (TEST_HASH_METHOD)."""
+@contextmanager
+def cheap_password_hashes():
+    """Passwords set inside the block are hashed at a test's cost (TEST_HASH_METHOD)."""
     from resolver.services import staff
-    from resolver.web.manager.auth import set_password
 
     hash_for_tests = staff.generate_password_hash
     with mock.patch.object(staff, "generate_password_hash",
                            lambda password, **_: hash_for_tests(password, method=TEST_HASH_METHOD)):
+        yield
+
+
+def give_password(user, password: str = PASSWORD) -> None:
+    """Set ``user``'s password through the real verb, hashed at a test's cost (TEST_HASH_METHOD)."""
+    from resolver.web.manager.auth import set_password
+
+    with cheap_password_hashes():
         set_password(user, password)
     db.session.commit()
 
