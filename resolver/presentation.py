@@ -8,7 +8,7 @@ from flask import Flask
 from .clock import instance_offset, now_utc
 from .links import email_url
 from .money import format_cents as money
-from .workdays import format_day, format_moment, local
+from .workdays import format_date, format_day, format_moment, local
 
 __all__ = ["duration_words", "init_app", "money", "time_left"]
 
@@ -37,6 +37,7 @@ def duration_words(delta: timedelta) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["day"] = lambda value, company: format_day(value, company) if value else ""
+    app.jinja_env.filters["date"] = lambda value: format_date(value) if value else ""
     app.jinja_env.filters["moment"] = lambda value, company: format_moment(value, company) if value else ""
     app.jinja_env.filters["local"] = lambda value, company: local(value, company) if value else None
     app.jinja_env.filters["time_left"] = time_left
