@@ -14,7 +14,7 @@ manager's view of who has voted).
 """
 from __future__ import annotations
 
-from .calls import CallVote, record_call
+from .calls import CallRecord, CallVote, call_records, record_call
 from .closing import close_panel, decide_deadlock
 from .conflicts import Conflict, conflicts_for
 from .count import CHOICE_LABELS, Opinion, TallyResult
@@ -26,7 +26,7 @@ from .team import propose_panel, propose_replacement, replace_seat, seat_panel
 from .voting import MAX_REASON, record_vote, recuse
 
 __all__ = [
-    "CHOICE_LABELS", "MAX_REASON", "CallVote", "Conflict", "Opinion", "PanelProgress", "SeatProgress",
+    "CHOICE_LABELS", "MAX_REASON", "CallRecord", "CallVote", "call_records", "Conflict", "Opinion", "PanelProgress", "SeatProgress",
     "TallyResult", "build_packet_content", "close_panel", "conflicts_for", "current_packet", "decide_deadlock",
     "freeze_packet", "panel_progress", "propose_panel", "propose_replacement", "record_call", "record_vote", "recuse",
     "replace_seat", "rules", "seat_panel", "send_to_panel", "tally",

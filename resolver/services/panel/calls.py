@@ -10,16 +10,18 @@ is emailed what was recorded for them, with a link to correct it for a while (th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ...actors import Actor
 from ...errors import InvalidInput, WrongState
 from ...extensions import db
 from ...history import record_event
 from ...links import issue_link, link_url
-from ...models import Dispute, PanelSeat, StaffUser, Vote
+from ...models import Dispute, PanelSeat, StaffUser, Vote, VoteRevision
+from ...workdays import format_date, format_moment
 from ...workflow.engine import dispute_engine
 from ..access import check_version, require_staff
 from ..notify import tell
@@ -115,3 +117,42 @@ def _tell_member(dispute: Dispute, seat: PanelSeat, vote: Vote, recorder: StaffU
         "recorder": recorder, "link_url": link_url(link), "correct_until": vote.correction_due_dt,
         "is_review_open": WORKFLOW.can("decide", dispute.state), "manager": dispute.manager,
     })
+
+
+# How a vote came from a call, for the pages that show it -----------------------------------------
+
+@dataclass(frozen=True)
+class CallRecord:
+    """A seat's vote as a call left it: who recorded it and the call's day, and when the member
+    corrected it (``None`` while the vote is still as recorded)."""
+
+    recorded_by: str
+    call_on: date
+    corrected_dt: datetime | None = None
+
+    @property
+    def words(self) -> str:
+        """'recorded by Dana Whitfield from a call on 3 March'."""
+        return f"recorded by {self.recorded_by} from a call on {format_date(self.call_on)}"
+
+    def for_staff(self, company) -> str:
+        if self.corrected_dt is None:
+            return f"{self.words[0].upper()}{self.words[1:]}."
+        return (f"Corrected by the member at {format_moment(self.corrected_dt, company)}; first {self.words}.")
+
+
+def call_records(dispute: Dispute) -> dict[int, CallRecord]:
+    """Each seat whose vote came from a call, by seat id: read from every vote's versions at once."""
+    rows = db.session.execute(
+        select(Vote.seat_id, VoteRevision).join(Vote, Vote.id == VoteRevision.vote_id)
+        .where(Vote.dispute_id == dispute.id).options(joinedload(VoteRevision.recorded_by))
+        .order_by(Vote.seat_id, VoteRevision.revision)
+    ).all()
+    records: dict[int, CallRecord] = {}
+    for seat_id, revision in rows:
+        if revision.call_on is not None:
+            records[seat_id] = CallRecord(revision.recorded_by.name, revision.call_on)
+        elif seat_id in records and records[seat_id].corrected_dt is None:
+            old = records[seat_id]
+            records[seat_id] = CallRecord(old.recorded_by, old.call_on, revision.recorded_dt)
+    return records
