@@ -4,7 +4,9 @@ member is emailed what was recorded, with a link to correct it for a while."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date, timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import select
@@ -192,3 +194,126 @@ def test_a_members_own_link_vote_is_never_replaced_by_the_call(reviewing, manage
     panel.record_call(Actor.staff(manager), dispute, call_on=today(dispute), votes=call_votes(seats[1:], "uphold", "uphold"))
     db.session.commit()
     assert (fresh(dispute).state, fresh(dispute).decision) == ("decided", "uphold")
+
+
+# Through the manager's page ---------------------------------------------------------------------------
+
+def call_form(dispute, seats, choices, *, day=None, **extra) -> dict:
+    form = {"expected_version": str(fresh(dispute).version), "call_on": (day or today(dispute)).isoformat()}
+    for seat, choice in zip(seats, choices):
+        form.update({f"seat-{seat.id}-attended": "y", f"seat-{seat.id}-choice": choice,
+                     f"seat-{seat.id}-reason": REASONS[choice]})
+    return {**form, **extra}
+
+
+def test_the_manager_records_the_call_from_the_page_and_the_page_says_so(
+    reviewing, manager, signed_in_client
+):
+    dispute, seats = reviewing
+    staff = signed_in_client(manager)
+    page = staff.get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    assert "Record a team call" in page
+    response = staff.post(f"/disputes/{dispute.id}/call", call_form(dispute, seats[:2], ("resident", "resident"),
+                                                                    **{f"seat-{seats[0].id}-token_amount": "$20"}))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    page = unescape(staff.get(f"/disputes/{dispute.id}").get_data(as_text=True))
+    assert page.count(f"Recorded by {manager.name} from a call on") == 2
+    assert f"{manager.name} recorded the team's call on" in page and "2 members attended" in page
+    assert page.count(f"{manager.name} recorded a team member's vote from the call on") == 2
+    assert db.session.scalars(select(Vote).where(Vote.seat_id == seats[0].id)).one().token_cents == 2000
+
+
+@pytest.mark.parametrize("change, field, words", [
+    ({"call_on": "2099-01-01"}, "call_on", "cannot be in the future"),
+    ({"call_on": ""}, "call_on", "Pick a date"),
+    ("no-reason", "reason", "Give their reason"),
+    ("no-one", "attended", "Tick who attended the call"),
+    ("over-cap", "token_amount", "at most"),
+])
+def test_a_refused_call_shows_the_page_again_with_the_reason_and_changes_nothing(
+    reviewing, manager, signed_in_client, change, field, words
+):
+    dispute, seats = reviewing
+    staff = signed_in_client(manager)
+    form = call_form(dispute, seats, ("uphold", "uphold", "compromise"))
+    if change == "no-reason":
+        form[f"seat-{seats[1].id}-reason"] = "  "
+    elif change == "no-one":
+        form = {k: v for k, v in form.items() if not k.endswith("-attended")}
+    elif change == "over-cap":
+        form[f"seat-{seats[2].id}-token_amount"] = "5000"
+    else:
+        form.update(change)
+    before = snapshot(dispute.id)
+    response = staff.post(f"/disputes/{dispute.id}/call", form)
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code in (409, 422), html
+    assert words in html and "Nothing was changed." in html
+    if change == "no-reason":
+        assert f"{seats[1].member.name}: Give their reason" in html
+    assert REASONS["compromise"] in html or change == "no-one"  # what was typed is shown again
+    assert snapshot(dispute.id) == before
+
+
+def test_the_page_refuses_a_call_when_the_case_is_not_with_the_team(make_dispute, manager, signed_in_client):
+    dispute = make_dispute("decided")
+    db.session.commit()
+    staff = signed_in_client(manager)
+    assert "while the case is with the team" in unescape(staff.get(f"/disputes/{dispute.id}/call").get_data(as_text=True))
+    before = snapshot(dispute.id)
+    response = staff.post(f"/disputes/{dispute.id}/call", {"expected_version": str(dispute.version),
+                                                          "call_on": today(dispute).isoformat()})
+    assert response.status_code == 409 and "while the case is with the team" in unescape(response.get_data(as_text=True))
+    assert snapshot(dispute.id) == before
+
+
+def test_the_call_page_shows_a_link_vote_and_offers_no_way_to_replace_it(reviewing, manager, signed_in_client):
+    dispute, seats = reviewing
+    panel.record_vote(Actor.panel(seats[0].member), seats[0], choice="resident", reason=REASONS["resident"])
+    db.session.commit()
+    html = signed_in_client(manager).get(f"/disputes/{dispute.id}/call").get_data(as_text=True)
+    assert "Voted by link at" in html and "Their own vote stands" in html
+    assert f'name="seat-{seats[0].id}-attended"' not in html
+    assert f'name="seat-{seats[1].id}-attended"' in html
+
+
+# At the same moment as a vote by link -----------------------------------------------------------------
+
+def test_a_call_and_the_members_own_vote_by_link_at_the_same_moment_never_lose_the_members_vote(
+    app, reviewing, manager, signed_in_client, client
+):
+    dispute, seats = reviewing
+    [invitation] = [e for e in emails(dispute, "panel_invitation") if e.to_addr == seats[0].member.email]
+    vote_path = link_in(invitation.body_text)
+    staff = signed_in_client(manager)
+    call = call_form(dispute, seats[:2], ("uphold", "uphold"), csrf_token=staff.csrf())
+    own = {"choice": "resident", "reason": REASONS["resident"],
+           "csrf_token": csrf_from(client.get(vote_path).get_data(as_text=True))}
+    both_ready = threading.Barrier(2)
+    answers = {}
+
+    def send(name, browser, path, form):
+        both_ready.wait(timeout=30)
+        answers[name] = browser.post(path, data=form)
+
+    threads = [threading.Thread(target=send, args=("call", staff.client, f"/disputes/{dispute.id}/call", call)),
+               threading.Thread(target=send, args=("own", client, vote_path, own))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert answers["own"].status_code == 303
+    db.session.expire_all()
+    vote = db.session.scalars(select(Vote).where(Vote.seat_id == seats[0].id)).one()
+    # Whichever came first, the member's own vote is the one that stands.
+    assert (vote.choice, vote.recorded_by_id) == ("resident", None)
+    revisions = [(r.choice, r.recorded_by_id) for r in db.session.scalars(
+        select(VoteRevision).where(VoteRevision.vote_id == vote.id).order_by(VoteRevision.revision))]
+    if answers["call"].status_code == 303:  # the call first: the member's vote changed what it recorded
+        assert revisions == [("uphold", manager.id), ("resident", None)]
+    else:  # the member first: the call was refused whole, saying why
+        assert answers["call"].status_code == 409
+        assert "already voted by link" in answers["call"].get_data(as_text=True) or \
+            "changed while you were looking" in answers["call"].get_data(as_text=True)
+        assert revisions == [("resident", None)]
+        assert "call_recorded" not in [e.action for e in history(dispute)]
