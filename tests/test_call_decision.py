@@ -17,7 +17,7 @@ from resolver.errors import InvalidInput, WrongState
 from resolver.extensions import db
 from resolver.links import PUBLIC_ADDRESS
 from resolver.mail import send_pending
-from resolver.models import Dispute, PanelSeat, Vote, VoteRevision
+from resolver.models import Dispute, Letter, PanelSeat, Vote, VoteRevision
 from resolver.services import outcome, panel
 from resolver.workdays import local
 
@@ -75,12 +75,21 @@ def test_a_call_with_all_three_members_decides_the_case_and_the_letter_follows(r
     votes = list(db.session.scalars(select(Vote).where(Vote.dispute_id == dispute.id)))
     assert {(v.recorded_by_id, v.call_on) for v in votes} == {(manager.id, today(dispute))}
 
-    letter = outcome.draft_outcome(staff, dispute)
+    outcome.draft_outcome(staff, dispute)
     db.session.commit()
-    # The team's reasons reach the letter as a link vote's would.
-    assert "half the charge seems fair" in letter.body_text.lower() or "compromise" in letter.body_text.lower()
+    letter = db.session.scalars(select(Letter).where(Letter.dispute_id == dispute.id)).one()
+    # The team's reasons and recommendation reach the letter as a link vote's would.
+    body = " ".join(letter.body_text.split())
+    assert f"“{REASONS['compromise']}”" in body and f"“{REASONS['uphold']}”" in body
+    assert letter.token_cents == 2500
     actions = [e.action for e in history(dispute)]
     assert actions.index("call_recorded") < actions.index("vote") < actions.index("decide")
+    # The members learn the review closed with the call's votes: no correction is offered then.
+    send_pending()
+    [message] = [m for m in smtp.to(seats[0].member.email) if "from our call" in m["Subject"]]
+    text = " ".join(smtp.text_of(message).split())
+    assert "the team's review of this case is complete, so the vote can no longer be changed" in text
+    assert f"please tell {manager.name} at {manager.email} before the letter goes" in text
 
 
 def test_each_member_is_emailed_what_was_recorded_with_a_link_to_correct_it(reviewing, manager, smtp, client):
@@ -106,7 +115,7 @@ def test_each_member_is_emailed_what_was_recorded_with_a_link_to_correct_it(revi
     assert fresh(dispute).state == "panel_review"
 
 
-def test_a_correction_changes_the_vote_and_the_history_shows_both(reviewing, manager, client):
+def test_a_correction_changes_the_vote_and_the_history_shows_both(reviewing, manager, client, signed_in_client):
     dispute, seats = reviewing
     panel.record_call(Actor.staff(manager), dispute, call_on=today(dispute),
                       votes=call_votes(seats[:2], "resident", "uphold"))
@@ -126,6 +135,9 @@ def test_a_correction_changes_the_vote_and_the_history_shows_both(reviewing, man
     assert change.actor_kind == "panel" and change.data["corrects_call_on"] == today(dispute).isoformat()
     page = client.get(path).get_data(as_text=True)
     assert "You corrected the vote recorded for you from the call on" in page
+    staff_page = unescape(signed_in_client(manager).get(f"/disputes/{dispute.id}").get_data(as_text=True))
+    assert "Corrected by the member at" in staff_page and f"first recorded by {manager.name} from a call on" in staff_page
+    assert "A team member corrected the vote recorded for them from the call on" in staff_page
 
 
 def test_a_correction_link_after_its_time_says_kindly_that_it_has_expired(reviewing, manager, client):
