@@ -55,6 +55,7 @@ def record_call(actor: Actor, dispute: Dispute, *, call_on: date | None, votes: 
     Returns the votes as recorded.
     """
     require_staff(actor, dispute)
+    _lock(dispute)
     check_version(dispute, expected_version)
     if not WORKFLOW.can("decide", dispute.state):
         raise WrongState(f"A team's call can be recorded while the case is with the team; this dispute is "
@@ -75,6 +76,14 @@ def record_call(actor: Actor, dispute: Dispute, *, call_on: date | None, votes: 
         if is_new:
             _tell_member(dispute, seat, vote, recorder)
     return [vote for _, (vote, _) in recorded]
+
+
+def _lock(dispute: Dispute) -> None:
+    """Lock the dispute's row (on PostgreSQL) before the call's history is written, as a member's own
+    vote locks it first: a vote by link arriving at the same moment then waits for the call, or the
+    call for it, and reads it, instead of the two deadlocking on the history's next place."""
+    db.session.scalars(select(Dispute).where(Dispute.id == dispute.id).with_for_update()
+                       .execution_options(populate_existing=True)).one()
 
 
 def _seats_by_id(dispute: Dispute, votes: list[CallVote]) -> dict[int, PanelSeat]:
