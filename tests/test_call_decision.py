@@ -150,7 +150,8 @@ def test_a_correction_link_after_its_time_says_kindly_that_it_has_expired(review
     html = response.get_data(as_text=True)
     assert response.status_code == 410
     assert "The time to correct what was recorded for you from the call has passed" in html
-    assert REASONS["resident"] not in html or "stands" in html
+    assert f"Your vote stands as it was recorded by {manager.name} from a call on" in html
+    assert "the link in your first email about this case still lets you change your vote" in html
     assert dispute.manager.email in html
 
 

@@ -37,6 +37,9 @@ def test_the_manager_records_a_calls_votes_and_the_case_is_decided(
     smtp.clear()
     login(page, manager)
     today = local(clock.now_utc(), dispute.company).date()
+    page.goto(f"{app.config['LIVE_URL']}/disputes/{dispute.id}/call")
+    expect(page.get_by_role("heading", name="Record the team's call")).to_be_visible()
+    screenshot("call-page")
 
     record_call_in_browser(page, dispute, today, {members[i].name: VOTES[i] for i in VOTES})
     expect(page.get_by_text("With them the team's review is complete")).to_be_visible()
