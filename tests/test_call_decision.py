@@ -140,6 +140,24 @@ def test_a_correction_changes_the_vote_and_the_history_shows_both(reviewing, man
     assert "A team member corrected the vote recorded for them from the call on" in staff_page
 
 
+def test_a_member_who_sends_the_record_back_unchanged_confirmed_it(reviewing, manager, client, signed_in_client):
+    dispute, seats = reviewing
+    panel.record_call(Actor.staff(manager), dispute, call_on=today(dispute), votes=call_votes(seats[:1], "resident"))
+    db.session.commit()
+    path = link_in(emails(dispute, "panel_call_recorded")[0].body_text)
+    page = client.get(path).get_data(as_text=True)
+    response = client.post(path, data={"csrf_token": csrf_from(page), "choice": "resident",
+                                       "reason": REASONS["resident"]})
+    assert response.status_code == 303
+    assert "You confirmed the vote recorded for you from the call on" in client.get(path).get_data(as_text=True)
+    staff_page = unescape(signed_in_client(manager).get(f"/disputes/{dispute.id}").get_data(as_text=True))
+    assert "A team member confirmed the vote recorded for them from the call on" in staff_page
+    assert "Confirmed by the member at" in staff_page
+    # Their own now: a later call cannot replace it.
+    with pytest.raises(WrongState, match="already voted by link"):
+        panel.record_call(Actor.staff(manager), dispute, call_on=today(dispute), votes=call_votes(seats[:1], "uphold"))
+
+
 def test_a_correction_link_after_its_time_says_kindly_that_it_has_expired(reviewing, manager, client):
     dispute, seats = reviewing
     panel.record_call(Actor.staff(manager), dispute, call_on=today(dispute), votes=call_votes(seats[:1], "resident"))

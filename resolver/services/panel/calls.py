@@ -133,21 +133,30 @@ def _tell_member(dispute: Dispute, seat: PanelSeat, vote: Vote, recorder: StaffU
 @dataclass(frozen=True)
 class CallRecord:
     """A seat's vote as a call left it: who recorded it and the call's day, and when the member
-    corrected it (``None`` while the vote is still as recorded)."""
+    answered it with their own vote (``None`` while the vote is still as recorded), changed or not."""
 
     recorded_by: str
     call_on: date
-    corrected_dt: datetime | None = None
+    answered_dt: datetime | None = None
+    is_confirmed: bool = False  # the member's own vote said the same as the record
 
     @property
     def words(self) -> str:
         """'recorded by Dana Whitfield from a call on 3 March'."""
         return f"recorded by {self.recorded_by} from a call on {format_date(self.call_on)}"
 
+    @property
+    def answer(self) -> str:
+        """'corrected' or 'confirmed' (once the member answered)."""
+        return "confirmed" if self.is_confirmed else "corrected"
+
     def for_staff(self, company) -> str:
-        if self.corrected_dt is None:
+        if self.answered_dt is None:
             return f"{self.words[0].upper()}{self.words[1:]}."
-        return (f"Corrected by the member at {format_moment(self.corrected_dt, company)}; first {self.words}.")
+        return f"{self.answer.capitalize()} by the member at {format_moment(self.answered_dt, company)}; first {self.words}."
+
+
+_CONTENT = ("choice", "reason", "token_kind", "token_cents", "concession_cents", "item_choices")
 
 
 def call_records(dispute: Dispute) -> dict[int, CallRecord]:
@@ -158,10 +167,13 @@ def call_records(dispute: Dispute) -> dict[int, CallRecord]:
         .order_by(Vote.seat_id, VoteRevision.revision)
     ).all()
     records: dict[int, CallRecord] = {}
+    recorded: dict[int, VoteRevision] = {}
     for seat_id, revision in rows:
         if revision.call_on is not None:
             records[seat_id] = CallRecord(revision.recorded_by.name, revision.call_on)
-        elif seat_id in records and records[seat_id].corrected_dt is None:
-            old = records[seat_id]
-            records[seat_id] = CallRecord(old.recorded_by, old.call_on, revision.recorded_dt)
+            recorded[seat_id] = revision
+        elif seat_id in records and records[seat_id].answered_dt is None:
+            same = all(getattr(revision, name) == getattr(recorded[seat_id], name) for name in _CONTENT)
+            records[seat_id] = CallRecord(records[seat_id].recorded_by, records[seat_id].call_on,
+                                          revision.recorded_dt, is_confirmed=same)
     return records

@@ -162,7 +162,9 @@ def record_vote(
         _refuse_replacing_own_vote(dispute, seat, standing)
     if standing is not None and standing.packet_id == packet.id and _says(standing) == fields:
         return standing  # the same vote sent again (a reload, a double press): recorded once
-    corrects_call = standing.call_on if standing is not None and call_on is None else None
+    # The member's own word on what a call recorded: a correction, or a yes (read before the change).
+    answers_call = standing.call_on if standing is not None and call_on is None else None
+    answer = "confirms_call_on" if answers_call and _says(standing) | _ORIGIN_OF_OWN == fields else "corrects_call_on"
     # A recorded vote gives the member a while to correct it; their own vote keeps the time it had.
     correction = {"correction_due_dt": now + WORKFLOW.panel.call_correction_time} if call_on else {}
     # A change is one statement, so two tabs changing the vote at once each get their own revision
@@ -186,8 +188,8 @@ def record_vote(
     data = {"seat_id": seat.id, "revision": vote.revision, "packet_version": packet.version}
     if call_on is not None:
         data["call_on"] = call_on.isoformat()
-    if corrects_call is not None:
-        data["corrects_call_on"] = corrects_call.isoformat()
+    if answers_call is not None:
+        data[answer] = answers_call.isoformat()
     record_event(dispute, actor, "vote" if vote.revision == 1 else "change_vote", now=now, data=data)
     if closes:
         close_if_counted(dispute, team)
@@ -226,6 +228,9 @@ def _refuse_replacing_own_vote(dispute: Dispute, seat: PanelSeat, standing: Vote
 def _standing_vote(seat: PanelSeat) -> Vote | None:
     return db.session.scalars(
         select(Vote).where(Vote.seat_id == seat.id).execution_options(populate_existing=True)).first()
+
+
+_ORIGIN_OF_OWN = {"recorded_by_id": None, "call_on": None}  # how a member's own vote says where it came from
 
 
 def _says(vote: Vote) -> dict:

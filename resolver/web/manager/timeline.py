@@ -42,6 +42,7 @@ _SENTENCES = {
     "vote_from_call": "{who} recorded a team member's vote from the call on {call_day}.",
     "change_vote_from_call": "{who} recorded a team member's changed vote from the call on {call_day}.",
     "change_vote_correcting_call": "{who} corrected the vote recorded for them from the call on {call_day}.",
+    "change_vote_confirming_call": "{who} confirmed the vote recorded for them from the call on {call_day}.",
     "letter_edited": "{who} edited the letter.",
     "letter_approved": "{who} approved the letter.",
     "correction_started": "{who} started a correction of the letter.",
@@ -86,11 +87,13 @@ def _sentence_of(action: str, data: dict) -> str:
         return f"{action}_from_call"
     if action == "change_vote" and data.get("corrects_call_on"):
         return "change_vote_correcting_call"
+    if action == "change_vote" and data.get("confirms_call_on"):
+        return "change_vote_confirming_call"
     return action
 
 
 def _call_day(data: dict) -> str:
-    day = data.get("call_on") or data.get("corrects_call_on")
+    day = data.get("call_on") or data.get("corrects_call_on") or data.get("confirms_call_on")
     return format_date(date.fromisoformat(day)) if day else ""
 
 
