@@ -8,7 +8,7 @@ from flask import Flask
 from .clock import instance_offset, now_utc
 from .links import email_url
 from .money import format_cents as money
-from .workdays import format_day, format_moment, local
+from .workdays import format_date, format_day, format_moment, local
 
 __all__ = ["by_post_note", "duration_words", "init_app", "money", "time_left"]
 
@@ -46,6 +46,7 @@ def by_post_note(submission, company) -> str:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = money
     app.jinja_env.filters["day"] = lambda value, company: format_day(value, company) if value else ""
+    app.jinja_env.filters["date"] = lambda value: format_date(value) if value else ""
     app.jinja_env.filters["moment"] = lambda value, company: format_moment(value, company) if value else ""
     app.jinja_env.filters["local"] = lambda value, company: local(value, company) if value else None
     app.jinja_env.filters["time_left"] = time_left

@@ -49,6 +49,11 @@ def day_words(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
+def format_date(day: date) -> str:
+    """A day named without its time zone, as people say it: '3 March' (a call was held that day)."""
+    return f"{day.day} {day:%B}"
+
+
 def format_moment(value: datetime, company) -> str:
     """'11:59 PM on Friday 14 March 2026 (America/Denver)'."""
     moment = local(value, company)

@@ -73,6 +73,8 @@ MATRIX = {
     "manager.portfolio_import_confirm": STAFF_ROW,
     "manager.dispute_page": STAFF_ROW,
     "manager.dispute_action": STAFF_ROW,
+    "manager.record_call_page": STAFF_ROW,
+    "manager.record_call": STAFF_ROW,
     "manager.evidence_file": STAFF_ROW,
     "manager.add_company_files": STAFF_ROW,
     "manager.remove_company_file": STAFF_ROW,

@@ -1,20 +1,23 @@
 """The resolution team: the company's roster, the seats on one dispute's panel, votes and the packet."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import now_utc
 from .base import Base
 from ..workflow.definition import Decision
+from .company import StaffUser
 from .dispute import Dispute
 
 _CHOICE_CHECK = "choice IN ({})".format(", ".join(f"'{decision}'" for decision in Decision))
 _AMOUNT_CHECK = (
     "(token_cents IS NULL OR token_cents >= 0) AND (concession_cents IS NULL OR concession_cents >= 0)"
 )
+# A vote the manager recorded from a team call names both who recorded it and the call's day.
+_CALL_CHECK = "(recorded_by_id IS NULL) = (call_on IS NULL)"
 
 
 class PanelMember(Base):
@@ -83,6 +86,7 @@ class Vote(Base):
         CheckConstraint(_CHOICE_CHECK, name="choice_known"),
         CheckConstraint("length(reason) > 0", name="reason_given"),
         CheckConstraint(_AMOUNT_CHECK, name="amounts_not_negative"),
+        CheckConstraint(_CALL_CHECK, name="call_recorded_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,9 +102,19 @@ class Vote(Base):
     cast_dt: Mapped[datetime] = mapped_column(default=now_utc)
     changed_dt: Mapped[datetime] = mapped_column(default=now_utc)
     revision: Mapped[int] = mapped_column(default=1)
+    # Set when the manager recorded this vote from a team call (the member's own vote leaves them
+    # empty); ``correction_due_dt`` is how long the member's emailed link may correct it.
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    call_on: Mapped[date | None] = mapped_column(Date)
+    correction_due_dt: Mapped[datetime | None]
 
     seat: Mapped[PanelSeat] = relationship(back_populates="vote")
     dispute: Mapped[Dispute] = relationship(viewonly=True)
+    recorded_by: Mapped[StaffUser | None] = relationship()
+
+    @property
+    def is_from_call(self) -> bool:
+        return self.call_on is not None
 
 
 class VoteRevision(Base):
@@ -111,6 +125,7 @@ class VoteRevision(Base):
         UniqueConstraint("vote_id", "revision"),
         CheckConstraint(_CHOICE_CHECK, name="choice_known"),
         CheckConstraint(_AMOUNT_CHECK, name="amounts_not_negative"),
+        CheckConstraint(_CALL_CHECK, name="call_recorded_by"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,3 +138,11 @@ class VoteRevision(Base):
     concession_cents: Mapped[int | None]
     item_choices: Mapped[dict] = mapped_column(JSON, default=dict)
     recorded_dt: Mapped[datetime] = mapped_column(default=now_utc)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    call_on: Mapped[date | None] = mapped_column(Date)
+
+    recorded_by: Mapped[StaffUser | None] = relationship()
+
+    @property
+    def is_from_call(self) -> bool:
+        return self.call_on is not None

@@ -77,6 +77,8 @@ class PanelRules:
     early_close: tuple[str, ...]
     # (rule, Company column): a rule that applies only where the company's column is true.
     early_close_chosen: tuple[tuple[str, str], ...] = ()
+    # How long a member may correct the vote the manager recorded for them from a team call.
+    call_correction_time: timedelta = timedelta(days=2)
 
     def for_company(self, company) -> PanelRules:
         """The rules as they apply to ``company``: the early closes it chose added to the others."""
@@ -188,6 +190,7 @@ def build_definition(raw: dict) -> WorkflowDef:
             tie=panel.get("tie", "deadlocked"),
             early_close=_listed(panel.get("early_close")),
             early_close_chosen=tuple((panel.get("early_close_chosen") or {}).items()),
+            call_correction_time=parse_duration(panel.get("call_correction_time", "2 days")),
         ),
         source=raw,
     )

@@ -1,11 +1,14 @@
 """A team member's own acts: casting or changing a vote, and stepping aside (recusal).
 
 A vote closes the review early when the workflow's rules say it may; a recusal tells the manager
-and proposes a replacement.
+and proposes a replacement. A vote the manager recorded for a member from a team call
+(``resolver.services.panel.calls``) is cast here too, saying who recorded it and the call's day, so
+the count, the letter and the reports cannot tell it from a vote by link; the member's own change
+of it is their vote, as any change is.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
@@ -18,9 +21,10 @@ from ...history import record_event
 from ...links import revoke_links
 from ...models import Dispute, PanelMember, PanelSeat, Unit, Vote, VoteRevision
 from ...money import check_cents
-from ...workdays import format_moment
+from ...workdays import format_moment, local
 from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
+from ..access import require_staff
 from ..notify import tell
 from .closing import close_panel
 from .conflicts import conflicts, conflicts_for
@@ -41,6 +45,8 @@ REASON_NEEDED = ("Please give your reason. It is the honest feedback the residen
 REASON_TOO_LONG = f"Please keep the reason under {MAX_REASON:,} characters."
 ITEM_CHOICE_NEEDED = "Each item's decision must be uphold, resident or compromise."
 RECUSAL_REASON_NEEDED = "Please say briefly why you are stepping aside (for example, you know the resident)."
+CALL_DAY_AHEAD = "The call's date cannot be in the future."
+CALL_DAY_BEFORE_TEAM = "The call's date cannot be before the case went to the team ({day})."
 
 
 def _require_member(actor: Actor, seat: PanelSeat) -> None:
@@ -98,20 +104,30 @@ def record_vote(
     token_cents: int | None = None,
     concession_cents: int | None = None,
     item_choices: dict | None = None,
+    call_on: date | None = None,
+    closes: bool = True,
 ) -> Vote:
     """Cast or change this seat's vote (every version kept); close the panel early if the rules say so.
     The vote as it stands, sent again unchanged, changes nothing and is not a new version.
+
+    ``call_on``: the manager (``actor``) records the vote from a team call held that day. A call
+    never replaces the member's own vote: a seat that voted by link keeps it. ``closes=False``
+    leaves the count to the caller (a call records every member's vote before counting once).
 
     The seat's one vote is the ``vote.seat_id`` unique constraint: two first votes racing make one
     row and one IntegrityError (the caller retries, which then changes the vote). A change is one
     UPDATE that bumps the revision in the database, so racing changes never share a number.
     """
-    _require_member(actor, seat)
+    if call_on is None:
+        _require_member(actor, seat)  # the member votes for themselves...
     dispute = _locked_dispute(seat)
+    if call_on is not None:
+        require_staff(actor, dispute)  # ...and only the dispute's staff record a vote, from a call
     now = now_utc()
     _check_panel_open(dispute, now)
     if seat.recused_dt is not None:
-        raise NotAllowed("You stepped aside from this case, so your vote is not needed.")
+        raise NotAllowed(f"{seat.member.name} stepped aside from this case, so no vote is needed."
+                         if call_on else "You stepped aside from this case, so your vote is not needed.")
     absolute = [c.text for c in conflicts(dispute, seat.member) if c.is_absolute or not seat.conflict_note]
     if absolute:
         raise NotAllowed("You cannot vote on this case because of a conflict of interest: " + "; ".join(absolute)
@@ -138,21 +154,30 @@ def record_vote(
         raise WrongState("This case has no packet; the team has not been sent it.")
 
     fields = dict(choice=choice, reason=reason, token_kind=token_kind, token_cents=token_cents,
-                  concession_cents=concession_cents, item_choices=chosen_items)
+                  concession_cents=concession_cents, item_choices=chosen_items,
+                  recorded_by_id=actor.id if call_on else None, call_on=call_on)
     standing = _standing_vote(seat)
+    if call_on is not None:
+        check_call_day(dispute, call_on, now)
+        _refuse_replacing_own_vote(dispute, seat, standing)
     if standing is not None and standing.packet_id == packet.id and _says(standing) == fields:
         return standing  # the same vote sent again (a reload, a double press): recorded once
+    # The member's own word on what a call recorded: a correction, or a yes (read before the change).
+    answers_call = standing.call_on if standing is not None and call_on is None else None
+    answer = "confirms_call_on" if answers_call and _says(standing) | _ORIGIN_OF_OWN == fields else "corrects_call_on"
+    # A recorded vote gives the member a while to correct it; their own vote keeps the time it had.
+    correction = {"correction_due_dt": now + WORKFLOW.panel.call_correction_time} if call_on else {}
     # A change is one statement, so two tabs changing the vote at once each get their own revision
     # number; when it matches nothing, this is the seat's first vote.
     changed = db.session.execute(
         update(Vote).where(Vote.seat_id == seat.id)
-        .values(revision=Vote.revision + 1, packet_id=packet.id, changed_dt=now, **fields)
+        .values(revision=Vote.revision + 1, packet_id=packet.id, changed_dt=now, **fields, **correction)
         .returning(Vote.id)
         .execution_options(synchronize_session=False)
     ).first()
     if changed is None:
         db.session.add(Vote(seat_id=seat.id, dispute_id=dispute.id, packet_id=packet.id, cast_dt=now,
-                            changed_dt=now, revision=1, **fields))
+                            changed_dt=now, revision=1, **fields, **correction))
         db.session.flush()  # a racing twin fails here, on the unique constraint, before anything else is written
     # Read after this vote is written (which, on SQLite, waits for any other vote's transaction to
     # end; on PostgreSQL the dispute's lock did): every vote counted before this one is in the rows.
@@ -160,14 +185,44 @@ def record_vote(
     vote = next(v for s, v in team if s.id == seat.id)
     db.session.add(VoteRevision(vote_id=vote.id, revision=vote.revision, recorded_dt=now, **fields))
     # How they voted stays out of the history until the panel closes; that a vote arrived does not.
-    record_event(dispute, actor, "vote" if vote.revision == 1 else "change_vote", now=now,
-                 data={"seat_id": seat.id, "revision": vote.revision, "packet_version": packet.version})
-    # Counted from the rows already read (with this vote in them); the commit writes the revision.
+    data = {"seat_id": seat.id, "revision": vote.revision, "packet_version": packet.version}
+    if call_on is not None:
+        data["call_on"] = call_on.isoformat()
+    if answers_call is not None:
+        data[answer] = answers_call.isoformat()
+    record_event(dispute, actor, "vote" if vote.revision == 1 else "change_vote", now=now, data=data)
+    if closes:
+        close_if_counted(dispute, team)
+    return vote
+
+
+def close_if_counted(dispute: Dispute, team=None) -> None:
+    """Close the review when the votes in already settle it, as the workflow's rules say. ``team``:
+    the rows already read, with the newest vote in them."""
+    team = team_of(dispute) if team is None else team
     result = tally(dispute, team)
     if result.early_close_reason:
         close_panel(Actor.system("Resolver (team's votes are in)"), dispute, reason=result.early_close_reason,
                     team=team, result=result)
-    return vote
+
+
+def check_call_day(dispute: Dispute, call_on: date, now: datetime | None = None) -> None:
+    """A call is recorded after it was held, and was held while the case was with the team."""
+    if call_on > local(now or now_utc(), dispute.company).date():
+        raise InvalidInput(CALL_DAY_AHEAD, field="call_on")
+    opened = local(dispute.panel_opened_dt, dispute.company).date()
+    if call_on < opened:
+        raise InvalidInput(CALL_DAY_BEFORE_TEAM.format(day=f"{opened.day} {opened:%B %Y}"), field="call_on")
+
+
+def _refuse_replacing_own_vote(dispute: Dispute, seat: PanelSeat, standing: Vote | None) -> None:
+    """A member's own vote (by link, or their correction) is theirs: a call's record never replaces it."""
+    if standing is None or standing.call_on is not None:
+        return
+    when = format_moment(standing.changed_dt, dispute.company)
+    raise WrongState(f"{seat.member.name} already voted by link at {when}, and their own vote stands; a call "
+                     f"cannot replace it. If they changed their mind on the call, they can change it through "
+                     f"their link until the review closes.")
 
 
 def _standing_vote(seat: PanelSeat) -> Vote | None:
@@ -175,10 +230,14 @@ def _standing_vote(seat: PanelSeat) -> Vote | None:
         select(Vote).where(Vote.seat_id == seat.id).execution_options(populate_existing=True)).first()
 
 
+_ORIGIN_OF_OWN = {"recorded_by_id": None, "call_on": None}  # how a member's own vote says where it came from
+
+
 def _says(vote: Vote) -> dict:
     """What a vote says, in ``record_vote``'s own terms, to tell a change from the same vote again."""
     return dict(choice=vote.choice, reason=vote.reason, token_kind=vote.token_kind, token_cents=vote.token_cents,
-                concession_cents=vote.concession_cents, item_choices=dict(vote.item_choices or {}))
+                concession_cents=vote.concession_cents, item_choices=dict(vote.item_choices or {}),
+                recorded_by_id=vote.recorded_by_id, call_on=vote.call_on)
 
 
 def recuse(actor: Actor, seat: PanelSeat, *, reason: str) -> PanelMember | None:

@@ -71,6 +71,8 @@ def dispute_page_context(dispute: Dispute, *, paper_form=None) -> dict:
         "allowed": allowed,
         "actions": actions,
         "panel_progress": panel.panel_progress(dispute) if seats else None,
+        "call_records": panel.call_records(dispute) if seats else {},  # votes recorded from a team call
+        "is_reviewing": WORKFLOW.can("decide", dispute.state),
         "proposal": _proposal(dispute, actions),
         "diagram": workflow_svg(dispute.state, allowed),
         "inline_types": INLINE_IMAGE_TYPES,

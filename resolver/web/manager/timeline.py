@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from ...models import AuditEvent
-from ...workdays import day_words, format_moment
+from ...workdays import day_words, format_date, format_moment
 from ...workflow.definition import Decision, load_definition
 
 # "{who}" is the actor; the rest of the sentence follows.
@@ -39,6 +39,11 @@ _SENTENCES = {
     "vote": "{who} voted.",
     "change_vote": "{who} changed their vote.",
     "recuse": "{who} stepped aside from the team.",
+    "call_recorded": "{who} recorded the team's call on {call_day}: {attended} attended.",
+    "vote_from_call": "{who} recorded a team member's vote from the call on {call_day}.",
+    "change_vote_from_call": "{who} recorded a team member's changed vote from the call on {call_day}.",
+    "change_vote_correcting_call": "{who} corrected the vote recorded for them from the call on {call_day}.",
+    "change_vote_confirming_call": "{who} confirmed the vote recorded for them from the call on {call_day}.",
     "letter_edited": "{who} edited the letter.",
     "letter_approved": "{who} approved the letter.",
     "correction_started": "{who} started a correction of the letter.",
@@ -97,13 +102,29 @@ def _named(files: list[dict]) -> str:
     return listed if len(names) == 2 else f"{len(names)} files: {listed}"
 
 
+def _sentence_of(action: str, data: dict) -> str:
+    """The sentence's key: a vote recorded from a call, or a member's correction of one, says so."""
+    if action in ("vote", "change_vote") and data.get("call_on"):
+        return f"{action}_from_call"
+    if action == "change_vote" and data.get("corrects_call_on"):
+        return "change_vote_correcting_call"
+    if action == "change_vote" and data.get("confirms_call_on"):
+        return "change_vote_confirming_call"
+    return action
+
+
+def _call_day(data: dict) -> str:
+    day = data.get("call_on") or data.get("corrects_call_on") or data.get("confirms_call_on")
+    return format_date(date.fromisoformat(day)) if day else ""
+
+
 def describe(event: AuditEvent, company, decision: str | None = None, *,
              resident_name: str = "The resident", task_titles: dict[int, str] | None = None) -> str:
     """``event`` as a sentence; the resident's name and a task's title (which names them) are read from
     their rows, since the history keeps neither."""
     data = event.data or {}
     title = (task_titles or {}).get(data.get("task_id")) or data.get("title")  # events before 0015 kept it
-    template = _SENTENCES.get(event.action)
+    template = _SENTENCES.get(_sentence_of(event.action, data))
     if template is None:
         words = event.action.replace("_", " ")
         sentence = f"{_who(event, resident_name)}: {words}."
@@ -130,4 +151,10 @@ def describe(event: AuditEvent, company, decision: str | None = None, *,
         decision=_DECISIONS.get(chosen, chosen or "recorded"),
         task=f": {title}" if title else "",
         named=_named(data.get("company_files") or []),
+        call_day=_call_day(data),
+        attended=_members(len(data.get("seat_ids") or ())),
     )
+
+
+def _members(count: int) -> str:
+    return f"{count} member{'s' if count != 1 else ''}"

@@ -262,4 +262,4 @@ def task_calendar(dispute_id: int, task_id: int):
     return _sandboxed(response)
 
 
-from . import category_settings, imports, paper_mail, portfolio, reports, residents, roster_settings, settings  # noqa: E402,F401  (more routes)
+from . import calls, category_settings, imports, paper_mail, portfolio, reports, residents, roster_settings, settings  # noqa: E402,F401  (more routes)

@@ -82,8 +82,18 @@ def _link_problem_page(problem: LinkError):
     status = 410 if problem.reason in ("expired", "revoked") else 403 if dispute else 404
     return render_template(
         "panel/link_problem.html", problem=problem, dispute=dispute, seat=seat, link=link,
-        company=dispute.company if dispute else None,
+        company=dispute.company if dispute else None, correction_over=_correction_over(problem, link, dispute),
     ), status
+
+
+def _correction_over(problem: LinkError, link: AccessLink | None, dispute: Dispute | None) -> panels.CallRecord | None:
+    """The call's record, when ``link`` is a link to correct it whose time has passed (a link that
+    lived only as long as a correction may; an invitation's lives until after the review)."""
+    if problem.reason != "expired" or link is None or link.seat_id is None:
+        return None
+    if link.expires_dt - link.created_dt > WORKFLOW.panel.call_correction_time:
+        return None
+    return panels.call_records(dispute).get(link.seat_id)
 
 
 @blueprint.errorhandler(CSRFError)
@@ -147,6 +157,11 @@ class MemberView:
         """Whether the team's review has ended: closed, or past its deadline before the sweep closed it."""
         due = self.dispute.panel_due_dt
         return self.dispute.panel_closed_dt is not None or (self.is_reviewing and due is not None and self.now > due)
+
+    @property
+    def call_record(self) -> panels.CallRecord | None:
+        """How the member's vote came from a team call (None for a vote of their own)."""
+        return panels.call_records(self.dispute).get(self.seat.id)
 
     @property
     def changes_until(self) -> str:
