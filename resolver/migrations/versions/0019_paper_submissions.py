@@ -1,7 +1,7 @@
 """a letter that came by post: who typed it in, and when (its received date is the submission's own)
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-02 21:10:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0019'
-down_revision: Union[str, Sequence[str], None] = '0016'
+down_revision: Union[str, Sequence[str], None] = '0018'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

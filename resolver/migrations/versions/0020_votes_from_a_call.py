@@ -2,7 +2,7 @@
 from a call on a given day, and until when the member may correct it
 
 Revision ID: 0020
-Revises: 0016
+Revises: 0019
 Create Date: 2026-12-02 21:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0020'
-down_revision: Union[str, Sequence[str], None] = '0016'
+down_revision: Union[str, Sequence[str], None] = '0019'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

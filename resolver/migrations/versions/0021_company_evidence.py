@@ -2,7 +2,7 @@
 names who attached it and what it shows
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-02 21:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0021'
-down_revision: Union[str, Sequence[str], None] = '0016'
+down_revision: Union[str, Sequence[str], None] = '0020'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
