@@ -19,13 +19,13 @@ from sqlalchemy import Connection, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from ..models import EvidenceFile, Letter, OutboxEmail, Task
+from ..models import EvidenceFile, InboundMail, Letter, OutboxEmail, Task
 from .checked import sha256_of_file
 from .manifest import BackupError
 
 # Every column naming a file in the file store by its SHA-256. tests/test_backup.py fails when a model
 # gains a column ending in "sha256" that is in neither this list nor NOT_FILES.
-FILE_COLUMNS = (EvidenceFile.sha256, EvidenceFile.received_sha256, Letter.pdf_sha256)
+FILE_COLUMNS = (EvidenceFile.sha256, EvidenceFile.received_sha256, Letter.pdf_sha256, InboundMail.raw_sha256)
 NOT_FILES = {"case_packet.sha256"}  # the hash of the panel's frozen case packet, which is a row, not a file
 
 SNAPSHOT_NAMES = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
