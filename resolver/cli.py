@@ -16,11 +16,13 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from .storage.commands import require_storage, storage
+
 ROLES = ("manager", "supervisor")
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init, create_company, create_user, demo, serve, worker, tick, diagram, verify_history):
+    for command in (init, create_company, create_user, demo, serve, worker, tick, diagram, verify_history, storage):
         app.cli.add_command(command)
 
 
@@ -200,9 +202,7 @@ def demo(password: str | None) -> None:
 def _configure_logging(default_format: str) -> None:
     from .observability import configure_logging
 
-    configure_logging(
-        os.environ.get("RESOLVER_LOG_LEVEL", "INFO"), os.environ.get("RESOLVER_LOG_FORMAT", default_format)
-    )
+    configure_logging(os.environ.get("RESOLVER_LOG_LEVEL", "INFO"), os.environ.get("RESOLVER_LOG_FORMAT", default_format))
     # The SMTP library narrates every command of every message; Resolver logs each email once.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
@@ -217,6 +217,7 @@ def worker(poll: float | None) -> None:
 
     _configure_logging("json")
     _require_current_schema()
+    require_storage()
     loop = Worker(current_app._get_current_object(), poll_seconds=poll)
     loop.install_signal_handlers()
     click.echo(f"Worker started (pid {os.getpid()}); waiting {loop.poll_seconds:g} s between idle rounds.")
@@ -309,6 +310,7 @@ def serve(host: str, port: int, threads: int) -> None:
 
     app = current_app._get_current_object()
     _configure_logging("text")
+    require_storage()  # a bucket that is missing or cannot be reached is said now, not at the first upload
     if not is_up_to_date():
         before, after = upgrade_database()
         click.echo(f"Database brought to revision {after} (was {before or 'empty'}).")

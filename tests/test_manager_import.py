@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from resolver.extensions import db
+from resolver.files import file_store
 from resolver.models import CompanyEvent, Property, Resident, Unit
 from resolver.services.portfolio_csv import MAX_BYTES, MAX_ROWS
 
@@ -47,11 +48,9 @@ def rows_written(company_id) -> tuple[int, int, int, int]:
     )
 
 
-def kept_files(app) -> list:
-    from pathlib import Path
-
-    folder = Path(app.config["UPLOAD_FOLDER"]) / "imports"
-    return sorted(folder.glob("*.csv")) if folder.exists() else []
+def kept_files(app) -> list[str]:
+    """The uploads kept between preview and confirmation, by their keys in the file store."""
+    return sorted(key for key in file_store(app).keys("imports/") if key.endswith(".csv"))
 
 
 @pytest.fixture
@@ -131,8 +130,9 @@ def test_an_altered_or_another_company_s_upload_is_refused(app, staff, company, 
 def test_a_kept_file_whose_bytes_changed_on_disk_is_refused(app, staff, company):
     url = upload_url(staff, ROLL)
     fingerprint = _FINGERPRINT.search(staff.get(url).get_data(as_text=True)).group(1)
-    (path,) = kept_files(app)
-    path.write_bytes(ROLL.replace("Tammy", "Mallory").encode())
+    (key,) = kept_files(app)
+    file_store(app).delete(key)
+    file_store(app).write(key, io.BytesIO(ROLL.replace("Tammy", "Mallory").encode()))
     response = staff.post(url, {"fingerprint": fingerprint})
     assert response.status_code == 404 and "changed after it was uploaded" in response.get_data(as_text=True)
     assert rows_written(company.id) == (0, 0, 0, 0)
