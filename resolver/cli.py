@@ -216,8 +216,8 @@ def worker(poll: float | None) -> None:
     from .worker import Worker
 
     _configure_logging("json")
-    _require_current_schema()
     require_storage()
+    _require_current_schema()
     loop = Worker(current_app._get_current_object(), poll_seconds=poll)
     loop.install_signal_handlers()
     click.echo(f"Worker started (pid {os.getpid()}); waiting {loop.poll_seconds:g} s between idle rounds.")

@@ -16,7 +16,7 @@ from jinja2 import BytecodeCache
 from resolver import clock, create_app
 from resolver.extensions import db
 
-pytest_plugins = ["tests.factories", "tests.fixtures_manager"]
+pytest_plugins = ["tests.factories", "tests.fixtures_manager", "tests.s3server"]
 
 # Monday 9 March 2026, 16:00 UTC (09:00 in Denver): a quiet start to the week.
 START = datetime(2026, 3, 9, 16, 0, tzinfo=timezone.utc)

@@ -23,7 +23,7 @@ from .place import StorageUnavailable
 # (at start-up, in the health check, to a resident sending files), not after minutes of retrying.
 _CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30,
                         retries={"mode": "standard", "total_max_attempts": 2})
-# What `check` writes to prove the credentials may store objects; not one of the place's keys.
+# What `check` writes and removes to prove the credentials may store and remove objects.
 _CHECK_KEY = ".resolver-check"
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 _NOT_ALLOWED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden"}
@@ -88,6 +88,7 @@ class Bucket:
         try:
             self.client.head_bucket(Bucket=self.name)
             self.client.put_object(Bucket=self.name, Key=self.prefix + _CHECK_KEY, Body=b"")
+            self.client.delete_object(Bucket=self.name, Key=self.prefix + _CHECK_KEY)
         except ClientError as error:
             raise StorageUnavailable(self._refusal(error)) from None
         except NoCredentialsError:
