@@ -205,7 +205,8 @@ def _configure_logging(default_format: str) -> None:
     configure_logging(os.environ.get("RESOLVER_LOG_LEVEL", "INFO"), os.environ.get("RESOLVER_LOG_FORMAT", default_format))
     # The SMTP library narrates every command of every message; Resolver logs each email once.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for chatty in ("alembic", "botocore", "boto3", "s3transfer"):  # a bucket's client narrates where it found settings
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @click.command("worker")

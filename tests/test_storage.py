@@ -233,19 +233,27 @@ def _aws(endpoint: str) -> dict:
             "AWS_EC2_METADATA_DISABLED": "true"}
 
 
-def test_serve_and_worker_stop_at_start_with_one_clear_error_when_the_bucket_is_missing(tmp_path, s3_server):
+def test_serve_stops_at_start_with_one_clear_error_when_the_bucket_is_missing(tmp_path, s3_server):
     missing = {"RESOLVER_STORAGE_URL": "s3://no-such-bucket/files", **_aws(s3_server)}
-    for command in (["serve", "--port", str(free_port())], ["worker"]):
-        result = _resolver(tmp_path, *command, **missing)
-        assert result.returncode == 1, result.stdout + result.stderr
-        assert result.stderr.strip().splitlines()[-1] == (
-            f"Error: The bucket no-such-bucket does not exist at {s3_server}: create it, or correct "
-            "RESOLVER_STORAGE_URL.")
-        assert "Resolver is running" not in result.stdout and "Worker started" not in result.stdout
-    unreachable = {"RESOLVER_STORAGE_URL": "s3://no-such-bucket/files", **_aws(f"http://127.0.0.1:{free_port()}")}
-    result = _resolver(tmp_path, "worker", **unreachable)
-    assert result.returncode == 1 and "Error: Resolver cannot reach the storage at" in result.stderr
-    assert _resolver(tmp_path, "--help", **unreachable).returncode == 0  # asks nothing of the storage
+    result = _resolver(tmp_path, "serve", "--port", str(free_port()), **missing)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"Error: The bucket no-such-bucket does not exist at {s3_server}: create it, or correct RESOLVER_STORAGE_URL."]
+    assert "Resolver is running" not in result.stdout
+
+
+def test_the_worker_stops_at_start_when_the_storage_cannot_be_reached_but_help_asks_nothing_of_it(
+        tmp_path, s3_settings, database_url):
+    s3_settings(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": database_url,
+                      "STORAGE_URL": "s3://resolver-files/evidence"})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["--help"]).exit_code == 0
+    assert "resolver.files" not in app.extensions  # --help opened no place at all
+    result = runner.invoke(args=["worker"])
+    assert result.exit_code == 1 and "Worker started" not in result.output
+    assert result.stderr.strip() == (f"Error: Resolver cannot reach the storage at {os.environ['AWS_ENDPOINT_URL']} "
+                                     "for the bucket resolver-files: check AWS_ENDPOINT_URL and the network.")
 
 
 # Moving files between places --------------------------------------------------------------------
@@ -268,13 +276,24 @@ def test_storage_copy_moves_every_file_checked_and_can_run_again(app, tmp_path, 
     assert again.exit_code == 0, again.output
     assert "1 copied, 2 already there, 0 not copied." in again.stdout
 
-    # ... and back: the company now runs on the bucket, and copies to a new folder.
+    # The company switches to the bucket; a file written to the folder meanwhile is copied from it after.
+    hashes.append(store_bytes(b"photo three"))
     app.config["STORAGE_URL"] = bucket_url
+    late = runner.invoke(args=["storage", "copy", "--from", str(folder), "--to", bucket_url])
+    assert late.exit_code == 0 and "1 copied, 3 already there, 0 not copied." in late.stdout
+    assert read_bytes(hashes[3]) == b"photo three"
+
+    # ... and back: one object in the bucket was damaged; everything else is copied to a new folder.
+    damaged = hashlib.sha256(b"photo four").hexdigest()
+    file_store().write(key_for(damaged), io.BytesIO(b"photo f0ur"))
     back = tmp_path / "back"
-    assert "3 copied" in runner.invoke(args=["storage", "copy", "--to", str(back)]).stdout
+    for copied, already in ((4, 0), (0, 4)):  # the second run finds what the first copied
+        result = runner.invoke(args=["storage", "copy", "--to", str(back)])
+        assert result.exit_code == 1
+        assert f"{copied} copied, {already} already there, 1 not copied." in result.stdout
+        assert f"{key_for(damaged)}: its bytes do not match its name" in result.stderr
     assert {hashlib.sha256((back / key_for(h)).read_bytes()).hexdigest() for h in hashes} == set(hashes)
-    twice = runner.invoke(args=["storage", "copy", "--to", str(back)])
-    assert twice.exit_code == 0 and "0 copied, 3 already there, 0 not copied." in twice.stdout
+    assert not (back / key_for(damaged)).exists()
     assert read_bytes(hashes[2]) == BIG
 
 

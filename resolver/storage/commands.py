@@ -41,14 +41,16 @@ def storage() -> None:
 @storage.command("copy")
 @click.option("--to", "destination", required=True, metavar="URL",
               help="A folder, or s3://bucket/prefix (endpoint and credentials from the AWS_* settings).")
+@click.option("--from", "origin", metavar="URL", help="Copy from this place, not from the one Resolver uses now.")
 @with_appcontext
-def copy(destination: str) -> None:
+def copy(destination: str, origin: str | None) -> None:
     """Copy every file to another place, each checked against its SHA-256 on the way.
 
     Files already there are skipped, so it is safe to run again: once before switching
-    RESOLVER_STORAGE_URL, and once after, for the files written meanwhile.
+    RESOLVER_STORAGE_URL, and once after (--from the old place), for the files written meanwhile.
     """
-    source, target = file_store(), place_at(destination)
+    source = place_at(origin) if origin else file_store()
+    target = place_at(destination)
     if source.url == target.url:
         raise click.ClickException(f"Resolver keeps its files in {source.url} already.")
     for place in (source, target):
