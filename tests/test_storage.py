@@ -43,7 +43,9 @@ def place(request, tmp_path):
     """An empty place of each kind; the bucket lists its keys two to a page, so paging is used."""
     if request.param == "folder":
         return place_at(str(tmp_path / "files"))
-    bucket = place_at(request.getfixturevalue("bucket_url"))
+    url = request.getfixturevalue("bucket_url")
+    bucket = place_at(url)
+    assert bucket.url == f"{url}/"  # a bucket, not a folder that happens to be called "s3:"
     bucket.page_size = 2
     return bucket
 
