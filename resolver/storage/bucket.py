@@ -15,7 +15,8 @@ from typing import BinaryIO, Iterator
 import boto3
 from boto3.exceptions import Boto3Error
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import ConnectionError as Unreachable  # refused, timed out, no such host
 
 from .place import StorageUnavailable
 
@@ -95,7 +96,7 @@ class Bucket:
             raise StorageUnavailable(
                 f"Resolver has no credentials for the bucket {self.name}: set AWS_ACCESS_KEY_ID and "
                 f"AWS_SECRET_ACCESS_KEY (or AWS_PROFILE).") from None
-        except EndpointConnectionError:
+        except Unreachable:
             raise StorageUnavailable(f"Resolver cannot reach the storage at {self._endpoint()} for the bucket "
                                      f"{self.name}: check AWS_ENDPOINT_URL and the network.") from None
         except BotoCoreError as error:
