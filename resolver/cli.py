@@ -16,13 +16,17 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from .backup.commands import backup, restore
+from .workflow.diagram import mermaid_diagram
+from .storage.commands import require_storage, storage
+
 ROLES = ("manager", "supervisor")
 
 
 def register_commands(app: Flask) -> None:
-    from .backup.commands import backup, restore
-
-    for command in (init, create_company, create_user, demo, serve, worker, tick, diagram, verify_history, backup, restore):
+    commands = (init, create_company, create_user, demo, serve, worker, tick, diagram, verify_history, storage, backup,
+                restore)
+    for command in commands:
         app.cli.add_command(command)
 
 
@@ -202,12 +206,11 @@ def demo(password: str | None) -> None:
 def _configure_logging(default_format: str) -> None:
     from .observability import configure_logging
 
-    configure_logging(
-        os.environ.get("RESOLVER_LOG_LEVEL", "INFO"), os.environ.get("RESOLVER_LOG_FORMAT", default_format)
-    )
+    configure_logging(os.environ.get("RESOLVER_LOG_LEVEL", "INFO"), os.environ.get("RESOLVER_LOG_FORMAT", default_format))
     # The SMTP library narrates every command of every message; Resolver logs each email once.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for chatty in ("alembic", "botocore", "boto3", "s3transfer"):  # a bucket's client narrates where it found settings
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @click.command("worker")
@@ -218,6 +221,7 @@ def worker(poll: float | None) -> None:
     from .worker import Worker
 
     _configure_logging("json")
+    require_storage()
     _require_current_schema()
     loop = Worker(current_app._get_current_object(), poll_seconds=poll)
     loop.install_signal_handlers()
@@ -311,6 +315,7 @@ def serve(host: str, port: int, threads: int) -> None:
 
     app = current_app._get_current_object()
     _configure_logging("text")
+    require_storage()  # a bucket that is missing or cannot be reached is said now, not at the first upload
     if not is_up_to_date():
         before, after = upgrade_database()
         click.echo(f"Database brought to revision {after} (was {before or 'empty'}).")
@@ -369,26 +374,6 @@ def _interrupt(*_ignored) -> None:
 
 
 # The workflow --------------------------------------------------------------------------------
-
-
-def mermaid_diagram(workflow_name: str = "dispute") -> str:
-    """A Mermaid state diagram of a workflow definition, transitions labelled by their trigger."""
-    from .workflow.definition import load_definition
-
-    definition = load_definition(workflow_name)
-    timed = {window.on_due: window for window in definition.windows.values()}
-    lines = ["stateDiagram-v2", f"    [*] --> {definition.initial}"]
-    for state in definition.states.values():
-        lines.append(f"    {state.name}: {state.label}")
-    for transition in definition.transitions.values():
-        label = transition.trigger.replace("_", " ")
-        if transition.trigger in timed:
-            label += f" (when the {timed[transition.trigger].name.replace('_', '-')} window ends)"
-        for source in transition.sources:
-            lines.append(f"    {source} --> {transition.dest}: {label}")
-    for state in sorted(definition.terminal):
-        lines.append(f"    {state} --> [*]")
-    return "\n".join(lines) + "\n"
 
 
 @click.command("diagram")

@@ -11,7 +11,10 @@ class Config:
     # Where people reach Resolver, for links in emails. None: the address `resolver serve` recorded in
     # the database when it started (resolver.installation); emails with links wait until one is known.
     PUBLIC_BASE_URL: str | None = None
-    UPLOAD_FOLDER: str | None = None  # default: <instance>/evidence
+    UPLOAD_FOLDER: str | None = None  # default: <instance>/files
+    # Where files are kept: a folder, or s3://bucket/prefix (endpoint, region and credentials from the
+    # usual AWS_* settings). None: UPLOAD_FOLDER.
+    STORAGE_URL: str | None = None
     MAIL_SERVER: str | None = None  # None: `resolver serve` starts the local mail catcher
     MAIL_PORT = 25
     MAIL_USE_TLS = False
@@ -60,6 +63,7 @@ _ENVIRONMENT = {
     "DATABASE_URL": str,
     "PUBLIC_BASE_URL": str,
     "UPLOAD_FOLDER": str,
+    "STORAGE_URL": str,
     "MAIL_SERVER": str,
     "MAIL_PORT": int,
     "MAIL_USE_TLS": bool,

@@ -8,31 +8,32 @@ from __future__ import annotations
 
 import hashlib
 import io
-from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
+from flask import Flask, current_app
 
 from .storage import Place, place_at
 
 
-def file_store() -> Place:
-    """The place the running app keeps its files in."""
-    return place_at(current_app.config["UPLOAD_FOLDER"])
+def file_store(app: Flask | None = None) -> Place:
+    """The place the app keeps its files in (``RESOLVER_STORAGE_URL``, or the upload folder), opened once
+    per app: a bucket's client and its connections are shared by every request."""
+    app = app or current_app._get_current_object()
+    url = storage_url(app)
+    opened = app.extensions.get("resolver.files")
+    if opened is None or opened[0] != url:
+        opened = app.extensions["resolver.files"] = (url, place_at(url))
+    return opened[1]
+
+
+def storage_url(app: Flask) -> str:
+    return app.config.get("STORAGE_URL") or app.config["UPLOAD_FOLDER"]
 
 
 def key_for(sha256: str) -> str:
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise ValueError("not a SHA-256 hex digest")
     return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
-
-
-def store_root() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"])
-
-
-def path_for(sha256: str, root: Path | None = None) -> Path:
-    return (root or store_root()) / key_for(sha256)
 
 
 def store_bytes(data: bytes) -> str:
@@ -44,6 +45,10 @@ def store_bytes(data: bytes) -> str:
 
 def open_file(sha256: str) -> BinaryIO:
     return file_store().open(key_for(sha256))
+
+
+def file_size(sha256: str) -> int:
+    return file_store().size(key_for(sha256))
 
 
 def file_exists(sha256: str) -> bool:

@@ -9,6 +9,8 @@ from flask import Blueprint, Flask, g, jsonify, request
 from sqlalchemy import text
 
 from .extensions import db
+from .files import file_store
+from .storage import StorageUnavailable
 
 log = logging.getLogger("resolver.request")
 blueprint = Blueprint("health", __name__)
@@ -16,13 +18,17 @@ blueprint = Blueprint("health", __name__)
 
 @blueprint.get("/healthz")
 def healthz():
-    """For load balancers and systemd: is the database answering?"""
+    """For load balancers and systemd: is the database answering, and can files be stored?"""
     try:
         db.session.execute(text("SELECT 1"))
     except Exception as error:  # any failure means "not healthy", and the body says why
         db.session.rollback()
         return jsonify(status="unhealthy", database=type(error).__name__), 503
-    return jsonify(status="ok", database="ok")
+    try:
+        file_store().check()
+    except StorageUnavailable as error:
+        return jsonify(status="unhealthy", database="ok", storage=str(error)), 503
+    return jsonify(status="ok", database="ok", storage="ok")
 
 
 class JsonFormatter(logging.Formatter):

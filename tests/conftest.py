@@ -11,12 +11,13 @@ from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
 
 from resolver import clock, create_app
 from resolver.extensions import db
 
-pytest_plugins = ["tests.factories", "tests.fixtures_manager"]
+pytest_plugins = ["tests.factories", "tests.fixtures_manager", "tests.s3server"]
 
 # Monday 9 March 2026, 16:00 UTC (09:00 in Denver): a quiet start to the week.
 START = datetime(2026, 3, 9, 16, 0, tzinfo=timezone.utc)
@@ -241,6 +242,14 @@ def reused_url_builders():
         yield compile_builder
 
 
+class ClosingClient(FlaskClient):
+    """A test client that reads each response whole and closes it, as a WSGI server does once it has sent
+    the body: a file streamed from storage is closed even when a test never closes the response."""
+
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture
 def app(tmp_path, smtp_server, frozen_clock, database_url):
     app = create_app(
@@ -256,6 +265,7 @@ def app(tmp_path, smtp_server, frozen_clock, database_url):
         }
     )
     app.jinja_env.bytecode_cache = TEMPLATE_CODE
+    app.test_client_class = ClosingClient
     with app.app_context():
         if is_postgres():
             empty_all_tables()

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from resolver import clock, create_app
-from resolver.cli import mermaid_diagram
+from resolver.workflow.diagram import mermaid_diagram
 from resolver.extensions import db
 from resolver.models import Dispute, OutboxEmail, StaffUser, Timer
 from resolver.workflow.definition import load_definition

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from resolver.actors import Actor
 from resolver.extensions import db
-from resolver.files import path_for
+from resolver.files import file_exists, read_bytes
 from resolver.links import PUBLIC_ADDRESS
 from resolver.models import (
     COMPANY_SIDE, RESIDENT_SIDE, AuditEvent, CasePacket, Dispute, EvidenceFile, Property, Resident, Unit,
@@ -76,7 +76,7 @@ def company_rows(dispute: Dispute) -> list[EvidenceFile]:
 
 
 def stored(data: bytes) -> bool:
-    return path_for(hashlib.sha256(data).hexdigest()).exists()
+    return file_exists(hashlib.sha256(data).hexdigest())
 
 
 def counts() -> tuple:
@@ -121,7 +121,7 @@ def test_staff_attach_the_companys_files_with_a_description_checked_like_the_res
     assert invoice.content_type == "application/pdf" and invoice.sha256 == hashlib.sha256(INVOICE).hexdigest()
     # The photo is served without its location, as the resident's are; when it was taken is kept.
     assert kitchen.content_type == "image/jpeg" and kitchen.captured_dt is not None
-    served = path_for(kitchen.sha256).read_bytes()
+    served = read_bytes(kitchen.sha256)
     assert kitchen.sha256 != hashlib.sha256(taken).hexdigest()
     assert not Image.open(io.BytesIO(served)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
     # The resident's room is their own: the company's files are counted on their side only.
@@ -347,5 +347,5 @@ def test_erasing_the_resident_keeps_the_companys_files_and_exports_none_of_them(
     personal_data.remove_files(files)
     invoice = company_rows(received)[0]
     assert invoice.description == personal_data.ERASED and stored(INVOICE)
-    assert not path_for(residents_photo).exists()
+    assert not file_exists(residents_photo)
     assert db.session.scalar(select(func.count(EvidenceFile.id)).where(EvidenceFile.side == RESIDENT_SIDE)) == 0

@@ -35,6 +35,7 @@ USED_WITHOUT_IMPORT = {
     ("production", "gunicorn"): "serves the web app in deployment (deploy/gunicorn.conf.py, Procfile)",
     ("test", "setuptools"): "tests/test_packaging.py builds Resolver's wheel without build isolation",
     ("test", "wheel"): "tests/test_packaging.py builds Resolver's wheel without build isolation",
+    ("test", "flask-cors"): "moto's ThreadedMotoServer imports it (tests/s3server.py)",
 }
 
 # Each lock file and the sections of setup.cfg it is compiled from.

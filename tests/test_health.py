@@ -5,7 +5,7 @@ from resolver.extensions import db
 def test_healthz_says_ok_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "storage": "ok"}
 
 
 def test_healthz_fails_when_the_database_is_gone(app, client, tmp_path):

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from resolver import clock
 from resolver.extensions import db
-from resolver.files import path_for
+from resolver.files import file_exists, read_bytes
 from resolver.inbound import receive
 from resolver.inbound.addresses import reply_address, reply_token
 from resolver.links import current_link
@@ -165,7 +165,7 @@ def test_a_database_failing_mid_filing_raises_for_the_transport_and_leaves_nothi
         receive(raw, via="imap")
     nothing_filed(waiting)
     assert db.session.scalar(select(func.count(InboundMail.id))) == 0
-    assert not path_for(hashlib.sha256(data).hexdigest()).exists()
+    assert not file_exists(hashlib.sha256(data).hexdigest())
 
     monkeypatch.setattr(filing, "submit_evidence", real_submit)
     assert receive(raw, via="imap").outcome == "filed"  # handed over again: filed, once
@@ -297,7 +297,7 @@ def test_a_reply_to_a_closed_window_is_kept_for_the_manager_and_answered_kindly(
     assert (record.company_id, record.dispute_id) == (dispute.company_id, dispute.id)
     assert record.text == "The carpet was already stained when we moved in."
     assert record.attachments == [{"name": "carpet.jpg", "size_bytes": len(photo())}]
-    assert path_for(record.raw_sha256).exists()  # the message whole, for the manager to attach by hand
+    assert file_exists(record.raw_sha256)  # the message whole, for the manager to attach by hand
     assert len(submissions(dispute)) == 1  # only the one the walk-through sent by the form
     [answer] = answers()
     assert answer.to_addr == dispute.resident.email and answer.is_auto_reply
@@ -348,7 +348,7 @@ def test_a_disguised_program_refuses_the_whole_reply_and_stores_nothing(waiting)
     assert received.outcome == "refused"
     assert "is a program" in received.reason
     nothing_filed(waiting)
-    assert not any(path_for(hashlib.sha256(data).hexdigest()).exists() for data in (photo(), EXECUTABLE))
+    assert not any(file_exists(hashlib.sha256(data).hexdigest()) for data in (photo(), EXECUTABLE))
     [answer] = answers()
     assert "“photo.jpg” is a program" in answer.body_text
     assert "/e/" in answer.body_text  # the resident may still use the form

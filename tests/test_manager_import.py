@@ -10,9 +10,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from resolver import create_app
 from resolver.extensions import db
+from resolver.files import file_store
 from resolver.models import CompanyEvent, Property, Resident, Unit
 from resolver.services.portfolio_csv import MAX_BYTES, MAX_ROWS
+
+from .fixtures_manager import StaffClient, sign_in
+
 
 @pytest.fixture
 def company(make_company):
@@ -47,11 +52,9 @@ def rows_written(company_id) -> tuple[int, int, int, int]:
     )
 
 
-def kept_files(app) -> list:
-    from pathlib import Path
-
-    folder = Path(app.config["UPLOAD_FOLDER"]) / "imports"
-    return sorted(folder.glob("*.csv")) if folder.exists() else []
+def kept_files(app) -> list[str]:
+    """The uploads kept between preview and confirmation, by their keys in the file store."""
+    return sorted(key for key in file_store(app).keys("imports/") if key.endswith(".csv"))
 
 
 @pytest.fixture
@@ -83,6 +86,29 @@ def test_upload_preview_reload_and_confirm_without_uploading_again(app, staff, c
     assert rows_written(company.id) == (1, 2, 1, 1)
     assert kept_files(app) == []  # the residents' details are not kept once imported
     assert staff.post(preview_url, {"fingerprint": fingerprint}).status_code == 404  # and cannot be imported twice
+
+
+def test_an_upload_previewed_on_one_machine_is_imported_on_another_sharing_the_bucket(
+        app, staff, company, manager, bucket_url, tmp_path):
+    app.config["STORAGE_URL"] = bucket_url
+    url = upload_url(staff, ROLL)
+    assert kept_files(app) and not list((tmp_path / "instance").rglob("*.csv"))  # in the bucket, not on this disk
+    other = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "other-machine"),
+                        "DATABASE_URL": app.config["DATABASE_URL"], "SECRET_KEY": app.config["SECRET_KEY"],
+                        "STORAGE_URL": bucket_url, "PUBLIC_BASE_URL": app.config["PUBLIC_BASE_URL"]})
+    there = other.test_client()
+    assert sign_in(there, manager.email).status_code == 302
+    staff_there = StaffClient(there, manager)
+    try:
+        page = staff_there.get(url).get_data(as_text=True)
+        assert "<strong>2</strong> new" in page
+        done = staff_there.post(url, {"fingerprint": _FINGERPRINT.search(page).group(1)})
+        assert done.status_code == 303
+    finally:
+        with other.app_context():
+            db.engine.dispose()
+    assert rows_written(company.id) == (1, 2, 1, 1)
+    assert kept_files(app) == []
 
 
 def test_the_second_upload_of_the_same_file_previews_all_unchanged(app, staff, company):
@@ -131,8 +157,9 @@ def test_an_altered_or_another_company_s_upload_is_refused(app, staff, company, 
 def test_a_kept_file_whose_bytes_changed_on_disk_is_refused(app, staff, company):
     url = upload_url(staff, ROLL)
     fingerprint = _FINGERPRINT.search(staff.get(url).get_data(as_text=True)).group(1)
-    (path,) = kept_files(app)
-    path.write_bytes(ROLL.replace("Tammy", "Mallory").encode())
+    (key,) = kept_files(app)
+    file_store(app).delete(key)
+    file_store(app).write(key, io.BytesIO(ROLL.replace("Tammy", "Mallory").encode()))
     response = staff.post(url, {"fingerprint": fingerprint})
     assert response.status_code == 404 and "changed after it was uploaded" in response.get_data(as_text=True)
     assert rows_written(company.id) == (0, 0, 0, 0)

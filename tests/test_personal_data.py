@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from resolver import clock
 from resolver.extensions import db
-from resolver.files import path_for
+from resolver.files import file_exists, read_bytes
 from resolver.models import AuditEvent, Base, CompanyEvent, Dispute, EvidenceFile, Letter, Resident, Submission
 from resolver.uploads import UploadLimits, check_file, store_checked
 from resolver.walkthrough import Story, walk_dispute
@@ -97,7 +97,7 @@ def test_seven_years_after_closing_the_worker_erases_the_resident_and_keeps_the_
     old = closed_dispute(company)
     old_files, old_closed, old_resident, old_email = _stored_files(old.id), old.closed_dt, old.resident_id, old.resident.email
     run_round(app)  # the emails of the close go out
-    assert len(old_files) == 4 and all(path_for(sha).exists() for sha in old_files)
+    assert len(old_files) == 4 and all(file_exists(sha) for sha in old_files)
     clock.move_to(old_closed + timedelta(days=365))
     recent = closed_dispute(company, name="Bartholomew Oyelaran", statement="The stain was there when I moved in.")
     recent_files, recent_id = _stored_files(recent.id), recent.id
@@ -107,7 +107,7 @@ def test_seven_years_after_closing_the_worker_erases_the_resident_and_keeps_the_
 
     resident = db.session.get(Resident, old_resident)
     assert (resident.name, resident.email, resident.phone, resident.erased_dt is not None) == ("Erased resident", "", "", True)
-    assert not any(path_for(sha).exists() for sha in old_files)
+    assert not any(file_exists(sha) for sha in old_files)
     everything = _everything_but_history()
     for said in (NAME, old_email, STATEMENT, f"{NAME} says the carpet-cleaning charge"):
         assert said not in everything, said
@@ -124,7 +124,7 @@ def test_seven_years_after_closing_the_worker_erases_the_resident_and_keeps_the_
     # The dispute closed six years ago is left alone.
     kept = db.session.get(Dispute, recent_id)
     assert kept.personal_data_erased_dt is None and kept.resident.name == "Bartholomew Oyelaran"
-    assert all(path_for(sha).exists() for sha in recent_files) and not _erasures(recent_id)
+    assert all(file_exists(sha) for sha in recent_files) and not _erasures(recent_id)
     assert db.session.scalars(select(Submission).where(Submission.dispute_id == recent_id)).one().details == (
         "The stain was there when I moved in.")
 
@@ -188,7 +188,7 @@ def test_a_manager_downloads_everything_held_about_a_resident(
 ):
     dispute = closed_dispute(company)
     resident_id, dispute_id = dispute.resident_id, dispute.id
-    served = {f.original_name: path_for(f.sha256).read_bytes()
+    served = {f.original_name: read_bytes(f.sha256)
               for f in db.session.scalars(select(EvidenceFile).where(EvidenceFile.dispute_id == dispute_id))}
     staff = signed_in_client(manager)
     page = staff.get(f"/residents/{resident_id}").get_data(as_text=True)
@@ -242,7 +242,7 @@ def test_a_supervisor_erases_a_resident_on_request_once_their_disputes_are_over(
     assert (f"Nothing was erased: dispute {open_one.id} (waiting for the resident&#39;s side) is still open"
             in refused.get_data(as_text=True))
     db.session.expire_all()
-    assert db.session.get(Resident, resident_id).name == NAME and all(path_for(sha).exists() for sha in files)
+    assert db.session.get(Resident, resident_id).name == NAME and all(file_exists(sha) for sha in files)
 
     _withdraw(manager, open_one.id)
     unconfirmed = staff.post(f"/residents/{resident_id}/erase", {"reason": "Asked by email on 3 May."})
@@ -254,7 +254,7 @@ def test_a_supervisor_erases_a_resident_on_request_once_their_disputes_are_over(
     db.session.expire_all()
     resident = db.session.get(Resident, resident_id)
     assert (resident.name, resident.email, resident.phone) == ("Erased resident", "", "")
-    assert not any(path_for(sha).exists() for sha in files)
+    assert not any(file_exists(sha) for sha in files)
     assert STATEMENT not in _everything_but_history() and NAME not in _everything_but_history()
     [erased] = _erasures(dispute_id)
     assert erased.data["why"] == "request" and erased.actor_id == supervisor.id
@@ -283,4 +283,4 @@ def test_a_photo_that_says_where_it_was_taken_is_kept_nowhere_with_its_location(
         assert b"GPS" not in data
         assert not Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo)
     record = db.session.scalars(select(EvidenceFile)).one()
-    assert b"Resolver Test Camera" in path_for(record.received_sha256).read_bytes()
+    assert b"Resolver Test Camera" in read_bytes(record.received_sha256)

@@ -12,7 +12,7 @@ from markupsafe import escape
 
 from resolver import clock
 from resolver.extensions import db
-from resolver.files import path_for
+from resolver.files import file_exists, read_bytes
 from resolver.models import AuditEvent, EvidenceFile, OutboxEmail, Submission
 
 from .test_resident_support import ResidentForm, counts, dispute_snapshot, evidence_path, hidden, pdf, photo
@@ -62,7 +62,7 @@ def test_a_send_records_everything_and_gives_a_receipt_with_the_reply_date(clien
     assert [f.original_name for f in submission.files] == ["bedroom.jpg", "receipt.pdf"]
     for f in submission.files:
         assert f.original_name in html and f.sha256 in html
-        assert path_for(f.sha256).read_bytes()  # on disk under its hash
+        assert read_bytes(f.sha256)  # stored under its hash
     # received Monday 9 March, 10:00 AM in Denver: the written answer is due 7 days later, at the end of the day
     assert "We will answer you in writing by 11:59 PM on Monday 16 March 2026" in html
     assert dispute_snapshot(waiting.id)[0] == "evidence_received"
@@ -188,7 +188,7 @@ def test_a_send_racing_the_deadline_is_refused_and_nothing_is_kept(client, waiti
     assert sent.status_code == 409
     assert "Your form arrived after the deadline" in html and "nothing was saved" in html
     assert counts() == before and dispute_snapshot(waiting.id) == snapshot
-    assert not path_for(hashlib.sha256(late_photo).hexdigest()).exists()
+    assert not file_exists(hashlib.sha256(late_photo).hexdigest())
 
 
 @pytest.mark.parametrize("amount, cents", [("150", 15000), ("$1,200.50", 120050), ("", None), ("0", 0), ("12.5", 1250)])
@@ -217,7 +217,7 @@ def test_a_bad_amount_is_explained_and_the_text_is_kept(client, waiting, amount,
     assert f'id="suggested_amount-error">{message}</p>' in html
     assert f'<a href="#suggested_amount">{message}</a>' in html  # the summary leads to the field
     assert counts() == before and dispute_snapshot(waiting.id) == snapshot
-    assert not path_for(hashlib.sha256(photo()).hexdigest()).exists()  # refused before any file was kept
+    assert not file_exists(hashlib.sha256(photo()).hexdigest())  # refused before any file was kept
 
 
 def test_several_problems_are_all_listed_and_each_field_says_its_own(client, waiting):

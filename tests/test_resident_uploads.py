@@ -9,13 +9,13 @@ import os
 import stat
 import zipfile
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image
 
-from resolver import files as file_store
 from resolver.extensions import db
-from resolver.files import path_for
+from resolver.files import file_exists, read_bytes
 from resolver.models import EvidenceFile, Submission
 
 from .test_resident_support import (
@@ -32,7 +32,7 @@ def waiting(make_dispute):
 
 
 def stored_anything(data: bytes) -> bool:
-    return path_for(hashlib.sha256(data).hexdigest()).exists()
+    return file_exists(hashlib.sha256(data).hexdigest())
 
 
 def macro_docx() -> bytes:
@@ -133,7 +133,7 @@ def test_a_send_far_over_the_limit_gets_a_clear_page_not_a_crash(client, waiting
     assert counts() == before
 
 
-def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_again(client, waiting, monkeypatch):
+def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_again(app, client, waiting, monkeypatch):
     first, second = photo(color=(50, 50, 50), gps=False, taken=None), pdf("second")
     real_fsync, calls = os.fsync, []
 
@@ -153,7 +153,7 @@ def test_a_disk_that_fails_mid_upload_leaves_nothing_and_the_resident_can_send_a
     assert "We could not save your files just now, so nothing was sent" in html and "Please keep this." in html
     assert counts() == before and dispute_snapshot(waiting.id) == snapshot
     assert not stored_anything(first) and not stored_anything(second)
-    assert not list(file_store.store_root().rglob(".incoming-*"))  # no half-written file either
+    assert not list(Path(app.config["UPLOAD_FOLDER"]).rglob(".incoming-*"))  # no half-written file either
 
     monkeypatch.setattr(os, "fsync", real_fsync)
     assert form.send(details="Please keep this.", files=[("one.jpg", first), ("two.pdf", second)]).status_code == 303
@@ -232,7 +232,7 @@ def test_a_photo_is_served_without_its_location_but_keeps_when_it_was_taken(clie
     assert stored.content_type == content_type
     assert stored.sha256 != hashlib.sha256(original).hexdigest()
     if fmt == "JPEG":  # kept for the record as sent, but for where it was taken
-        kept = path_for(stored.received_sha256).read_bytes()
+        kept = read_bytes(stored.received_sha256)
         assert b"GPS" not in kept and b"Resolver Test Camera" in kept and kept != original
     else:  # it cannot be kept as sent without the place: only the clean copy is kept
         assert stored.received_sha256 is None
@@ -285,7 +285,7 @@ def test_a_file_is_downloaded_never_shown_as_a_page_and_only_through_the_link(cl
     tampered = evidence_path(waiting, f"/files/{stored.id}").replace("/r/e/", "/r/e/x")
     assert client.get(tampered).status_code == 404
     # the store is not inside the public static folder
-    assert not str(file_store.store_root().resolve()).startswith(str(__import__("pathlib").Path(app.static_folder).resolve()))
+    assert not str(Path(app.config["UPLOAD_FOLDER"]).resolve()).startswith(str(Path(app.static_folder).resolve()))
 
 
 def test_a_text_file_that_happens_to_start_with_mz_is_not_taken_for_a_program(client, waiting):

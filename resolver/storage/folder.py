@@ -49,6 +49,9 @@ class Folder:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
+    def size(self, key: str) -> int:
+        return self.path(key).stat().st_size
+
     def keys(self, prefix: str = "") -> Iterator[str]:
         for path in self.root.rglob("*"):
             if path.is_file() and not path.name.startswith(_INCOMING):

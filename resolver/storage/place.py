@@ -19,6 +19,9 @@ class Place(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def size(self, key: str) -> int:
+        """How many bytes the object under ``key`` holds (FileNotFoundError when there is none)."""
+
     def keys(self, prefix: str = "") -> Iterator[str]:
         """Every key that starts with ``prefix``, in no particular order."""
 

@@ -3,18 +3,21 @@ removing what a failed or refused send wrote."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db
-from ..files import path_for, store_bytes
+from ..files import delete_file, file_exists, store_bytes
+
+log = logging.getLogger(__name__)
 
 
 class UploadNotSaved(DomainError):
-    """The files were fine but could not be written (a full or failing disk); nothing was saved."""
+    """The files were fine but could not be written (a full or failing disk, a bucket that refused them or
+    could not be reached: the place raises OSError for each); nothing was saved."""
 
     status_code = 503
 
@@ -35,7 +38,7 @@ class StoredBatch:
 
 def store_checked(checked) -> StoredBatch:
     """Write every checked file (``CheckedFile``) durably, before any database row commits; on a disk
-    fault remove what this call wrote and raise UploadNotSaved."""
+    or bucket fault remove what this call wrote and raise UploadNotSaved."""
     created: list[str] = []
     files: list[dict] = []
     try:
@@ -52,14 +55,17 @@ def store_checked(checked) -> StoredBatch:
                 "captured_dt": item.captured_dt,
             })
     except OSError:
-        discard_unreferenced(created)
+        try:
+            discard_unreferenced(created)
+        except OSError:  # storage that failed the write may fail the clean-up too: the resident is told the same
+            log.warning("could not remove the files of an upload that was not saved: %s", created)
         raise UploadNotSaved() from None
     return StoredBatch(files=files, created=created)
 
 
 def _store(data: bytes, created: list[str]) -> str:
     sha256 = hashlib.sha256(data).hexdigest()
-    existed = path_for(sha256).exists()
+    existed = file_exists(sha256)
     try:
         store_bytes(data)
     finally:
@@ -81,4 +87,4 @@ def discard_unreferenced(hashes: list[str]) -> None:
         db.session.scalars(select(EvidenceFile.received_sha256).where(EvidenceFile.received_sha256.in_(hashes)))
     )
     for sha256 in set(hashes) - referenced:
-        Path(path_for(sha256)).unlink(missing_ok=True)
+        delete_file(sha256)

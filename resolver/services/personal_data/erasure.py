@@ -1,4 +1,4 @@
-"""Erasing what a dispute holds about its resident: their files on disk, the free text written by them
+"""Erasing what a dispute holds about its resident: their files in storage, the free text written by them
 and about them, the letters' words and the emails' bodies; and, once none of their disputes still
 needs them, their contact details.
 
@@ -10,19 +10,18 @@ letters' offers and answers, the team's votes (their choices, not their reasons)
 history is append-only, so it is never changed: one more event says what was erased and why.
 
 Rows are changed with one statement per table for a whole batch of disputes, so erasing many is a
-handful of statements; the files are removed from disk only after the change is committed (the
+handful of statements; the files are removed from storage only after the change is committed (the
 caller does it with ``remove_files``), and only those no other row still refers to.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import case, delete, or_, select, update
 
 from ...actors import Actor
 from ...extensions import db
-from ...files import path_for, store_bytes
+from ...files import delete_file, store_bytes
 from ...history import record_event
 from ...models import (
     RESIDENT_SIDE, AccessLink, CasePacket, Dispute, DisputedItem, EvidenceFile, ExtensionRequest, LadderRequest, Letter,
@@ -61,7 +60,7 @@ def _erased(column):
 def erase_disputes(actor: Actor, disputes: list[Dispute], *, why: str, now: datetime) -> set[str]:
     """Erase what ``disputes`` (ended ones) hold about their resident, and the resident's contact
     details once none of their disputes still holds data; record it on each dispute. Flushes, never
-    commits. Returns the files to remove from disk once committed (``remove_files``)."""
+    commits. Returns the files to remove from storage once committed (``remove_files``)."""
     disputes = [dispute for dispute in disputes if dispute.personal_data_erased_dt is None]
     if not disputes:
         return set()
@@ -98,9 +97,9 @@ def erase_resident_contact(resident: Resident, now: datetime) -> bool:
 
 
 def remove_files(hashes: set[str]) -> None:
-    """Remove erased files from disk (after the commit that erased their rows)."""
+    """Remove erased files from storage (after the commit that erased their rows)."""
     for sha256 in hashes:
-        Path(path_for(sha256)).unlink(missing_ok=True)
+        delete_file(sha256)
 
 
 def _erase_residents_done_with(resident_ids: set[int], now: datetime) -> list[Resident]:

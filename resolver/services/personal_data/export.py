@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from ...actors import Actor
 from ...clock import now_utc
-from ...files import path_for
+from ...files import read_bytes
 from ...extensions import db
 from ...models import (
     AuditEvent, Dispute, EvidenceFile, ExtensionRequest, LadderRequest, Letter, OfferAnswer, OutboxEmail, Resident,
@@ -146,11 +146,11 @@ def _event(event: AuditEvent) -> dict:
 
 
 def _add(zip_files: dict[str, bytes], name: str, sha256: str) -> str | None:
-    """Put a stored file in the ZIP under ``name``; None when it is no longer on disk."""
-    path = path_for(sha256)
-    if not path.exists():
+    """Put a stored file in the ZIP under ``name``; None when it is no longer in storage."""
+    try:
+        zip_files[name] = read_bytes(sha256)
+    except FileNotFoundError:
         return None
-    zip_files[name] = path.read_bytes()
     return name
 
 

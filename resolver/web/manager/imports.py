@@ -102,7 +102,7 @@ def portfolio_import_confirm(upload: str):
     kept = import_uploads.load(upload, g.company.id)
     form = refuse_unless_valid(ConfirmForm())
     done = import_portfolio(current_actor(), kept.data, fingerprint=form.fingerprint.data, file_name=kept.name)
-    after_commit(lambda: import_uploads.forget(kept.path))
+    after_commit(lambda: import_uploads.forget(kept.upload_id))
     flash(_summary(kept.name, done), "success")
     return redirect(url_for("manager.portfolio_import"), 303)
 

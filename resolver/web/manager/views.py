@@ -6,15 +6,12 @@ nothing.
 """
 from __future__ import annotations
 
-import io
-
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
 from ...clock import now_utc
 from ...errors import DomainError, InvalidInput, NotFound
 from ...extensions import db
-from ...files import path_for
 from ...models import Company, EvidenceFile, Letter, Property, Resident, Task, Unit
 from ...services.access import dispute_for
 from ...services.categories import categories_of
@@ -26,6 +23,7 @@ from ...uploads import served_name
 from ...text import LIKE_ESCAPE, ascii_whole_number, like_pattern
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
+from ..downloads import send_stored
 from ..unit_of_work import unit_of_work
 from . import blueprint, queries
 from .actions import ACTIONS, not_offered, offered_now
@@ -211,6 +209,14 @@ def _sandboxed(response):
     return response
 
 
+def _send_or_gone(sha256: str, missing: str, **options):
+    """A stored file, streamed, revalidated by its hash; 410 with ``missing`` when storage no longer has it."""
+    try:
+        return _sandboxed(send_stored(sha256, etag=sha256, **options))
+    except FileNotFoundError:
+        abort(410, missing)
+
+
 @blueprint.get("/disputes/<int:dispute_id>/files/<int:file_id>")
 def evidence_file(dispute_id: int, file_id: int):
     dispute = dispute_for(current_actor(), dispute_id)
@@ -219,17 +225,10 @@ def evidence_file(dispute_id: int, file_id: int):
     ).first()
     if stored is None:
         raise NotFound("That file is not part of this dispute.")
-    path = path_for(stored.sha256)
-    if not path.exists():
-        abort(410, "The file is missing from storage.")
     inline = stored.content_type in INLINE_IMAGE_TYPES and request.args.get("download") != "1"
-    # Evidence is size-capped per company, so the bytes are read whole: no file handle outlives the request.
-    response = send_file(io.BytesIO(path.read_bytes()),
+    return _send_or_gone(stored.sha256, "The file is missing from storage.",
                          mimetype=stored.content_type if inline else "application/octet-stream",
-                         as_attachment=not inline, download_name=served_name(stored.original_name, stored.content_type),
-                         conditional=True,
-                         etag=stored.sha256)
-    return _sandboxed(response)
+                         as_attachment=not inline, download_name=served_name(stored.original_name, stored.content_type))
 
 
 @blueprint.get("/disputes/<int:dispute_id>/letters/<int:letter_id>.pdf")
@@ -238,12 +237,8 @@ def letter_pdf(dispute_id: int, letter_id: int):
     letter = db.session.scalars(select(Letter).where(Letter.id == letter_id, Letter.dispute_id == dispute.id)).first()
     if letter is None or not letter.pdf_sha256:
         raise NotFound("That letter has no PDF yet.")
-    path = path_for(letter.pdf_sha256)
-    if not path.exists():
-        abort(410, "The letter's PDF is missing from storage.")
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype="application/pdf", as_attachment=True,
-                         download_name=f"dispute-{dispute.id}-letter-v{letter.version}.pdf", etag=letter.pdf_sha256)
-    return _sandboxed(response)
+    return _send_or_gone(letter.pdf_sha256, "The letter's PDF is missing from storage.", mimetype="application/pdf",
+                         as_attachment=True, download_name=f"dispute-{dispute.id}-letter-v{letter.version}.pdf")
 
 
 @blueprint.get("/disputes/<int:dispute_id>/tasks/<int:task_id>.ics")
@@ -254,12 +249,8 @@ def task_calendar(dispute_id: int, task_id: int):
     sha256 = (task.detail or {}).get("ics_sha256") if task is not None else None
     if not sha256:
         raise NotFound("That task has no calendar reminder.")
-    path = path_for(sha256)
-    if not path.exists():
-        abort(410, "The reminder is missing from storage.")
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype="text/calendar", as_attachment=True,
-                         download_name=f"dispute-{dispute.id}-task-{task.id}.ics", etag=sha256)
-    return _sandboxed(response)
+    return _send_or_gone(sha256, "The reminder is missing from storage.", mimetype="text/calendar", as_attachment=True,
+                         download_name=f"dispute-{dispute.id}-task-{task.id}.ics")
 
 
 from . import calls, category_settings, imports, paper_mail, portfolio, reports, residents, roster_settings, settings  # noqa: E402,F401  (more routes)

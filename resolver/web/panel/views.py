@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -23,13 +23,13 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import DeadlinePassed, DomainError, InvalidInput, LinkError, WrongState
 from ...extensions import db
-from ...files import path_for
 from ...links import TooManySends
 from ...models import COMPANY_SIDE, RESIDENT_SIDE, AccessLink, CasePacket, Dispute, EvidenceFile, PanelSeat, Unit, Vote
 from ...services import panel as panels
 from ...uploads import served_name
 from ...workdays import format_moment
 from ...workflow.engine import dispute_engine
+from ..downloads import send_stored
 from ..fields import PageForm
 from ..link_pages import check_link, too_many_sends_page
 from ..unit_of_work import unit_of_work
@@ -341,9 +341,9 @@ def evidence_file(token: str, file_id: int):
             or listed[file_id]["sha256"] != evidence.sha256):
         abort(404)
     # Under the packet's name for it (no resident's name in it), with the extension its content has.
-    response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
-                         download_name=served_name(listed[file_id]["name"], evidence.content_type),
-                         max_age=0, conditional=False, etag=False)
+    response = send_stored(evidence.sha256, mimetype=evidence.content_type, as_attachment=True,
+                           download_name=served_name(listed[file_id]["name"], evidence.content_type),
+                           max_age=0, conditional=False, etag=False)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -8,20 +8,20 @@ a POST from the page's own buttons, with CSRF protection. Each POST calls one ve
 """
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, send_file, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from ...actors import Actor
 from ...clock import now_utc
 from ...errors import AlreadyRecorded, DomainError, LinkError
 from ...extensions import db
-from ...files import path_for
 from ...letters import render
 from ...links import TooManySends
 from ...models import Dispute
 from ...services import outcome
 from ...workdays import format_day
 from ...workflow.engine import dispute_engine
+from ..downloads import send_stored
 from ..link_pages import check_link, too_many_sends_page
 from ..unit_of_work import unit_of_work
 from . import blueprint
@@ -121,8 +121,8 @@ def outcome_pdf(token: str):
     letter = outcome.sent_letter(dispute)
     if letter is None or not letter.pdf_sha256:
         return _page(dispute, problem="There is no letter to download yet.", status=404)
-    return send_file(path_for(letter.pdf_sha256), mimetype="application/pdf", as_attachment=True,
-                     download_name=outcome.letter_pdf_filename(letter), max_age=0)
+    return send_stored(letter.pdf_sha256, mimetype="application/pdf", as_attachment=True,
+                       download_name=outcome.letter_pdf_filename(letter), max_age=0, etag=letter.pdf_sha256)
 
 
 def _shown_again(error: DomainError, token: str):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
 
-from flask import flash, g, redirect, render_template, request, send_file, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -24,13 +24,13 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import DeadlinePassed, DomainError, GuardFailed, InvalidInput, LinkError, StaleDispute
 from ...extensions import db
-from ...files import path_for
 from ...links import TooManySends
 from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, Submission
 from ...services.company_evidence import company_side_for_resident
 from ...services.evidence import request_more_time, submit_evidence
 from ...workdays import format_day, local
 from ...workflow.engine import dispute_engine
+from ..downloads import send_stored
 from ..link_pages import check_link, too_many_sends_page
 from ..unit_of_work import if_abandoned, unit_of_work
 from . import blueprint
@@ -366,7 +366,7 @@ def evidence_file(token: str, file_id: int):
     if name is None:
         return _status_page(view, problem=DomainError(
             "That file is not part of your dispute. Your receipts list your files."), status=404)
-    response = send_file(path_for(evidence.sha256), mimetype=evidence.content_type, as_attachment=True,
-                         download_name=name, max_age=0, conditional=False, etag=False)
+    response = send_stored(evidence.sha256, mimetype=evidence.content_type, as_attachment=True, download_name=name,
+                           max_age=0, conditional=False, etag=False)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
