@@ -43,6 +43,16 @@ class Config:
     # How many reverse proxies in front of Resolver set X-Forwarded-For/-Proto/-Host/-Prefix. 0 trusts
     # none: the client's address is the connecting peer's (sign-in throttling counts per address).
     PROXY_HOPS = 0
+    # The mailbox residents' email replies arrive in, read by the worker (resolver.inbound.imap).
+    # No host: no mailbox is read (on one machine, `resolver serve`'s mail catcher takes the replies).
+    IMAP_HOST: str | None = None
+    IMAP_PORT: int | None = None  # default: 993 with tls, 143 with starttls or none
+    IMAP_SECURITY = "tls"  # tls, starttls, or none (refused unless the server is on this machine)
+    IMAP_USER: str | None = None
+    IMAP_PASSWORD: str | None = None
+    IMAP_FOLDER = "INBOX"
+    IMAP_TIMEOUT = 20.0  # seconds each step may take before the worker leaves the mailbox for later
+    IMAP_BATCH = 50  # messages read a round, so a full mailbox never holds up deadlines and email
 
 
 # Variables read from the environment, with the type each one is parsed as.
@@ -64,6 +74,14 @@ _ENVIRONMENT = {
     "PROXY_HOPS": int,
     "SESSION_COOKIE_SECURE": bool,
     "MAIL_TIMEOUT": float,
+    "IMAP_HOST": str,
+    "IMAP_PORT": int,
+    "IMAP_SECURITY": str,
+    "IMAP_USER": str,
+    "IMAP_PASSWORD": str,
+    "IMAP_FOLDER": str,
+    "IMAP_TIMEOUT": float,
+    "IMAP_BATCH": int,
 }
 
 

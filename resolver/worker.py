@@ -24,17 +24,20 @@ class Round:
     fired: int = 0  # timers fired
     sent: int = 0  # emails sent
     erased: int = 0  # disputes whose personal data was erased, their company's retention having run out
+    received: int = 0  # replies read from the mailbox (RESOLVER_IMAP_HOST) that were new to Resolver
 
     @property
     def is_idle(self) -> bool:
-        return not (self.fired or self.sent or self.erased)
+        return not (self.fired or self.sent or self.erased or self.received)
 
 
 def run_round(app: Flask) -> Round:
     """One sweep of due deadlines, then one batch of pending email, then one batch of expired personal
-    data, then the access log's rollup if the day's is still to do; each commits its own work."""
+    data, then the access log's rollup if the day's is still to do, then the mailbox's new replies (last:
+    a slow mail server waits for nothing else); each commits its own work."""
     from .access_log import roll_up_access_log
     from .deadlines import sweep_deadlines
+    from .inbound.imap import poll_mailbox
     from .installation import load_clock
     from .mail import send_pending
     from .services.personal_data import sweep_retention
@@ -61,7 +64,8 @@ def run_round(app: Flask) -> Round:
                 db.session.commit()
         finally:
             db.session.remove()
-    return Round(fired=fired, sent=sent, erased=erased)
+    received = poll_mailbox(app)
+    return Round(fired=fired, sent=sent, erased=erased, received=received)
 
 
 class Worker:
@@ -93,8 +97,8 @@ class Worker:
                 result = Round()
             self.rounds += 1
             if not result.is_idle:
-                log.info("fired %d timers, sent %d emails, erased %d disputes' personal data",
-                         result.fired, result.sent, result.erased)
+                log.info("fired %d timers, sent %d emails, erased %d disputes' personal data, received %d replies",
+                         result.fired, result.sent, result.erased, result.received)
                 continue
             self._stopping.wait(self.poll_seconds)
 
