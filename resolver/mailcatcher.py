@@ -5,10 +5,18 @@ message it receives as an ``.eml`` file in ``<instance>/mailbox/``, and points t
 at itself, so the worker sends through it exactly as it would through a real server. Nothing leaves
 the machine. The Mailbox page reads the files back with ``list_messages`` and ``read_message``, which
 is how one person can play the resident, the panel and the manager on a laptop.
+
+Mail addressed to Resolver's own reply address (``RESOLVER_REPLY_ADDRESS`` and its ``+token``
+sub-addresses) is not outgoing mail: the catcher hands it to ``resolver.inbound.receive``, as the
+worker does with what it reads from a production mailbox over IMAP, so a resident's emailed reply can
+be tried on one machine. If Resolver cannot take it (its database is away), the sender is told to try
+again later (451) and nothing is kept half-way.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import os
 import re
 import secrets
@@ -20,7 +28,7 @@ from datetime import datetime, timezone
 from email import message_from_binary_file, policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 
 import click
@@ -29,6 +37,8 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from .clock import now_utc
+
+log = logging.getLogger(__name__)
 
 # Messages up to this size are kept; letters with PDFs and a few photos stay far below it.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -70,20 +80,53 @@ def store_message(folder: Path, content: bytes, received_dt: datetime | None = N
 
 
 class CatchingHandler:
-    """The aiosmtpd handler: accept every message for every address and keep it."""
+    """The aiosmtpd handler: keep every message, but hand mail for Resolver's reply address to
+    ``receive`` (with ``app``; without one, everything is kept)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, app: Flask | None = None):
         self.folder = folder
+        self.app = app
 
     async def handle_DATA(self, server, session, envelope):
         content = envelope.original_content or envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8")
+        for_resolver = self.app is not None and any(_is_for_resolver(self.app, rcpt) for rcpt in envelope.rcpt_tos)
+        if for_resolver:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self._receive, content)
+            except Exception:  # Resolver could not take it: the sender keeps it and tries again
+                log.exception("could not take a reply addressed to Resolver; the sender was told to try later")
+                return "451 4.3.0 Resolver could not take the message now; please try again later"
+            if all(_is_for_resolver(self.app, rcpt) for rcpt in envelope.rcpt_tos):
+                return "250 OK: received by Resolver"
         try:
             store_message(self.folder, content)
         except OSError as error:
             return f"451 4.3.0 Could not keep the message: {error.strerror or error}"
         return "250 OK: kept in the Resolver mailbox"
+
+    def _receive(self, content: bytes) -> None:
+        from .extensions import db
+        from .inbound import receive
+
+        with self.app.app_context():
+            try:
+                receive(content, via="local")
+            finally:
+                db.session.remove()
+
+
+def _is_for_resolver(app: Flask, recipient: str) -> bool:
+    """Whether ``recipient`` is Resolver's reply address or one of its ``+token`` sub-addresses."""
+    reply_local, _, reply_domain = _reply_address(app).rpartition("@")
+    local, _, domain = recipient.strip().strip("<>").rpartition("@")
+    return bool(reply_local) and domain.lower() == reply_domain.lower() and \
+        local.split("+", 1)[0].lower() == reply_local.split("+", 1)[0].lower()
+
+
+def _reply_address(app: Flask) -> str:
+    return app.config.get("REPLY_ADDRESS") or parseaddr(app.config.get("MAIL_DEFAULT_SENDER") or "")[1]
 
 
 def start_mail_catcher(app: Flask) -> Controller:
@@ -98,7 +141,7 @@ def start_mail_catcher(app: Flask) -> Controller:
     except OSError as error:
         raise MailCatcherError(_taken_message(port, error.strerror or str(error))) from error
     controller = Controller(
-        CatchingHandler(folder), hostname="127.0.0.1", port=port, data_size_limit=MAX_MESSAGE_BYTES
+        CatchingHandler(folder, app), hostname="127.0.0.1", port=port, data_size_limit=MAX_MESSAGE_BYTES
     )
     try:
         controller.start()
