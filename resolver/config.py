@@ -21,6 +21,10 @@ class Config:
     MAIL_DEFAULT_SENDER = "Resolver <resolver@localhost>"
     MAIL_SUPPRESS_SEND = False
     LOCAL_MAIL_PORT = 8025
+    # Where residents' replies go (resolver.inbound): the emails asking for their side carry it, with a
+    # token, as their Reply-To. None: the address Resolver sends from (MAIL_DEFAULT_SENDER).
+    REPLY_ADDRESS: str | None = None
+    INBOUND_MAX_BYTES = 40 * 1024 * 1024  # a larger message received is refused whole
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
     SESSION_COOKIE_HTTPONLY = True
@@ -69,6 +73,8 @@ _ENVIRONMENT = {
     "MAIL_PASSWORD": str,
     "MAIL_DEFAULT_SENDER": str,
     "LOCAL_MAIL_PORT": int,
+    "REPLY_ADDRESS": str,
+    "INBOUND_MAX_BYTES": int,
     "WORKER_POLL_SECONDS": float,
     "OUTBOX_LEASE_SECONDS": int,
     "PROXY_HOPS": int,

@@ -19,6 +19,7 @@ from .actors import Actor
 from .clock import now_utc
 from .errors import DomainError
 from .extensions import db
+from .inbound.addresses import reply_token
 from .links import current_link, link_url
 from .models import Dispute, PanelSeat, Timer, Vote
 from .services.notify import tell
@@ -152,7 +153,8 @@ def _remind(dispute: Dispute, template: str, to: str, due: datetime) -> int:
     recipients: list[tuple[object, dict]] = []  # (the person, what their email adds)
     if to == "resident":
         link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
-        recipients.append((dispute.resident, {"link_url": link_url(link) if link else None}))
+        recipients.append((dispute.resident, {"link_url": link_url(link) if link else None, "can_reply": bool(link),
+                                              "reply_token": reply_token(link) if link else None}))
     elif to == "manager":
         recipients.append((dispute.manager, {}))
     elif to == "supervisor":
@@ -171,5 +173,6 @@ def _remind(dispute: Dispute, template: str, to: str, due: datetime) -> int:
     else:
         raise ValueError(f"unknown reminder recipient {to!r}")
     for person, extra in recipients:
-        tell(person, dispute, template, {"due": due, "link_url": None, **extra})
+        token = extra.pop("reply_token", None)
+        tell(person, dispute, template, {"due": due, "link_url": None, **extra}, reply_token=token)
     return len(recipients)

@@ -42,7 +42,12 @@ def queue_email(
     company=None,
     dispute=None,
     attachments: list[dict] | None = None,
+    reply_token: str | None = None,
+    is_auto_reply: bool = False,
 ) -> OutboxEmail:
+    """Render ``template`` and add it to the outbox. ``reply_token``: replies go to Resolver's reply
+    address with it (``resolver.inbound.addresses``); ``is_auto_reply``: an answer to mail received,
+    marked so no machine answers it back."""
     if not to_addr:
         raise ValueError(f"no address to send {template!r} to")
     context = {"company": company, "dispute": dispute, "recipient_name": to_name, **context}
@@ -59,6 +64,8 @@ def queue_email(
         body_text=body_text,
         body_html=body_html,
         attachments=attachments or [],
+        reply_token=reply_token,
+        is_auto_reply=is_auto_reply,
         has_links=has_links(subject, body_text, body_html),
         next_attempt_dt=now_utc(),
     )

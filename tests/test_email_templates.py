@@ -432,7 +432,9 @@ def test_the_invitation_arrives_through_the_mail_server_as_text_and_html(app, ma
 
     [message] = smtp.to(resident.email)
     assert message["Subject"] == "Please send us your side by Saturday 14 March 2026"
-    assert message["Reply-To"] == company.contact_email  # a plain reply reaches the office
+    # A plain reply is the resident's answer: it goes to Resolver's reply address, in the company's name.
+    [reply_to] = message["Reply-To"].addresses
+    assert (reply_to.display_name, reply_to.username.split("+")[0]) == (company.name, "resolver")
     text, html = smtp.text_of(message), smtp.html_of(message)
     link = evidence_link(dispute).replace(PUBLIC_ADDRESS, "http://resolver.test")  # the public address, filled in
     assert link in text and f'href="{link}"' in html

@@ -22,7 +22,7 @@ LAST_RETRY = timedelta(hours=1)
 BATCH_COLUMNS = (
     OutboxEmail.id, OutboxEmail.company_id, OutboxEmail.dispute_id, OutboxEmail.template, OutboxEmail.message_id,
     OutboxEmail.to_addr, OutboxEmail.to_name, OutboxEmail.subject, OutboxEmail.body_text, OutboxEmail.body_html,
-    OutboxEmail.attachments, OutboxEmail.attempts,
+    OutboxEmail.attachments, OutboxEmail.attempts, OutboxEmail.reply_token, OutboxEmail.is_auto_reply,
 )
 
 

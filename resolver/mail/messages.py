@@ -16,6 +16,7 @@ import flask_mail
 from flask_mail import Attachment, BadHeaderError
 
 from ..files import read_bytes
+from ..inbound.addresses import reply_address
 from ..links import fill_public_address, has_links
 from ..models import Company
 
@@ -146,7 +147,10 @@ def build_message(email, sender: Sender, now: datetime, *, public_address: str |
     policy_headers = {"From": sender.mailbox, "To": _mailbox(email.to_name, email.to_addr)}
     if subject:
         policy_headers["Subject"] = subject
-    if sender.reply_to:
+    reply_token = getattr(email, "reply_token", None)
+    if reply_token:  # an email asking for the resident's side: a reply is their answer
+        policy_headers["Reply-To"] = _mailbox(sender.name, reply_address(reply_token))
+    elif sender.reply_to:
         policy_headers["Reply-To"] = sender.reply_mailbox
     message = Message(
         subject=subject,
@@ -157,6 +161,8 @@ def build_message(email, sender: Sender, now: datetime, *, public_address: str |
         date=now.timestamp(),
         attachments=[_attachment(attachment) for attachment in email.attachments or ()],
         policy_headers=policy_headers,
+        # An answer to mail received: RFC 3834's mark, so no auto-responder answers it back.
+        extra_headers={"Auto-Submitted": "auto-replied"} if getattr(email, "is_auto_reply", False) else None,
     )
     message.msgId = email.message_id  # the row's own, so a resend is recognisably the same message
     return message

@@ -5,6 +5,7 @@ from .category import DisputeCategory
 from .company import Company, CompanyEvent, Property, Resident, StaffUser, Unit
 from .dispute import AuditEvent, Dispute, DisputedItem, Timer
 from .evidence import EvidenceFile, ExtensionRequest, Submission
+from .inbound import InboundMail
 from .installation import INSTALLATION_ID, Installation
 from .ladder import LadderRequest
 from .letters import UNSENT, Letter, LetterStatus, OfferAnswer, Task
@@ -16,7 +17,7 @@ __all__ = [
     "AccessLogRollup", "ApiKey", "SignInAttempt", "SignInCount", "StaffToken",
     "Base", "Company", "CompanyEvent", "DisputeCategory", "Property",
     "Resident", "StaffUser", "Unit", "AuditEvent", "Dispute", "DisputedItem", "Timer", "EvidenceFile", "ExtensionRequest",
-    "Submission", "Installation", "INSTALLATION_ID", "LadderRequest", "Letter", "LetterStatus", "UNSENT", "OfferAnswer",
+    "Submission", "InboundMail", "Installation", "INSTALLATION_ID", "LadderRequest", "Letter", "LetterStatus", "UNSENT", "OfferAnswer",
     "Task", "AccessLink",
     "LinkUse", "LinkUseCount", "OutboxEmail", "CasePacket", "PanelMember", "PanelSeat", "Vote", "VoteRevision",
 ]

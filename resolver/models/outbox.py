@@ -39,6 +39,11 @@ class OutboxEmail(Base):
     has_links: Mapped[bool] = mapped_column(default=False, server_default=false())
     # [{"filename", "content_type", "sha256"}]: bytes live in the file store, addressed by hash.
     attachments: Mapped[list] = mapped_column(JSON, default=list)
+    # Replies go to Resolver's reply address with this token (``resolver.inbound.addresses``): an
+    # email that asks the resident for their side can simply be answered.
+    reply_token: Mapped[str | None] = mapped_column(String(40))
+    # An answer to mail Resolver received: marked ``Auto-Submitted: auto-replied``, never answered back.
+    is_auto_reply: Mapped[bool] = mapped_column(default=False, server_default=false())
     status: Mapped[str] = mapped_column(String(12), default="pending")
     created_dt: Mapped[datetime] = mapped_column(default=now_utc)
     next_attempt_dt: Mapped[datetime] = mapped_column(default=now_utc)

@@ -9,6 +9,7 @@ from ..clock import now_utc
 from ..errors import InvalidInput, WrongState
 from ..extensions import db
 from ..history import record_event
+from ..inbound.addresses import reply_token
 from ..links import current_link, issue_link, link_url, revoke_links
 from ..models import Company, Dispute, DisputedItem, Resident, StaffUser, Unit
 from ..money import check_cents
@@ -91,8 +92,10 @@ def open_dispute(actor: Actor, dispute: Dispute, *, expected_version: int | None
     dispute_engine.fire(dispute, "open", actor=actor, now=now)
     dispute.opened_dt = now  # set once the move is allowed: a refused open changes nothing
     link = issue_link(dispute, "evidence", resident=dispute.resident, expires_dt=dispute.evidence_due_dt + dispute_engine.definition.link_grace["evidence"])
+    db.session.flush()  # the link's id goes in the reply address
     tell(dispute.resident, dispute, "evidence_invitation",
-         {"link_url": link_url(link), "due": dispute.evidence_due_dt, "manager": dispute.manager})
+         {"link_url": link_url(link), "due": dispute.evidence_due_dt, "manager": dispute.manager, "can_reply": True},
+         reply_token=reply_token(link))
     return dispute
 
 

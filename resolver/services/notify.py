@@ -11,17 +11,18 @@ from ..outbox import queue_email
 
 
 def tell(person, dispute, template: str, context: dict | None = None, *,
-         attachments: list[dict] | None = None) -> OutboxEmail:
+         attachments: list[dict] | None = None, reply_token: str | None = None) -> OutboxEmail:
     """Queue the email ``template`` about ``dispute`` to ``person``.
 
     ``person``: anyone with an ``email`` and a ``name`` (a manager, a resident, a team member), or
     a ``{"email": ..., "name": ...}`` dict (a supervisor contact from the company's settings).
     ``context``: what the template needs beyond ``dispute``, ``company`` and ``recipient_name``.
     ``attachments``: stored files, as ``{"filename", "content_type", "sha256"}`` dicts.
+    ``reply_token``: the resident can answer by replying (``resolver.inbound.addresses``).
     """
     if isinstance(person, dict):
         email, name = person["email"], person["name"]
     else:
         email, name = person.email, person.name
     return queue_email(template, to_addr=email, to_name=name, company=dispute.company, dispute=dispute,
-                       context=context or {}, attachments=attachments)
+                       context=context or {}, attachments=attachments, reply_token=reply_token)
