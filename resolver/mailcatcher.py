@@ -28,7 +28,7 @@ from datetime import datetime, timezone
 from email import message_from_binary_file, policy
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 from pathlib import Path
 
 import click
@@ -119,14 +119,10 @@ class CatchingHandler:
 
 def _is_for_resolver(app: Flask, recipient: str) -> bool:
     """Whether ``recipient`` is Resolver's reply address or one of its ``+token`` sub-addresses."""
-    reply_local, _, reply_domain = _reply_address(app).rpartition("@")
-    local, _, domain = recipient.strip().strip("<>").rpartition("@")
-    return bool(reply_local) and domain.lower() == reply_domain.lower() and \
-        local.split("+", 1)[0].lower() == reply_local.split("+", 1)[0].lower()
+    from .inbound.addresses import is_reply_address
 
-
-def _reply_address(app: Flask) -> str:
-    return app.config.get("REPLY_ADDRESS") or parseaddr(app.config.get("MAIL_DEFAULT_SENDER") or "")[1]
+    with app.app_context():
+        return is_reply_address(recipient)
 
 
 def start_mail_catcher(app: Flask) -> Controller:
