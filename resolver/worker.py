@@ -1,5 +1,5 @@
 """The worker: fire due deadlines, then send the outbox, round after round (and once a day count
-the access log's old rows by day).
+the access log's old rows by day); then file residents' replies from the mailbox, when one is set.
 
 Deadlines are rows and emails are rows, so the worker keeps nothing in memory: stopping it at
 any moment loses nothing, and several workers may run at once (each round claims its rows).

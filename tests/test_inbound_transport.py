@@ -240,7 +240,7 @@ def test_a_message_is_marked_seen_only_after_it_was_filed(app, invited, resident
 
 @pytest.mark.parametrize("trouble", ["down", "refuses the login", "stops answering"])
 def test_a_mailbox_in_trouble_leaves_the_worker_going_and_the_reply_is_filed_on_a_later_round(
-    app, invited, resident, mailbox, smtp, trouble
+    app, invited, resident, mailbox, smtp, trouble, caplog
 ):
     dispute, invitation = invited
     mailbox.deliver(reply(invitation, resident))
@@ -258,6 +258,7 @@ def test_a_mailbox_in_trouble_leaves_the_worker_going_and_the_reply_is_filed_on_
     worked = run_round(app)
     assert time.monotonic() - started < 10
     assert worked.fired >= 1 and worked.sent >= 1 and worked.received == 0
+    assert "could not read the mailbox" in caplog.text  # said in the worker's log, not raised
     assert [m["Subject"] for m in smtp.to(resident.email)] != []  # the reminder went out
     assert submissions(dispute) == []
 

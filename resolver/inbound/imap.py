@@ -60,7 +60,8 @@ class MailboxSettings:
             return None
         security = (config.get("IMAP_SECURITY") or "tls").strip().lower()
         if security not in SECURITIES:
-            raise MailboxSettingsError(f"RESOLVER_IMAP_SECURITY must be one of {', '.join(SECURITIES)}, not {security!r}.")
+            raise MailboxSettingsError(
+                f"RESOLVER_IMAP_SECURITY must be one of {', '.join(SECURITIES)}, not {security!r}.")
         if security == "none" and not _is_loopback(host):
             raise MailboxSettingsError(
                 f"RESOLVER_IMAP_SECURITY=none would send the mailbox password in clear to {host}; "
@@ -117,21 +118,25 @@ def _pause_of(app: Flask) -> _Pause:
 
 def poll_mailbox(app: Flask) -> int:
     """Hand the unseen messages in the mailbox to ``receive`` (at most ``IMAP_BATCH`` a visit); return
-    how many were new to Resolver. Never raises: a mailbox that cannot be reached or read is logged and left for a pause."""
+    how many were new to Resolver. Never raises: a mailbox that cannot be reached or read, or whose
+    settings cannot be used, is logged and left alone for a pause."""
+    pause = _pause_of(app)
+    if not pause.is_over(now_utc()):
+        return 0
     try:
         settings = MailboxSettings.from_config(app.config)
     except MailboxSettingsError as error:
+        pause.failed(now_utc())
         log.error("replies by email are not read: %s", error)
         return 0
-    pause = _pause_of(app)
-    if settings is None or not pause.is_over(now_utc()):
+    if settings is None:
         return 0
     try:
         filed = _visit(app, settings)
     except (OSError, imaplib.IMAP4.error) as error:  # timeouts, refused connections, TLS, NO/BAD answers
         length = pause.failed(now_utc())
-        log.warning("could not read the mailbox %s@%s:%d (%s); trying again in %d s",
-                    settings.user, settings.host, settings.port, error or type(error).__name__,
+        log.warning("could not read the mailbox of %s on %s:%d (%s); trying again in %d s",
+                    settings.user, settings.host, settings.port, str(error) or type(error).__name__,
                     length.total_seconds())
         return 0
     pause.succeeded()
