@@ -8,7 +8,7 @@ server speaks the protocol's real wire format (tagged responses, literals, UIDs 
 reused), so the worker talks to it through the same ``imaplib`` it uses against Dovecot, Gmail or
 Exchange.
 
-Understood: CAPABILITY, NOOP, LOGIN, SELECT/EXAMINE, UID SEARCH (UNSEEN / ALL), UID FETCH with
+Understood: CAPABILITY, NOOP, STARTTLS, LOGIN, SELECT/EXAMINE, UID SEARCH (UNSEEN / ALL), UID FETCH with
 BODY.PEEK[] / RFC822 / FLAGS, UID STORE +FLAGS / -FLAGS, EXPUNGE, CLOSE, LOGOUT, and APPEND to drop
 a message in; ``deliver()`` does the same from Python.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 import threading
 from dataclasses import dataclass, field
 
@@ -59,8 +60,10 @@ class ImapServer:
     answer (a server that died half-way); ``stop()`` and ``start()`` take it down and up on its port.
     """
 
-    def __init__(self, user: str = "resolver@example.test", password: str = "imap-secret", folder: str = "INBOX"):
+    def __init__(self, user: str = "resolver@example.test", password: str = "imap-secret", folder: str = "INBOX",
+                 *, tls: ssl.SSLContext | None = None, starttls: ssl.SSLContext | None = None):
         self.user, self.password, self.folder = user, password, folder
+        self.tls, self.starttls = tls, starttls  # TLS from the first byte (port 993), or after STARTTLS
         self.mailbox = Mailbox()
         self.refuse_login = False
         self.hang = False
@@ -80,7 +83,7 @@ class ImapServer:
         started = threading.Event()
 
         async def listen():
-            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+            self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port, ssl=self.tls)
             self.port = self._server.sockets[0].getsockname()[1]
             started.set()
 
@@ -108,7 +111,7 @@ class ImapServer:
         try:
             if self.hang:
                 await asyncio.sleep(3600)
-            await session.send(b"* OK [CAPABILITY IMAP4rev1 UIDPLUS] Resolver test IMAP ready")
+            await session.send(b"* OK [" + session.capabilities + b"] Resolver test IMAP ready")
             while not session.is_done:
                 line = await self._read_command(reader, writer)
                 if line is None:
@@ -142,6 +145,7 @@ class _Session:
         self.is_authenticated = False
         self.is_selected = False
         self.is_done = False
+        self.is_encrypted = server.tls is not None
 
     @property
     def mailbox(self) -> Mailbox:
@@ -165,15 +169,28 @@ class _Session:
         if handler is None:
             await self.send(tag + b" BAD Unknown command " + command)
             return
-        if command not in {b"CAPABILITY", b"NOOP", b"LOGIN", b"LOGOUT"} and not self.is_authenticated:
+        if command not in {b"CAPABILITY", b"NOOP", b"STARTTLS", b"LOGIN", b"LOGOUT"} and not self.is_authenticated:
             await self.send(tag + b" NO Log in first")
             return
         await handler(self, tag, arguments)
 
     # Commands --------------------------------------------------------------------------------
 
+    @property
+    def capabilities(self) -> bytes:
+        offered = b" STARTTLS" if self.server.starttls and not self.is_encrypted else b""
+        return b"CAPABILITY IMAP4rev1 UIDPLUS" + offered
+
     async def capability(self, tag, _arguments):
-        await self.send(b"* CAPABILITY IMAP4rev1 UIDPLUS", tag + b" OK CAPABILITY completed")
+        await self.send(b"* " + self.capabilities, tag + b" OK CAPABILITY completed")
+
+    async def starttls(self, tag, _arguments):
+        if not self.server.starttls or self.is_encrypted:
+            await self.send(tag + b" BAD STARTTLS not offered")
+            return
+        await self.send(tag + b" OK Begin TLS negotiation now")
+        await self.writer.start_tls(self.server.starttls)
+        self.is_encrypted = True
 
     async def noop(self, tag, _arguments):
         await self.send(tag + b" OK NOOP completed")
@@ -270,7 +287,8 @@ class _Session:
 
 
 _HANDLERS = {
-    b"CAPABILITY": _Session.capability, b"NOOP": _Session.noop, b"LOGIN": _Session.login,
+    b"CAPABILITY": _Session.capability, b"STARTTLS": _Session.starttls, b"NOOP": _Session.noop,
+    b"LOGIN": _Session.login,
     b"SELECT": _Session.select, b"EXAMINE": _Session.select, b"UID SEARCH": _Session.uid_search,
     b"UID FETCH": _Session.uid_fetch, b"UID STORE": _Session.uid_store, b"EXPUNGE": _Session.expunge,
     b"APPEND": _Session.append, b"CLOSE": _Session.close, b"LOGOUT": _Session.logout,

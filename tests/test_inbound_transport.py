@@ -8,6 +8,8 @@ come back through the suite's SMTP server.
 from __future__ import annotations
 
 import smtplib
+import ssl
+import subprocess
 import threading
 import time
 from datetime import timedelta
@@ -270,6 +272,41 @@ def test_a_mailbox_in_trouble_leaves_the_worker_going_and_the_reply_is_filed_on_
     assert len(submissions(dispute)) == 1
     assert run_round(app).sent >= 1  # the receipt
     assert len([m for m in smtp.to(resident.email) if m["Subject"].startswith(RECEIPT)]) == 1
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A certificate for 127.0.0.1, signed by itself (the tests trust it through SSL_CERT_FILE, which
+    is where OpenSSL looks for the trusted authorities Resolver's default TLS context checks against)."""
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"),
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return folder / "cert.pem", context
+
+
+@pytest.mark.parametrize("security", ["tls", "starttls"])
+def test_a_mailbox_over_tls_is_read_only_when_its_certificate_is_trusted(
+    app, invited, resident, certificate, security, monkeypatch
+):
+    dispute, invitation = invited
+    cert_file, context = certificate
+    server = ImapServer(**{security: context})
+    server.start()
+    try:
+        server.deliver(reply(invitation, resident))
+        app.config.update(IMAP_HOST="127.0.0.1", IMAP_PORT=server.port, IMAP_SECURITY=security,
+                          IMAP_USER=server.user, IMAP_PASSWORD=server.password, IMAP_TIMEOUT=5.0)
+        assert poll_mailbox(app) == 0 and server.logins == 0  # a certificate nobody vouches for: no password sent
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+        clock.freeze(clock.now_utc() + timedelta(minutes=1))
+        assert poll_mailbox(app) == 1 and server.logins == 1
+        assert len(submissions(dispute)) == 1
+    finally:
+        server.stop()
 
 
 def test_a_password_is_never_sent_in_clear_to_another_machine(app, caplog):
