@@ -4,7 +4,6 @@ matches no open window and hostile mail are each filed nowhere, handled, and not
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -130,6 +129,22 @@ def test_a_reply_with_a_photo_and_a_pdf_becomes_one_submission_with_its_receipt_
     assert len(emails(dispute, "evidence_arrived")) == 1
     assert db.session.scalar(select(func.count(InboundMail.id))) == 1
     assert answers() == []
+
+
+def test_two_workers_handing_over_the_same_message_at_once_file_it_once(waiting, monkeypatch):
+    from resolver.inbound import filing
+
+    raw = reply(waiting, files=[("carpet.jpg", photo(), "image/jpeg")])
+    assert receive(raw, via="imap").outcome == "filed"  # the first worker's, committed
+    # The second worker looked before the first committed: it finds nothing, files, and collides.
+    looks = iter([None])
+    real = filing._recorded
+    monkeypatch.setattr(filing, "_recorded", lambda key: next(looks, "unused") and real(key))
+    assert receive(raw, via="imap").outcome == "duplicate"
+    db.session.expire_all()
+    assert len(submissions(waiting)) == 1
+    assert len(emails(waiting, "evidence_receipt")) == 1
+    assert db.session.scalar(select(func.count(EvidenceFile.id))) == 1
 
 
 def test_a_reply_without_the_token_is_found_by_the_email_it_answers(waiting):
@@ -351,9 +366,86 @@ def test_a_message_with_too_many_parts_is_refused(waiting):
     nothing_filed(waiting)
 
 
+def test_parts_nested_too_deep_are_refused(waiting):
+    message = EmailMessage()
+    message.set_content("The innermost words.")
+    for _ in range(8):
+        outer = EmailMessage()
+        outer.make_mixed()
+        outer.attach(message)
+        message = outer
+    headers = reply(waiting).partition(b"\nContent-Type:")[0]  # From, To, Subject, Message-ID, References
+    raw = headers + b"\n" + bytes(message)
+    received = receive(raw, via="imap")
+    assert (received.outcome, received.reason) == ("refused", "parts nested too deep")
+    nothing_filed(waiting)
+
+
 def test_the_same_address_is_answered_a_few_times_a_day_at_most(waiting):
     for _ in range(5):
         receive(reply(waiting, to="resolver+1-aaaaaaaaaaaaaaaa@localhost", In_Reply_To="", References=""),
                 via="imap")
     assert len(answers()) == 3
     assert db.session.scalar(select(func.count(InboundMail.id))) == 5
+
+
+# The "Unmatched mail" list ---------------------------------------------------------------------------
+
+@pytest.fixture
+def late_reply(make_dispute, company):
+    """A reply with a photo that arrived after its dispute moved on, and a dispute still waiting."""
+    closed = make_dispute("panel_review")
+    open_one = make_dispute("awaiting_evidence")
+    db.session.commit()
+    received = receive(reply(closed, "Here is the photo I forgot.", files=[("hall.jpg", photo(), "image/jpeg")]),
+                       via="imap")
+    return {"mail": inbound(received), "closed": closed, "open": open_one}
+
+
+def test_a_manager_attaches_unmatched_mail_by_hand_as_a_submission_with_its_receipt(
+    late_reply, manager, signed_in_client
+):
+    client = signed_in_client(manager)
+    page = client.get("/mail/unmatched").get_data(as_text=True)
+    assert "Here is the photo I forgot." in page and "hall.jpg" in page
+    target = late_reply["open"]
+
+    answer = client.post(f"/mail/unmatched/{late_reply['mail'].id}/attach", {"dispute_id": target.id})
+
+    assert answer.status_code == 303
+    db.session.expire_all()
+    mail = db.session.get(InboundMail, late_reply["mail"].id)
+    assert (mail.outcome, mail.handled_by_id, mail.dispute_id) == ("attached", manager.id, target.id)
+    [submission] = submissions(target)
+    assert submission.id == mail.submission_id
+    assert submission.details == "Here is the photo I forgot."
+    assert [f.original_name for f in submission.files] == ["hall.jpg"]
+    assert db.session.get(Dispute, target.id).state == "evidence_received"
+    assert len(emails(target, "evidence_receipt")) == 1
+    from .dispute_checks import actions
+    assert "attach_mail" in actions(target)
+    assert "Here is the photo I forgot." not in client.get("/mail/unmatched").get_data(as_text=True)
+
+
+def test_a_manager_dismisses_unmatched_mail(late_reply, manager, signed_in_client):
+    client = signed_in_client(manager)
+    assert client.post(f"/mail/unmatched/{late_reply['mail'].id}/dismiss").status_code == 303
+    db.session.expire_all()
+    assert db.session.get(InboundMail, late_reply["mail"].id).outcome == "dismissed"
+    assert "Here is the photo I forgot." not in client.get("/mail/unmatched").get_data(as_text=True)
+
+
+def test_another_companys_manager_never_sees_nor_touches_the_mail(late_reply, make_company, make_staff,
+                                                                   signed_in_client):
+    stranger = signed_in_client(make_staff(make_company(name="Birch Homes")))
+    assert "Here is the photo I forgot." not in stranger.get("/mail/unmatched").get_data(as_text=True)
+    assert stranger.post(f"/mail/unmatched/{late_reply['mail'].id}/dismiss").status_code == 404
+    assert stranger.post(f"/mail/unmatched/{late_reply['mail'].id}/attach",
+                         {"dispute_id": late_reply["open"].id}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(InboundMail, late_reply["mail"].id).outcome == "unmatched"
+
+
+def test_mail_naming_no_dispute_is_in_no_companys_list(waiting, manager, signed_in_client):
+    receive(reply(waiting, "A stranger's note", to="resolver@localhost", In_Reply_To="", References=""), via="imap")
+    assert "A stranger" not in signed_in_client(manager).get("/mail/unmatched").get_data(as_text=True)

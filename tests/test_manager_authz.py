@@ -31,7 +31,7 @@ from resolver.files import store_bytes
 from resolver.links import issue_link, token_for
 from resolver.mailcatcher import mailbox_folder, store_message
 from resolver.models import (
-    ApiKey, Company, Dispute, EvidenceFile, LadderRequest, Letter, OutboxEmail, PanelMember, Property, Resident, StaffUser,
+    ApiKey, Company, Dispute, EvidenceFile, InboundMail, LadderRequest, Letter, OutboxEmail, PanelMember, Property, Resident, StaffUser,
     Submission, Task, Unit,
 )
 from resolver.services import evidence
@@ -106,6 +106,9 @@ MATRIX = {
     "manager.settings_roster_update": SUPERVISOR_ROW,
     "manager.settings_staff_update": SUPERVISOR_ROW,
     "manager.settings_api_key_revoke": SUPERVISOR_ROW,
+    "manager.unmatched_mail": STAFF,
+    "manager.attach_mail": STAFF_ROW,
+    "manager.dismiss_mail": STAFF_ROW,
     "mailbox.inbox": STAFF,
     "mailbox.message": STAFF_ROW,
     "mailbox.message_html": STAFF_ROW,
@@ -241,6 +244,11 @@ def world(app, make_company, make_staff, make_resident, make_panel):
     link = issue_link(dispute, "evidence", resident=resident, expires_dt=clock.now_utc() + timedelta(days=30))
     for user in people.values():
         give_password(user)
+    unmatched = InboundMail(key=uuid.uuid4().hex, via="imap", outcome="unmatched", reason="window closed",
+                            from_addr="tamsin@mail.test", subject="Re: my side", company_id=a.id, dispute_id=dispute.id,
+                            text=f"{SECRET} writes: the light was broken.", attachments=[],
+                            raw_sha256=store_bytes(f"Subject: Re: my side\n\n{SECRET}".encode()))
+    db.session.add(unmatched)
     upload = import_uploads.keep(f"Property,Unit,Tenant\nAspen Court,1A,{SECRET}\n".encode(), "a.csv", a.id)
     db.session.commit()
     files = {f.dispute_id: f for f in db.session.scalars(select(EvidenceFile))}
@@ -251,7 +259,7 @@ def world(app, make_company, make_staff, make_resident, make_panel):
         "file": files[dispute.id], "their_file": files[theirs.id],
         "submission": db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)).first(),
         "message_id": caught_email(a.id), "resident_token": token_for(link), "upload": upload,
-        "home": resident.unit,
+        "home": resident.unit, "unmatched": unmatched,
     }
 
 
@@ -278,6 +286,7 @@ def url_values(world) -> dict:
         "property_id": world["home"].property_id,
         "unit_id": world["home"].id,
         "resident_id": world["dispute"].resident_id,
+        "mail_id": world["unmatched"].id,
     }
 
 
@@ -300,6 +309,7 @@ def snapshot_of_a(world) -> str:
         "keys": [(k.id, str(k.revoked_dt)) for k in db.session.scalars(select(ApiKey).where(ApiKey.company_id == a.id))],
         "letters": [(x.id, x.status, x.body_text) for x in db.session.scalars(select(Letter))],
         "submissions": [x.id for x in db.session.scalars(select(Submission))],
+        "unmatched mail": [(m.id, m.outcome) for m in db.session.scalars(select(InboundMail))],
         "properties": [(p.id, p.name, p.address, p.external_id, str(p.archived_dt))
                        for p in db.session.scalars(select(Property).where(Property.company_id == a.id))],
         "units": [(u.id, u.property_id, u.label, str(u.archived_dt)) for u in db.session.scalars(

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..actors import Actor
 from ..clock import now_utc
@@ -29,7 +29,7 @@ from ..web.unit_of_work import is_version_conflict
 from .answers import answer_sender
 from .automatic import automatic_kind
 from .matching import Match, match_reply
-from .reading import IncomingMail, MailRefused, message_key, read_mail
+from .reading import MAX_MESSAGE_BYTES, IncomingMail, MailRefused, message_key, read_mail
 from .received import Received
 from .text import MAX_TEXT, new_text
 
@@ -38,7 +38,7 @@ ATTEMPTS = 2  # the first try and one more after a collision with another reques
 
 
 @dataclass
-class _Work:
+class WrittenFiles:
     """The blobs one attempt wrote, removed again if it does not commit."""
 
     created: list[str] = field(default_factory=list)
@@ -52,16 +52,18 @@ class _Work:
 
 
 def receive_message(raw: bytes, *, via: str) -> Received:
+    mail, refused = _read(raw)
+    key = message_key(mail, raw)
     for attempt in range(1, ATTEMPTS + 1):
-        work = _Work()
+        work = WrittenFiles()
         try:
-            received = _receive(raw, via[:20], work)
+            received = _receive(raw, mail, refused, key, via[:20], work)
             db.session.commit()
         except Exception as error:
             db.session.rollback()
             work.undo()
             if is_version_conflict(error):
-                already = _recorded(_key_of(raw))
+                already = _recorded(key)
                 if already is not None:  # another worker filed this message a moment before
                     return Received("duplicate", "received before", already)
                 if attempt < ATTEMPTS:
@@ -72,29 +74,22 @@ def receive_message(raw: bytes, *, via: str) -> Received:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-def _key_of(raw: bytes) -> str:
+def _read(raw: bytes) -> tuple[IncomingMail | None, MailRefused | None]:
+    """The message, or why it is refused and what of its headers could be read."""
+    max_bytes = int(current_app.config.get("INBOUND_MAX_BYTES") or MAX_MESSAGE_BYTES)
     try:
-        return message_key(read_mail(raw, max_bytes=_max_bytes()), raw)
-    except MailRefused as refused:
-        return message_key(refused.headers, raw)
-
-
-def _max_bytes() -> int:
-    return int(current_app.config.get("INBOUND_MAX_BYTES") or 40 * 1024 * 1024)
+        return read_mail(raw, max_bytes=max_bytes), None
+    except MailRefused as refusal:
+        return refusal.headers, refusal
 
 
 def _recorded(key: str) -> int | None:
     return db.session.scalar(select(InboundMail.id).where(InboundMail.key == key))
 
 
-def _receive(raw: bytes, via: str, work: _Work) -> Received:
+def _receive(raw: bytes, mail: IncomingMail | None, refused: MailRefused | None, key: str, via: str,
+             work: WrittenFiles) -> Received:
     now = now_utc()
-    mail, refused = None, None
-    try:
-        mail = read_mail(raw, max_bytes=_max_bytes())
-    except MailRefused as refusal:
-        mail, refused = refusal.headers, refusal
-    key = message_key(mail, raw)
     already = _recorded(key)
     if already is not None:
         return Received("duplicate", "received before", already)
@@ -130,7 +125,7 @@ def _close(record: InboundMail, outcome: str, reason: str, submission_id: int | 
     return Received(outcome, reason, record.id, submission_id)
 
 
-def _file(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, work: _Work, now: datetime) -> Received:
+def _file(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, work: WrittenFiles, now: datetime) -> Received:
     """File the reply as a submission, through the form's checks and verb; a refusal is answered."""
     dispute = match.dispute
     try:
@@ -151,7 +146,7 @@ def _file(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, wor
     return _close(record, "filed", "", submission.id)
 
 
-def file_as_submission(mail: IncomingMail, dispute, *, form_key: str, work: _Work):
+def file_as_submission(mail: IncomingMail, dispute, *, form_key: str, work: WrittenFiles):
     """The reply's attachments checked, stored and filed with its new text, exactly as a form's send.
     Raises what the form would (UploadRefused, InvalidInput, GuardFailed...)."""
     limits = UploadLimits.of(dispute.company)
@@ -163,7 +158,7 @@ def file_as_submission(mail: IncomingMail, dispute, *, form_key: str, work: _Wor
                            details=new_text(mail.plain, mail.html), suggested_resolution="", files=batch.files)
 
 
-def _unmatched(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, work: _Work,
+def _unmatched(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match, work: WrittenFiles,
                now: datetime) -> Received:
     """Not filed. Kept whole for the company's managers when it names their dispute; when it names
     none, nothing of it is kept (it is counted in the log: no company may see another's mail)."""
@@ -176,7 +171,7 @@ def _unmatched(record: InboundMail, mail: IncomingMail, raw: bytes, match: Match
     return _close(record, "unmatched", match.problem or "")
 
 
-def _keep(raw: bytes, work: _Work) -> str:
+def _keep(raw: bytes, work: WrittenFiles) -> str:
     from hashlib import sha256
 
     digest = sha256(raw).hexdigest()
@@ -192,12 +187,7 @@ def _keep(raw: bytes, work: _Work) -> str:
 
 
 def _log(received: Received) -> None:
+    """One line per message; mail naming no dispute is kept nowhere else but here."""
     log.info("inbound mail %s: %s %s", received.inbound_id, received.outcome, received.reason,
              extra={"inbound_id": received.inbound_id, "outcome": received.outcome, "reason": received.reason})
 
-
-def unmatched_today(now: datetime) -> int:
-    """How many messages naming no dispute arrived in the last day (for the logs and the operator)."""
-    return db.session.scalar(select(func.count(InboundMail.id)).where(
-        InboundMail.outcome == "unmatched", InboundMail.company_id.is_(None),
-        InboundMail.received_dt > now - timedelta(days=1)))

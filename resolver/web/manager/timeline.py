@@ -17,6 +17,7 @@ _SENTENCES = {
     "deadlock": "The resolution team was split; the manager decides, and the supervisor was told.",
     "extend": "{who} moved the {window} deadline{dates}.",
     "ask_more_time": "{who} asked for {days} more days.",
+    "attach_mail": "{who} added a reply the resident had sent by email.",
     "refuse_more_time": "{who} said no to more time.",
     "withdraw": "{who} withdrew the dispute.",
     "close": "{who} closed the dispute.",
