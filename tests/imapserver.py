@@ -1,12 +1,12 @@
 """A small IMAP4rev1 server on loopback for the tests: one mailbox, the commands Resolver's worker uses.
 
-Why our own and not Debian's dovecot-imapd: dovecot is not installed here, installing it takes root,
-and Debian's 2.4 changed its configuration language, so a temporary config would be tied to one
-version; and the tests need a server they can take down, make refuse a login, or make hang — which
-a few lines here do and a real server does not. No Python IMAP server library is kept up. The
-server speaks the protocol's real wire format (tagged responses, literals, UIDs that are never
-reused), so the worker talks to it through the same ``imaplib`` it uses against Dovecot, Gmail or
-Exchange.
+Why our own and not Debian's dovecot-imapd: dovecot is not installed here and would be one more
+system package for every test run to fetch; its configuration language changed between Debian 12
+(dovecot 2.3) and Debian 13 (2.4), so a temporary config written for one breaks on the other; and
+the tests need a server they can make refuse a login or stop answering mid-way, which a few lines
+here do and a real server does not. No Python IMAP server library is kept up. This one speaks the
+protocol's real wire format (tagged responses, literals, UIDs, implicit TLS and STARTTLS), so the
+worker talks to it through the same ``imaplib`` code it uses against Dovecot, Gmail or Exchange.
 
 Understood: CAPABILITY, NOOP, STARTTLS, LOGIN, SELECT/EXAMINE, UID SEARCH (UNSEEN / ALL), UID FETCH with
 BODY.PEEK[] / RFC822 / FLAGS, UID STORE +FLAGS / -FLAGS, EXPUNGE, CLOSE, LOGOUT, and APPEND to drop
