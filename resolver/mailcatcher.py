@@ -91,20 +91,29 @@ class CatchingHandler:
         content = envelope.original_content or envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8")
-        for_resolver = self.app is not None and any(_is_for_resolver(self.app, rcpt) for rcpt in envelope.rcpt_tos)
+        for_resolver = [rcpt for rcpt in envelope.rcpt_tos if self._is_for_resolver(rcpt)]
         if for_resolver:
             try:
                 await asyncio.get_running_loop().run_in_executor(None, self._receive, content)
             except Exception:  # Resolver could not take it: the sender keeps it and tries again
                 log.exception("could not take a reply addressed to Resolver; the sender was told to try later")
                 return "451 4.3.0 Resolver could not take the message now; please try again later"
-            if all(_is_for_resolver(self.app, rcpt) for rcpt in envelope.rcpt_tos):
+            if len(for_resolver) == len(envelope.rcpt_tos):
                 return "250 OK: received by Resolver"
         try:
             store_message(self.folder, content)
         except OSError as error:
             return f"451 4.3.0 Could not keep the message: {error.strerror or error}"
         return "250 OK: kept in the Resolver mailbox"
+
+    def _is_for_resolver(self, recipient: str) -> bool:
+        """Whether ``recipient`` is Resolver's reply address or one of its ``+token`` sub-addresses."""
+        from .inbound.addresses import is_reply_address
+
+        if self.app is None:
+            return False
+        with self.app.app_context():
+            return is_reply_address(recipient)
 
     def _receive(self, content: bytes) -> None:
         from .extensions import db
@@ -115,14 +124,6 @@ class CatchingHandler:
                 receive(content, via="local")
             finally:
                 db.session.remove()
-
-
-def _is_for_resolver(app: Flask, recipient: str) -> bool:
-    """Whether ``recipient`` is Resolver's reply address or one of its ``+token`` sub-addresses."""
-    from .inbound.addresses import is_reply_address
-
-    with app.app_context():
-        return is_reply_address(recipient)
 
 
 def start_mail_catcher(app: Flask) -> Controller:
