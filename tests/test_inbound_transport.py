@@ -25,10 +25,11 @@ from resolver.extensions import db
 from resolver.inbound.imap import MailboxSettings, MailboxSettingsError, poll_mailbox
 from resolver.mail import send_pending
 from resolver.mailcatcher import list_messages, start_mail_catcher
-from resolver.models import Submission, Timer
+from resolver.models import Submission
 from resolver.worker import Worker, run_round
 
 from .conftest import free_port
+from .dispute_checks import actions, templates, timers
 from .imapserver import ImapServer
 from .test_resident_support import pdf, photo
 
@@ -88,21 +89,18 @@ def submissions(dispute) -> list[Submission]:
     return list(db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)))
 
 
-def pending_timers(dispute) -> list[str]:
-    return sorted(db.session.scalars(
-        select(Timer.kind).where(Timer.dispute_id == dispute.id, Timer.status == "pending")))
-
-
 def assert_filed_once(dispute, smtp, resident) -> None:
     """One submission with the reply's words and both files, one receipt, one set of timers."""
     [submission] = submissions(dispute)
     assert SAID in submission.details
     assert "wrote:" not in submission.details  # the quoted invitation is not the resident's side
     assert sorted(f.original_name for f in submission.files) == ["carpet.jpg", "move-out report.pdf"]
+    assert actions(dispute).count("submit_evidence") == 1
+    assert templates(dispute).count("evidence_receipt") == 1
     assert len([m for m in smtp.to(resident.email) if m["Subject"].startswith(RECEIPT)]) == 1
-    kinds = pending_timers(dispute)
-    assert kinds and len(kinds) == len(set(kinds)), kinds
-    assert all(kind.startswith("reply:") for kind in kinds), kinds
+    # The reply clock was set once: no timer made twice, none made and then cancelled.
+    reply_timers = [timer.kind for timer in timers(dispute) if timer.window == "reply"]
+    assert reply_timers and len(reply_timers) == len(set(reply_timers)), reply_timers
 
 
 # On one machine: serve's mail catcher ------------------------------------------------------------
