@@ -147,6 +147,35 @@ def test_two_workers_handing_over_the_same_message_at_once_file_it_once(waiting,
     assert db.session.scalar(select(func.count(EvidenceFile.id))) == 1
 
 
+def test_a_database_failing_mid_filing_raises_for_the_transport_and_leaves_nothing(waiting, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from resolver.inbound import filing
+
+    real_submit = filing.submit_evidence
+
+    def submit_then_lose_the_database(*args, **kwargs):
+        real_submit(*args, **kwargs)
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    data = pdf("sent as the database went away")
+    raw = reply(waiting, files=[("report.pdf", data, "application/pdf")])
+    monkeypatch.setattr(filing, "submit_evidence", submit_then_lose_the_database)
+    with pytest.raises(OperationalError):  # the transport keeps the message and hands it over again
+        receive(raw, via="imap")
+    nothing_filed(waiting)
+    assert db.session.scalar(select(func.count(InboundMail.id))) == 0
+    assert not path_for(hashlib.sha256(data).hexdigest()).exists()
+
+    monkeypatch.setattr(filing, "submit_evidence", real_submit)
+    assert receive(raw, via="imap").outcome == "filed"  # handed over again: filed, once
+
+
+def test_a_mail_system_that_capitalises_the_address_still_reaches_the_dispute(waiting):
+    address = reply_address(invitation(waiting).reply_token).upper()
+    assert receive(reply(waiting, to=address, In_Reply_To="", References=""), via="imap").outcome == "filed"
+
+
 def test_a_reply_without_the_token_is_found_by_the_email_it_answers(waiting):
     received = receive(reply(waiting, to="resolver@localhost"), via="local")
     assert received.outcome == "filed"
@@ -449,3 +478,29 @@ def test_another_companys_manager_never_sees_nor_touches_the_mail(late_reply, ma
 def test_mail_naming_no_dispute_is_in_no_companys_list(waiting, manager, signed_in_client):
     receive(reply(waiting, "A stranger's note", to="resolver@localhost", In_Reply_To="", References=""), via="imap")
     assert "A stranger" not in signed_in_client(manager).get("/mail/unmatched").get_data(as_text=True)
+
+
+# The kind answer ----------------------------------------------------------------------------------
+
+def test_each_kind_answer_reads_finished(make_dispute):
+    open_one, closed = make_dispute("awaiting_evidence"), make_dispute("panel_review")
+    db.session.commit()
+    receive(reply(open_one, files=[("photo.jpg", EXECUTABLE, "image/jpeg")]), via="imap")  # with the link
+    receive(reply(closed, sender="Sam <sam@example.org>"), via="imap")  # about a case, no link
+    receive(reply(open_one, to="resolver@localhost", In_Reply_To="", References="",
+                  sender="pat@example.org"), via="imap")  # about nothing
+    found = answers()
+    assert len(found) == 3
+    for email in found:
+        for part in (email.subject, email.body_text, email.body_html):
+            assert "{{" not in part and "{%" not in part
+            assert "None" not in part and "Undefined" not in part
+        assert "\n\n\n" not in email.body_text
+        assert email.body_html.lstrip().startswith("<!doctype html>")
+        assert email.subject.startswith("We could not add your email to your case")
+        assert "This is an automatic answer" in email.body_text
+    with_link, about_case, about_nothing = found
+    assert "/e/" in with_link.body_text and "Send your side" in with_link.body_html
+    assert closed.manager.email in about_case.body_text and "/e/" not in about_case.body_text
+    assert "use the personal link in that email" in about_nothing.body_text
+    assert about_nothing.company_id is None and about_nothing.dispute_id is None
