@@ -132,6 +132,20 @@ def test_a_reply_sent_to_the_local_catcher_becomes_one_submission_with_its_photo
         catcher.stop()
 
 
+def test_a_reply_copied_to_the_manager_is_filed_once_and_the_managers_copy_kept(app, invited, resident, manager):
+    dispute, invitation = invited
+    app.config["LOCAL_MAIL_PORT"] = free_port()
+    catcher = start_mail_catcher(app)
+    try:
+        with smtplib.SMTP("127.0.0.1", catcher.port, timeout=30) as connection:
+            connection.sendmail(resident.email, [invitation["Reply-To"], manager.email], reply(invitation, resident))
+        assert len(submissions(dispute)) == 1
+        [copy] = [m for m in list_messages() if m.subject.startswith("Re:")]
+        assert copy.sender.endswith(f"<{resident.email}>")
+    finally:
+        catcher.stop()
+
+
 def test_the_catcher_still_keeps_other_mail_and_asks_the_sender_to_retry_when_resolver_cannot_take_a_reply(
     app, invited, resident, monkeypatch
 ):
