@@ -217,7 +217,7 @@ def _configure_logging(default_format: str) -> None:
 @click.option("--poll", type=float, default=None, help="Seconds to wait when there is nothing to do.")
 @with_appcontext
 def worker(poll: float | None) -> None:
-    """Fire due deadlines and send queued email until stopped (SIGTERM or Ctrl-C)."""
+    """Fire due deadlines, send queued email and file replies from the mailbox until stopped (SIGTERM, Ctrl-C)."""
     from .worker import Worker
 
     _configure_logging("json")

@@ -55,6 +55,16 @@ class Config:
     BACKUP_URL: str | None = None
     BACKUP_EVERY_HOURS = 24.0
     BACKUP_KEEP = 7
+    # The mailbox residents' email replies arrive in, read by the worker (resolver.inbound.imap).
+    # No host: no mailbox is read (on one machine, `resolver serve`'s mail catcher takes the replies).
+    IMAP_HOST: str | None = None
+    IMAP_PORT: int | None = None  # default: 993 with tls, 143 with starttls or none
+    IMAP_SECURITY = "tls"  # tls, starttls, or none (refused unless the server is on this machine)
+    IMAP_USER: str | None = None
+    IMAP_PASSWORD: str | None = None
+    IMAP_FOLDER = "INBOX"
+    IMAP_TIMEOUT = 20.0  # seconds each step may take before the worker leaves the mailbox for later
+    IMAP_BATCH = 50  # messages read a round, so a full mailbox never holds up deadlines and email
 
 
 # Variables read from the environment, with the type each one is parsed as.
@@ -82,6 +92,14 @@ _ENVIRONMENT = {
     "BACKUP_URL": str,
     "BACKUP_EVERY_HOURS": float,
     "BACKUP_KEEP": int,
+    "IMAP_HOST": str,
+    "IMAP_PORT": int,
+    "IMAP_SECURITY": str,
+    "IMAP_USER": str,
+    "IMAP_PASSWORD": str,
+    "IMAP_FOLDER": str,
+    "IMAP_TIMEOUT": float,
+    "IMAP_BATCH": int,
 }
 
 

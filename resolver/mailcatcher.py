@@ -5,10 +5,18 @@ message it receives as an ``.eml`` file in ``<instance>/mailbox/``, and points t
 at itself, so the worker sends through it exactly as it would through a real server. Nothing leaves
 the machine. The Mailbox page reads the files back with ``list_messages`` and ``read_message``, which
 is how one person can play the resident, the panel and the manager on a laptop.
+
+Mail addressed to Resolver's own reply address (``RESOLVER_REPLY_ADDRESS`` and its ``+token``
+sub-addresses) is not outgoing mail: the catcher hands it to ``resolver.inbound.receive``, as the
+worker does with what it reads from a production mailbox over IMAP, so a resident's emailed reply can
+be tried on one machine. If Resolver cannot take it (its database is away), the sender is told to try
+again later (451) and nothing is kept half-way.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import os
 import re
 import secrets
@@ -29,6 +37,8 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from .clock import now_utc
+
+log = logging.getLogger(__name__)
 
 # Messages up to this size are kept; letters with PDFs and a few photos stay far below it.
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024
@@ -70,20 +80,50 @@ def store_message(folder: Path, content: bytes, received_dt: datetime | None = N
 
 
 class CatchingHandler:
-    """The aiosmtpd handler: accept every message for every address and keep it."""
+    """The aiosmtpd handler: keep every message, but hand mail for Resolver's reply address to
+    ``receive`` (with ``app``; without one, everything is kept)."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, app: Flask | None = None):
         self.folder = folder
+        self.app = app
 
     async def handle_DATA(self, server, session, envelope):
         content = envelope.original_content or envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8")
+        for_resolver = [rcpt for rcpt in envelope.rcpt_tos if self._is_for_resolver(rcpt)]
+        if for_resolver:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self._receive, content)
+            except Exception:  # Resolver could not take it: the sender keeps it and tries again
+                log.exception("could not take a reply addressed to Resolver; the sender was told to try later")
+                return "451 4.3.0 Resolver could not take the message now; please try again later"
+            if len(for_resolver) == len(envelope.rcpt_tos):
+                return "250 OK: received by Resolver"
         try:
             store_message(self.folder, content)
         except OSError as error:
             return f"451 4.3.0 Could not keep the message: {error.strerror or error}"
         return "250 OK: kept in the Resolver mailbox"
+
+    def _is_for_resolver(self, recipient: str) -> bool:
+        """Whether ``recipient`` is Resolver's reply address or one of its ``+token`` sub-addresses."""
+        from .inbound.addresses import is_reply_address
+
+        if self.app is None:
+            return False
+        with self.app.app_context():
+            return is_reply_address(recipient)
+
+    def _receive(self, content: bytes) -> None:
+        from .extensions import db
+        from .inbound import receive
+
+        with self.app.app_context():
+            try:
+                receive(content, via="local")
+            finally:
+                db.session.remove()
 
 
 def start_mail_catcher(app: Flask) -> Controller:
@@ -98,7 +138,7 @@ def start_mail_catcher(app: Flask) -> Controller:
     except OSError as error:
         raise MailCatcherError(_taken_message(port, error.strerror or str(error))) from error
     controller = Controller(
-        CatchingHandler(folder), hostname="127.0.0.1", port=port, data_size_limit=MAX_MESSAGE_BYTES
+        CatchingHandler(folder, app), hostname="127.0.0.1", port=port, data_size_limit=MAX_MESSAGE_BYTES
     )
     try:
         controller.start()

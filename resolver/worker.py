@@ -1,5 +1,6 @@
 """The worker: fire due deadlines, then send the outbox, round after round (and once a day count
-the access log's old rows by day, and back up when a backup is due: ``resolver.backup.schedule``).
+the access log's old rows by day, and back up when a backup is due: ``resolver.backup.schedule``); then file
+residents' replies from the mailbox, when one is set.
 
 Deadlines are rows and emails are rows, so the worker keeps nothing in memory: stopping it at
 any moment loses nothing, and several workers may run at once (each round claims its rows).
@@ -24,19 +25,22 @@ class Round:
     fired: int = 0  # timers fired
     sent: int = 0  # emails sent
     erased: int = 0  # disputes whose personal data was erased, their company's retention having run out
+    received: int = 0  # replies read from the mailbox (RESOLVER_IMAP_HOST) that were new to Resolver
 
     @property
     def is_idle(self) -> bool:
-        return not (self.fired or self.sent or self.erased)
+        return not (self.fired or self.sent or self.erased or self.received)
 
 
 def run_round(app: Flask) -> Round:
     """One sweep of due deadlines, then one batch of pending email, then one batch of expired personal
-    data, then the access log's rollup if the day's is still to do, then a backup if one is due; each
-    commits its own work."""
+    data, then the access log's rollup if the day's is still to do, then the mailbox's new replies, then a
+    backup if one is due (the slow work last: a slow mail server or a long backup holds up nothing else);
+    each commits its own work."""
     from .access_log import roll_up_access_log
     from .backup.schedule import run_scheduled_backup
     from .deadlines import sweep_deadlines
+    from .inbound.imap import poll_mailbox
     from .installation import load_clock
     from .mail import send_pending
     from .services.personal_data import sweep_retention
@@ -63,8 +67,9 @@ def run_round(app: Flask) -> Round:
                 db.session.commit()
         finally:
             db.session.remove()
+    received = poll_mailbox(app)
     run_scheduled_backup(app)
-    return Round(fired=fired, sent=sent, erased=erased)
+    return Round(fired=fired, sent=sent, erased=erased, received=received)
 
 
 class Worker:
@@ -96,8 +101,8 @@ class Worker:
                 result = Round()
             self.rounds += 1
             if not result.is_idle:
-                log.info("fired %d timers, sent %d emails, erased %d disputes' personal data",
-                         result.fired, result.sent, result.erased)
+                log.info("fired %d timers, sent %d emails, erased %d disputes' personal data, received %d replies",
+                         result.fired, result.sent, result.erased, result.received)
                 continue
             self._stopping.wait(self.poll_seconds)
 
