@@ -1,6 +1,6 @@
-"""The worker: fire due deadlines, then send the outbox, round after round (and once a day count
-the access log's old rows by day, and back up when a backup is due: ``resolver.backup.schedule``); then file
-residents' replies from the mailbox, when one is set.
+"""The worker: fire due deadlines, then send the outbox, round after round; once a day count the access
+log's old rows by day; file residents' replies from the mailbox, when one is set; and back up when a
+backup is due (``resolver.backup.schedule``).
 
 Deadlines are rows and emails are rows, so the worker keeps nothing in memory: stopping it at
 any moment loses nothing, and several workers may run at once (each round claims its rows).
