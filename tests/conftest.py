@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import threading
+import weakref
 from datetime import datetime, timezone
 from email import message_from_bytes, policy
 
@@ -13,6 +14,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from resolver import clock, create_app
 from resolver.extensions import db
@@ -240,6 +243,26 @@ def reused_url_builders():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Rule, "_compile_builder", reuse_builder)
         yield compile_builder
+
+
+_ENGINES_USED: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+
+
+@event.listens_for(Engine, "engine_connect")
+def _remember_engine(connection) -> None:
+    _ENGINES_USED.add(connection.engine)
+
+
+@pytest.fixture(autouse=True)
+def _connections_closed_when_a_test_ends():
+    """Every engine a test used closes its idle connections when the test ends, whichever app made it (a
+    second app for a proxy, another machine, a restored instance). Left to the garbage collector, a pooled
+    PostgreSQL connection warns that it was never closed during whatever later test happens to be running,
+    and that test fails."""
+    yield
+    for engine in list(_ENGINES_USED):
+        engine.dispose()
+    _ENGINES_USED.clear()
 
 
 class ClosingClient(FlaskClient):
