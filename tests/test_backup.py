@@ -313,3 +313,34 @@ def test_a_backup_missing_a_file_is_refused_by_name(instance, empty_instance, tm
 
     assert result.exit_code != 0 and f"{sha256} is missing" in result.output
     assert is_untouched(restored)
+
+
+def test_a_backup_in_a_bucket_restores_into_an_instance_that_keeps_its_files_in_another(
+    instance, tmp_path, new_bucket, s3_server, fresh_database
+):
+    """A company on S3 storage: the backup goes to one bucket, and the restored instance keeps its files in
+    another, every file there byte for byte."""
+    from .s3server import objects_in
+
+    backups = new_bucket().removesuffix("/files") + "/backups"
+    result = run(instance, "backup", backups)
+    assert result.exit_code == 0, result.output
+    [manifest] = complete_backups(place_at(backups))
+    assert any(key.endswith("/manifest.json") for key in objects_in(backups, s3_server))
+    expected = disputes_and_files()
+    files_bucket = new_bucket()
+    restored = create_app({
+        "TESTING": True, "INSTANCE_PATH": str(tmp_path / "restored-on-s3"), "SECRET_KEY": "test-secret",
+        "DATABASE_URL": fresh_database(f"restored_{uuid.uuid4().hex[:8]}"), "STORAGE_URL": files_bucket,
+    })
+
+    result = run(restored, "restore", backups)
+
+    assert result.exit_code == 0, result.output
+    assert sorted(key.rsplit("/", 1)[-1] for key in objects_in(files_bucket, s3_server)) == sorted(manifest.files)
+    with restored.app_context():
+        try:
+            assert disputes_and_files() == expected
+        finally:
+            db.session.remove()
+            db.engine.dispose()
