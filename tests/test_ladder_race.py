@@ -39,7 +39,12 @@ def test_presses_sent_at_once_from_several_processes_record_one_request(
                             said=r"(You asked for this to be looked at again) on")
     winners = [r for r in results if r["status"] == 303]
     assert len(winners) == 1, results
-    assert all(r["status"] == 200 and r["said"] for r in results if r is not winners[0]), results
+    # Every other press was told the request stands; past the link's pace (ten sends an hour, reached
+    # when the machine is slow enough that the presses arrive one after another), that nothing was saved
+    # and when it can send again.
+    others = [r for r in results if r is not winners[0]]
+    assert all((r["status"] == 200 and r["said"]) or r["status"] == 429 for r in others), results
+    assert any(r["status"] == 200 for r in others), results
 
     db.session.expire_all()
     assert count(LadderRequest, LadderRequest.dispute_id == dispute.id) == 1

@@ -130,8 +130,8 @@ def pages(app, busy) -> list[tuple[str, dict]]:
             for report in build_reports(dispute.company, 12):
                 found.append((rule.build({"slug": report.slug})[1], {}))
             continue
-        if rule.endpoint == "manager.evidence_file":
-            values_here = {**values, "dispute_id": busy["file"].dispute_id}
+        if rule.endpoint in ("manager.evidence_file", "manager.paper_receipt"):  # the dispute with the file
+            values_here = {**values, "dispute_id": busy["file"].dispute_id, "submission_id": busy["file"].submission_id}
         else:
             values_here = values
         unknown = rule.arguments - set(values_here)

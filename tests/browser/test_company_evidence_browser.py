@@ -44,7 +44,8 @@ def test_the_company_attaches_its_invoice_and_both_others_see_it(
     expect(page.get_by_text("The company's files can no longer be added or removed.")).to_be_visible()
     expect(page.get_by_role("button", name="Attach to the company's side")).to_have_count(0)
 
-    invitation = db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == "panel_invitation")).first()
+    invitation = db.session.scalars(select(OutboxEmail).where(  # this dispute's: the browser tests share a database
+        OutboxEmail.template == "panel_invitation", OutboxEmail.dispute_id == dispute.id)).first()
     vote_path = re.search(re.escape(PUBLIC_ADDRESS) + r"(/p/v/\S+)", invitation.body_text).group(1)
     page.goto(app.config["LIVE_URL"] + vote_path)
     company_files = page.locator("#company-files")
