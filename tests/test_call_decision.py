@@ -227,7 +227,7 @@ def test_a_members_own_link_vote_is_never_replaced_by_the_call(reviewing, manage
     assert (fresh(dispute).state, fresh(dispute).decision) == ("decided", "uphold")
     # The letter tells the resident how the team gave its views: two on the call, one by link.
     letter = outcome.draft_outcome(Actor.staff(manager), fresh(dispute))
-    assert f"Two of them went through it with me on a call on {day_words(today(dispute))}. All three gave their " \
+    assert f"Two of them went through it on a call on {day_words(today(dispute))}. All three gave their " \
            "view." in " ".join(letter.body_text.split())
 
 
