@@ -19,7 +19,7 @@ from resolver.links import PUBLIC_ADDRESS
 from resolver.mail import send_pending
 from resolver.models import Dispute, Letter, PanelSeat, Vote, VoteRevision
 from resolver.services import outcome, panel
-from resolver.workdays import local
+from resolver.workdays import day_words, local
 
 from .dispute_checks import emails, history, snapshot
 from .fixtures_manager import csrf_from
@@ -225,6 +225,10 @@ def test_a_members_own_link_vote_is_never_replaced_by_the_call(reviewing, manage
     panel.record_call(Actor.staff(manager), dispute, call_on=today(dispute), votes=call_votes(seats[1:], "uphold", "uphold"))
     db.session.commit()
     assert (fresh(dispute).state, fresh(dispute).decision) == ("decided", "uphold")
+    # The letter tells the resident how the team gave its views: two on the call, one by link.
+    letter = outcome.draft_outcome(Actor.staff(manager), fresh(dispute))
+    assert f"Two of them went through it on a call on {day_words(today(dispute))}. All three gave their " \
+           "view." in " ".join(letter.body_text.split())
 
 
 # Through the manager's page ---------------------------------------------------------------------------

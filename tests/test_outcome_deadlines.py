@@ -14,6 +14,7 @@ from resolver.deadlines import sweep_deadlines
 from resolver.extensions import db
 from resolver.mail import send_pending
 from resolver.services import outcome
+from resolver.workdays import format_day
 
 from .dispute_checks import actions, emails, history, pending
 
@@ -59,8 +60,10 @@ def test_a_late_letter_is_reminded_escalated_recorded_and_says_sorry_for_the_del
     move_to(due + timedelta(days=1))
     letter = outcome.draft_outcome(staff, dispute)
     assert "I'm also sorry this reply comes later than the 7 days we promised you." in letter.body_text
+    assert f"We owed it to you by {format_day(due, company)}. That delay is ours, not yours." in letter.body_text
     without_apology = letter.body_text.replace(
-        "I'm also sorry this reply comes later than the 7 days we promised you. That delay is ours, not yours.", "")
+        "I'm also sorry this reply comes later than the 7 days we promised you. We owed it to you by "
+        f"{format_day(due, company)}. That delay is ours, not yours.", "")
     outcome.edit_letter(staff, letter, body_text=without_apology)
     with pytest.raises(outcome.ToneCheckFailed) as refused:
         outcome.approve_letter(staff, letter)

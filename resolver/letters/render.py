@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 
 from ..models import Dispute, Letter, Submission
-from ..presentation import by_post_note, money
+from ..presentation import money
+from ..workdays import day_words, format_day
 from ..workflow.definition import Decision
 
 RESTATEMENT_LIMIT = 900
@@ -99,6 +100,8 @@ class DecisionFacts:
     concession_line: str = f"{AMOUNT} credited to your account"  # the category's words, with AMOUNT
     concession_task: str = f"Credit {AMOUNT} to the resident's account"
     asked_cents: int | None = None  # the amount the resident asked for, if they named one
+    call_on: date | None = None  # the day the team talked it through on a call, if it did
+    voted_on_call: int = 0  # of those who voted, how many gave their view on that call
     agreeing: list = field(default_factory=list)  # the panel's opinions (choice, reason, author)
     dissenting: list = field(default_factory=list)
     token_kind: str = ""
@@ -142,7 +145,10 @@ def draft_body(
         "manager": dispute.manager,
         "facts": facts,
         "submission": submission,
-        "by_post": by_post_note(submission, dispute.company),
+        # The resident knows their letter by the day it reached us; who typed it in is ours to know.
+        "received_on": format_day(submission.received_dt, dispute.company)
+        if submission is not None and submission.is_by_post else "",
+        "promised_on": format_day(dispute.reply_promised_dt, dispute.company) if is_late else "",
         "file_count": len(submission.files) if submission is not None else 0,
         "quoted": _quote(_shorten(said)),
         "asked": " ".join((submission.suggested_resolution if submission is not None else "").split()),
@@ -152,6 +158,7 @@ def draft_body(
         "fulfil_days": fulfil_days,
         "money": money,
         "number_word": number_word,
+        "day_words": day_words,
         "to_fill_in": AMOUNT_TO_FILL_IN,
         "ladder": ladder_of(dispute.company),
         "mediation": mediation_of(dispute.company),

@@ -6,6 +6,7 @@ then sees. Screenshots go to ``test-artifacts/`` for people to look at.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -102,18 +103,21 @@ def screenshot(page, request):
 
 @pytest.fixture
 def record_call_in_browser(app):
-    """``record_call_in_browser(page, dispute, day, {member name: (choice, reason)})``: the manager,
-    signed in on ``page``, records a team's call from the dispute page, as a person would."""
+    """``record_call_in_browser(page, dispute, day, {member name: (choice, reason[, concession])})``: the
+    manager, signed in on ``page``, records a team's call from the dispute page, as a person would (a
+    concession the member recommended, as typed: "60")."""
 
-    def record(page, dispute, day, votes: dict[str, tuple[str, str]]) -> None:
+    def record(page, dispute, day, votes: dict[str, tuple[str, ...]]) -> None:
         page.goto(f"{app.config['LIVE_URL']}/disputes/{dispute.id}")
         page.get_by_role("link", name="Record a team call").click()
         page.get_by_label("Day of the call").fill(day.isoformat())
-        for name, (choice, reason) in votes.items():
+        for name, (choice, reason, *concession) in votes.items():
             row = page.locator(f'fieldset[data-member="{name}"]')
             row.get_by_label(f"{name} attended the call").check()
             row.locator(f'input[type="radio"][value="{choice}"]').check()
             row.get_by_label("Their reason").fill(reason)
+            for amount in concession:
+                row.get_by_label(re.compile(r"^A concession they recommended")).fill(amount)
         page.get_by_role("button", name="Record the call's votes").click()
         page.get_by_text("each member has been emailed what you recorded").wait_for()
 

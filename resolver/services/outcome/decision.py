@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ from ...workflow.definition import Decision
 from ..categories import phrases_of
 from ..panel import tally
 from ..panel.count import ANONYMOUS_AUTHOR, Opinion, recommend
-from ..panel.result import ballot_of, team_of
+from ..panel.result import Team, ballot_of, team_of
 
 # The letter promises an accepted offer is carried out within this many (working) days; the
 # manager's fulfilment task is due then.
@@ -53,6 +54,7 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
     decision = dispute.decision
     phrases = phrases_of(dispute)
     submission = latest_submission(dispute)
+    call_on, voted_on_call = _call_of(team)
     facts = DecisionFacts(
         decision=decision,
         decided_by=dispute.decided_by or "panel",
@@ -66,6 +68,8 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         asked_cents=submission.suggested_amount_cents if submission is not None else None,
         agreeing=_grouped([o for o in result.opinions if o.choice == decision]),
         dissenting=_grouped([o for o in result.opinions if o.choice != decision]),
+        call_on=call_on,
+        voted_on_call=voted_on_call,
     )
     if result.choice == decision:
         facts.token_kind, facts.token_cents, facts.concession_cents = (
@@ -104,6 +108,14 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
             f"(where the draft says {AMOUNT_TO_FILL_IN}), or set a concession."
         )
     return facts
+
+
+def _call_of(team: Team) -> tuple[date | None, int]:
+    """The day the team gave its views on a call (the latest, if there were several) and how many
+    of the votes counted came from it; (None, 0) for a team that voted by link."""
+    days = [vote.call_on for seat, vote in team if vote is not None and seat.recused_dt is None and vote.call_on]
+    latest = max(days, default=None)
+    return latest, days.count(latest)
 
 
 def _token_to_offer(facts: DecisionFacts, company: Company) -> int | None:

@@ -15,7 +15,8 @@ from ...services.company_evidence import (
     MAX_DESCRIPTION, add_company_evidence, require_open_company_side, remove_company_evidence,
 )
 from ..fields import OneLine
-from ..unit_of_work import after_commit, if_abandoned, unit_of_work
+from ..sent_files import files_of_this_request
+from ..unit_of_work import after_commit, unit_of_work
 from . import blueprint
 from .auth import current_actor
 from .dispute_page import dispute_page_context
@@ -49,16 +50,6 @@ def _read(form_class) -> ActionForm:
     return refuse_unless_valid(form)
 
 
-def _received_files(form: CompanyFilesForm, dispute) -> uploads.StoredBatch:
-    """The send's files, checked and stored once per request (a retried request reuses them); if the
-    change is not committed after all, the bytes it alone brought go too."""
-    if "company_files" not in g:
-        g.company_files = uploads.receive(form.files.data or [], dispute, side="company")
-    batch = g.company_files
-    if_abandoned(lambda: uploads.discard_unreferenced(batch.created))
-    return batch
-
-
 def _company_side(dispute_id: int):
     return redirect(url_for("manager.dispute_page", dispute_id=dispute_id) + "#company-side-h", 303)
 
@@ -71,7 +62,7 @@ def add_company_files(dispute_id: int):
     g.company_files_form = form = _read(CompanyFilesForm)
     # A page drawn before the case went to the team is refused before a byte is stored.
     require_open_company_side(actor, dispute, form.expected_version.data)
-    batch = _received_files(form, dispute)
+    batch = files_of_this_request(form.files.data or [], dispute, side="company")
     added = add_company_evidence(actor, dispute, files=batch.files, description=form.description.data,
                                  expected_version=form.expected_version.data)
     count = f"{len(added)} file{'s' if len(added) != 1 else ''}"

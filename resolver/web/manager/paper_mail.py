@@ -11,7 +11,6 @@ import io
 from flask import flash, g, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
-from ... import uploads
 from ...errors import DomainError, NotFound
 from ...letters.receipt import paper_receipt_pdf
 from ...models import Submission
@@ -19,7 +18,8 @@ from ...extensions import db
 from ...services.access import dispute_for
 from ...services.evidence import submit_evidence
 from ...workdays import format_moment
-from ..unit_of_work import if_abandoned, unit_of_work
+from ..sent_files import files_of_this_request
+from ..unit_of_work import unit_of_work
 from . import blueprint
 from .auth import current_actor
 from .dispute_page import dispute_page_context
@@ -37,16 +37,6 @@ def _entry_refused(error: DomainError, dispute_id: int):
         error.status_code
 
 
-def _scanned_pages(dispute) -> uploads.StoredBatch:
-    """The letter's scanned pages, checked and stored once per request (a retried request reuses them);
-    if the entry is not saved after all, the files it alone brought go too."""
-    if "paper_files" not in g:
-        g.paper_files = uploads.receive(request.files.getlist("files"), dispute)
-    batch = g.paper_files
-    if_abandoned(lambda: uploads.discard_unreferenced(batch.created))
-    return batch
-
-
 @blueprint.post("/disputes/<int:dispute_id>/letters-by-post")
 @unit_of_work(refused=_entry_refused)
 def record_paper_submission(dispute_id: int):
@@ -59,7 +49,8 @@ def record_paper_submission(dispute_id: int):
     submission = submit_evidence(
         actor, dispute, form_key=form.form_key.data, details=form.details.data,
         suggested_resolution=form.suggested_resolution.data, suggested_amount_cents=form.suggested_amount.data,
-        files=_scanned_pages(dispute).files, received_on=form.received_on.data,
+        files=files_of_this_request(request.files.getlist("files"), dispute).files,
+        received_on=form.received_on.data,
         expected_version=form.expected_version.data,
     )
     flash(_recorded_message(dispute, submission), "success")

@@ -32,7 +32,8 @@ from ...workdays import format_day, local
 from ...workflow.engine import dispute_engine
 from ..downloads import send_stored
 from ..link_pages import check_link, too_many_sends_page
-from ..unit_of_work import if_abandoned, unit_of_work
+from ..sent_files import files_of_this_request
+from ..unit_of_work import unit_of_work
 from . import blueprint
 from .forms import FORM_KEY, EvidenceForm, MoreTimeForm
 
@@ -283,16 +284,6 @@ def _send_refused(problem: DomainError, token: str):
     return render_template("resident/evidence_closed.html", **view.context(late_send=True, problem=message)), 409
 
 
-def _received_files(dispute: Dispute) -> uploads.StoredBatch:
-    """The send's files, checked and stored once per request (a retried send reuses them); if the send
-    is not saved after all, the files it alone brought go too."""
-    if "received_files" not in g:
-        g.received_files = uploads.receive(request.files.getlist("files"), dispute)
-    batch = g.received_files
-    if_abandoned(lambda: uploads.discard_unreferenced(batch.created))
-    return batch
-
-
 @blueprint.post("/e/<token>")
 @unit_of_work(refused=_send_refused)
 def send_evidence(token: str):
@@ -300,7 +291,7 @@ def send_evidence(token: str):
     g.form = form = EvidenceForm.for_dispute(view.dispute)
     if not form.validate():
         raise form.refusal()  # before any file is stored: a wrong amount keeps nothing
-    batch = _received_files(view.dispute)
+    batch = files_of_this_request(request.files.getlist("files"), view.dispute)
     # The same form sent twice (a double click, two sends at once): the verb returns the first send.
     submission = submit_evidence(
         Actor.resident(view.dispute.resident), view.dispute, form_key=form.form_key.data,
