@@ -202,6 +202,7 @@ class CaughtMessage:
     text: str = ""
     html: str = ""
     attachments: list[CaughtAttachment] = field(default_factory=list)
+    reply_to: str = ""  # where a reply goes: for the emails asking for a resident's side, Resolver itself
 
 
 def _received_dt(message_id: str) -> datetime:
@@ -244,6 +245,7 @@ def _summary(message_id: str, path: Path, headers, sent_for: tuple[int | None, i
         company_id=sent_for[0],
         dispute_id=sent_for[1],
         path=path,
+        reply_to=str(headers.get("Reply-To", "")),
     )
 
 

@@ -198,3 +198,17 @@ def test_links_in_plain_text_become_links_and_nothing_else_does():
     assert ('<a href="https://resolver.test/r/e/abc?x=1&amp;y=2" target="_blank" rel="noopener noreferrer">'
             "https://resolver.test/r/e/abc?x=1&amp;y=2</a>, then &lt;script&gt;") in html
     assert "<script>" not in html
+
+
+def test_an_invitation_shows_the_reply_address_a_reply_to_it_goes_to(app, client, catcher, manager, make_dispute):
+    """The README's way to try a reply on one machine starts from the invitation's Reply-To on this page."""
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    assert send_pending() >= 1
+    sign_in(client, manager)
+
+    [invitation] = [m for m in list_messages() if m.dispute_id == dispute.id and m.subject.startswith("Please send us")]
+    page = client.get(f"/mailbox/{invitation.id}").get_data(as_text=True)
+
+    shown = re.search(r'<dd class="mail-reply-to">(.*?)</dd>', page)
+    assert shown and re.search(r"resolver\+[0-9a-z-]+@", shown.group(1)), page[:2000]
