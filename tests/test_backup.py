@@ -128,6 +128,7 @@ def test_a_backup_holds_the_database_and_every_file_its_rows_name(instance, tmp_
     assert written["database"] == ("postgresql" if is_postgres() else "sqlite")
     assert "alembic_revision" in written and written["snapshot"]["size"] > 0
     assert f"{len(files)} files ({len(files)} new, 0 already there)" in result.output
+    assert f"written to {tmp_path / 'backups'}: the database" in result.output  # where, as it was typed
 
 
 def test_a_second_backup_writes_only_the_files_not_there_yet(instance, with_evidence, tmp_path):

@@ -25,11 +25,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Taken:
     manifest: Manifest
+    where: str  # the place's URL: a folder or a bucket
     copied: int  # files written to the place by this backup
     kept: int  # files the place already held
 
     def summary(self) -> str:
-        said = (f"Backup {self.manifest.name} written to the place: the database ({self.manifest.snapshot_size:,} "
+        said = (f"Backup {self.manifest.name} written to {self.where}: the database ({self.manifest.snapshot_size:,} "
                 f"bytes) and {len(self.manifest.files)} files ({self.copied} new, {self.kept} already there).")
         if self.manifest.missing:
             said += (f" {len(self.manifest.missing)} files the database refers to were missing or damaged in the "
@@ -60,7 +61,7 @@ def take_backup(place: Place, now: datetime | None = None) -> Taken:
     manifest.write_to(place)  # last: from now on the backup is complete
     if manifest_of(place, name) != manifest:
         raise BackupError(f"Another backup took the name {name} at the same moment; run this one again.")
-    return Taken(manifest, copied=copied, kept=len(files) - copied)
+    return Taken(manifest, where=place.url, copied=copied, kept=len(files) - copied)
 
 
 def _copy_files(needed: set[str], place: Place) -> tuple[dict[str, int], list[str], int]:

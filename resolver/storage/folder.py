@@ -21,7 +21,7 @@ _INCOMING = ".incoming-"
 class Folder:
     def __init__(self, root: Path):
         self.root = root
-        self.url = root.resolve().as_uri() if root.is_absolute() else str(root)
+        self.url = str(root.resolve())  # a plain path: what people type, and what place_at opens again
 
     def path(self, key: str) -> Path:
         return self.root / key
