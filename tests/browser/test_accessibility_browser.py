@@ -209,3 +209,18 @@ def test_the_vote_form_is_sent_with_the_keyboard_alone(page, vote_link):
     db.session.expire_all()
     [cast] = db.session.query(Vote).filter_by(dispute_id=dispute.id).all()
     assert cast.reason == "The move-in photos show the stains."
+
+
+def test_axe_finds_nothing_on_the_resident_and_panel_pages(page, invited, vote_link):  # noqa: F811
+    from axe_playwright_python.sync_playwright import Axe  # axe-core ships in the package: nothing fetched
+
+    axe = Axe()
+    _, link = invited
+    _, _, vote = vote_link
+    for url, refuse in ((link, refuse_the_evidence_form), (vote, refuse_the_vote_form)):
+        page.goto(url)
+        found = axe.run(page)
+        assert found.violations_count == 0, found.generate_report()
+        refuse(page, url)  # and the page again, sent back with its problems
+        found = axe.run(page)
+        assert found.violations_count == 0, found.generate_report()
