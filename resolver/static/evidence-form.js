@@ -58,6 +58,4 @@
   });
   // Coming back to this page with the Back button: the button works again.
   window.addEventListener("pageshow", function () { form.removeAttribute("data-sending"); button.disabled = false; button.textContent = label; });
-  var summary = document.getElementById("problem");
-  if (summary) { summary.focus(); }
 })();

@@ -23,20 +23,19 @@ BROKEN_REFERENCES = """() => Array.from(document.querySelectorAll(
       (el.getAttribute(attr) || '').split(/\\s+/).filter(id => id && !document.getElementById(id))
         .map(id => `${el.id || el.name}: ${attr}=${id}`)))"""
 
+# A CSS colour's numbers, and its relative luminance (WCAG's formula), for the scripts below.
+LUMINANCE = """const rgb = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+      .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);"""
+
 # The focused element shows a ring that is seen (WCAG 2.4.13): at least 2 px thick, at least 3:1
 # against the page behind it.
-FOCUS_SHOWN = """() => { const s = getComputedStyle(document.activeElement);
-    const rgb = c => c.match(/[\\d.]+/g).map(Number);
-    const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
-      .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+FOCUS_SHOWN = """() => { const s = getComputedStyle(document.activeElement); """ + LUMINANCE + """
     const [hi, lo] = [lum(rgb(s.outlineColor)), lum(rgb(getComputedStyle(document.body).backgroundColor))].sort((a, b) => b - a);
     return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2 && (hi + 0.05) / (lo + 0.05) >= 3; }"""
 
 # The contrast ratio of an element's text against the background it is drawn on (WCAG's formula).
-CONTRAST = """(el) => {
-  const rgb = c => c.match(/[\\d.]+/g).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
-      .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+CONTRAST = """(el) => { """ + LUMINANCE + """
   let back = el;
   while (back && rgb(getComputedStyle(back).backgroundColor).length === 4 && rgb(getComputedStyle(back).backgroundColor)[3] === 0) {
     back = back.parentElement;
