@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 
 from flask import Flask
+from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 
@@ -65,6 +66,8 @@ def run_round(app: Flask) -> Round:
         try:
             if roll_up_access_log() is not None:
                 db.session.commit()
+        except IntegrityError:  # another worker (or a `tick`) rolled up the same day a moment ago: it is done
+            db.session.rollback()
         finally:
             db.session.remove()
     received = poll_mailbox(app)

@@ -181,6 +181,8 @@ def test_serve_on_any_port_makes_every_emails_links_answer_there_and_the_demo_ca
         if serve.poll() is None:
             serve.kill()
             serve.wait()
+        serve.stdout.close()  # closed here, not by the garbage collector during a later test
+        serve.stderr.close()
 
 
 def test_serve_on_a_port_in_use_says_so_and_which_option_to_use(tmp_path, smtp_server):

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from waitress.server import create_server
 
 from resolver import create_app
 from resolver.extensions import db
@@ -42,13 +42,14 @@ def live_server(tmp_path_factory, smtp_server, fresh_database):
     app.jinja_env.bytecode_cache = TEMPLATE_CODE  # the pages the other tests' apps compiled already
     with app.app_context():
         db.create_all()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # waitress, as `resolver serve` runs: it closes a response's file even when chromium drops the
+    # connection mid-response (Werkzeug's development server can leave it to the garbage collector).
+    server = create_server(app, host="127.0.0.1", port=port, threads=8)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     app.config["LIVE_URL"] = f"http://127.0.0.1:{port}"
     yield app
-    server.shutdown()
-    thread.join(timeout=5)
+    server.close()  # stops listening; the daemon thread's loop ends with the run
     with app.app_context():
         db.engine.dispose()  # on PostgreSQL, pooled connections left open would warn at exit
 
