@@ -53,6 +53,7 @@ WIDER = """() => Array.from(document.querySelectorAll('main *')).filter(el =>
 
 
 def fits_sideways(page) -> bool:
+    page.wait_for_load_state("load")  # as fits_the_screen: measured with the stylesheet in
     return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
 
 

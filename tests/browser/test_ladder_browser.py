@@ -10,6 +10,7 @@ from resolver.extensions import db
 from resolver.links import PUBLIC_ADDRESS, current_link, link_url
 
 from .conftest import ARTIFACTS
+from .screen import fits_the_screen
 
 pytestmark = pytest.mark.browser
 MESSAGE = "Please look at my move-out photos of the bedroom carpet."
@@ -21,10 +22,6 @@ def sent(make_dispute, supervisor):
     dispute = make_dispute("outcome_sent", votes=("uphold", "compromise", "compromise"))
     db.session.commit()
     return dispute
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_the_resident_asks_the_supervisor_on_a_phone_and_reads_the_answer(

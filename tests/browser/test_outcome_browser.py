@@ -20,15 +20,12 @@ from resolver.services import panel
 
 from ..conftest import Inbox
 from .conftest import ARTIFACTS
+from .screen import fits_the_screen
 
 pytestmark = pytest.mark.browser
 SUBJECT = "Our written reply about the deductions from your security deposit"
 DETAILS = "The carpet was clean when I left; I have photos."
 PERSONAL = "I have also asked our cleaning contractor to send you their report."
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 @pytest.fixture

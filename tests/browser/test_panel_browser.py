@@ -16,6 +16,7 @@ from resolver.models import AuditEvent, Dispute, OutboxEmail, PanelSeat, Vote, V
 from resolver.services import panel
 
 from ..conftest import Inbox
+from .screen import fits_the_screen
 
 ITEMS = [
     {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the living room."},
@@ -211,9 +212,9 @@ def test_a_member_reads_the_case_and_votes_on_a_phone(app, page, smtp, make_disp
     page.get_by_text(f"Voting as {members[0].name}").wait_for()
     screenshot("phone")
     # Nothing wider than the screen (the evidence fingerprints and the items table included).
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_the_screen(page)
     # Every control says what it is to a screen reader.
     assert page.evaluate(UNLABELLED) == []
     vote_in_browser(page, links[members[0].email], members[0].name, "compromise", "Meet them partway.",
                     token="20", items={"Carpet cleaning ($150)": "resident"})
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits_the_screen(page)

@@ -13,6 +13,7 @@ from resolver.models import LinkUse, Submission
 
 from ..conftest import Inbox
 from ..test_resident_support import evidence_link, pdf, photo
+from .screen import fits_the_screen
 
 pytestmark = pytest.mark.browser
 
@@ -21,10 +22,6 @@ UNLABELLED = """() => Array.from(document.querySelectorAll(
     'input:not([type=hidden]), select, textarea, button')).filter(el =>
     !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
     && !(el.tagName === 'BUTTON' && el.textContent.trim())).map(el => el.name || el.id)"""
-
-
-def fits_the_screen(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def link_in(message) -> str:
