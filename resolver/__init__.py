@@ -110,8 +110,9 @@ def _configure_extensions(app: Flask) -> None:
 
 
 def _configure_templates(app: Flask) -> None:
-    from . import presentation
+    from . import i18n, presentation
 
+    i18n.init_app(app)
     presentation.init_app(app)
 
 

@@ -8,6 +8,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from babel import dates as babel_dates
+from flask_babel import gettext
+
+from .i18n import current_language, format_locale
+from .languages import DEFAULT_LANGUAGE
+
 END_OF_DAY = time(23, 59, 59)
 
 
@@ -45,17 +51,26 @@ def format_day(value: datetime, company) -> str:
 
 
 def day_words(day: date) -> str:
-    """'Friday 14 March 2026': a day as the company writes one."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    """'Friday 14 March 2026': a day as the company writes one ('sábado, 14 de marzo de 2026' in
+    Spanish: each language's own way, from Babel)."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return f"{day:%A} {day.day} {day:%B %Y}"
+    return babel_dates.format_date(day, "full", locale=format_locale())
 
 
 def format_date(day: date) -> str:
     """A day named without its time zone, as people say it: '3 March' (a call was held that day)."""
-    return f"{day.day} {day:%B}"
+    if current_language() == DEFAULT_LANGUAGE:
+        return f"{day.day} {day:%B}"
+    return babel_dates.format_skeleton("MMMMd", day, locale=format_locale())
 
 
 def format_moment(value: datetime, company) -> str:
     """'11:59 PM on Friday 14 March 2026 (America/Denver)'."""
     moment = local(value, company)
-    clock = moment.strftime("%I:%M %p").lstrip("0")
-    return f"{clock} on {format_day(value, company)} ({company.time_zone})"
+    if current_language() == DEFAULT_LANGUAGE:
+        clock = moment.strftime("%I:%M %p").lstrip("0")
+    else:
+        clock = babel_dates.format_time(moment, "short", locale=format_locale())
+    return gettext("%(time)s on %(day)s (%(zone)s)", time=clock, day=format_day(value, company),
+                   zone=company.time_zone)

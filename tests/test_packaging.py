@@ -60,11 +60,13 @@ def test_the_wheel_carries_every_data_file(wheel):
         | {f"resolver/static/{n}" for n in _checkout_files("resolver/static")}
         | {f"resolver/migrations/{n}" for n in _checkout_files("resolver/migrations")}
         | {f"resolver/{n}" for n in _checkout_files("resolver", "*.yaml")}
+        | {f"resolver/translations/{n}" for n in _checkout_files("resolver/translations", "*.mo")}
     )
     assert "resolver/workflows/dispute.yaml" in expected
     assert any(n.startswith("resolver/templates/emails/") for n in expected), "nested template folders are covered"
     assert any(n.startswith("resolver/migrations/versions/") for n in expected)
     assert "resolver/demo_scenarios.yaml" in expected
+    assert "resolver/translations/es/LC_MESSAGES/messages.mo" in expected, "Spanish ships compiled"
     assert sorted(expected - names) == []
 
 

@@ -2,10 +2,12 @@
 
 ``tell`` renders ``templates/emails/<template>.txt`` and ``.html`` and writes the email to the
 outbox in the caller's transaction (``resolver.outbox.queue_email``), addressed to the person, with
-the dispute and its company in the template's context and on the outbox row.
+the dispute and its company in the template's context and on the outbox row, in the person's
+language (a resident's preferred one, when Resolver speaks it; everyone else's is English).
 """
 from __future__ import annotations
 
+from ..i18n import speaking
 from ..models import OutboxEmail
 from ..outbox import queue_email
 
@@ -24,5 +26,6 @@ def tell(person, dispute, template: str, context: dict | None = None, *,
         email, name = person["email"], person["name"]
     else:
         email, name = person.email, person.name
-    return queue_email(template, to_addr=email, to_name=name, company=dispute.company, dispute=dispute,
-                       context=context or {}, attachments=attachments, reply_token=reply_token)
+    with speaking(getattr(person, "preferred_language", None)):
+        return queue_email(template, to_addr=email, to_name=name, company=dispute.company, dispute=dispute,
+                           context=context or {}, attachments=attachments, reply_token=reply_token)
