@@ -10,8 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 catalogs=resolver/translations
-pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header --sort-output \
-    -o "$catalogs/messages.pot" .
+extract() {
+    pybabel -q extract -F "$1" -k _l -k lazy_gettext --no-location --omit-header --sort-output -o "$2" .
+}
+extract babel.cfg "$catalogs/messages.pot"         # what residents read: translated in every catalog
+extract babel-staff.cfg "$catalogs/staff.pot"      # staff, panel and Mailbox pages: English for now
 if [ "${1:-}" = "new" ]; then
     pybabel -q init -i "$catalogs/messages.pot" -d "$catalogs" -l "$2"
     exit 0
