@@ -49,10 +49,11 @@ command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 logs="$(mktemp -d)"
-RESOLVER_TEST_DATABASE=postgresql python -m pytest ${pytest_args[@]+"${pytest_args[@]}"} >"$logs/postgresql.log" 2>&1 &
+# Each run ends with its 25 slowest tests: where the suite's time goes (BENCHMARKS.md "Test suite").
+RESOLVER_TEST_DATABASE=postgresql python -m pytest --durations=25 ${pytest_args[@]+"${pytest_args[@]}"} >"$logs/postgresql.log" 2>&1 &
 postgresql_run=$!
 sqlite_status=0
-RESOLVER_TEST_DATABASE=sqlite python -m pytest ${pytest_args[@]+"${pytest_args[@]}"} >"$logs/sqlite.log" 2>&1 || sqlite_status=$?
+RESOLVER_TEST_DATABASE=sqlite python -m pytest --durations=25 ${pytest_args[@]+"${pytest_args[@]}"} >"$logs/sqlite.log" 2>&1 || sqlite_status=$?
 echo "== The suite on SQLite (exit $sqlite_status)"
 cat "$logs/sqlite.log"
 postgresql_status=0
