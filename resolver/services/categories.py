@@ -81,13 +81,18 @@ class CategoryPhrases:
 
 
 @cache
+def _shipped() -> dict:
+    """``categories.yaml`` as read: each category's English phrases, with a row per other language."""
+    return yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
+
+
+@cache
 def default_categories() -> tuple[CategoryPhrases, ...]:
-    """The categories Resolver ships with, in the order they are offered."""
-    data = yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
+    """The categories Resolver ships with, in the order they are offered (in English)."""
     return tuple(
         CategoryPhrases(key=key, label=entry["label"], matter=entry["matter"], concession=entry["concession"],
                         task=entry["task"], token=entry["token"], words=tuple(entry.get("words", ())))
-        for key, entry in data.items()
+        for key, entry in _shipped().items()
     )
 
 
@@ -98,10 +103,9 @@ def default_named(key: str) -> CategoryPhrases | None:
 @cache
 def default_wording() -> dict[str, dict[str, dict[str, str]]]:
     """Resolver's own phrases in the other languages it speaks: {key: {language: {phrase: text}}}."""
-    data = yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
     return {key: {tag: {name: entry[tag][name] for name in WORDED_PER_LANGUAGE}
                   for tag in entry if isinstance(entry[tag], dict)}
-            for key, entry in data.items()}
+            for key, entry in _shipped().items()}
 
 
 # Reading ------------------------------------------------------------------------------------------
