@@ -181,6 +181,15 @@ def test_the_mediation_service_given_in_spanish_is_used_and_the_rest_is_english_
     assert "changed the Spanish wording of the settings: mediation service name" in page
     assert 'name="in_es-mediation_service_name" lang="es" value="Mediación de Front Range"' in page
 
+    # A refused form shows the Spanish as it was typed, and changes nothing.
+    refused = staff.post("/settings/company", {**RULES, "token_step": "0.50",
+                                                "in_es-mediation_service_name": "Mediación Rocosa"})
+    assert refused.status_code == 422
+    assert 'name="in_es-mediation_service_name" lang="es" value="Mediación Rocosa"' in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert company_words(db.session.get(Company, company.id), "mediation_service_name", "es").text == \
+        "Mediación de Front Range"
+
     # The rules saved from a page without the Spanish fields keep them.
     assert staff.post("/settings/company", {**RULES, "contact_phone": "303-555-0124"}).status_code == 303
     db.session.expire_all()
@@ -211,3 +220,20 @@ def test_the_apis_category_list_stays_english(app, signed_in_client, supervisor,
     listed = app.test_client().get("/api/v1/categories", headers={"Authorization": f"Bearer {key}"}).get_json()
     assert listed["categories"] == [{"key": c.key, "label": c.label} for c in default_categories()]
     assert [c.language for c in categories_of(company)] == ["en"] * len(default_categories())
+
+
+def test_a_post_with_one_spanish_field_changes_that_one_only(app, signed_in_client, supervisor, company, make_dispute):
+    dispute = make_dispute("draft", category="noise")
+    db.session.commit()
+    staff = signed_in_client(supervisor)
+    staff.post("/settings/company", {**RULES, "in_es-mediation_service_name": "Mediación de Front Range",
+                                     "in_es-mediation_service_contact": "mediation.test/es"})
+    staff.post("/settings/company", {**RULES, "in_es-mediation_service_name": "Mediación Front Range"})
+    # A category's Spanish phrases go together: one alone is refused rather than half a wording.
+    refused = saved(staff, "noise", {**NOISE, "in_es-matter": "el ruido de al lado"})
+    db.session.expire_all()
+    company = db.session.get(Company, company.id)
+    assert company_words(company, "mediation_service_name", "es").text == "Mediación Front Range"
+    assert company_words(company, "mediation_service_contact", "es") == Words("mediation.test/es", "es")
+    assert refused.status_code == 422 and "give every phrase in Spanish" in refused.get_data(as_text=True)
+    assert phrases_of(dispute, "es").matter == "el ruido y sus vecinos"

@@ -172,13 +172,13 @@ def beside_english(form_class: type[Form], words_form: type[Form]) -> type[Form]
 
 
 def words_sent(form: Form) -> dict[str, dict]:
-    """What ``form`` carries in each other language ({tag: {field: text}}), for the languages whose
-    fields were sent: a language left out of the post keeps its words."""
+    """What ``form`` carries in each other language ({tag: {field: text}}), only the fields sent: what
+    a post leaves out keeps its words."""
     sent = {}
     for tag in other_languages():
-        words = form[f"in_{tag}"].form
-        if any(field.raw_data for field in words):
-            sent[tag] = words.data
+        words = {field.short_name: field.data for field in form[f"in_{tag}"].form if field.raw_data}
+        if words:
+            sent[tag] = words
     return sent
 
 
