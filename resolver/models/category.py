@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -29,3 +29,6 @@ class DisputeCategory(Base):
     # Where it is offered among the others (Resolver's own keep their order; added ones follow).
     position: Mapped[int] = mapped_column(default=0)
     archived_dt: Mapped[datetime | None]
+    # The phrases a resident reads, in the company's words in other languages: {"es": {"label": ..., "matter":
+    # ..., "concession": ..., "token": ...}}. A language left out is spoken in Resolver's wording or in English.
+    wording: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))

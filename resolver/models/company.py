@@ -57,6 +57,9 @@ class Company(Base):
     # True when the company chose, on purpose, to name no outside mediation service: its letters then
     # offer the way up the ladder only. A company that names a service has chosen too.
     is_without_mediation: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The company's own text a resident reads, in other languages: {"es": {"mediation_service_name": ...}}.
+    # Where a language is left out, the resident reads the English (``services.company_words``).
+    wording: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     # Limits on what a resident may upload, checked on the server against the bytes received.
     max_file_bytes: Mapped[int] = mapped_column(default=10 * 1024 * 1024)
     max_dispute_bytes: Mapped[int] = mapped_column(default=50 * 1024 * 1024)

@@ -7,6 +7,11 @@ of its own (``DisputeCategory`` rows, changed by a supervisor and kept in the co
 dispute's ``category`` holds a category's key; disputes written before categories existed hold
 whatever staff typed, which is matched against each category's label and other names, and read as
 "other" when nothing matches.
+
+The phrases a resident reads come in the current language (``i18n.current_language()``): the company's
+own wording in it if it gave one, else Resolver's (while the company has not reworded the category),
+else the company's English, whose ``language`` then says "en" so a letter can say it was left in
+English. The manager's task and the other names are staff's, in English.
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ from ..actors import Actor
 from ..clock import now_utc
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
+from ..i18n import current_language, spoken
+from ..languages import DEFAULT_LANGUAGE
 from ..models import Company, Dispute, DisputeCategory
 from .company_history import record_company_event, require_supervisor
 
@@ -36,6 +43,8 @@ PHRASES = {
     "task": ("The manager's task", 200),
     "token": ("The usual token", 80),
 }
+# The phrases a resident reads, which a company may give in each language Resolver speaks.
+WORDED_PER_LANGUAGE = ("label", "matter", "concession", "token")
 AMOUNT = "{amount}"
 ADDED_AFTER = 100  # added categories come after Resolver's own, in the order they were added
 
@@ -52,6 +61,7 @@ class CategoryPhrases:
     token: str
     words: tuple[str, ...] = ()
     is_archived: bool = False
+    language: str = DEFAULT_LANGUAGE  # the language the phrases a resident reads are actually in
 
     def concession_line(self, amount: str) -> str:
         """"$50 back from your security deposit": the concession as the resident reads it."""
@@ -65,20 +75,37 @@ class CategoryPhrases:
     def phrases(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in PHRASES}
 
+    @property
+    def resident_phrases(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in WORDED_PER_LANGUAGE}
+
+
+@cache
+def _shipped() -> dict:
+    """``categories.yaml`` as read: each category's English phrases, with a row per other language."""
+    return yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
+
 
 @cache
 def default_categories() -> tuple[CategoryPhrases, ...]:
-    """The categories Resolver ships with, in the order they are offered."""
-    data = yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
+    """The categories Resolver ships with, in the order they are offered (in English)."""
     return tuple(
         CategoryPhrases(key=key, label=entry["label"], matter=entry["matter"], concession=entry["concession"],
                         task=entry["task"], token=entry["token"], words=tuple(entry.get("words", ())))
-        for key, entry in data.items()
+        for key, entry in _shipped().items()
     )
 
 
 def default_named(key: str) -> CategoryPhrases | None:
     return next((c for c in default_categories() if c.key == key), None)
+
+
+@cache
+def default_wording() -> dict[str, dict[str, dict[str, str]]]:
+    """Resolver's own phrases in the other languages it speaks: {key: {language: {phrase: text}}}."""
+    return {key: {tag: {name: entry[tag][name] for name in WORDED_PER_LANGUAGE}
+                  for tag in entry if isinstance(entry[tag], dict)}
+            for key, entry in _shipped().items()}
 
 
 # Reading ------------------------------------------------------------------------------------------
@@ -92,32 +119,62 @@ def _phrases(row: DisputeCategory, words: tuple[str, ...] = ()) -> CategoryPhras
                            task=row.task, token=row.token, words=words, is_archived=row.archived_dt is not None)
 
 
-def all_categories(company: Company) -> list[CategoryPhrases]:
+def all_categories(company: Company, language: str | None = None) -> list[CategoryPhrases]:
     """Every category of the company, archived ones too: Resolver's own (in the company's words where
-    it changed them), then those it added, and "other" last."""
+    it changed them), then those it added, and "other" last; in ``language`` (else the current one)."""
+    language = spoken(language) if language else current_language()
     rows = {row.key: row for row in _rows(company.id)}
     ordered = []
     for position, default in enumerate(default_categories()):
         row = rows.pop(default.key, None)
-        ordered.append((position, _phrases(row, default.words) if row else default))
-    ordered += [(ADDED_AFTER + row.position, _phrases(row)) for row in rows.values()]
+        english = _phrases(row, default.words) if row else default
+        ordered.append((position, _spoken(english, row, language, is_resolvers=True)))
+    ordered += [(ADDED_AFTER + row.position, _spoken(_phrases(row), row, language)) for row in rows.values()]
     ordered.sort(key=lambda item: (item[1].key == FALLBACK, item[0]))
     return [category for _, category in ordered]
 
 
-def categories_of(company: Company) -> list[CategoryPhrases]:
+def _spoken(english: CategoryPhrases, row: DisputeCategory | None, language: str, *,
+            is_resolvers: bool = False) -> CategoryPhrases:
+    """The category's phrases in ``language``: the company's wording in it, else Resolver's while the
+    company has not reworded the category, else its English (saying so). Its English name stays one
+    of its other names, so free text typed in English still finds it."""
+    if language == DEFAULT_LANGUAGE:
+        return english
+    given = (row.wording or {}).get(language) if row else None
+    if not given and is_resolvers and not _is_reworded(english):
+        given = default_wording().get(english.key, {}).get(language)
+    if not given:
+        return english
+    return replace(english, **{name: given[name] for name in WORDED_PER_LANGUAGE}, language=language,
+                   words=(*english.words, english.label))
+
+
+def _is_reworded(english: CategoryPhrases) -> bool:
+    """Whether the company changed what a resident reads of one of Resolver's categories."""
+    default = default_named(english.key)
+    return default is None or default.resident_phrases != english.resident_phrases
+
+
+def categories_of(company: Company, language: str | None = None) -> list[CategoryPhrases]:
     """The categories a company offers when a dispute is opened, with its own phrases."""
-    return [category for category in all_categories(company) if not category.is_archived]
+    return [category for category in all_categories(company, language) if not category.is_archived]
 
 
-def phrases_of(dispute: Dispute) -> CategoryPhrases:
-    """How this dispute's category is spoken of; "other" when its category is unknown."""
-    return category_named(dispute.company, dispute.category)
+def phrases_of(dispute: Dispute, language: str | None = None) -> CategoryPhrases:
+    """How this dispute's category is spoken of, in ``language`` (else the current one); "other" when
+    its category is unknown."""
+    return category_named(dispute.company, dispute.category, language)
 
 
-def category_named(company: Company, name: str) -> CategoryPhrases:
+def category_named(company: Company, name: str, language: str | None = None) -> CategoryPhrases:
     """The category with this key, label or other name (any case), else "other"."""
-    return category_among(all_categories(company), name)
+    return category_among(all_categories(company, language), name)
+
+
+def own_wording(company: Company) -> dict[str, dict[str, dict[str, str]]]:
+    """The company's own phrases in other languages, by category: {key: {language: {phrase: text}}}."""
+    return {row.key: dict(row.wording) for row in _rows(company.id) if row.wording}
 
 
 def category_among(categories: list[CategoryPhrases], name: str) -> CategoryPhrases:
@@ -143,8 +200,8 @@ def category_for_new_dispute(company: Company, name: str) -> str:
     "other" when none is named. Refused for a name no offered category has."""
     if not (name or "").strip():
         return FALLBACK
-    category = find_category(all_categories(company), name)
-    offered = [c.key for c in categories_of(company)]
+    category = find_category(all_categories(company, DEFAULT_LANGUAGE), name)
+    offered = [c.key for c in categories_of(company, DEFAULT_LANGUAGE)]
     if category is None:
         raise InvalidInput(f"There is no category called “{name.strip()}”. Choose one of: {', '.join(offered)}.",
                            field="category", allowed=offered)
@@ -173,12 +230,12 @@ def add_category(actor: Actor, company: Company, phrases: dict) -> CategoryPhras
     require_supervisor(actor, company.id)
     checked = _checked(company, phrases)
     rows = _rows(company.id)
-    key = _key_from(checked["label"], {c.key for c in all_categories(company)})
+    key = _key_from(checked["label"], {c.key for c in all_categories(company, DEFAULT_LANGUAGE)})
     added = sum(1 for row in rows if default_named(row.key) is None)
     db.session.add(DisputeCategory(company_id=company.id, key=key, position=added, **checked))
     db.session.flush()
     _record(actor, company, "category_added", checked["label"], key, after=checked)
-    return next(c for c in all_categories(company) if c.key == key)
+    return next(c for c in all_categories(company, DEFAULT_LANGUAGE) if c.key == key)
 
 
 def archive_category(actor: Actor, company: Company, key: str) -> CategoryPhrases:
@@ -206,13 +263,26 @@ def reset_category(actor: Actor, company: Company, key: str) -> dict:
                            f"back to.", field="category")
     _checked(company, default.phrases, key=key)  # its default name may be taken by another since
     changed = _store(company, category, default.phrases)
-    if changed:
-        _record(actor, company, "category_reset", default.label, key, changed=changed)
+    wording = _forget_wording(company, key)
+    if changed or wording:
+        _record(actor, company, "category_reset", default.label, key, changed=changed,
+                **({"wording_before": wording} if wording else {}))
     return changed
 
 
+def _forget_wording(company: Company, key: str) -> dict:
+    """The company's wording of the category in other languages taken away; returns what it was."""
+    row = db.session.scalars(select(DisputeCategory).where(
+        DisputeCategory.company_id == company.id, DisputeCategory.key == key)).first()
+    wording = dict(row.wording or {}) if row else {}
+    if wording:
+        row.wording = {}
+        db.session.flush()
+    return wording
+
+
 def _category(company: Company, key: str) -> CategoryPhrases:
-    category = next((c for c in all_categories(company) if c.key == key), None)
+    category = next((c for c in all_categories(company, DEFAULT_LANGUAGE) if c.key == key), None)
     if category is None:
         raise NotFound("There is no such category.")
     return category
@@ -273,7 +343,7 @@ def _checked(company: Company, phrases: dict, *, key: str | None = None) -> dict
         raise InvalidInput(f"The manager's task must say where the amount goes, as {AMOUNT} (for example "
                            f"“Credit {AMOUNT} on the next rent”), and use no other braces.", field="task")
     label = checked["label"].casefold()
-    if any(c.label.casefold() == label for c in all_categories(company) if c.key != key):
+    if any(c.label.casefold() == label for c in all_categories(company, DEFAULT_LANGUAGE) if c.key != key):
         raise InvalidInput(f"Another category is already called “{checked['label']}”.", field="label")
     return checked
 

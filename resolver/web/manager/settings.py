@@ -20,6 +20,8 @@ from ...models import ApiKey, Resident, StaffUser
 from ...services import accounts, staff
 from ...services.company_history import company_history
 from ...services.company_settings import change_company_rules
+from ...services.wording import change_company_words
+from ...wording import english_name
 from ...workflow.engine import dispute_engine
 from ..api.keys import create_api_key, revoke_api_key
 from ..unit_of_work import unit_of_work
@@ -28,7 +30,7 @@ from .auth import current_actor, current_staff, supervisor_required
 from .forms import refuse_unless_valid
 from .roster_choices import describe_exclusions, roster_choices
 from .settings_forms import (
-    MB, WINDOW_FIELDS, ApiKeyForm, CompanyRulesForm, StaffChangeForm, StaffForm,
+    MB, WINDOW_FIELDS, ApiKeyForm, CompanyRulesForm, StaffChangeForm, StaffForm, words_sent,
 )
 
 def _zones() -> list[str]:
@@ -66,6 +68,8 @@ _CHANGES = {
     "category_archived": "archived the category “{name}”",
     "category_restored": "restored the category “{name}”",
     "category_reset": "set the category “{name}” back to Resolver's wording",
+    "category_worded": "changed the {language} wording of the category “{name}”: {fields}",
+    "words_changed": "changed the {language} wording of the settings: {fields}",
     "panel_member_added": "added {name} to the roster",
     "panel_member_deactivated": "took {name} off the roster",
     "panel_member_activated": "put {name} back on the roster",
@@ -139,7 +143,7 @@ def describe_change(event, resident_names: dict[int, str] | None = None) -> str:
     fields = ", ".join(_setting_in_words(field, change) for field, change in changes)
     name = (resident_names or {}).get(data.get("resident_id")) or event.subject_label
     return _CHANGES.get(event.action, event.action.replace("_", " ") + " ({name})").format(
-        name=name, fields=fields, role=data.get("after", ""),
+        name=name, fields=fields, role=data.get("after", ""), language=english_name(data.get("language", "")),
         reserve="a reserve" if data.get("is_reserve") else "a regular member")
 
 
@@ -161,16 +165,14 @@ def settings():
 
 # The company's rules ------------------------------------------------------------------------------
 
-def rules_from_form() -> dict:
-    """The rules form read into the company's columns, each value checked for its shape."""
-    return refuse_unless_valid(CompanyRulesForm()).rules
-
-
 @blueprint.post("/settings/company")
 @supervisor_required
 @unit_of_work(refused=_refused)
 def settings_company():
-    change_company_rules(current_actor(), g.company, rules_from_form())
+    form, actor = refuse_unless_valid(CompanyRulesForm()), current_actor()
+    change_company_rules(actor, g.company, form.rules)
+    for language, words in words_sent(form).items():  # the mediation service in other languages
+        change_company_words(actor, g.company, language, words)
     return _done("Saved. New deadlines use these settings; deadlines already running keep their dates.", "rules")
 
 

@@ -6,9 +6,10 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Field, PasswordField, StringField
+from wtforms import BooleanField, Field, Form, FormField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, ValidationError
 
+from ...wording import other_languages
 from ..fields import EmailAddress, EmailField, MoneyField, NameField
 from .forms import IdField, IdListField, TextField, WholeNumberField
 
@@ -153,6 +154,35 @@ class CompanyRulesForm(FlaskForm):
         if self.mediation_choice.data:
             rules["is_without_mediation"] = self.mediation_choice.data == "none"
         return rules
+
+
+class MediationWordsForm(Form):
+    """The mediation service's name and how to reach it, in one language besides English."""
+
+    mediation_service_name = NameField(200)
+    mediation_service_contact = TextField(2000)
+
+
+def beside_english(form_class: type[Form], words_form: type[Form]) -> type[Form]:
+    """``form_class`` with the fields of ``words_form`` for each language Resolver speaks besides
+    English, named like "in_es-matter"; the languages are known when Resolver starts."""
+    for tag in other_languages():
+        setattr(form_class, f"in_{tag}", FormField(words_form, separator="-"))
+    return form_class
+
+
+def words_sent(form: Form) -> dict[str, dict]:
+    """What ``form`` carries in each other language ({tag: {field: text}}), only the fields sent: what
+    a post leaves out keeps its words."""
+    sent = {}
+    for tag in other_languages():
+        words = {field.short_name: field.data for field in form[f"in_{tag}"].form if field.raw_data}
+        if words:
+            sent[tag] = words
+    return sent
+
+
+beside_english(CompanyRulesForm, MediationWordsForm)
 
 
 class NameListField(Field):
