@@ -25,6 +25,7 @@ from resolver.services import disputes, evidence, outcome
 from .dispute_checks import move_to, plain
 from .spanish import english_left
 from .test_inbound import reply
+from .test_resident_support import pdf
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "emails"
 CARPET = {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the bedroom"}
@@ -216,7 +217,8 @@ def their_words(dispute) -> list[str]:
     words = [resident.name, resident.email, manager.name, manager.email, company.name, company.contact_email,
              company.supervisor_name, company.supervisor_email, company.mediation_service_name,
              company.mediation_service_contact, dispute.issue, dispute.what_was_fixed or "",
-             *TYPED, *(item.description for item in dispute.items), *(item.company_reason or "" for item in dispute.items)]
+             *TYPED, *(item.description for item in dispute.items),
+             *(item.company_reason or "" for item in dispute.items)]
     if dispute.unit is not None:
         words += [dispute.unit.property.name, dispute.unit.label]
     for letter in outcome.letters_of(dispute):
@@ -299,6 +301,18 @@ def test_the_automatic_answer_to_a_reply_says_why_in_spanish(resident, make_disp
     assert subject.startswith("No pudimos añadir su correo a su caso")
     assert ("Lo siento, pero no pudimos añadirlo a su caso porque el plazo para enviar su versión en este caso "
             "ya terminó, o su caso ya pasó a otra etapa.") in " ".join(text.split())
+
+
+def test_a_refused_reply_is_answered_in_spanish_with_what_was_wrong(app, resident, make_dispute, smtp):
+    resident.preferred_language = "es"
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    app.config["INBOUND_MAX_BYTES"] = 2 * 1024 * 1024
+    receive(reply(dispute, files=[("scan.pdf", pdf("x" * 3 * 1024 * 1024), "application/pdf")]), via="imap")
+    subject, text, html = parts(arrived(smtp, dispute, "reply_not_filed"))
+    assert ("Lo siento, pero no pudimos añadirlo a su caso: pesa más de los 2 MB que podemos recibir por correo. "
+            "No se ha guardado nada de él.") in " ".join(text.split())
+    assert english_left(_urls_out(text), their_words(dispute)) == [], text
 
 
 # English, and the staff ------------------------------------------------------------------------

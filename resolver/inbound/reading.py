@@ -83,8 +83,9 @@ def message_key(mail: IncomingMail | None, raw: bytes) -> str:
 def read_mail(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> IncomingMail:
     """The message in ``raw``; MailRefused when it is too big, too deep, or not a readable email."""
     if len(raw) > max_bytes:
-        raise MailRefused(f"larger than {max_bytes // (1024 * 1024)} MB", headers=_headers_only(raw),
-                          words=_l("it is larger than the %(size)s MB we can take by email.", size=max_bytes // (1024 * 1024)))
+        size = max_bytes // (1024 * 1024)
+        raise MailRefused(f"larger than {size} MB", headers=_headers_only(raw),
+                          words=_l("it is larger than the %(size)s MB we can take by email.", size=size))
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
         mail = _read_headers(message)
@@ -98,7 +99,8 @@ def read_mail(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> IncomingMail
         refused.headers = mail
         raise
     except Exception:  # noqa: BLE001
-        raise MailRefused("unreadable body", headers=mail, words=_l("it arrived damaged, so we could not read it.")) from None
+        raise MailRefused("unreadable body", headers=mail,
+                          words=_l("it arrived damaged, so we could not read it.")) from None
     return mail
 
 
