@@ -18,8 +18,9 @@ from resolver.actors import Actor
 from resolver.deadlines import sweep_deadlines
 from resolver.extensions import db
 from resolver.inbound import receive
+from resolver.letters import render
 from resolver.mail import send_pending
-from resolver.models import LadderRequest, Task
+from resolver.models import LadderRequest, OutboxEmail, Task
 from resolver.services import disputes, evidence, outcome
 
 from .dispute_checks import move_to, plain
@@ -183,8 +184,6 @@ STORIES = {
 
 def arrived(smtp, dispute, template: str):
     """The one message ``template`` sent to the dispute's resident, as the mail server took it."""
-    from resolver.models import OutboxEmail
-
     sent = db.session.scalars(select(OutboxEmail).where(
         OutboxEmail.dispute_id == dispute.id, OutboxEmail.template == template,
         OutboxEmail.to_addr == dispute.resident.email)).all()
@@ -226,8 +225,6 @@ def their_words(dispute) -> list[str]:
     for task in db.session.scalars(select(Task).where(Task.dispute_id == dispute.id)):
         words += [str(line) for line in (task.detail or {}).get("resident_lines", [])]
         words += [str(line) for line in (task.detail or {}).get("lines", [])]
-    from resolver.letters import render
-
     letter = outcome.sent_letter(dispute)
     if letter is not None:
         offer = render.offer_of(letter, dispute)
