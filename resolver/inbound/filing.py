@@ -101,7 +101,7 @@ def _receive(raw: bytes, mail: IncomingMail | None, refused: MailRefused | None,
     if match.dispute is not None:
         record.company_id, record.dispute_id = match.dispute.company_id, match.dispute.id
     if refused is not None:
-        answer_sender(record, mail, match, refused=f"it {refused.words}.", now=now)
+        answer_sender(record, mail, match, refused=refused.words, now=now)
         return _close(record, "refused", refused.reason)
     if not match.is_filable:
         return _unmatched(record, mail, raw, match, work, now)

@@ -17,6 +17,8 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 
+from flask_babel import lazy_gettext as _l
+
 from ..text import cleaned_file_name
 
 MAX_MESSAGE_BYTES = 40 * 1024 * 1024  # RESOLVER_INBOUND_MAX_BYTES overrides it
@@ -33,10 +35,10 @@ _AUTOMATIC_HEADERS = ("auto-submitted", "x-autoreply", "x-autorespond", "precede
 class MailRefused(Exception):
     """The message cannot be read safely; ``reason`` says why, for the record and the sender."""
 
-    def __init__(self, reason: str, *, words: str, headers: IncomingMail | None = None):
+    def __init__(self, reason: str, *, words, headers: IncomingMail | None = None):
         super().__init__(reason)
         self.reason = reason
-        self.words = words  # the end of "We could not read your email because it …"
+        self.words = words  # for the sender: "it …", the end of "we could not add it to your case: it …"
         self.headers = headers  # what could be read of it, to record and to answer
 
 
@@ -81,22 +83,24 @@ def message_key(mail: IncomingMail | None, raw: bytes) -> str:
 def read_mail(raw: bytes, *, max_bytes: int = MAX_MESSAGE_BYTES) -> IncomingMail:
     """The message in ``raw``; MailRefused when it is too big, too deep, or not a readable email."""
     if len(raw) > max_bytes:
-        raise MailRefused(f"larger than {max_bytes // (1024 * 1024)} MB", headers=_headers_only(raw),
-                          words=f"is larger than the {max_bytes // (1024 * 1024)} MB we can take by email")
+        size = max_bytes // (1024 * 1024)
+        raise MailRefused(f"larger than {size} MB", headers=_headers_only(raw),
+                          words=_l("it is larger than the %(size)s MB we can take by email.", size=size))
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
         mail = _read_headers(message)
     except Exception:  # noqa: BLE001 - whatever a hostile message makes the parser do, it is refused
-        raise MailRefused("unreadable headers", words="could not be read as an email") from None
+        raise MailRefused("unreadable headers", words=_l("it could not be read as an email.")) from None
     if not mail.from_addr:
-        raise MailRefused("no sender", headers=mail, words="did not say who it was from")
+        raise MailRefused("no sender", headers=mail, words=_l("it did not say who it was from."))
     try:
         _read_parts(message, mail)
     except MailRefused as refused:
         refused.headers = mail
         raise
     except Exception:  # noqa: BLE001
-        raise MailRefused("unreadable body", headers=mail, words="arrived damaged, so we could not read it") from None
+        raise MailRefused("unreadable body", headers=mail,
+                          words=_l("it arrived damaged, so we could not read it.")) from None
     return mail
 
 
@@ -188,11 +192,11 @@ def _read_parts(message: EmailMessage, mail: IncomingMail) -> None:
     for part, depth in _walk(message, 0):
         count += 1
         if count > MAX_PARTS:
-            raise MailRefused("too many parts", words=f"has more than {MAX_PARTS} parts")
+            raise MailRefused("too many parts", words=_l("it has more than %(count)s parts.", count=MAX_PARTS))
         if depth > MAX_DEPTH:
-            raise MailRefused("parts nested too deep", words="has parts nested too deep inside one another")
+            raise MailRefused("parts nested too deep", words=_l("it has parts nested too deep inside one another."))
         if any(isinstance(defect, _BROKEN) for defect in part.defects):
-            raise MailRefused("broken MIME structure", words="arrived damaged, so we could not read it")
+            raise MailRefused("broken MIME structure", words=_l("it arrived damaged, so we could not read it."))
         if part.is_multipart():
             continue
         _take(part, mail)
