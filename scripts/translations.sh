@@ -21,4 +21,6 @@ if [ "${1:-}" = "new" ]; then
 fi
 pybabel -q update -i "$catalogs/messages.pot" -d "$catalogs" --no-fuzzy-matching \
     --ignore-obsolete
+# The extraction's time stamp would make every run a change, and every two branches a conflict.
+sed -i '/^"POT-Creation-Date: /d' "$catalogs"/*/LC_MESSAGES/messages.po
 pybabel compile --statistics -d "$catalogs"
