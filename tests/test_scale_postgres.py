@@ -118,14 +118,18 @@ def seed_due_work(disputes: int, emails: int) -> dict:
     return {"disputes": len(ids), "emails": emails}
 
 
-def wait_until_done(expected_emails: int, smtp, workers, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_until_done(expected_emails: int, smtp, workers, stalled_after: float = 120) -> None:
+    """Wait while the workers make progress; fail once nothing has moved for ``stalled_after`` seconds
+    (a busy machine sends slower, a stuck worker sends nothing)."""
+    last_seen, last_moved = None, time.monotonic()
+    while time.monotonic() - last_moved < stalled_after:
         db.session.rollback()
         pending_timers = db.session.scalar(select(func.count()).where(Timer.status == "pending"))
         unsent = db.session.scalar(select(func.count()).where(OutboxEmail.status == "pending"))
         if not pending_timers and not unsent and len(smtp.messages) >= expected_emails:
             return
+        if (pending_timers, unsent, len(smtp.messages)) != last_seen:
+            last_seen, last_moved = (pending_timers, unsent, len(smtp.messages)), time.monotonic()
         time.sleep(0.25)
     raise AssertionError(f"work not finished: {pending_timers} timers, {unsent} emails pending\n"
                          + worker_logs(workers))
