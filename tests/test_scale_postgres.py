@@ -197,7 +197,7 @@ def test_worker_carries_on_after_the_database_restarts(app, smtp, tmp_path, smtp
                                    to_addr="late@mail.test", subject="After the restart", body_text="Still here.\n",
                                    next_attempt_dt=LONG_AGO))
         db.session.commit()
-        wait_until_done(41, smtp, workers, timeout=60)
+        wait_until_done(41, smtp, workers, stalled_after=60)
     finally:
         stop_workers(workers)
     assert "<after-restart@resolver.test>" in message_ids(smtp)
