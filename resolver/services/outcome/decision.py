@@ -185,9 +185,18 @@ def _grouped(opinions: list[Opinion]) -> list[Opinion]:
             grouped.append(Opinion(opinion.choice, opinion.reason, _("A team member")))
         elif key not in seen:
             seen.add(key)
-            grouped.append(Opinion(opinion.choice, opinion.reason,
-                                   _("%(count)s team members", count=number_word(counts[key]).capitalize())))
+            grouped.append(SharedOpinion(opinion.choice, opinion.reason,
+                                         _("%(count)s team members", count=number_word(counts[key]).capitalize()),
+                                         count=counts[key]))
     return grouped
+
+
+@dataclass
+class SharedOpinion(Opinion):
+    """Words that ``count`` anonymous members wrote alike, quoted once (a language may say "wrote" in the
+    plural: "escribieron")."""
+
+    count: int = 1
 
 
 # What the company promised -----------------------------------------------------------------------
