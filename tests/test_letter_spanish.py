@@ -176,6 +176,12 @@ def test_a_spanish_letter_that_blames_or_refuses_coldly_is_flagged_by_the_spanis
         outcome.approve_letter(staff, letter)
 
 
+def test_an_english_paragraph_in_a_spanish_letter_is_read_by_the_english_rules_too():
+    letter = ("Siento mucho lo que pasó. Usted nos contó que la alfombra estaba limpia. Le avisaré en un plazo de "
+              "5 días. Gracias.\n\nAs I already told you, we will not refund the deposit.")
+    assert {flag.code for flag in check_tone(letter, language="es")} == {"already_told", "flat_refusal"}
+
+
 def test_the_spanish_rules_read_spanish_and_the_english_rules_english():
     spanish = "Lamento que se sienta así. Cálmese, por favor. Como ya le dije, no vamos a devolver el depósito."
     codes = {flag.code for flag in check_tone(spanish, language="es")}

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from .wording import looks_english
+
 RULES_FILE = Path(__file__).with_name("tone_rules.yaml")
 
 
@@ -95,16 +97,13 @@ def check_tone(text: str, *, resident_words: list[str] = (), is_late: bool = Fal
     """
     the_rules = rules(language)
     text = _plain(text)
-    flags: list[ToneFlag] = []
-    remaining = text
-    for rule in the_rules.avoid:
-        found: list[str] = []
-        for pattern in rule.patterns:
-            found += [match.group(0).strip(" ,.!\n") for match in pattern.finditer(remaining)]
-            # A phrase found once is flagged once, and never counts towards the apology it imitates.
-            remaining = pattern.sub(" ", remaining)
-        if found:
-            flags.append(ToneFlag(rule.code, rule.why, " … ".join(dict.fromkeys(found)), rule.kinder))
+    flags, remaining = _phrases_to_avoid(text, the_rules)
+    if the_rules.language != "en":
+        # A paragraph the manager wrote in English, in a letter in another language, is read by the
+        # English rules too.
+        english = "\n\n".join(p for p in re.split(r"\n\s*\n", text) if looks_english(p))
+        codes = {flag.code for flag in flags}
+        flags += [flag for flag in _phrases_to_avoid(english, rules("en"))[0] if flag.code not in codes]
     for pattern in the_rules.markers["not_apology"]:
         remaining = pattern.sub(" ", remaining)
     if not the_rules.found("apology", remaining):
@@ -128,6 +127,21 @@ _KINDER_APOLOGY = {
     "en": "I'm sorry you have had this trouble, and for the time it has cost you.",
     "es": "Siento mucho los problemas que ha tenido, y el tiempo que le han costado.",
 }
+
+
+def _phrases_to_avoid(text: str, the_rules: ToneRules) -> tuple[list[ToneFlag], str]:
+    """Flags for the phrases to avoid in ``text``, and the text left once they are set aside."""
+    flags: list[ToneFlag] = []
+    remaining = text
+    for rule in the_rules.avoid:
+        found: list[str] = []
+        for pattern in rule.patterns:
+            found += [match.group(0).strip(" ,.!\n") for match in pattern.finditer(remaining)]
+            # A phrase found once is flagged once, and never counts towards the apology it imitates.
+            remaining = pattern.sub(" ", remaining)
+        if found:
+            flags.append(ToneFlag(rule.code, rule.why, " … ".join(dict.fromkeys(found)), rule.kinder))
+    return flags, remaining
 
 
 # A whole outcome letter ---------------------------------------------------------------------------
