@@ -13,9 +13,11 @@ from sqlalchemy import select
 from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.files import read_bytes
+from resolver.letters.receipt import paper_receipt_pdf
 from resolver.letters.tone import check_letter, check_tone, reading_ease_spanish
 from resolver.models import OutboxEmail, Vote
 from resolver.services import outcome
+from resolver.services.outcome.decision import latest_submission
 from tests.spanish import english_left
 
 MANAGERS_ENGLISH = "I have also asked our maintenance team to check the carpet again next week."
@@ -186,7 +188,8 @@ def test_the_spanish_rules_read_spanish_and_the_english_rules_english():
     spanish = "Lamento que se sienta así. Cálmese, por favor. Como ya le dije, no vamos a devolver el depósito."
     codes = {flag.code for flag in check_tone(spanish, language="es")}
     assert {"sorry_you_feel", "calm_down", "already_told", "flat_refusal", "missing_apology"} <= codes
-    kind = "Siento mucho lo que pasó. Usted nos contó que la alfombra estaba limpia. Le avisaré en un plazo de 5 días. Gracias."
+    kind = ("Siento mucho lo que pasó. Usted nos contó que la alfombra estaba limpia. Le avisaré en un plazo de "
+            "5 días. Gracias.")
     assert check_tone(kind, language="es") == []
 
 
@@ -202,3 +205,17 @@ def test_spanish_readability_is_measured_the_spanish_way(spanish_resident, make_
     flags = check_letter(hard, own_words=hard, is_against_resident=False, is_without_mediation=True, language="es")
     hard_to_read = [flag.message for flag in flags if flag.code == "hard_to_read"]
     assert len(hard_to_read) == 1 and "Fernández-Huerta" in hard_to_read[0]
+
+
+def test_the_printed_receipt_is_in_the_residents_language(spanish_resident, make_dispute):
+    dispute = make_dispute("decided", votes=("uphold", "resident", "resident"))
+    submission = latest_submission(dispute)
+    reader = pypdf.PdfReader(io.BytesIO(paper_receipt_pdf(dispute, submission)))
+    text = pdf_text(reader)
+    assert f"Estimado(a) {spanish_resident.name}:" in text
+    assert "Gracias por enviarnos su versión. La recibimos a las" in text
+    assert "Cantidad que pidió: $150" in text
+    # (an email address may be broken across a line; it is an address, not words)
+    without_addresses = re.sub(r"\S+@\S+(?: \S+\.test)?", " ", text)
+    assert english_left(without_addresses, typed_by_people(dispute) + ["America/Denver"]) == []
+    assert reader.trailer["/Root"]["/Lang"] == "es"

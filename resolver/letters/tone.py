@@ -159,8 +159,9 @@ def check_letter(
     it: the manager's words in the company's frame); options are counted in ``own_words`` (the
     manager's words) and ``offer_lines``, and the readability is that of ``own_words``, less quotations.
 
-    ``language``: the letter's language, whose rules read it. ``is_against_resident``: the decision went against the resident, so they need at least two
-    options. ``is_without_mediation``: the company chose to name no mediation service.
+    ``language``: the letter's language, whose rules read it. ``is_against_resident``: the decision went
+    against the resident, so they need at least two options. ``is_without_mediation``: the company chose
+    to name no mediation service.
     """
     the_rules = rules(language)
     text = _plain(letter_text)
