@@ -42,7 +42,7 @@ def typed_by_people(dispute) -> list[str]:
     return [
         resident.name, resident.email, manager.name, manager.email, company.name, company.contact_email,
         company.supervisor_name, company.supervisor_email, company.mediation_service_name,
-        company.mediation_service_contact, dispute.unit.property.name, dispute.issue,
+        company.mediation_service_contact, dispute.unit.property.name, dispute.issue, dispute.decision_note or "",
         "The carpet was clean when I left; I have photos.", "Refund the $150 cleaning charge.",
         "coffee-shop gift card", "back from your security deposit", "the deductions from your security deposit",
         "The photos and the inspection report point this way.", *[item.description for item in dispute.items],
@@ -82,6 +82,26 @@ def test_a_spanish_speaking_residents_letter_is_drafted_in_spanish_and_says_so(s
     assert english_left(letter.body_text, typed_by_people(dispute)) == []
     assert english_left(letter.subject, typed_by_people(dispute)) == []
     assert 'lang="es"' in letter.body_html
+    assert english_left(words_of(letter.body_html), typed_by_people(dispute)) == []
+
+
+ITEMS = [
+    {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the bedroom."},
+    {"description": "Wall repair", "amount_cents": 8000, "company_reason": "Holes by the door."},
+]
+
+
+@pytest.mark.parametrize("votes, items", [
+    (("uphold", "uphold", "uphold"), None),
+    (("compromise", "compromise", "uphold"), None),
+    (("compromise", "compromise", "resident"), ITEMS),
+    (("resident", "resident", "uphold"), ITEMS),
+    (("uphold", "resident", "compromise"), None),
+])
+def test_every_kind_of_decision_is_drafted_wholly_in_spanish(spanish_resident, make_dispute, staff, votes, items):
+    dispute = make_dispute("decided", votes=votes, items=items)
+    letter = outcome.draft_outcome(staff, dispute)
+    assert english_left(letter.body_text, typed_by_people(dispute)) == []
     assert english_left(words_of(letter.body_html), typed_by_people(dispute)) == []
 
 
