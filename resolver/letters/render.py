@@ -32,6 +32,8 @@ RESTATEMENT_LIMIT = 900
 # The facts a draft is written from (worked out by the outcome verbs) ------------------------------
 
 AMOUNT = "{amount}"  # where the amount goes in a concession's words ("{amount} back from your security deposit")
+
+
 @dataclass
 class ItemOutcome:
     """One disputed charge as decided: what comes off it and what the resident still owes for it."""
