@@ -1,10 +1,12 @@
 """The receipt for the resident's side as a PDF the office prints and posts: for a letter from a resident
 without an email address, the same receipt the others are emailed (what we received, by when we
-will answer). Made on request from the rows, so it always says what is on record."""
+will answer), in the resident's language. Made on request from the rows, so it always says what is on
+record."""
 from __future__ import annotations
 
 from flask import current_app
 
+from ..i18n import speaking
 from ..models import Dispute, Submission
 from ..presentation import by_post_note
 from .pdf import html_to_pdf
@@ -31,6 +33,7 @@ def receipt_context(dispute: Dispute, submission: Submission) -> dict:
 
 
 def paper_receipt_pdf(dispute: Dispute, submission: Submission) -> bytes:
-    html = current_app.jinja_env.get_template("letters/paper_receipt.html").render(
-        receipt_context(dispute, submission))
+    with speaking(dispute.resident.preferred_language):
+        html = current_app.jinja_env.get_template("letters/paper_receipt.html").render(
+            receipt_context(dispute, submission))
     return html_to_pdf(html)

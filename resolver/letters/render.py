@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask import current_app
+from flask_babel import gettext as _
 
+from ..i18n import current_language
 from ..models import Dispute, Letter, Submission
 from ..presentation import money
 from ..workdays import day_words, format_day
 from ..workflow.definition import Decision
+from .wording import how_to_reach, number_word, to_fill_in, typed_in_english
 
 RESTATEMENT_LIMIT = 900
 
@@ -29,14 +32,6 @@ RESTATEMENT_LIMIT = 900
 # The facts a draft is written from (worked out by the outcome verbs) ------------------------------
 
 AMOUNT = "{amount}"  # where the amount goes in a concession's words ("{amount} back from your security deposit")
-NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine"}
-# What the draft says where a compromise gave no amount: the manager is asked (a note) to fill it in.
-AMOUNT_TO_FILL_IN = "[amount to fill in]"
-
-
-def number_word(n: int) -> str:
-    """"three" for 3 (numbers past nine as figures): how a letter counts people."""
-    return NUMBER_WORDS.get(n, str(n))
 
 
 @dataclass
@@ -69,17 +64,17 @@ class ItemOutcome:
 
     @property
     def sentence(self) -> str:
-        amount = money(self.amount_cents)
+        item, amount = self.description, money(self.amount_cents)
         if self.decision == Decision.RESIDENT:
-            return f"{self.description} ({amount}): we will remove this charge in full."
+            return _("%(item)s (%(amount)s): we will remove this charge in full.", item=item, amount=amount)
         if self.decision == Decision.COMPROMISE:
             taken, owed = self.taken_off_cents, self.owed_cents
             if taken is None:
-                return (f"{self.description} ({amount}): we will take {AMOUNT_TO_FILL_IN} off this charge, "
-                        f"so you will owe {AMOUNT_TO_FILL_IN} for it.")
-            return f"{self.description} ({amount}): we will take {money(taken)} off this charge, so you owe " \
-                   f"{money(owed)} for it."
-        return f"{self.description} ({amount}): this charge stands."
+                return _("%(item)s (%(amount)s): we will take %(gap)s off this charge, so you will owe %(gap)s "
+                         "for it.", item=item, amount=amount, gap=to_fill_in())
+            return _("%(item)s (%(amount)s): we will take %(taken)s off this charge, so you owe %(owed)s for it.",
+                     item=item, amount=amount, taken=money(taken), owed=money(owed))
+        return _("%(item)s (%(amount)s): this charge stands.", item=item, amount=amount)
 
 
 def items_of(dispute: Dispute) -> list[ItemOutcome]:
@@ -159,7 +154,10 @@ def draft_body(
         "money": money,
         "number_word": number_word,
         "day_words": day_words,
-        "to_fill_in": AMOUNT_TO_FILL_IN,
+        "to_fill_in": to_fill_in(),
+        "typed_in_english": typed_in_english,
+        "agreeing_in_english": any(typed_in_english(opinion.reason) for opinion in facts.agreeing),
+        "dissenting_in_english": any(typed_in_english(opinion.reason) for opinion in facts.dissenting),
         "ladder": ladder_of(dispute.company),
         "mediation": mediation_of(dispute.company),
     }
@@ -223,33 +221,53 @@ class Offer:
 
     @property
     def token_line(self) -> str:
-        return f"a {money(self.token_cents)} {self.token_kind or 'gift card'}" if self.token_cents else ""
+        """"a $25 gift card", in the language spoken now (the token's kind is quoted as it was typed)."""
+        if not self.token_cents:
+            return ""
+        if current_language() != "en" and self.token_kind:
+            return _("a gift of %(amount)s (in your property manager's words: “%(kind)s”)",
+                     amount=money(self.token_cents), kind=self.token_kind)
+        return _("a %(amount)s %(kind)s", amount=money(self.token_cents), kind=self.token_kind or _("gift card"))
+
+    @property
+    def token_task(self) -> str:
+        """"Send a $25 gift card": the manager's step, in English (staff read English)."""
+        return f"Send a {money(self.token_cents)} {self.token_kind or 'gift card'}" if self.token_cents else ""
 
     @property
     def concession_line(self) -> str:
         """"$50 back from your security deposit. It comes off the Door charge: you would then owe $210
-        for it instead of $260." (as the resident reads it)"""
+        for it instead of $260." (as the resident reads it, in the language spoken now)"""
         if not self.concession_cents:
             return ""
         line = self.concession_words.replace(AMOUNT, money(self.concession_cents))
-        charge, owed = self._charge_and_owed()
-        if charge is None:
+        owing = self._owing
+        if not owing:
             return line
+        owed = self._owed(owing)
+        charge = _("the %(item)s charge", item=owing[0].description) if len(owing) == 1 else \
+            _("what you still owe on the charges above")
         if owed is None:
-            return f"{line}. It comes off {charge}."
+            return _("%(line)s. It comes off %(charge)s.", line=line, charge=charge)
         left = money(max(owed - self.concession_cents, 0))
-        on_what = "for it" if len(self._owing) == 1 else "in all"
-        return f"{line}. It comes off {charge}: you would then owe {left} {on_what} instead of {money(owed)}."
+        if len(owing) == 1:
+            return _("%(line)s. It comes off %(charge)s: you would then owe %(left)s for it instead of %(owed)s.",
+                     line=line, charge=charge, left=left, owed=money(owed))
+        return _("%(line)s. It comes off %(charge)s: you would then owe %(left)s in all instead of %(owed)s.",
+                 line=line, charge=charge, left=left, owed=money(owed))
 
     @property
     def concession_task(self) -> str:
-        """"Return $50 from the security deposit (off the Door charge, leaving $210)": the manager's step."""
+        """"Return $50 from the security deposit (off the Door charge, leaving $210)": the manager's step
+        (in English: staff read English)."""
         if not self.concession_cents:
             return ""
         task = self.task_words.replace(AMOUNT, money(self.concession_cents))
-        charge, owed = self._charge_and_owed()
-        if charge is None:
+        owing = self._owing
+        if not owing:
             return task
+        owed = self._owed(owing)
+        charge = f"the {owing[0].description} charge" if len(owing) == 1 else "what you still owe on the charges above"
         left = f", leaving {money(max(owed - self.concession_cents, 0))}" if owed is not None else ""
         return f"{task} (off {charge}{left})"
 
@@ -257,16 +275,11 @@ class Offer:
     def _owing(self) -> list[ItemOutcome]:
         return [item for item in self.items if item.owed_cents != 0]
 
-    def _charge_and_owed(self) -> tuple[str | None, int | None]:
-        """The charge(s) a concession comes off (those still owed after the decision), and what is owed on
-        them (None while a compromise on one of them has no amount)."""
-        owing = self._owing
-        if not owing:
-            return None, None
-        owed = None if any(item.owed_cents is None for item in owing) else sum(item.owed_cents for item in owing)
-        if len(owing) == 1:
-            return f"the {owing[0].description} charge", owed
-        return "what you still owe on the charges above", owed
+    @staticmethod
+    def _owed(owing: list[ItemOutcome]) -> int | None:
+        """What is owed on the charges a concession comes off (those still owed after the decision); None
+        while a compromise on one of them has no amount."""
+        return None if any(item.owed_cents is None for item in owing) else sum(item.owed_cents for item in owing)
 
     @property
     def lines(self) -> list[str]:
@@ -280,7 +293,7 @@ def offer_of(letter: Letter, dispute: Dispute) -> Offer | None:
         token_kind=letter.token_kind,
         token_cents=letter.token_cents or None,
         concession_cents=letter.concession_cents or None,
-        concession_words=letter.concession_line or f"{AMOUNT} credited to your account",
+        concession_words=letter.concession_line or _("%(amount)s credited to your account", amount=AMOUNT),
         task_words=letter.concession_task or f"Credit {AMOUNT} to the resident's account",
         expires_dt=letter.offer_expires_dt,
         items=items_of(dispute),
@@ -306,6 +319,8 @@ def letter_context(
         "unit": dispute.unit,
         "property": dispute.unit.property if dispute.unit is not None else None,
         "dated_dt": dated_dt,
+        "language": current_language(),
+        "typed_in_english": typed_in_english,
         "subject": letter.subject,
         **_split_for_offer(letter.body_text),
         "offer": offer_of(letter, dispute),
@@ -317,13 +332,14 @@ def letter_context(
     }
 
 
-_NEXT_STEPS = re.compile(r"^(?:what happens next|next steps?)\b", re.I)
+_NEXT_STEPS = re.compile(r"^(?:what happens next|next steps?|próximos pasos|lo que sigue)\b", re.I)
 
 
 def _split_for_offer(body_text: str) -> dict:
     """The words before and after the offer: it sits just before "What happens next", if the
-    letter has such a paragraph, else after the words."""
-    paragraphs = re.split(r"\n\s*\n", tidy_text(body_text).strip())
+    letter has such a paragraph, else after the words. In a letter in another language than English,
+    a paragraph the manager wrote in English is shown after a note saying so."""
+    paragraphs = [_with_language_note(p) for p in re.split(r"\n\s*\n", tidy_text(body_text).strip())]
     at = next((i for i, p in enumerate(paragraphs) if _NEXT_STEPS.match(p.strip())), len(paragraphs))
     before, after = "\n\n".join(paragraphs[:at]), "\n\n".join(paragraphs[at:])
     return {
@@ -332,6 +348,14 @@ def _split_for_offer(body_text: str) -> dict:
         "body_text": before,
         "body_text_after_offer": after,
     }
+
+
+def _with_language_note(paragraph: str) -> str:
+    """The paragraph, after a note in the letter's language when it is the manager's English (a quotation,
+    the resident's own words, is left as it is)."""
+    if paragraph.lstrip().startswith(">") or not typed_in_english(paragraph):
+        return paragraph
+    return _("This paragraph was written by your property manager in English:") + "\n\n" + paragraph
 
 
 def ladder_of(company) -> dict | None:
@@ -344,6 +368,7 @@ def ladder_of(company) -> dict | None:
         "supervisor_phone": company.supervisor_phone,
         "supervisor_email": company.supervisor_email,
         "home_office_phone": company.home_office_phone,
+        "reach": how_to_reach(company.supervisor_name, company.supervisor_phone, company.supervisor_email),
     }
 
 

@@ -3,8 +3,9 @@
 The check advises; it does not forbid. A manager may send a letter with a blocking finding with a
 reason, and that reason is kept. The rules (phrases to avoid with a kinder way to say each, what
 counts as an apology and what only sounds like one, what marks each part of a letter) are data, in
-``tone_rules.yaml`` beside this module. Phrases are matched case-insensitively on the words the
-resident will read.
+``tone_rules.yaml`` beside this module, one set per language: a letter is read with the rules of the
+language it is written in (English's, for a language without its own). Phrases are matched
+case-insensitively on the words the resident will read.
 
 Two checks: ``check_tone`` reads any text written to a resident (a letter's words, an email);
 ``check_letter`` reads a whole outcome letter as the resident will get it, frame and all, for the
@@ -18,6 +19,8 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+
+from .wording import looks_english
 
 RULES_FILE = Path(__file__).with_name("tone_rules.yaml")
 
@@ -44,27 +47,37 @@ class _Avoid:
 
 @dataclass(frozen=True)
 class ToneRules:
+    language: str
     avoid: tuple[_Avoid, ...]
     markers: dict[str, tuple[re.Pattern, ...]]
-    max_grade: float
+    readability: dict
 
     def found(self, kind: str, text: str) -> bool:
         return any(pattern.search(text) for pattern in self.markers[kind])
 
 
+_KINDS = ("apology", "not_apology", "restatement", "next_step", "thanks", "late", "feedback", "options",
+          "date", "ladder", "mediation", "gap")
+
+
 @cache
-def rules() -> ToneRules:
-    """The rules file, compiled once."""
-    data = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+def _rules_file() -> dict:
+    return yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+
+
+@cache
+def rules(language: str = "en") -> ToneRules:
+    """The rules for text in ``language`` (English's for a language that has none), compiled once."""
+    data = _rules_file()
+    language = language if language in data else "en"
+    data = data[language]
 
     def compiled(patterns) -> tuple[re.Pattern, ...]:
         return tuple(re.compile(p, re.I) for p in patterns)
 
     avoid = tuple(_Avoid(rule["code"], compiled(rule["patterns"]), rule["why"].strip(), rule["kinder"].strip())
                   for rule in data["avoid"])
-    kinds = ("apology", "not_apology", "restatement", "next_step", "thanks", "late", "feedback", "options",
-             "date", "ladder", "mediation")
-    return ToneRules(avoid, {kind: compiled(data[kind]) for kind in kinds}, float(data["readability"]["max_grade"]))
+    return ToneRules(language, avoid, {kind: compiled(data[kind]) for kind in _KINDS}, data["readability"])
 
 
 def _plain(text: str) -> str:
@@ -74,30 +87,29 @@ def _plain(text: str) -> str:
 
 # Any text to a resident ---------------------------------------------------------------------------
 
-def check_tone(text: str, *, resident_words: list[str] = (), is_late: bool = False) -> list[ToneFlag]:
-    """Flags for ``text``: phrases to avoid, then the parts a reply must not leave out.
+def check_tone(text: str, *, resident_words: list[str] = (), is_late: bool = False,
+               language: str = "en") -> list[ToneFlag]:
+    """Flags for ``text`` (written in ``language``): phrases to avoid, then the parts a reply must not
+    leave out.
 
     ``resident_words`` are what the resident wrote (the issue, their details): quoting a good piece
     of them counts as restating the issue. ``is_late`` asks for an apology for the delay.
     """
-    the_rules = rules()
+    the_rules = rules(language)
     text = _plain(text)
-    flags: list[ToneFlag] = []
-    remaining = text
-    for rule in the_rules.avoid:
-        found: list[str] = []
-        for pattern in rule.patterns:
-            found += [match.group(0).strip(" ,.!\n") for match in pattern.finditer(remaining)]
-            # A phrase found once is flagged once, and never counts towards the apology it imitates.
-            remaining = pattern.sub(" ", remaining)
-        if found:
-            flags.append(ToneFlag(rule.code, rule.why, " … ".join(dict.fromkeys(found)), rule.kinder))
+    flags, remaining = _phrases_to_avoid(text, the_rules)
+    if the_rules.language != "en":
+        # A paragraph the manager wrote in English, in a letter in another language, is read by the
+        # English rules too.
+        english = "\n\n".join(p for p in re.split(r"\n\s*\n", text) if looks_english(p))
+        codes = {flag.code for flag in flags}
+        flags += [flag for flag in _phrases_to_avoid(english, rules("en"))[0] if flag.code not in codes]
     for pattern in the_rules.markers["not_apology"]:
         remaining = pattern.sub(" ", remaining)
     if not the_rules.found("apology", remaining):
         flags.append(ToneFlag("missing_apology", "Say you are sorry for the situation. It is not an admission of "
                                                  "guilt; it shows you care.",
-                              kinder="I'm sorry you have had this trouble, and for the time it has cost you."))
+                              kinder=_KINDER_APOLOGY.get(the_rules.language, _KINDER_APOLOGY["en"])))
     if not (the_rules.found("restatement", text) or _quotes_resident(text, resident_words)):
         flags.append(ToneFlag("missing_restatement", "Restate the issue as the resident put it, so they know they "
                                                      "were heard and the answer fits the problem."))
@@ -111,6 +123,27 @@ def check_tone(text: str, *, resident_words: list[str] = (), is_late: bool = Fal
     return flags
 
 
+_KINDER_APOLOGY = {
+    "en": "I'm sorry you have had this trouble, and for the time it has cost you.",
+    "es": "Siento mucho los problemas que ha tenido, y el tiempo que le han costado.",
+}
+
+
+def _phrases_to_avoid(text: str, the_rules: ToneRules) -> tuple[list[ToneFlag], str]:
+    """Flags for the phrases to avoid in ``text``, and the text left once they are set aside."""
+    flags: list[ToneFlag] = []
+    remaining = text
+    for rule in the_rules.avoid:
+        found: list[str] = []
+        for pattern in rule.patterns:
+            found += [match.group(0).strip(" ,.!\n") for match in pattern.finditer(remaining)]
+            # A phrase found once is flagged once, and never counts towards the apology it imitates.
+            remaining = pattern.sub(" ", remaining)
+        if found:
+            flags.append(ToneFlag(rule.code, rule.why, " … ".join(dict.fromkeys(found)), rule.kinder))
+    return flags, remaining
+
+
 # A whole outcome letter ---------------------------------------------------------------------------
 
 def check_letter(
@@ -120,32 +153,34 @@ def check_letter(
     offer_lines: list[str] = (),
     is_against_resident: bool,
     is_without_mediation: bool,
+    language: str = "en",
 ) -> list[ToneFlag]:
     """The parts a written outcome must have, read in ``letter_text`` (the letter as the resident gets
     it: the manager's words in the company's frame); options are counted in ``own_words`` (the
     manager's words) and ``offer_lines``, and the readability is that of ``own_words``, less quotations.
 
-    ``is_against_resident``: the decision went against the resident, so they need at least two
-    options. ``is_without_mediation``: the company chose to name no mediation service.
+    ``language``: the letter's language, whose rules read it. ``is_against_resident``: the decision went
+    against the resident, so they need at least two options. ``is_without_mediation``: the company chose
+    to name no mediation service.
     """
-    the_rules = rules()
+    the_rules = rules(language)
     text = _plain(letter_text)
     flags: list[ToneFlag] = []
-    gaps = _GAP.findall(own_words)
+    gaps = [match.group(0) for pattern in the_rules.markers["gap"] for match in pattern.finditer(own_words)]
     if gaps:
         flags.append(ToneFlag("gap_to_fill", "The letter still has a gap the draft left for you to fill in: say "
                                              "what it is before the letter goes.", " … ".join(dict.fromkeys(gaps))))
     if not the_rules.found("feedback", text):
         flags.append(ToneFlag("missing_feedback", "Give the team's honest feedback: what the team found, "
                                                   "and where we might have been wrong."))
-    options = len(offer_lines) + count_options(without_quotations(own_words))
+    options = len(offer_lines) + count_options(without_quotations(own_words), language)
     if is_against_resident and options < 2:
         flags.append(ToneFlag(
             "too_few_options",
             f"The decision goes against the resident, and the letter offers {_how_many(options)}. "
             "Present at least two options, as many as you can (a payment plan, going over the records "
             "together, a token, a small concession).",
-            kinder="If you would like, I can go over the inspection photos with you. Another option is ...",
+            kinder=_KINDER_OPTIONS.get(the_rules.language, _KINDER_OPTIONS["en"]),
         ))
     if not the_rules.found("date", text):
         flags.append(ToneFlag("missing_date", "Give a date for the next step, so the resident knows when to "
@@ -157,25 +192,46 @@ def check_letter(
     if not is_without_mediation and not the_rules.found("mediation", text):
         flags.append(ToneFlag("missing_mediation", "Name the outside mediation service the resident can turn "
                                                    "to (Settings), or choose to name none."))
-    grade = reading_grade(without_quotations(own_words))
-    if grade > the_rules.max_grade:
-        flags.append(ToneFlag(
-            "hard_to_read",
-            f"This reads at school grade {grade:.1f}; aim at grade {the_rules.max_grade:.0f} or below. "
-            "Use shorter sentences and everyday words.",
-            is_blocking=False,
-        ))
+    flags += _readability_flags(without_quotations(own_words), the_rules)
     return flags
 
 
-# A gap a draft leaves for the manager, such as "[amount to fill in]": the letter cannot go with one.
-_GAP = re.compile(r"\[[^\[\]\n]*\bfill in\b[^\[\]\n]*\]", re.I)
+_KINDER_OPTIONS = {
+    "en": "If you would like, I can go over the inspection photos with you. Another option is ...",
+    "es": "Si lo desea, puedo revisar con usted las fotos de la inspección. Otra opción es ...",
+}
 
 
-def count_options(text: str) -> int:
+def _readability_flags(text: str, the_rules: ToneRules) -> list[ToneFlag]:
+    """Advice when the manager's own words are hard to read, measured the way of the letter's language:
+    English by its Flesch-Kincaid grade, Spanish by Fernández-Huerta's ease (a Spanish text is never
+    graded by an English formula)."""
+    measure = the_rules.readability
+    if "max_grade" in measure:
+        grade = reading_grade(text)
+        if grade > float(measure["max_grade"]):
+            return [ToneFlag(
+                "hard_to_read",
+                f"This reads at school grade {grade:.1f}; aim at grade {float(measure['max_grade']):.0f} or below. "
+                "Use shorter sentences and everyday words.",
+                is_blocking=False,
+            )]
+    if "min_ease" in measure:
+        ease = reading_ease_spanish(text)
+        if ease < float(measure["min_ease"]):
+            return [ToneFlag(
+                "hard_to_read",
+                f"This Spanish reads as hard (Fernández-Huerta ease {ease:.0f}; aim at "
+                f"{float(measure['min_ease']):.0f} or above). Use shorter sentences and everyday words.",
+                is_blocking=False,
+            )]
+    return []
+
+
+def count_options(text: str, language: str = "en") -> int:
     """The sentences and list items that offer the resident a choice."""
     pieces = [piece for line in _plain(text).splitlines() for piece in re.split(r"(?<=[.!?])\s+", line)]
-    return sum(1 for piece in pieces if rules().found("options", piece))
+    return sum(1 for piece in pieces if rules(language).found("options", piece))
 
 
 def _how_many(number: int) -> str:
@@ -221,6 +277,32 @@ def syllables(word: str) -> int:
         word = word[:-1]
     groups = re.findall(r"[aeiouy]+", word)
     return max(1, len(groups))
+
+
+_SPANISH_WORD = re.compile(r"[a-záéíóúüñ]+", re.I)
+_STRONG = "aeoáéóíú"  # vowels that make a syllable of their own beside another ("le-er", "dí-a")
+
+
+def reading_ease_spanish(text: str) -> float:
+    """Fernández-Huerta's reading ease of Spanish ``text`` (Flesch's formula fitted to Spanish):
+    206.84 − 60 × syllables per word − 1.02 × words per sentence. Above 70 is easy, 60–70 plain,
+    below 50 hard. Sentences end as for ``reading_grade``; text with no words reads as easy (100)."""
+    sentences = [s for s in re.split(r"[.!?]+|\n", text) if _SPANISH_WORD.search(s)]
+    words = _SPANISH_WORD.findall(text)
+    if not words:
+        return 100.0
+    syllable_count = sum(spanish_syllables(word) for word in words)
+    return 206.84 - 60 * syllable_count / len(words) - 1.02 * len(words) / len(sentences)
+
+
+def spanish_syllables(word: str) -> int:
+    """A Spanish word's syllables: its groups of vowels, each pair of strong vowels side by side
+    ("pa-se-ar") split in two; a "u" after "q" or before "e"/"i" after "g" is silent anyway."""
+    word = word.lower()
+    count = 0
+    for group in re.findall(r"[aeiouáéíóúü]+", word):
+        count += 1 + sum(1 for a, b in zip(group, group[1:]) if a in _STRONG and b in _STRONG)
+    return max(1, count)
 
 
 def _normalise(text: str) -> str:

@@ -60,6 +60,12 @@ class Letter(Base):
     # company changes its phrases.
     concession_line: Mapped[str] = mapped_column(String(300), default="", server_default="")
     concession_task: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # The language the letter was written in (the resident's when it was drafted): its text, HTML and PDF
+    # are always rendered in it, so a later change of the resident's language never changes a sent letter.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    # A letter drafted in another language than English, as drafted, in English: what the manager reads
+    # beside the draft they edit, so they know what it says.
+    english_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     offer_expires_dt: Mapped[datetime | None]
     offer_response: Mapped[str | None] = mapped_column(String(12))  # accepted / declined
     offer_response_dt: Mapped[datetime | None]

@@ -10,10 +10,12 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ...extensions import db
-from ...letters.render import AMOUNT, AMOUNT_TO_FILL_IN, DecisionFacts, ItemOutcome, items_of, offer_of
+from ...i18n import current_language
+from ...letters.render import AMOUNT, DecisionFacts, ItemOutcome, items_of, number_word, offer_of, to_fill_in
 from ...models import Company, Dispute, Letter, Submission
 from ...presentation import money
 from ...workflow.definition import Decision
@@ -25,7 +27,6 @@ from ..panel.result import Team, ballot_of, team_of
 # The letter promises an accepted offer is carried out within this many (working) days; the
 # manager's fulfilment task is due then.
 FULFIL_WITHIN_DAYS = 5
-_COUNT_WORDS = {2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight", 9: "Nine"}
 
 
 def latest_submission(dispute: Dispute) -> Submission | None:
@@ -47,7 +48,8 @@ def resident_words(dispute: Dispute) -> list[str]:
 def decision_facts(dispute: Dispute) -> DecisionFacts:
     """What was decided and what the team said (anonymised as the company wishes, by the panel's
     count), with the offer the team recommended, kept within the company's limits and rounded to the
-    company's step for tokens, and the dispute's kind in words."""
+    company's step for tokens, and the dispute's kind in words (in the language spoken now: the notes for
+    the manager stay in English)."""
     company = dispute.company
     team = team_of(dispute)
     result = tally(dispute, team)
@@ -62,8 +64,8 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         team_size=result.seated,
         voted=result.voted,
         was_split=result.is_quorate,
-        matter=phrases.matter,
-        concession_line=phrases.concession_line(AMOUNT),
+        matter=_matter(phrases),
+        concession_line=_concession_line(phrases),
         concession_task=phrases.concession_task(AMOUNT),
         asked_cents=submission.suggested_amount_cents if submission is not None else None,
         agreeing=_grouped([o for o in result.opinions if o.choice == decision]),
@@ -100,14 +102,36 @@ def decision_facts(dispute: Dispute) -> DecisionFacts:
         facts.notes_for_manager.append(
             "The team met the resident partway on " + ", ".join(vague) + " without saying how much: say in the "
             "letter how much comes off each of these charges (where the draft says "
-            f"{AMOUNT_TO_FILL_IN})."
+            f"{to_fill_in()})."
         )
     elif decision == Decision.COMPROMISE and not facts.items and not (facts.token_cents or facts.concession_cents):
         facts.notes_for_manager.append(
             "The team chose a compromise but recommended no amount: say in the letter what the compromise is "
-            f"(where the draft says {AMOUNT_TO_FILL_IN}), or set a concession."
+            f"(where the draft says {to_fill_in()}), or set a concession."
         )
     return facts
+
+
+def _is_in_letter_language(phrases) -> bool:
+    """The category's phrases are in the language the letter is written in (a company may not have
+    given them in every language)."""
+    return getattr(phrases, "language", "en") == current_language()
+
+
+def _matter(phrases) -> str:
+    """The dispute's kind in a sentence; where the company gave it only in another language, the letter
+    names it plainly in its own rather than mix two languages in one sentence."""
+    return phrases.matter if _is_in_letter_language(phrases) else _("the matter you raised with us")
+
+
+def _concession_line(phrases) -> str:
+    """What money given back means, with AMOUNT; where the company gave it only in another language
+    (English), the letter says so and quotes it."""
+    line = phrases.concession_line(AMOUNT)
+    if _is_in_letter_language(phrases):
+        return line
+    return _("%(amount)s for you (your property manager describes it in English: “%(english)s”)",
+             amount=AMOUNT, english=line)
 
 
 def _call_of(team: Team) -> tuple[date | None, int]:
@@ -155,13 +179,24 @@ def _grouped(opinions: list[Opinion]) -> list[Opinion]:
     grouped, seen = [], set()
     for opinion in opinions:
         key = (opinion.author, " ".join(opinion.reason.split()).lower())
-        if opinion.author != ANONYMOUS_AUTHOR or counts[key] == 1:
+        if opinion.author != ANONYMOUS_AUTHOR:
             grouped.append(opinion)
+        elif counts[key] == 1:
+            grouped.append(Opinion(opinion.choice, opinion.reason, _("A team member")))
         elif key not in seen:
             seen.add(key)
-            grouped.append(Opinion(opinion.choice, opinion.reason, f"{_COUNT_WORDS.get(counts[key], counts[key])} "
-                                                                   "team members"))
+            grouped.append(SharedOpinion(opinion.choice, opinion.reason,
+                                         _("%(count)s team members", count=number_word(counts[key]).capitalize()),
+                                         count=counts[key]))
     return grouped
+
+
+@dataclass
+class SharedOpinion(Opinion):
+    """Words that ``count`` anonymous members wrote alike, quoted once (a language may say "wrote" in the
+    plural: "escribieron")."""
+
+    count: int = 1
 
 
 # What the company promised -----------------------------------------------------------------------
@@ -218,7 +253,7 @@ def fulfilment_steps(letter: Letter, dispute: Dispute, *, with_offer: bool) -> l
     offer = offer_of(letter, dispute) if with_offer else None
     steps = decision_steps(dispute, has_offer=letter.has_offer)
     if offer and offer.token_cents:
-        steps.append(Step(f"Send {offer.token_line}", offer.token_line))
+        steps.append(Step(offer.token_task, offer.token_line))
     if offer and offer.concession_cents:
         steps.append(Step(offer.concession_task, offer.concession_line))
     return steps

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -15,6 +16,7 @@ from ...clock import now_utc
 from ...errors import InvalidInput, NotFound, WrongState
 from ...extensions import db
 from ...history import record_event
+from ...i18n import current_language, speaking, spoken
 from ...letters import render
 from ...letters.tone import ToneFlag, check_letter, check_tone
 from ...models import UNSENT, Dispute, Letter, LetterStatus
@@ -78,19 +80,24 @@ def tone_flags(letter: Letter) -> list[ToneFlag]:
     """The tone check for a letter as it stands, for a page to show before approving: the manager's
     words, then the letter as the resident would get it if it were sent now (the frame adds the
     offer, the date to confirm receipt by, the ladder and mediation, so only what is really missing
-    is flagged)."""
+    is flagged). A letter is checked with the rules of the language it is written in."""
     dispute = dispute_of(letter)
     now = now_utc()
     is_late = not letter.is_correction and is_past_promise(dispute, now)
-    flags = check_tone(letter.body_text, resident_words=resident_words(dispute), is_late=is_late)
-    context = sending_context(letter, dispute, now)
-    offer = context["offer"]
+    flags = check_tone(letter.body_text, resident_words=resident_words(dispute), is_late=is_late,
+                       language=letter.language)
+    with speaking(letter.language):
+        context = sending_context(letter, dispute, now)
+        offer = context["offer"]
+        letter_text = render.render_text(context)
+        offer_lines = offer.lines if offer is not None else []
     flags += check_letter(
-        render.render_text(context),
+        letter_text,
         own_words=letter.body_text,
-        offer_lines=offer.lines if offer is not None else [],
+        offer_lines=offer_lines,
         is_against_resident=dispute.decision == Decision.UPHOLD,
         is_without_mediation=dispute.company.is_without_mediation,
+        language=letter.language,
     )
     return flags
 
@@ -115,10 +122,27 @@ def sending_context(letter: Letter, dispute: Dispute, now: datetime) -> dict:
 
 
 def preview_html(letter: Letter) -> Markup:
-    """The letter as it would read if sent now (for the manager's page); safe to insert."""
+    """The letter as it would read if sent now (for the manager's page), in its own language; safe to insert."""
     dispute = dispute_of(letter)
-    context = render.letter_context(letter, dispute, dated_dt=letter.sent_dt, corrects=corrected_letter(letter))
-    return Markup(render.render_fragment(context))
+    with speaking(letter.language):
+        context = render.letter_context(letter, dispute, dated_dt=letter.sent_dt, corrects=corrected_letter(letter))
+        return Markup(render.render_fragment(context))
+
+
+def _english_draft_html(letter: Letter, dispute: Dispute, *, is_late: bool) -> str:
+    """The letter in another language than English, drafted again in English from the same decision:
+    what the manager reads beside the draft, so they know what it says."""
+    with speaking("en"):
+        facts = decision_facts(dispute)
+        english = Letter(
+            dispute_id=dispute.id, version=letter.version, language="en", subject=_subject(dispute),
+            body_text=render.draft_body(dispute, facts, submission=latest_submission(dispute), is_late=is_late,
+                                        fulfil_days=FULFIL_WITHIN_DAYS),
+            token_kind=letter.token_kind, token_cents=letter.token_cents, concession_cents=letter.concession_cents,
+            concession_line=facts.concession_line, concession_task=facts.concession_task,
+        )
+        context = render.letter_context(english, dispute, dated_dt=None)
+        return render.render_fragment(context)
 
 
 def letter_pdf_filename(letter: Letter) -> str:
@@ -139,18 +163,25 @@ def draft_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | Non
         raise WrongState("There is no decision yet: the letter is written from the team's decision.",
                          allowed=dispute_engine.allowed(dispute))
     now = now_utc()
-    facts = decision_facts(dispute)
     is_late = is_past_promise(dispute, now)
     for old in letters_of(dispute):
         if old.status in UNSENT:
             old.status = "superseded"
+    # Written in the resident's language (English when Resolver does not speak theirs), for good: the
+    # letter keeps the language it was written in.
+    language = spoken(dispute.resident.preferred_language)
+    with speaking(language):
+        facts = decision_facts(dispute)
+        subject = _subject(dispute)
+        body_text = render.draft_body(dispute, facts, submission=latest_submission(dispute), is_late=is_late,
+                                      fulfil_days=FULFIL_WITHIN_DAYS)
     letter = Letter(
         dispute_id=dispute.id,
         version=_next_version(dispute),
+        language=language,
         status=LetterStatus.DRAFT,
-        subject=_subject(dispute),
-        body_text=render.draft_body(dispute, facts, submission=latest_submission(dispute), is_late=is_late,
-                                    fulfil_days=FULFIL_WITHIN_DAYS),
+        subject=subject,
+        body_text=body_text,
         token_kind=facts.token_kind if facts.token_cents else "",
         token_cents=facts.token_cents,
         concession_cents=facts.concession_cents,
@@ -163,6 +194,8 @@ def draft_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | Non
     db.session.flush()
     letter.tone_flags = [flag.as_dict() for flag in tone_flags(letter)]
     letter.body_html = str(preview_html(letter))
+    if language != "en":
+        letter.english_html = _english_draft_html(letter, dispute, is_late=is_late)
     dispute_engine.fire(dispute, "draft_outcome", actor=actor, now=now,
                         data={"letter_id": letter.id, "version": letter.version})
     return letter
@@ -278,6 +311,8 @@ def correct_letter(actor: Actor, dispute: Dispute, *, expected_version: int | No
         dispute_id=dispute.id,
         version=_next_version(dispute),
         corrects_letter_id=original.id,
+        language=original.language,
+        english_html=original.english_html,
         status=LetterStatus.DRAFT,
         subject=original.subject,
         body_text=original.body_text,
@@ -316,7 +351,11 @@ def _next_version(dispute: Dispute) -> int:
 
 
 def _subject(dispute: Dispute) -> str:
-    return f"Our written reply about {phrases_of(dispute).matter}"
+    """The letter's subject, in the language spoken now."""
+    phrases = phrases_of(dispute)
+    if getattr(phrases, "language", "en") == current_language():
+        return _("Our written reply about %(matter)s", matter=phrases.matter)
+    return _("Our written reply about the matter you raised with us")
 
 
 def _require_unsent(letter: Letter) -> None:

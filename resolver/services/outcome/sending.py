@@ -11,6 +11,7 @@ from ...clock import now_utc
 from ...errors import GuardFailed, WrongState
 from ...files import store_bytes
 from ...history import record_event
+from ...i18n import speaking
 from ...letters import render
 from ...letters.pdf import html_to_pdf
 from ...links import current_link, issue_link, link_url
@@ -53,13 +54,15 @@ def send_outcome(actor: Actor, dispute: Dispute, *, expected_version: int | None
         raise GuardFailed("Approve the letter before sending it.")
     check_offer(dispute, letter.token_kind, letter.token_cents, letter.concession_cents)
     now = now_utc()
-    context = sending_context(letter, dispute, now)
-    follow_up_due, corrects = context["follow_up_due_dt"], context["corrects"]
-    offer_expires = context["offer"].expires_dt if context["offer"] is not None else None
-    # Everything that can fail comes first; nothing has changed yet.
-    pdf = html_to_pdf(render.render_document(context))
-    fragment = render.render_fragment(context)
-    text = render.render_text(context)
+    # The letter goes in the language it was written in, whatever the resident's language is now.
+    with speaking(letter.language):
+        context = sending_context(letter, dispute, now)
+        follow_up_due, corrects = context["follow_up_due_dt"], context["corrects"]
+        offer_expires = context["offer"].expires_dt if context["offer"] is not None else None
+        # Everything that can fail comes first; nothing has changed yet.
+        pdf = html_to_pdf(render.render_document(context))
+        fragment = render.render_fragment(context)
+        text = render.render_text(context)
     pdf_sha256 = store_bytes(pdf)
 
     is_late = is_past_promise(dispute, now) and not is_correction

@@ -43,7 +43,7 @@ _FREE_TEXT = {
     Task: ("title", "done_note"),
     Vote: ("reason",),
     PanelSeat: ("recusal_reason", "conflict_note"),
-    Letter: ("subject", "body_html", "body_text", "tone_override_reason"),
+    Letter: ("subject", "body_html", "body_text", "tone_override_reason", "english_html"),
     OutboxEmail: ("subject", "body_text", "body_html"),
 }
 _DISPUTE_TEXT = ("issue", "what_was_fixed", "company_position", "decision_note", "close_reason")
