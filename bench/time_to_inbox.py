@@ -12,6 +12,7 @@ receipt that arrives sooner was sent because the commit woke a worker (``resolve
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import socket
@@ -193,7 +194,7 @@ def listeners(app) -> int:
 
 
 def on_postgres_with_two_workers(count: int, workdir: Path) -> list[float]:
-    import io
+    from resolver.extensions import db
 
     url = postgres_database("time_to_inbox")
     with mail_server() as (mail_port, arrivals):
@@ -222,8 +223,6 @@ def on_postgres_with_two_workers(count: int, workdir: Path) -> list[float]:
 
             seconds = measure(send_form, paths, arrivals)
         with app.app_context():
-            from resolver.extensions import db
-
             db.engine.dispose()
         return seconds
 

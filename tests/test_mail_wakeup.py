@@ -58,7 +58,7 @@ def worker_in_this_process(app):
     assert not thread.is_alive()
 
 
-def idle_after_first_rounds(worker: Worker, smtp, address: str) -> None:
+def wait_out_the_invitation(smtp, address: str) -> None:
     """Let the worker send what was queued before it started (the resident's invitation) and settle."""
     assert arrived(smtp, address), "the invitation queued before the worker started went out"
     deadline = time.monotonic() + 10
@@ -73,7 +73,7 @@ def test_a_receipt_queued_by_a_web_request_reaches_the_inbox_without_waiting_for
     client, smtp, waiting, worker_in_this_process
 ):
     resident = waiting.resident.email
-    idle_after_first_rounds(worker_in_this_process, smtp, resident)
+    wait_out_the_invitation(smtp, resident)
 
     sent = ResidentForm(client, waiting).send(details="The carpet was spotless when I left.")
     assert sent.status_code == 303
