@@ -34,6 +34,8 @@ BENCHMARKS = (
     "letter_render",
     "mail_throughput",
     "portfolio_import",
+    "time_to_inbox",
+    "cold_start",
 )
 
 

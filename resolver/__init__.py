@@ -7,8 +7,6 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import event
-from sqlalchemy.engine import Engine as SQLAlchemyEngine
 
 from .config import Config, from_environment
 from .resources import resource_dir
@@ -61,17 +59,6 @@ def _configure_database(app: Flask) -> None:
         options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         options.setdefault("connect_args", {}).setdefault("timeout", 30)
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
-
-
-@event.listens_for(SQLAlchemyEngine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record):
-    if type(dbapi_connection).__module__.startswith("sqlite3"):
-        cursor = dbapi_connection.cursor()
-        # WAL lets pages read while the worker writes; foreign keys are off in SQLite unless asked.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
 
 
 def _configure_proxy(app: Flask) -> None:

@@ -17,16 +17,20 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from .backup.commands import backup, restore
-from .workflow.diagram import mermaid_diagram
 from .storage.commands import require_storage, storage
 
 ROLES = ("manager", "supervisor")
 
 
+def all_commands() -> tuple[click.Command, ...]:
+    """Resolver's commands. Defining them builds no app and imports no model, so `resolver --help`
+    lists them at once (``resolver.__main__``); each builds the app when it runs."""
+    return (init, create_company, create_user, demo, serve, worker, tick, diagram, verify_history, storage, backup,
+            restore)
+
+
 def register_commands(app: Flask) -> None:
-    commands = (init, create_company, create_user, demo, serve, worker, tick, diagram, verify_history, storage, backup,
-                restore)
-    for command in commands:
+    for command in all_commands():
         app.cli.add_command(command)
 
 
@@ -381,4 +385,6 @@ def _interrupt(*_ignored) -> None:
 @with_appcontext
 def diagram(workflow_name: str) -> None:
     """Print the workflow as a Mermaid state diagram (the README's diagram is this output)."""
+    from .workflow.diagram import mermaid_diagram
+
     click.echo(mermaid_diagram(workflow_name), nl=False)

@@ -1,8 +1,9 @@
 """Queueing email: render a template pair and write it to the outbox in the caller's transaction.
 
-The worker sends it later (``resolver.mail``). Rendering now, not at send time, means the email says
-exactly what was true when the change that caused it committed. Only its links wait: they are written
-relative to the public address (``links.email_url``), which the worker fills in as it sends.
+The worker sends it as soon as the transaction commits (``resolver.wakeup``, ``resolver.mail``).
+Rendering now, not at send time, means the email says exactly what was true when the change that
+caused it committed. Only its links wait: they are written relative to the public address
+(``links.email_url``), which the worker fills in as it sends.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .clock import now_utc
 from .extensions import db
 from .links import has_links
 from .models import OutboxEmail
+from .wakeup import mark_email_queued
 
 
 def render_email(template: str, context: dict) -> tuple[str, str, str]:
@@ -70,4 +72,5 @@ def queue_email(
         next_attempt_dt=now_utc(),
     )
     db.session.add(email)
+    mark_email_queued(db.session())  # the sender is woken when this commits
     return email

@@ -2,6 +2,10 @@
 log's old rows by day; file residents' replies from the mailbox, when one is set; and back up when a
 backup is due (``resolver.backup.schedule``).
 
+Between rounds it waits ``poll_seconds``, or less: a commit that queues email wakes it at once
+(``resolver.wakeup``), so email leaves within a second; the poll finds whatever a wake-up missed,
+and the deadlines that fall due.
+
 Deadlines are rows and emails are rows, so the worker keeps nothing in memory: stopping it at
 any moment loses nothing, and several workers may run at once (each round claims its rows).
 A stop request (SIGTERM, SIGINT, or ``Worker.stop()``) lets the round in hand finish, then exits.
@@ -17,6 +21,7 @@ from flask import Flask
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
+from .wakeup import listening
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,7 @@ class Worker:
         self.app = app
         self.poll_seconds = float(poll_seconds if poll_seconds is not None else app.config["WORKER_POLL_SECONDS"])
         self._stopping = threading.Event()
+        self._woken = threading.Event()  # email was queued, or the worker is asked to stop
         self.rounds = 0
 
     @property
@@ -89,25 +95,33 @@ class Worker:
     def stop(self, *_ignored) -> None:
         """Ask the loop to end after the round in hand (safe to call from a signal handler)."""
         self._stopping.set()
+        self._woken.set()
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
 
     def run(self) -> None:
-        """Loop until stopped: work while there is work, wait ``poll_seconds`` when a round is idle."""
-        while not self._stopping.is_set():
-            try:
-                result = run_round(self.app)
-            except Exception:  # a database hiccup must not end the loop; the rows are still there
-                log.exception("worker round failed; trying again in %.0f s", self.poll_seconds)
-                result = Round()
+        """Loop until stopped: work while there is work; when a round is idle, wait until email is
+        queued or ``poll_seconds`` pass."""
+        with listening(self._woken, self.app.config["SQLALCHEMY_DATABASE_URI"]):
+            while not self._stopping.is_set():
+                self._woken.clear()  # what is queued from here on wakes the wait below
+                result = self._round()
+                if result.is_idle and not self._stopping.is_set():
+                    self._woken.wait(self.poll_seconds)
+                elif not result.is_idle:
+                    log.info("fired %d timers, sent %d emails, erased %d disputes' personal data, received %d "
+                             "replies", result.fired, result.sent, result.erased, result.received)
+
+    def _round(self) -> Round:
+        try:
+            return run_round(self.app)
+        except Exception:  # a database hiccup must not end the loop; the rows are still there
+            log.exception("worker round failed; trying again in %.0f s", self.poll_seconds)
+            return Round()
+        finally:
             self.rounds += 1
-            if not result.is_idle:
-                log.info("fired %d timers, sent %d emails, erased %d disputes' personal data, received %d replies",
-                         result.fired, result.sent, result.erased, result.received)
-                continue
-            self._stopping.wait(self.poll_seconds)
 
     def start_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="resolver-worker", daemon=True)

@@ -16,7 +16,18 @@ from __future__ import annotations
 
 from .checked import CorruptFile
 from .manifest import BackupError, Manifest, complete_backups
-from .restore import restore_backup
-from .take import take_backup
 
 __all__ = ["BackupError", "CorruptFile", "Manifest", "complete_backups", "restore_backup", "take_backup"]
+
+
+def __getattr__(name: str):
+    # Taking and restoring need the models and Alembic: loaded when first used, not by `resolver --help`.
+    if name == "take_backup":
+        from .take import take_backup
+
+        return take_backup
+    if name == "restore_backup":
+        from .restore import restore_backup
+
+        return restore_backup
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,7 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import wraps
+from functools import cache, wraps
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -36,13 +36,16 @@ from . import blueprint
 from .forms import SignInForm
 
 
-# A hash to check against when the address is unknown, so a wrong address takes as long as a wrong password.
-_NO_SUCH_USER_HASH = generate_password_hash("resolver: nobody has this password", method="scrypt")
+@cache
+def _no_such_user_hash() -> str:
+    """A hash to check against when the address is unknown, so a wrong address takes as long as a wrong
+    password (made at the first sign-in, not at import: scrypt is slow on purpose)."""
+    return generate_password_hash("resolver: nobody has this password", method="scrypt")
 
 
 def check_password(user: StaffUser, password: str) -> bool:
     if not user.password_hash:
-        check_password_hash(_NO_SUCH_USER_HASH, password or "")
+        check_password_hash(_no_such_user_hash(), password or "")
         return False
     return check_password_hash(user.password_hash, password or "")
 
@@ -306,7 +309,7 @@ def login():
             status = 429
         else:
             user = db.session.scalars(select(StaffUser).where(func.lower(StaffUser.email) == email)).first()
-            ok = check_password(user, password) if user is not None else check_password_hash(_NO_SUCH_USER_HASH, password)
+            ok = check_password(user, password) if user is not None else check_password_hash(_no_such_user_hash(), password)
             ok = ok and user.is_active
             db.session.add(SignInAttempt(email=email, ip=ip, attempted_dt=now, is_success=ok))
             if ok:
