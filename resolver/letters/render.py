@@ -23,6 +23,7 @@ from ..i18n import current_language
 from ..models import Dispute, Letter, Submission
 from ..presentation import money
 from ..workdays import day_words, format_day
+from ..wording import company_words
 from ..workflow.definition import Decision
 from .wording import how_to_reach, number_word, to_fill_in, typed_in_english
 
@@ -373,11 +374,14 @@ def ladder_of(company) -> dict | None:
 
 
 def mediation_of(company) -> dict | None:
-    """The outside mediation service the company names; None when it names none, or chose none on
-    purpose (never assumed)."""
+    """The outside mediation service the company names, in the current language where the company gave
+    its words in it (``contact_language`` says which language the contact words are in); None when it
+    names none, or chose none on purpose (never assumed)."""
     if company.is_without_mediation or not company.mediation_service_name.strip():
         return None
-    return {"name": company.mediation_service_name.strip(), "contact": company.mediation_service_contact.strip()}
+    contact = company_words(company, "mediation_service_contact")
+    return {"name": company_words(company, "mediation_service_name").text, "contact": contact.text,
+            "contact_language": contact.language}
 
 
 def render_fragment(context: dict) -> str:
