@@ -76,7 +76,7 @@ def test_a_spanish_speaking_residents_letter_is_drafted_in_spanish_and_says_so(s
     letter = outcome.draft_outcome(staff, dispute)
     assert letter.language == "es"
     text = " ".join(letter.body_text.split())
-    assert text.startswith(f"Estimado(a) {spanish_resident.name}:")
+    assert text.startswith(f"Estimado/a {spanish_resident.name}:")
     assert "Gracias por enviarnos su versión de los hechos" in text
     assert "a nuestro equipo de resolución: tres personas" in text
     assert english_left(letter.body_text, typed_by_people(dispute)) == []
@@ -116,7 +116,7 @@ def test_the_sent_letter_text_html_and_pdf_are_spanish_with_spanish_dates_and_us
     assert "Esta oferta está vigente hasta el miércoles, 8 de abril de 2026." in text
     assert "Por favor, avíseme que recibió esta carta a más tardar el lunes, 16 de marzo de 2026." in text
     assert "$25" in text and "$50" in text
-    assert "Nuestra oferta para usted" in text and "Un cordial saludo," in text
+    assert "Nuestra oferta para usted" in text and "Saludos cordiales," in text
     assert english_left(text, data + ["mediation.test"]) == []
     assert "Esta oferta está vigente hasta el miércoles, 8 de abril de 2026." in words_of(letter.body_html)
     # The email's text part carries the same Spanish letter.
@@ -232,9 +232,9 @@ def test_the_printed_receipt_is_in_the_residents_language(spanish_resident, make
     submission = latest_submission(dispute)
     reader = pypdf.PdfReader(io.BytesIO(paper_receipt_pdf(dispute, submission)))
     text = pdf_text(reader)
-    assert f"Estimado(a) {spanish_resident.name}:" in text
+    assert f"Estimado/a {spanish_resident.name}:" in text
     assert "Gracias por enviarnos su versión. La recibimos a las" in text
-    assert "Cantidad que pidió: $150" in text
+    assert "Cantidad que solicita: $150" in text
     # (an email address may be broken across a line; it is an address, not words)
     without_addresses = re.sub(r"\S+@\S+(?: \S+\.test)?", " ", text)
     assert english_left(without_addresses, typed_by_people(dispute) + ["America/Denver"]) == []

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0023'
-down_revision: Union[str, Sequence[str], None] = '0021'
+down_revision: Union[str, Sequence[str], None] = '0022'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
