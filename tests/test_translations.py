@@ -60,6 +60,11 @@ def test_the_catalog_holds_every_word_the_code_marks(tag):
 @pytest.mark.parametrize("tag", TRANSLATED)
 def test_the_compiled_catalog_is_the_catalog(tag):
     with open(TRANSLATIONS / tag / "LC_MESSAGES" / "messages.mo", "rb") as mo:
-        compiled = {m.id: m.string for m in read_mo(mo) if m.id}
-    written = {m.id: m.string for m in _catalog(tag) if m.id and not m.fuzzy}
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(mo) if m.id}
+    written = {_key(m.id): _key(m.string) for m in _catalog(tag) if m.id and not m.fuzzy}
     assert compiled == written, f"messages.mo is older than messages.po: run bash scripts/translations.sh"
+
+
+def _key(text):
+    """A message's words as one value, a plural's forms included (a list in a .mo, a tuple in a .po)."""
+    return tuple(text) if isinstance(text, (list, tuple)) else text
