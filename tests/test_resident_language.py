@@ -18,7 +18,7 @@ from .dispute_checks import snapshot
 from .spanish import english_left
 from .test_outcome_pages import csrf_from
 from .test_outcome_pages import path_of as outcome_path
-from .test_resident_support import ResidentForm, evidence_path
+from .test_resident_support import EXECUTABLE, ResidentForm, evidence_path
 
 ITEMS = [{"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Pet stains in the bedroom."}]
 
@@ -84,6 +84,11 @@ def test_the_forms_refusals_are_in_spanish(client, waiting):
     assert refused.status_code == 422
     page = assert_all_spanish(refused, waiting, *typed)
     assert "La cantidad que pide debe escribirse así: 150 o 150.00 (dólares y centavos)." in page
+
+    refused = form.send(details=typed[0], suggestion=typed[1], files=[("programa.exe", EXECUTABLE)])
+    assert refused.status_code == 422
+    page = assert_all_spanish(refused, waiting, *typed, "programa.exe")
+    assert "«programa.exe» es un programa, no una foto ni un documento" in page
 
 
 def test_the_receipt_and_the_status_page_are_in_spanish(client, waiting):
@@ -204,3 +209,13 @@ def test_the_switch_goes_back_only_to_the_links_own_pages(client, waiting):
         response = switch(client, form, "en", back=elsewhere)
         assert response.status_code == 303
         assert response.headers["Location"].endswith(form), elsewhere
+
+
+def test_the_switch_keeps_the_links_pace(client, waiting, frozen_clock):
+    path = evidence_path(waiting)
+    for language in ("en", "es") * 5:  # ten sends in an hour: as many as a link may
+        assert switch(client, path, language).status_code == 303
+    before = snapshot(waiting.id)
+    response = switch(client, path, "en")
+    assert response.status_code == 429 and "Espere un poco antes de enviar de nuevo" in response.get_data(as_text=True)
+    assert preferred(waiting.resident_id) == "es" and snapshot(waiting.id) == before

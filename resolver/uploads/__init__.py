@@ -29,7 +29,7 @@ from ..extensions import db
 from ..text import cleaned_file_name
 from ..workdays import local_zone
 from .photos import PhotoRefused, check_photo
-from .sniffing import served_name, sniff
+from .sniffing import ACCEPTED, served_name, sniff
 from .storage import StoredBatch, UploadNotSaved, discard_unreferenced, store_checked
 
 __all__ = [
@@ -87,8 +87,9 @@ def describe_size(size: int) -> str:
 display_name = cleaned_file_name  # the file's name as the resident knows it, kept and shown
 
 
-def _refuse(name: str, why: str) -> UploadRefused:
-    return UploadRefused(f"“{name}” {why}", filename=name)
+def _refuse(name: str, why) -> UploadRefused:
+    """``why`` (a sniffing or photo refusal) said of the file ``name``, in the language of the moment."""
+    return UploadRefused(str(why) % {"name": name, "accepted": str(ACCEPTED)}, filename=name)
 
 
 def _too_big(name: str, size: int, limits: UploadLimits) -> UploadRefused:
