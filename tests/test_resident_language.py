@@ -219,3 +219,19 @@ def test_the_switch_keeps_the_links_pace(client, waiting, frozen_clock):
     response = switch(client, path, "en")
     assert response.status_code == 429 and "Espere un poco antes de enviar de nuevo" in response.get_data(as_text=True)
     assert preferred(waiting.resident_id) == "es" and snapshot(waiting.id) == before
+
+
+def test_the_outcome_pages_answers_and_refusals_are_in_spanish(client, make_dispute, spanish):
+    dispute = make_dispute("outcome_sent", votes=("uphold", "compromise", "compromise"))
+    db.session.commit()
+    path = outcome_path(dispute)
+    token = csrf_from(client.get(path).get_data(as_text=True))
+    accepted = client.post(path + "/offer", data={"csrf_token": token, "answer": "accept"})
+    page = client.get(accepted.headers["Location"]).get_data(as_text=True)
+    assert "Gracias. Usted aceptó nuestra oferta; le avisaremos cuando esté hecho." in page
+    again = client.post(path + "/offer", data={"csrf_token": token, "answer": "decline"})
+    assert "Su respuesta ya está registrada: aceptó esta oferta el lunes, 9 de marzo de 2026." in again.get_data(
+        as_text=True)
+    refused = client.post(path + "/offer", data={"csrf_token": token, "answer": "maybe"})
+    assert refused.status_code == 422
+    assert "Por favor, elija uno de los dos botones." in refused.get_data(as_text=True)
