@@ -29,7 +29,7 @@ TOO_LONG = _l("Please keep each answer under %(limit)s characters.", limit=forma
 
 def _require_resident(actor: Actor, dispute: Dispute) -> None:
     if actor.kind != "resident" or actor.id != dispute.resident_id:
-        raise NotAllowed("Only the resident this dispute is about can send their side.")
+        raise NotAllowed(_("Only the resident this dispute is about can send their side."))
 
 
 def submit_evidence(
@@ -166,7 +166,7 @@ def _send_receipts(actor: Actor, dispute: Dispute, submission: Submission, now: 
 def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str) -> ExtensionRequest:
     _require_resident(actor, dispute)
     if dispute.state not in WORKFLOW.windows["evidence"].active_in:
-        raise WrongState("More time can only be asked for while the evidence window is open.")
+        raise WrongState(_("More time can only be asked for while the evidence window is open."))
     now = now_utc()
     if dispute.evidence_due_dt is not None and now > dispute.evidence_due_dt:
         raise DeadlinePassed(_("The time to send your side has already ended, so it can no longer be extended "

@@ -299,8 +299,12 @@ def _send_refused(problem: DomainError, token: str):
     if isinstance(problem, InvalidInput):
         return _form_page(view, form=form, problem=problem, status=422)
     # The deadline passed while the form was open, or the dispute moved on: nothing was saved.
-    message = problem.message if isinstance(problem, (GuardFailed, DeadlinePassed, StaleDispute)) else (
-        _("This dispute has moved on, so nothing more can be added through this page."))
+    if isinstance(problem, StaleDispute):
+        message = _("This dispute changed while you were looking at it. Reload the page to see what changed, "
+                    "then try again.")
+    else:
+        message = problem.message if isinstance(problem, (GuardFailed, DeadlinePassed)) else (
+            _("This dispute has moved on, so nothing more can be added through this page."))
     return render_template("resident/evidence_closed.html", **view.context(late_send=True, problem=message)), 409
 
 
