@@ -235,3 +235,13 @@ def test_the_outcome_pages_answers_and_refusals_are_in_spanish(client, make_disp
     refused = client.post(path + "/offer", data={"csrf_token": token, "answer": "maybe"})
     assert refused.status_code == 422
     assert "Por favor, elija uno de los dos botones." in refused.get_data(as_text=True)
+
+
+def test_a_button_pressed_without_the_outcome_pages_security_token_is_explained_in_spanish(client, make_dispute,
+                                                                                           spanish):
+    dispute = make_dispute("outcome_sent", votes=("uphold", "compromise", "compromise"))
+    db.session.commit()
+    before = snapshot(dispute.id)
+    response = client.post(outcome_path(dispute) + "/receipt")
+    assert response.status_code == 400 and snapshot(dispute.id) == before
+    assert "Por su seguridad, hay que enviar esta página otra vez." in response.get_data(as_text=True)

@@ -27,7 +27,7 @@ from ..link_pages import check_link, speak_to_holder, too_many_sends_page
 from ..unit_of_work import unit_of_work
 from . import blueprint
 from .forms import LadderForm, MediationForm, OfferAnswerForm, PageForm, ReceiptForm
-from .views import not_the_residents
+from .views import OTHER_FORMS_EXPIRED, not_the_residents
 
 WORKFLOW = dispute_engine.definition
 
@@ -49,6 +49,17 @@ def _refuse_unusable_link():
     if request.endpoint in ENDPOINTS and g.get("link_problem") is not None:
         return _problem_page(g.link_problem)
     return None
+
+
+def _form_expired():
+    """A button pressed without the page's security token (a long-open tab): nothing changed; the page again."""
+    if g.get("link_problem") is not None:
+        return _problem_page(g.link_problem)
+    return _page(_dispute(), problem=_("For your safety, this page needs to be sent again. Please press the "
+                                       "button once more."), status=400)
+
+
+OTHER_FORMS_EXPIRED.update(dict.fromkeys(ENDPOINTS, _form_expired))
 
 
 def _dispute() -> Dispute:

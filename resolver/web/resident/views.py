@@ -13,6 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
+from typing import Callable
 
 from babel import dates as babel_dates
 from flask import flash, g, redirect, render_template, request, url_for
@@ -96,12 +97,17 @@ def _link_problem_page(problem: LinkError):
                            company=dispute.company if dispute else None), status
 
 
+# The blueprint's other pages (the outcome page's buttons) say the same their own way: endpoint -> page.
+OTHER_FORMS_EXPIRED: dict[str, Callable[[], object]] = {}
+
+
 @blueprint.errorhandler(CSRFError)
 def _form_expired(error: CSRFError):
     """The form's security token was missing or stale (a long-closed tab, a restarted phone):
     show the page again with what was typed, so nothing is lost."""
     if request.endpoint not in ENDPOINTS:
-        return error
+        page = OTHER_FORMS_EXPIRED.get(request.endpoint)
+        return page() if page is not None else error
     if g.get("link_problem") is not None:
         return _link_problem_page(g.link_problem)
     message = _("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote "
