@@ -4,7 +4,7 @@ come, and goes back to the page they were reading. The link is checked (and its 
 other send through it."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -13,10 +13,11 @@ from ...i18n import speaking
 from ...services.resident_language import choose_language
 from ..unit_of_work import unit_of_work
 from . import blueprint, outcome_views, views
+from .forms import LanguageForm
+# The pages a refusal is shown on: each link's own (the status page; the outcome page).
 from .outcome_views import _dispute as outcome_dispute
 from .outcome_views import _shown_again as outcome_page_refusing
 from .views import ResidentView, _status_page
-from .forms import LanguageForm
 
 
 def _chosen(token: str, dispute, *, landing: str, endpoints: frozenset[str]):
@@ -35,7 +36,7 @@ def _chosen(token: str, dispute, *, landing: str, endpoints: frozenset[str]):
 def _page_chosen_on(path: str, token: str, *, landing: str, endpoints: frozenset[str]) -> str:
     """The page of this same link the switch was pressed on (a page one may open), else its ``landing`` page."""
     try:
-        endpoint, values = current_app.url_map.bind("").match(path, method="GET")
+        endpoint, values = current_app.create_url_adapter(request).match(path, method="GET")
     except HTTPException:
         endpoint, values = None, {}
     if endpoint not in endpoints or values.get("token") != token:
