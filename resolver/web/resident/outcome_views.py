@@ -51,10 +51,10 @@ def _refuse_unusable_link():
     return None
 
 
-def _form_expired():
+def _form_expired(error):
     """A button pressed without the page's security token (a long-open tab): nothing changed; the page again."""
     if g.get("link_problem") is not None:
-        return _problem_page(g.link_problem)
+        return error
     return _page(_dispute(), problem=_("For your safety, this page needs to be sent again. Please press the "
                                        "button once more."), status=400)
 

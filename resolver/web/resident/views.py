@@ -98,7 +98,7 @@ def _link_problem_page(problem: LinkError):
 
 
 # The blueprint's other pages (the outcome page's buttons) say the same their own way: endpoint -> page.
-OTHER_FORMS_EXPIRED: dict[str, Callable[[], object]] = {}
+OTHER_FORMS_EXPIRED: dict[str, Callable[[CSRFError], object]] = {}
 
 
 @blueprint.errorhandler(CSRFError)
@@ -107,7 +107,7 @@ def _form_expired(error: CSRFError):
     show the page again with what was typed, so nothing is lost."""
     if request.endpoint not in ENDPOINTS:
         page = OTHER_FORMS_EXPIRED.get(request.endpoint)
-        return page() if page is not None else error
+        return page(error) if page is not None else error
     if g.get("link_problem") is not None:
         return _link_problem_page(g.link_problem)
     message = _("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote "
