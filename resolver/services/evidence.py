@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..actors import Actor
@@ -22,12 +24,12 @@ from .notify import tell
 WORKFLOW = dispute_engine.definition
 
 MAX_TEXT = 20_000
-TOO_LONG = f"Please keep each answer under {MAX_TEXT:,} characters."
+TOO_LONG = _l("Please keep each answer under %(limit)s characters.", limit=format(MAX_TEXT, ","))
 
 
 def _require_resident(actor: Actor, dispute: Dispute) -> None:
     if actor.kind != "resident" or actor.id != dispute.resident_id:
-        raise NotAllowed("Only the resident this dispute is about can send their side.")
+        raise NotAllowed(_("Only the resident this dispute is about can send their side."))
 
 
 def submit_evidence(
@@ -54,25 +56,25 @@ def submit_evidence(
     existing = db.session.scalars(select(Submission).where(Submission.form_key == form_key)).first()
     if existing is not None:
         if existing.dispute_id != dispute.id:
-            raise InvalidInput("This form was already used for another dispute.")
+            raise InvalidInput(_("This form was already used for another dispute."))
         return existing  # a double-clicked submit: the first one counts, once
     check_version(dispute, expected_version)
     now = now_utc()
     received = now if received_on is None else arrival_of_letter(dispute, received_on, now)
     details, suggested_resolution = details.strip(), suggested_resolution.strip()
     if not details and not files:
-        raise InvalidInput("Tell us what happened, or attach at least one file.", field="details")
+        raise InvalidInput(_("Tell us what happened, or attach at least one file."), field="details")
     if len(details) > MAX_TEXT or len(suggested_resolution) > MAX_TEXT:
-        raise InvalidInput(TOO_LONG, field="details")
+        raise InvalidInput(str(TOO_LONG), field="details")
     suggested_amount_cents = check_cents(suggested_amount_cents, field="suggested_amount")
     # The dispute's limits are checked here, in the transaction that adds the rows.
     check_dispute_limits(dispute, [f.get("received_size_bytes") or f["size_bytes"] for f in files or []])
     known_items = {str(item.id) for item in dispute.items}
     responses = {k: str(v).strip() for k, v in (item_responses or {}).items() if str(v).strip()}
     if set(responses) - known_items:
-        raise InvalidInput("A response refers to an item that is not on this dispute.", field="items")
+        raise InvalidInput(_("A response refers to an item that is not on this dispute."), field="items")
     if any(len(response) > MAX_TEXT for response in responses.values()):
-        raise InvalidInput(TOO_LONG, field="items")
+        raise InvalidInput(str(TOO_LONG), field="items")
     is_first = dispute.evidence_received_dt is None
     event_data = {"files": len(files or []), "first": is_first}
     if received_on is not None:
@@ -164,18 +166,18 @@ def _send_receipts(actor: Actor, dispute: Dispute, submission: Submission, now: 
 def request_more_time(actor: Actor, dispute: Dispute, *, days: int, reason: str) -> ExtensionRequest:
     _require_resident(actor, dispute)
     if dispute.state not in WORKFLOW.windows["evidence"].active_in:
-        raise WrongState("More time can only be asked for while the evidence window is open.")
+        raise WrongState(_("More time can only be asked for while the evidence window is open."))
     now = now_utc()
     if dispute.evidence_due_dt is not None and now > dispute.evidence_due_dt:
-        raise DeadlinePassed("The time to send your side has already ended, so it can no longer be extended "
-                             "from here. Please contact the office.")
+        raise DeadlinePassed(_("The time to send your side has already ended, so it can no longer be extended "
+                               "from here. Please contact the office."))
     if not 1 <= days <= 14:
-        raise InvalidInput("Ask for between 1 and 14 more days.", field="days")
+        raise InvalidInput(_("Ask for between 1 and 14 more days."), field="days")
     pending = db.session.scalars(
         select(ExtensionRequest).where(ExtensionRequest.dispute_id == dispute.id, ExtensionRequest.status == "pending")
     ).first()
     if pending is not None:
-        raise InvalidInput("You have already asked for more time; the manager will answer soon.")
+        raise InvalidInput(_("You have already asked for more time; the manager will answer soon."))
     request = ExtensionRequest(
         dispute_id=dispute.id, requested_dt=now, days_asked=days, reason=reason.strip()[:2000], status="pending"
     )

@@ -24,15 +24,19 @@
   var input = document.getElementById("files"), list = document.getElementById("chosen-files");
   var maxFile = +form.getAttribute("data-max-file"), roomBytes = +form.getAttribute("data-room-bytes"),
       roomFiles = +form.getAttribute("data-room-files");
+  // The words it says come from the page, in the resident's language: {name}, {size}... are filled in here.
+  function say(what, values) {
+    return (form.getAttribute("data-say-" + what) || "").replace(/\{(\w+)\}/g, function (all, name) { return values[name]; });
+  }
   function size(n) { return n >= 1048576 ? (n / 1048576).toFixed(1) + " MB" : Math.max(1, Math.round(n / 1024)) + " KB"; }
   function problemWithFiles() {
     var total = 0, problem = "";
     Array.prototype.forEach.call(input.files, function (f) {
       total += f.size;
-      if (f.size > maxFile && !problem) { problem = "“" + f.name + "” is " + size(f.size) + "; each file can be at most " + size(maxFile) + "."; }
+      if (f.size > maxFile && !problem) { problem = say("too-big", {name: f.name, size: size(f.size), max: size(maxFile)}); }
     });
-    if (!problem && input.files.length > roomFiles) { problem = "You chose " + input.files.length + " files; " + roomFiles + " more can be sent."; }
-    if (!problem && total > roomBytes) { problem = "These files come to " + size(total) + "; " + size(roomBytes) + " more can be sent."; }
+    if (!problem && input.files.length > roomFiles) { problem = say("too-many", {chosen: input.files.length, room: roomFiles}); }
+    if (!problem && total > roomBytes) { problem = say("too-much", {size: size(total), room: size(roomBytes)}); }
     return problem;
   }
   input.addEventListener("change", function () {
@@ -50,11 +54,11 @@
   var button = form.querySelector("button[type=submit]"), label = button.textContent;
   form.addEventListener("submit", function (event) {
     var problem = problemWithFiles();
-    if (problem) { event.preventDefault(); alert(problem + " Please remove some files and try again."); return; }
+    if (problem) { event.preventDefault(); alert(problem + " " + say("remove", {})); return; }
     if (form.getAttribute("data-sending")) { event.preventDefault(); return; }
     form.setAttribute("data-sending", "1");
     button.disabled = true;
-    button.textContent = "Sending… please keep this page open";
+    button.textContent = say("sending", {});
   });
   // Coming back to this page with the Back button: the button works again.
   window.addEventListener("pageshow", function () { form.removeAttribute("data-sending"); button.disabled = false; button.textContent = label; });

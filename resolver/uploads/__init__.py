@@ -21,6 +21,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..errors import InvalidInput
@@ -28,7 +29,7 @@ from ..extensions import db
 from ..text import cleaned_file_name
 from ..workdays import local_zone
 from .photos import PhotoRefused, check_photo
-from .sniffing import served_name, sniff
+from .sniffing import ACCEPTED, served_name, sniff
 from .storage import StoredBatch, UploadNotSaved, discard_unreferenced, store_checked
 
 __all__ = [
@@ -86,13 +87,15 @@ def describe_size(size: int) -> str:
 display_name = cleaned_file_name  # the file's name as the resident knows it, kept and shown
 
 
-def _refuse(name: str, why: str) -> UploadRefused:
-    return UploadRefused(f"“{name}” {why}", filename=name)
+def _refuse(name: str, why) -> UploadRefused:
+    """``why`` (a sniffing or photo refusal) said of the file ``name``, in the language of the moment."""
+    return UploadRefused(str(why) % {"name": name, "accepted": str(ACCEPTED)}, filename=name)
 
 
 def _too_big(name: str, size: int, limits: UploadLimits) -> UploadRefused:
-    return _refuse(name, f"is {describe_size(size)}; each file can be at most {describe_size(limits.max_file_bytes)}. "
-                         "A smaller photo, or a PDF of fewer pages, will fit.")
+    return UploadRefused(_("“%(name)s” is %(size)s; each file can be at most %(most)s. A smaller photo, or a PDF "
+                           "of fewer pages, will fit.", name=name, size=describe_size(size),
+                           most=describe_size(limits.max_file_bytes)), filename=name)
 
 
 def check_file(name: str, data: bytes, *, limits: UploadLimits, company) -> CheckedFile:
@@ -134,22 +137,32 @@ def check_dispute_limits(dispute, sizes: list[int], side: str = "resident") -> N
         return
     limits = UploadLimits.of(dispute.company)
     count, total = dispute_usage(dispute.id, side)
-    already = "You have already sent" if side == "resident" else "The company's side already has"
     if count + len(sizes) > limits.max_files:
-        room = max(limits.max_files - count, 0)
-        said = f" {already} {count}, so {room} more can be added." if count else ""
-        raise UploadRefused(
-            f"You attached {len(sizes)} files; up to {limits.max_files} files can be sent for this dispute."
-            f"{said} Please choose the ones that show the most."
-        )
+        raise UploadRefused(" ".join(filter(None, (
+            _("You attached %(chosen)s files; up to %(most)s files can be sent for this dispute.",
+              chosen=len(sizes), most=limits.max_files),
+            _already_counted(side, count, max(limits.max_files - count, 0)) if count else "",
+            _("Please choose the ones that show the most.")))))
     if total + sum(sizes) > limits.max_dispute_bytes:
-        room = max(limits.max_dispute_bytes - total, 0)
-        said = f" {already} {describe_size(total)}, so {describe_size(room)} more fits." if total else ""
-        raise UploadRefused(
-            f"Together these files come to {describe_size(sum(sizes))}; up to "
-            f"{describe_size(limits.max_dispute_bytes)} can be sent for this dispute.{said} "
-            "Smaller photos, or fewer of them, will fit."
-        )
+        raise UploadRefused(" ".join(filter(None, (
+            _("Together these files come to %(size)s; up to %(most)s can be sent for this dispute.",
+              size=describe_size(sum(sizes)), most=describe_size(limits.max_dispute_bytes)),
+            _already_sized(side, total, max(limits.max_dispute_bytes - total, 0)) if total else "",
+            _("Smaller photos, or fewer of them, will fit.")))))
+
+
+def _already_counted(side: str, count: int, room: int) -> str:
+    if side == "resident":
+        return _("You have already sent %(count)s, so %(room)s more can be added.", count=count, room=room)
+    return _("The company's side already has %(count)s, so %(room)s more can be added.", count=count, room=room)
+
+
+def _already_sized(side: str, total: int, room: int) -> str:
+    if side == "resident":
+        return _("You have already sent %(size)s, so %(room)s more fits.", size=describe_size(total),
+                 room=describe_size(room))
+    return _("The company's side already has %(size)s, so %(room)s more fits.", size=describe_size(total),
+             room=describe_size(room))
 
 
 # Receiving a send -------------------------------------------------------------------------------

@@ -9,21 +9,21 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
+from flask_babel import lazy_gettext as _l
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from ..clock import now_utc
-from .sniffing import ACCEPTED
 
 PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 # Kept so the served photo still looks right; everything else (EXIF, GPS, XMP, comments, text) goes.
 _KEPT_INFO = ("icc_profile", "transparency", "duration", "loop", "background", "disposal")
 _EXIF_MOMENT = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
 _EXIF_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
-_DAMAGED = "looks like a photo but is damaged or incomplete. Please choose it again."
+_DAMAGED = _l("“%(name)s” looks like a photo but is damaged or incomplete. Please choose it again.")
 
 
 class PhotoRefused(Exception):
-    """The photo cannot be accepted; ``reason`` ends a sentence that starts with the file's name."""
+    """The photo cannot be accepted; ``reason`` says why, with ``%(name)s`` where the file's name goes."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -54,11 +54,11 @@ def check_photo(data: bytes, zone: tzinfo) -> Photo:
             image = Image.open(io.BytesIO(data))
             image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoRefused("has too many pixels to check safely. Please send a smaller copy.") from None
+            raise PhotoRefused(_l("“%(name)s” has too many pixels to check safely. Please send a smaller copy.")) from None
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
             raise PhotoRefused(_DAMAGED) from None
     if image.format not in PHOTO_TYPES:
-        raise PhotoRefused(f"is not a kind of photo we accept. Please send {ACCEPTED}.")
+        raise PhotoRefused(_l("“%(name)s” is not a kind of photo we accept. Please send %(accepted)s."))
     captured = captured_dt(image.getexif(), zone)
     located = has_location(image)  # read before the clean copy drops the metadata
     try:
@@ -66,7 +66,7 @@ def check_photo(data: bytes, zone: tzinfo) -> Photo:
     except (OSError, ValueError, EOFError, SyntaxError):  # a later frame of an animation is broken
         raise PhotoRefused(_DAMAGED) from None
     except LocationNotRemoved:
-        raise PhotoRefused("carries location data we could not remove. A screenshot of the photo works.") from None
+        raise PhotoRefused(_l("“%(name)s” carries location data we could not remove. A screenshot of the photo works.")) from None
     kept = for_the_record(data, image.format) if located else data
     return Photo(PHOTO_TYPES[image.format], served, captured, kept=kept or served)
 

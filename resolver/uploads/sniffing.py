@@ -11,11 +11,12 @@ import zipfile
 from dataclasses import dataclass
 
 import filetype
+from flask_babel import lazy_gettext as _l
 
 from ..text import cleaned_file_name
 
 PHOTO_MIME_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp")
-ACCEPTED = "photos (JPEG, PNG, GIF, WebP), PDFs, Word, Excel, PowerPoint, OpenDocument or plain-text files"
+ACCEPTED = _l("photos (JPEG, PNG, GIF, WebP), PDFs, Word, Excel, PowerPoint, OpenDocument or plain-text files")
 
 _OOXML = {
     "word/": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "Word document"),
@@ -47,7 +48,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MARKUP = re.compile(rb"<(?:[!?][a-z]|/?[a-z][a-z0-9:-]*(?:\s[^<>]*)?/?>)", re.I)
 _PDF_ACTIVE = (b"/JavaScript", b"/Launch", b"/EmbeddedFile", b"/RichMedia")
 _BINARY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
-_MACROS = "contains macros (small programs), so it cannot be sent here. Saving it as a PDF works."
+_MACROS = _l("“%(name)s” contains macros (small programs), so it cannot be sent here. Saving it as a PDF works.")
 
 
 @dataclass(frozen=True)
@@ -72,12 +73,12 @@ def _refused(why: str) -> Verdict:
 def sniff(data: bytes) -> Verdict:
     """Decide what ``data`` really is, by its content and never by a name."""
     if not data:
-        return _refused("is empty (0 bytes). Please choose the file again, or leave it out.")
+        return _refused(_l("“%(name)s” is empty (0 bytes). Please choose the file again, or leave it out."))
     if data.startswith(_PROGRAM_MAGIC) or _WINDOWS_PROGRAM.match(data):
-        return _refused("is a program, not a photo or a document, so it cannot be sent here.")
+        return _refused(_l("“%(name)s” is a program, not a photo or a document, so it cannot be sent here."))
     if data.startswith(_OLE_MAGIC):
-        return _refused("is an older Office file (.doc, .xls or .ppt), which can carry macros. "
-                        "Please save it as a PDF or in the newer format (.docx, .xlsx) and send that.")
+        return _refused(_l("“%(name)s” is an older Office file (.doc, .xls or .ppt), which can carry macros. "
+                           "Please save it as a PDF or in the newer format (.docx, .xlsx) and send that."))
     guess = filetype.guess(data)
     mime = guess.mime if guess else ""
     if mime in PHOTO_MIME_TYPES:
@@ -89,14 +90,15 @@ def sniff(data: bytes) -> Verdict:
     if _is_text(data):
         return _text(data)
     if mime.startswith("image/"):
-        return _refused("is a kind of picture we cannot check (for example an iPhone HEIC photo). "
-                        "Please send it as a JPEG: a screenshot of the photo works too.")
+        return _refused(_l("“%(name)s” is a kind of picture we cannot check (for example an iPhone HEIC photo). "
+                           "Please send it as a JPEG: a screenshot of the photo works too."))
     if mime.startswith(("video/", "audio/")):
-        return _refused("is a video or a recording, which cannot be sent here. "
-                        "A photo or a screenshot of the moment that matters works well instead.")
+        return _refused(_l("“%(name)s” is a video or a recording, which cannot be sent here. "
+                           "A photo or a screenshot of the moment that matters works well instead."))
     if guess is not None:
-        return _refused(f"is an archive or another kind of file we cannot accept. Please send {ACCEPTED}, one by one.")
-    return _refused(f"is a kind of file we cannot recognise. Please send {ACCEPTED}.")
+        return _refused(_l("“%(name)s” is an archive or another kind of file we cannot accept. Please send "
+                           "%(accepted)s, one by one."))
+    return _refused(_l("“%(name)s” is a kind of file we cannot recognise. Please send %(accepted)s."))
 
 
 def served_name(name: str, content_type: str) -> str:
@@ -122,8 +124,8 @@ def _extension_of(content_type: str) -> tuple[str, ...]:
 
 def _pdf(data: bytes) -> Verdict:
     if any(marker in data for marker in _PDF_ACTIVE):
-        return _refused("is a PDF with built-in scripts or attachments, which cannot be sent here. "
-                        "Printing it to a new PDF, or sending a photo of the pages, works.")
+        return _refused(_l("“%(name)s” is a PDF with built-in scripts or attachments, which cannot be sent here. "
+                           "Printing it to a new PDF, or sending a photo of the pages, works."))
     return Verdict("application/pdf", "PDF")
 
 
@@ -147,8 +149,8 @@ def _zip(data: bytes) -> Verdict:
                         return _refused(_MACROS)
                     return Verdict(declared, _ODF_KINDS[declared])
     except (zipfile.BadZipFile, KeyError, ValueError, RuntimeError, NotImplementedError):
-        return _refused("looks like a document but is damaged. Please save it again, or send it as a PDF.")
-    return _refused(f"is a zip archive. Please send the files inside it one by one ({ACCEPTED}).")
+        return _refused(_l("“%(name)s” looks like a document but is damaged. Please save it again, or send it as a PDF."))
+    return _refused(_l("“%(name)s” is a zip archive. Please send the files inside it one by one (%(accepted)s)."))
 
 
 def _read_small(archive: zipfile.ZipFile, member: str, limit: int = 256 * 1024) -> bytes:
@@ -168,6 +170,6 @@ def _is_text(data: bytes) -> bool:
 
 def _text(data: bytes) -> Verdict:
     if _MARKUP.search(data):
-        return _refused("is a web page or a drawing that can contain code (HTML, SVG or XML), so it cannot "
-                        "be sent here. A screenshot or a PDF of it works.")
+        return _refused(_l("“%(name)s” is a web page or a drawing that can contain code (HTML, SVG or XML), so it "
+                           "cannot be sent here. A screenshot or a PDF of it works."))
     return Verdict("text/plain; charset=utf-8", "text file")

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import g, render_template, request
+from flask_babel import refresh
 
 from ..clock import now_utc
 from ..errors import LinkError
+from ..extensions import db
+from ..i18n import speak_to
 from ..links import TooManySends, resolve_link
-from ..models import AccessLink
+from ..models import AccessLink, Dispute, Resident
 
 
 def check_link(endpoint: str | None, values: dict | None, *, endpoints: frozenset[str], purpose: str,
@@ -24,6 +27,17 @@ def check_link(endpoint: str | None, values: dict | None, *, endpoints: frozense
     except LinkError as problem:
         g.link_problem = problem
     return True
+
+
+def speak_to_holder() -> None:
+    """A resident's link page speaks the language of the resident it was sent to (found once the link
+    is: a link nobody recognises is answered in English)."""
+    link = g.link or getattr(g.link_problem, "link", None)
+    if link is None:
+        return
+    resident_id = link.resident_id or db.session.get(Dispute, link.dispute_id).resident_id
+    speak_to(db.session.get(Resident, resident_id))
+    refresh()  # a word already said in English this request (the link's own refusal) chose the language too early
 
 
 def too_many_sends_page(template: str, problem: TooManySends, **context):

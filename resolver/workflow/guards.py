@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 
 from ..extensions import db
@@ -26,7 +27,8 @@ def _about_a_deadline(check):
 def evidence_window_open(dispute, now: datetime) -> str | None:
     if dispute.evidence_due_dt is None or now > dispute.evidence_due_dt:
         when = format_moment(dispute.evidence_due_dt, dispute.company) if dispute.evidence_due_dt else "already"
-        return f"The time to send evidence ended at {when}."
+        # Said to the resident whose late send was refused, in their language.
+        return gettext("The time to send evidence ended at %(when)s.", when=when)
     return None
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import gettext as _
+
 from ...actors import Actor
 from ...clock import now_utc
 from ...errors import AlreadyRecorded, DeadlinePassed, InvalidInput, NotAllowed, WrongState
@@ -30,7 +32,7 @@ def acknowledge_outcome(actor: Actor, dispute: Dispute) -> Dispute:
     if dispute.acknowledged_dt is not None:
         return dispute
     if dispute.outcome_sent_dt is None:
-        raise WrongState("There is no letter to confirm yet.")
+        raise WrongState(_("There is no letter to confirm yet."))
     now = now_utc()
     _record_receipt(actor, dispute, now)
     letter = sent_letter(dispute)
@@ -63,25 +65,28 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
     require_resident_or_staff(actor, dispute)
     letter = sent_letter(dispute)
     if letter is None:
-        raise WrongState("There is no letter yet, so there is nothing to accept.")
+        raise WrongState(_("There is no letter yet, so there is nothing to accept."))
     # The letter is out (or the matter closed after it): an answer is taken, or kindly refused below.
     if dispute.state not in WORKFLOW.group("letter_sent") | WORKFLOW.terminal:
-        raise WrongState("This matter is no longer open for an answer.")
+        raise WrongState(_("This matter is no longer open for an answer."))
     company = dispute.company
     if not letter.has_offer:
-        raise InvalidInput(f"This letter has no offer to {'accept' if accept else 'decline'}.", field="answer")
+        raise InvalidInput(_("This letter has no offer to accept.") if accept else _("This letter has no offer to decline."),
+                           field="answer")
     if letter.offer_response is not None:
         raise AlreadyRecorded(answer_on_record(letter, dispute))
     if not WORKFLOW.can("refer_out", dispute.state):  # gone to mediation, or closed
-        raise WrongState("This matter has moved on, so the offer can no longer be answered here. "
-                         f"Please contact {dispute.manager.name}.")
+        raise WrongState(_("This matter has moved on, so the offer can no longer be answered here. "
+                           "Please contact %(name)s.", name=dispute.manager.name))
     now = now_utc()
     if accept and letter.offer_expires_dt is not None and now > letter.offer_expires_dt:
+        until = format_day(letter.offer_expires_dt, company)
         raise DeadlinePassed(
-            f"This offer was open until {format_day(letter.offer_expires_dt, company)}, so it can no longer be "
-            f"accepted here. Please contact {dispute.manager.name}"
-            f"{' at ' + dispute.manager.email if dispute.manager.email else ''}; we will gladly talk it over."
-        )
+            _("This offer was open until %(day)s, so it can no longer be accepted here. Please contact %(name)s at "
+              "%(email)s; we will gladly talk it over.", day=until, name=dispute.manager.name,
+              email=dispute.manager.email) if dispute.manager.email else
+            _("This offer was open until %(day)s, so it can no longer be accepted here. Please contact %(name)s; "
+              "we will gladly talk it over.", day=until, name=dispute.manager.name))
     answer = "accepted" if accept else "declined"
     # The answer's own row first: a second answer racing this one stops here, on the unique letter,
     # before it has written anything else (the request is retried and finds this answer recorded).
@@ -116,11 +121,16 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
 
 def answer_on_record(letter: Letter, dispute: Dispute) -> str:
     """What the resident already answered, in words, for a second press of a button."""
-    when = format_day(letter.offer_response_dt, dispute.company)
-    said = "accepted this offer" if letter.offer_response == "accepted" else "said no, thank you, to this offer"
-    return (f"Your answer is already recorded: you {said} on {when}. Nothing was changed. If you have changed "
-            f"your mind, please contact {dispute.manager.name}"
-            f"{' at ' + dispute.manager.email if dispute.manager.email else ''}.")
+    values = {"day": format_day(letter.offer_response_dt, dispute.company), "name": dispute.manager.name,
+              "email": dispute.manager.email}
+    if letter.offer_response == "accepted":
+        said = _("Your answer is already recorded: you accepted this offer on %(day)s. Nothing was changed.", **values)
+    else:
+        said = _("Your answer is already recorded: you said no, thank you, to this offer on %(day)s. Nothing was "
+                 "changed.", **values)
+    ask = (_("If you have changed your mind, please contact %(name)s at %(email)s.", **values) if values["email"]
+           else _("If you have changed your mind, please contact %(name)s.", **values))
+    return f"{said} {ask}"
 
 
 def refer_out(actor: Actor, dispute: Dispute, *, reason: str, expected_version: int | None = None) -> Dispute:
@@ -156,6 +166,6 @@ def refer_out(actor: Actor, dispute: Dispute, *, reason: str, expected_version: 
 def require_resident_or_staff(actor: Actor, dispute: Dispute) -> None:
     if actor.kind == "resident":
         if actor.id != dispute.resident_id:
-            raise NotAllowed("Only the resident this letter is for can answer it.")
+            raise NotAllowed(_("Only the resident this letter is for can answer it."))
         return
     require_staff(actor, dispute)

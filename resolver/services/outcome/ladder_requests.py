@@ -9,6 +9,7 @@ answer goes to the resident in their words and closes the task.
 """
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ...actors import Actor
@@ -48,15 +49,16 @@ def ask_supervisor(actor: Actor, dispute: Dispute, *, message: str = "") -> Ladd
     require_resident_or_staff(actor, dispute)
     letter = sent_letter(dispute)
     if letter is None:
-        raise WrongState("There is no letter yet, so there is nothing for the supervisor to look at again.")
+        raise WrongState(_("There is no letter yet, so there is nothing for the supervisor to look at again."))
     if (asked := ladder_request_for(letter)) is not None:
         raise AlreadyRecorded(request_on_record(asked, dispute))
     if dispute.state not in WORKFLOW.group("letter_sent"):
-        raise WrongState(f"This matter is closed, so it cannot be sent up from here. {_ladder_by_phone(dispute)}")
+        raise WrongState(" ".join((_("This matter is closed, so it cannot be sent up from here."),
+                                   _ladder_by_phone(dispute))))
     message = (message or "").strip()
     if len(message) > MAX_MESSAGE:
-        raise InvalidInput(f"Please keep this to {MAX_MESSAGE} characters; the supervisor will read the whole "
-                           "dispute as well.", field="message")
+        raise InvalidInput(_("Please keep this to %(limit)s characters; the supervisor will read the whole "
+                             "dispute as well.", limit=MAX_MESSAGE), field="message")
     now = now_utc()
     assignee = supervisor_account(dispute)
     due = add_days(now, LOOK_AGAIN_WITHIN_DAYS, dispute.company)
@@ -99,11 +101,12 @@ def _reviewers(dispute: Dispute, assignee: StaffUser) -> list[dict]:
 def request_on_record(request: LadderRequest, dispute: Dispute) -> str:
     """What a second press of "ask the supervisor" is told."""
     company = dispute.company
-    said = (f"You asked for this to be looked at again on {format_day(request.asked_dt, company)}. "
-            "Nothing was changed. ")
+    said = _("You asked for this to be looked at again on %(day)s. Nothing was changed.",
+             day=format_day(request.asked_dt, company))
     if request.is_answered:
-        return said + f"The answer was sent to you on {format_day(request.answered_dt, company)}; it is also below."
-    return said + f"You will hear back by {format_day(request.due_dt, company)}."
+        return f"{said} " + _("The answer was sent to you on %(day)s; it is also below.",
+                              day=format_day(request.answered_dt, company))
+    return f"{said} " + _("You will hear back by %(day)s.", day=format_day(request.due_dt, company))
 
 
 def ladder_request_of(actor: Actor, request_id: int) -> LadderRequest:
@@ -154,6 +157,6 @@ def _outcome_link(dispute: Dispute) -> str | None:
 def _ladder_by_phone(dispute: Dispute) -> str:
     company = dispute.company
     if company.supervisor_name and (company.supervisor_phone or company.supervisor_email):
-        return (f"You are always welcome to contact {company.supervisor_name} on "
-                f"{company.supervisor_phone or company.supervisor_email}.")
-    return f"Please contact {dispute.manager.name}."
+        return _("You are always welcome to contact %(name)s on %(contact)s.", name=company.supervisor_name,
+                 contact=company.supervisor_phone or company.supervisor_email)
+    return _("Please contact %(name)s.", name=dispute.manager.name)

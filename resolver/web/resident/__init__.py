@@ -3,4 +3,4 @@ from flask import Blueprint
 
 blueprint = Blueprint("resident", __name__)
 
-from . import outcome_views, views  # noqa: E402,F401  (registers the routes)
+from . import language_views, outcome_views, views  # noqa: E402,F401  (registers the routes)

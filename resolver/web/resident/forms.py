@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, TextAreaField
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField, IntegerField, MultipleFileField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Regexp
 
@@ -23,11 +24,11 @@ class EvidenceForm(PageForm):
     """The resident's side: what happened, what would put it right, an amount, an answer per disputed
     item (``item-<id>``, added by ``for_dispute``) and files (checked by ``resolver.uploads``)."""
 
-    form_key = HiddenField(validators=[Regexp(FORM_KEY, message=(
+    form_key = HiddenField(validators=[Regexp(FORM_KEY, message=_l(
         "This form is missing part of itself. Please reload the page and send it again."))])
     details = TextAreaField(filters=[stripped], validators=[Length(max=MAX_TEXT, message=TOO_LONG)])
     suggested_resolution = TextAreaField(filters=[stripped], validators=[Length(max=MAX_TEXT, message=TOO_LONG)])
-    suggested_amount = MoneyField(amount="The amount you are asking for")
+    suggested_amount = MoneyField(amount=_l("The amount you are asking for"))
     files = MultipleFileField()
 
     @classmethod
@@ -63,7 +64,7 @@ class DaysField(IntegerField):
 class MoreTimeForm(PageForm):
     """Asking for more time to send one's side (the verb says how many days may be asked for)."""
 
-    days = DaysField(message="Choose how many more days you need.", default=3)
+    days = DaysField(message=_l("Choose how many more days you need."), default=3)
     reason = TextAreaField(filters=[stripped])
 
 
@@ -74,8 +75,8 @@ class ReceiptForm(PageForm):
 class OfferAnswerForm(PageForm):
     """The resident's answer to the letter's offer: one of its two buttons."""
 
-    answer = RadioField(choices=[SelectChoice("accept", "Accept the offer"), SelectChoice("decline", "No, thank you")],
-                        invalid_choice_message="Please choose one of the two buttons.")
+    answer = RadioField(choices=[SelectChoice("accept", _l("Accept the offer")), SelectChoice("decline", _l("No, thank you"))],
+                        invalid_choice_message=_l("Please choose one of the two buttons."))
 
     @property
     def is_accepted(self) -> bool:
@@ -89,5 +90,13 @@ class MediationForm(PageForm):
 class LadderForm(PageForm):
     """"Ask the supervisor to look again", with what the resident wants looked at (optional)."""
 
-    message = TextAreaField(filters=[stripped], validators=[Length(max=2000, message=(
+    message = TextAreaField(filters=[stripped], validators=[Length(max=2000, message=_l(
         "Please keep this to 2,000 characters; the supervisor will read the whole dispute as well."))])
+
+
+class LanguageForm(PageForm):
+    """The language switch on every page behind a resident's link: the language chosen (the verb checks
+    it is one Resolver speaks) and the page it was chosen on, to go back to."""
+
+    language = StringField(filters=[stripped])
+    back = HiddenField()

@@ -9,6 +9,7 @@ a POST from the page's own buttons, with CSRF protection. Each POST calls one ve
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ...actors import Actor
@@ -22,23 +23,25 @@ from ...services import outcome
 from ...workdays import format_day
 from ...workflow.engine import dispute_engine
 from ..downloads import send_stored
-from ..link_pages import check_link, too_many_sends_page
+from ..link_pages import check_link, speak_to_holder, too_many_sends_page
 from ..unit_of_work import unit_of_work
 from . import blueprint
 from .forms import LadderForm, MediationForm, OfferAnswerForm, PageForm, ReceiptForm
-from .views import not_the_residents
+from .views import OTHER_FORMS_EXPIRED, not_the_residents
 
 WORKFLOW = dispute_engine.definition
 
 
 ENDPOINTS = frozenset(f"resident.{name}" for name in ("outcome_page", "outcome_pdf", "confirm_receipt",
-                                                      "answer_offer", "ask_for_mediation", "ask_supervisor"))
+                                                      "answer_offer", "ask_for_mediation", "ask_supervisor",
+                                                      "outcome_language"))
 
 
 @blueprint.url_value_preprocessor
 def _resolve_outcome_link(endpoint: str | None, values: dict | None) -> None:
     # Before anything else (the CSRF check included), and logged in its own transaction either way.
-    check_link(endpoint, values, endpoints=ENDPOINTS, purpose="outcome", holder_problem=not_the_residents)
+    if check_link(endpoint, values, endpoints=ENDPOINTS, purpose="outcome", holder_problem=not_the_residents):
+        speak_to_holder()
 
 
 @blueprint.before_request
@@ -46,6 +49,17 @@ def _refuse_unusable_link():
     if request.endpoint in ENDPOINTS and g.get("link_problem") is not None:
         return _problem_page(g.link_problem)
     return None
+
+
+def _form_expired(error):
+    """A button pressed without the page's security token (a long-open tab): nothing changed; the page again."""
+    if g.get("link_problem") is not None:
+        return error
+    return _page(_dispute(), problem=_("For your safety, this page needs to be sent again. Please press the "
+                                       "button once more."), status=400)
+
+
+OTHER_FORMS_EXPIRED.update(dict.fromkeys(ENDPOINTS, _form_expired))
 
 
 def _dispute() -> Dispute:
@@ -104,6 +118,7 @@ def _page(dispute: Dispute, *, problem: str | None = None, notice: str | None = 
         "is_referred": dispute.state == WORKFLOW.state_of("refer_out"),
         "is_closed": dispute.state == WORKFLOW.state_of("close"),
         "token": request.view_args["token"],
+        "language_action": url_for("resident.outcome_language", token=request.view_args["token"]),
         "problem": problem,
         "notice": notice,
     }
@@ -120,7 +135,7 @@ def outcome_pdf(token: str):
     dispute = _dispute()
     letter = outcome.sent_letter(dispute)
     if letter is None or not letter.pdf_sha256:
-        return _page(dispute, problem="There is no letter to download yet.", status=404)
+        return _page(dispute, problem=_("There is no letter to download yet."), status=404)
     return send_stored(letter.pdf_sha256, mimetype="application/pdf", as_attachment=True,
                        download_name=outcome.letter_pdf_filename(letter), max_age=0, etag=letter.pdf_sha256)
 
@@ -155,7 +170,7 @@ def confirm_receipt(token: str):
     _read(ReceiptForm())
     dispute = _dispute()
     outcome.acknowledge_outcome(Actor.resident(dispute.resident), dispute)
-    return _done(token, "Thank you for letting us know the letter arrived.")
+    return _done(token, _("Thank you for letting us know the letter arrived."))
 
 
 @blueprint.post("/o/<token>/offer")
@@ -164,8 +179,9 @@ def answer_offer(token: str):
     form = _read(OfferAnswerForm())
     dispute = _dispute()
     outcome.respond_to_offer(Actor.resident(dispute.resident), dispute, accept=form.is_accepted)
-    return _done(token, "Thank you. You accepted our offer; we will let you know when it is done." if form.is_accepted
-                 else f"Thank you for letting us know. Our decision stands, and {dispute.manager.name} has been told.")
+    return _done(token, _("Thank you. You accepted our offer; we will let you know when it is done.") if form.is_accepted
+                 else _("Thank you for letting us know. Our decision stands, and %(name)s has been told.",
+                        name=dispute.manager.name))
 
 
 @blueprint.post("/o/<token>/mediation")
@@ -175,8 +191,8 @@ def ask_for_mediation(token: str):
     dispute = _dispute()
     outcome.refer_out(Actor.resident(dispute.resident), dispute,
                       reason="The resident told us they have taken this to outside mediation.")
-    return _done(token, "Thank you for letting us know you have gone to outside mediation. The details are below, "
-                 "and in an email to you.")
+    return _done(token, _("Thank you for letting us know you have gone to outside mediation. The details are below, "
+                          "and in an email to you."))
 
 
 @blueprint.post("/o/<token>/supervisor")
@@ -185,5 +201,6 @@ def ask_supervisor(token: str):
     form = _read(LadderForm())
     dispute = _dispute()
     asked = outcome.ask_supervisor(Actor.resident(dispute.resident), dispute, message=form.message.data or "")
-    return _done(token, f"Thank you. {outcome.reviewer_of(dispute)['name']} will look at it again and write to you "
-                 f"by {format_day(asked.due_dt, dispute.company)}. We have emailed you this too.")
+    return _done(token, _("Thank you. %(name)s will look at it again and write to you by %(day)s. We have emailed "
+                          "you this too.", name=outcome.reviewer_of(dispute)["name"],
+                          day=format_day(asked.due_dt, dispute.company)))

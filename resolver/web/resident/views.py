@@ -13,8 +13,12 @@ import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import datetime
+from typing import Callable
 
+from babel import dates as babel_dates
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -24,6 +28,8 @@ from ...actors import Actor
 from ...clock import now_utc
 from ...errors import DeadlinePassed, DomainError, GuardFailed, InvalidInput, LinkError, StaleDispute
 from ...extensions import db
+from ...i18n import current_language, format_locale
+from ...languages import DEFAULT_LANGUAGE
 from ...links import TooManySends
 from ...models import AccessLink, Dispute, EvidenceFile, ExtensionRequest, Submission
 from ...services.company_evidence import company_side_for_resident
@@ -31,7 +37,7 @@ from ...services.evidence import request_more_time, submit_evidence
 from ...workdays import format_day, local
 from ...workflow.engine import dispute_engine
 from ..downloads import send_stored
-from ..link_pages import check_link, too_many_sends_page
+from ..link_pages import check_link, speak_to_holder, too_many_sends_page
 from ..sent_files import files_of_this_request
 from ..unit_of_work import unit_of_work
 from . import blueprint
@@ -41,7 +47,7 @@ WORKFLOW = dispute_engine.definition
 ENDPOINTS = frozenset(
     f"resident.{name}"
     for name in ("evidence_form", "send_evidence", "evidence_receipt", "evidence_status", "ask_more_time",
-                 "evidence_file")
+                 "evidence_file", "evidence_language")
 )
 # Room in a send for the text fields and the multipart framing, on top of the files themselves.
 FORM_ALLOWANCE = 1024 * 1024
@@ -55,6 +61,7 @@ def _resolve_evidence_link(endpoint: str | None, values: dict | None) -> None:
     # The use is logged (in its own transaction) whatever happens next.
     if not check_link(endpoint, values, endpoints=ENDPOINTS, purpose="evidence", holder_problem=not_the_residents):
         return
+    speak_to_holder()
     # Only a send through a good link may carry files; everything else is a few form fields at most.
     if g.link is not None and endpoint == "resident.send_evidence":
         request.max_content_length = _link_dispute().company.max_dispute_bytes + FORM_ALLOWANCE
@@ -66,7 +73,7 @@ def not_the_residents(link: AccessLink) -> LinkError | None:
     """A resident's link that is not held by the dispute's resident (theirs changed, or it was never theirs)."""
     dispute = db.session.get(Dispute, link.dispute_id)
     if link.resident_id is None or link.resident_id != dispute.resident_id:
-        return LinkError("This link belongs to someone else. Please use the link from your own email.",
+        return LinkError(_("This link belongs to someone else. Please use the link from your own email."),
                          reason="wrong-person")
     return None
 
@@ -90,17 +97,25 @@ def _link_problem_page(problem: LinkError):
                            company=dispute.company if dispute else None), status
 
 
+# The blueprint's other pages (the outcome page's buttons) say the same their own way: endpoint -> page.
+OTHER_FORMS_EXPIRED: dict[str, Callable[[CSRFError], object]] = {}
+
+
 @blueprint.errorhandler(CSRFError)
 def _form_expired(error: CSRFError):
     """The form's security token was missing or stale (a long-closed tab, a restarted phone):
     show the page again with what was typed, so nothing is lost."""
     if request.endpoint not in ENDPOINTS:
-        return error
+        page = OTHER_FORMS_EXPIRED.get(request.endpoint)
+        return page(error) if page is not None else error
     if g.get("link_problem") is not None:
         return _link_problem_page(g.link_problem)
-    message = ("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote "
-               "is still below; please check it, attach any files again, and press the button once more.")
+    message = _("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote "
+                "is still below; please check it, attach any files again, and press the button once more.")
     view = ResidentView.load()
+    if request.endpoint == "resident.evidence_language":
+        return _status_page(view, problem=DomainError(_("For your safety, please choose the language again.")),
+                            status=400)
     if request.endpoint == "resident.ask_more_time":
         return _status_page(view, form=_posted(MoreTimeForm), problem=InvalidInput(message), status=400)
     return _form_page(view, form=_posted(EvidenceForm, view.dispute), problem=InvalidInput(message), status=400)
@@ -203,16 +218,26 @@ class ResidentView:
         return uploads.served_name(listed["name"], evidence.content_type)
 
     def when(self, value: datetime | None) -> str:
-        """'11:59 PM on Saturday 14 March 2026', in the company's time zone."""
+        """'11:59 PM on Saturday 14 March 2026', in the company's time zone (and the page's language)."""
         if value is None:
             return ""
         moment = local(value, self.company)
-        return f"{moment.strftime('%I:%M %p').lstrip('0')} on {format_day(value, self.company)}"
+        if current_language() == DEFAULT_LANGUAGE:
+            clock = moment.strftime("%I:%M %p").lstrip("0")
+        else:
+            clock = babel_dates.format_time(moment, "short", locale=format_locale())
+        return _("%(time)s on %(day)s", time=clock, day=format_day(value, self.company))
 
-    def days_until(self, value: datetime) -> str:
-        """'today', 'tomorrow', 'in 5 days', counted in the company's calendar days."""
+    def time_left(self, value: datetime) -> str:
+        """'That is in 5 days (America/Denver time).', counted in the company's calendar days."""
         days = (local(value, self.company).date() - local(self.now, self.company).date()).days
-        return "today" if days <= 0 else "tomorrow" if days == 1 else f"in {days} days"
+        zone = self.company.time_zone.replace("_", " ")
+        if days <= 0:
+            return _("That is today (%(zone)s time).", zone=zone)
+        if days == 1:
+            return _("That is tomorrow (%(zone)s time).", zone=zone)
+        return ngettext("That is in %(num)d day (%(zone)s time).", "That is in %(num)d days (%(zone)s time).",
+                        days, zone=zone)
 
     def day(self, value: datetime | None) -> str:
         return format_day(value, self.company) if value else ""
@@ -223,7 +248,8 @@ class ResidentView:
             "view": self, "dispute": self.dispute, "company": self.company, "resident": self.dispute.resident,
             "token": request.view_args["token"], "limits": uploads.UploadLimits.of(self.company),
             "files_sent_count": count, "files_sent_bytes": total, "describe_size": uploads.describe_size,
-            "when": self.when, "day": self.day, **extra,
+            "when": self.when, "day": self.day,
+            "language_action": url_for("resident.evidence_language", token=request.view_args["token"]), **extra,
         }
 
 
@@ -279,8 +305,12 @@ def _send_refused(problem: DomainError, token: str):
     if isinstance(problem, InvalidInput):
         return _form_page(view, form=form, problem=problem, status=422)
     # The deadline passed while the form was open, or the dispute moved on: nothing was saved.
-    message = problem.message if isinstance(problem, (GuardFailed, DeadlinePassed, StaleDispute)) else (
-        "This dispute has moved on, so nothing more can be added through this page.")
+    if isinstance(problem, StaleDispute):
+        message = _("This dispute changed while you were looking at it. Reload the page to see what changed, "
+                    "then try again.")
+    else:
+        message = problem.message if isinstance(problem, (GuardFailed, DeadlinePassed)) else (
+            _("This dispute has moved on, so nothing more can be added through this page."))
     return render_template("resident/evidence_closed.html", **view.context(late_send=True, problem=message)), 409
 
 
@@ -302,8 +332,8 @@ def send_evidence(token: str):
     posted = (form.details.data or "", form.suggested_resolution.data or "")
     if (submission.details, submission.suggested_resolution) != posted:
         # The same form sent again after changes (the Back button): the first send stands, so say so.
-        flash("This form had already been sent, so the changes made to it since were not saved. "
-              "To add something, use “add more” below.", "error")
+        flash(_("This form had already been sent, so the changes made to it since were not saved. "
+                "To add something, use “add more” below."), "error")
     return redirect(url_for(".evidence_receipt", token=token, submission_id=submission.id), code=303)
 
 
@@ -313,7 +343,7 @@ def evidence_receipt(token: str, submission_id: int):
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.dispute_id != view.dispute.id:
         return _status_page(view, problem=DomainError(
-            "That receipt is not part of your dispute. Your receipts are listed below."), status=404)
+            _("That receipt is not part of your dispute. Your receipts are listed below.")), status=404)
     return render_template("resident/evidence_receipt.html", **view.context(submission=submission))
 
 
@@ -327,8 +357,8 @@ def _more_time_refused(problem: DomainError, token: str):
     if isinstance(problem, StaleDispute):
         # Another tab, or the manager, kept changing the dispute: asked again, a second tab asking at
         # the same time reads "you have already asked", so this is rare.
-        problem = DomainError("Your dispute changed a moment ago, so your request was not sent. "
-                              "Please check the page below and ask again.")
+        problem = DomainError(_("Your dispute changed a moment ago, so your request was not sent. "
+                                "Please check the page below and ask again."))
     return _status_page(ResidentView.load(), form=_posted(MoreTimeForm), problem=problem, status=status)
 
 
@@ -341,8 +371,10 @@ def ask_more_time(token: str):
         raise form.refusal()
     extension = request_more_time(Actor.resident(view.dispute.resident), view.dispute, days=form.days.data,
                                   reason=form.reason.data or "")
-    flash(f"Your request for {extension.days_asked} more day{'s' if extension.days_asked != 1 else ''} was sent to "
-          f"{view.dispute.manager.name}. You will get an email with the answer, and this page will show it too.",
+    flash(ngettext("Your request for %(num)d more day was sent to %(name)s. You will get an email with the "
+                   "answer, and this page will show it too.",
+                   "Your request for %(num)d more days was sent to %(name)s. You will get an email with the "
+                   "answer, and this page will show it too.", extension.days_asked, name=view.dispute.manager.name),
           "success")
     return redirect(url_for(".evidence_status", token=token), code=303)
 
@@ -356,7 +388,7 @@ def evidence_file(token: str, file_id: int):
     name = view.download_name(evidence) if evidence is not None else None
     if name is None:
         return _status_page(view, problem=DomainError(
-            "That file is not part of your dispute. Your receipts list your files."), status=404)
+            _("That file is not part of your dispute. Your receipts list your files.")), status=404)
     response = send_stored(evidence.sha256, mimetype=evidence.content_type, as_attachment=True, download_name=name,
                            max_age=0, conditional=False, etag=False)
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
