@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, g, has_app_context, has_request_context
-from flask_babel import Babel, force_locale, get_locale
+from flask_babel import Babel, force_locale, get_locale, refresh
 
 from .languages import DEFAULT_LANGUAGE, language_name
 
@@ -61,8 +61,10 @@ def speaking(tag: str | None):
 
 
 def speak_to(resident) -> None:
-    """This page is for ``resident``: speak their language for the rest of the request."""
+    """This page is for ``resident``: speak their language for the rest of the request (even when a
+    word was already said in English earlier in it, e.g. the link's own refusal)."""
     g.language = spoken(getattr(resident, "preferred_language", None))
+    refresh()
 
 
 def language_choices() -> list[tuple[str, str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import g, render_template, request
-from flask_babel import refresh
 
 from ..clock import now_utc
 from ..errors import LinkError
@@ -37,7 +36,6 @@ def speak_to_holder() -> None:
         return
     resident_id = link.resident_id or db.session.get(Dispute, link.dispute_id).resident_id
     speak_to(db.session.get(Resident, resident_id))
-    refresh()  # a word already said in English this request (the link's own refusal) chose the language too early
 
 
 def too_many_sends_page(template: str, problem: TooManySends, **context):
