@@ -34,6 +34,7 @@ BENCHMARKS = (
     "letter_render",
     "mail_throughput",
     "portfolio_import",
+    "page_weight",
 )
 
 
