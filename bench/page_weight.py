@@ -48,7 +48,7 @@ def run(quick: bool, workdir: Path) -> list[dict]:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_for(port)
-        figures = _measure(f"http://127.0.0.1:{port}", paths, manager, runs=2 if quick else RUNS)
+        figures = _measure(f"http://127.0.0.1:{port}", paths, manager, runs=1 if quick else RUNS)
     finally:
         server.terminate()
         server.wait(timeout=60)
