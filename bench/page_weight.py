@@ -131,9 +131,16 @@ def _visit(context, url: str) -> dict:
     session = context.new_cdp_session(page)
     session.send("Network.enable")
     session.send("Network.emulateNetworkConditions", SLOW_3G)
-    wire = {"bytes": 0, "requests": 0, "from_cache": 0}
-    session.on("Network.requestWillBeSent", lambda event: wire.__setitem__("requests", wire["requests"] + 1))
-    session.on("Network.requestServedFromCache", lambda event: wire.__setitem__("from_cache", wire["from_cache"] + 1))
+    wire = {"bytes": 0}
+    asked, cached = set(), set()  # request ids: every one, and those chromium answered from its cache
+
+    def answered(event):
+        if event["response"].get("fromDiskCache") or event["response"].get("fromMemoryCache"):
+            cached.add(event["requestId"])
+
+    session.on("Network.requestWillBeSent", lambda event: asked.add(event["requestId"]))
+    session.on("Network.requestServedFromCache", lambda event: cached.add(event["requestId"]))
+    session.on("Network.responseReceived", answered)
     session.on("Network.loadingFinished",
                lambda event: wire.__setitem__("bytes", wire["bytes"] + event["encodedDataLength"]))
     response = page.goto(url, wait_until="load")
@@ -142,7 +149,7 @@ def _visit(context, url: str) -> dict:
     timing = page.evaluate(_TIMING)
     page.close()
     return {"paint": timing["paint"], "load": timing["load"], "bytes": wire["bytes"],
-            "requests": wire["requests"] - wire["from_cache"]}
+            "requests": len(asked - cached)}
 
 
 def _rows(page_name: str, visits: dict[str, list[dict]]) -> list[dict]:
