@@ -46,7 +46,8 @@ class Asset:
 
 
 def read_assets(folder: Path) -> dict[str, Asset]:
-    """Every file under the static folder, by its name there, read once when the app is built."""
+    """Every file under the static folder, by its name there, read once when the app is built (a changed
+    file is served once the app is started again, as on a deploy)."""
     assets = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         body = path.read_bytes()
