@@ -38,8 +38,10 @@ _TIMING = """() => new Promise(resolve => {
 
 
 def run(quick: bool, workdir: Path) -> list[dict]:
-    env = {**os.environ, "RESOLVER_INSTANCE_PATH": str(workdir / "instance"), "RESOLVER_SECRET_KEY": "bench",
-           "RESOLVER_LOG_LEVEL": "WARNING"}
+    # As a newcomer runs it: SQLite in the instance folder, mail caught by serve; no setting from outside.
+    env = {name: value for name, value in os.environ.items() if not name.startswith("RESOLVER_")}
+    env.update(RESOLVER_INSTANCE_PATH=str(workdir / "instance"), RESOLVER_SECRET_KEY="bench",
+               RESOLVER_DATABASE_URL=common.sqlite_url(workdir / "instance"), RESOLVER_LOG_LEVEL="WARNING")
     for command in (["init"], ["demo", "--password", PASSWORD]):
         subprocess.run([sys.executable, "-m", "resolver", *command], env=env, check=True, capture_output=True)
     port = _free_port()
@@ -66,7 +68,8 @@ def _page_paths(env: dict) -> tuple[dict[str, str], str]:
     from resolver.links import issue_link, token_for
     from resolver.models import Dispute, PanelSeat
 
-    app = create_app({"INSTANCE_PATH": env["RESOLVER_INSTANCE_PATH"], "SECRET_KEY": env["RESOLVER_SECRET_KEY"]})
+    app = create_app({"INSTANCE_PATH": env["RESOLVER_INSTANCE_PATH"], "SECRET_KEY": env["RESOLVER_SECRET_KEY"],
+                      "DATABASE_URL": env["RESOLVER_DATABASE_URL"]})
     with app.app_context():
         def in_state(state: str) -> Dispute:
             return db.session.scalars(select(Dispute).where(Dispute.state == state)).first()
