@@ -36,6 +36,7 @@ BENCHMARKS = (
     "portfolio_import",
     "time_to_inbox",
     "cold_start",
+    "page_weight",
 )
 
 

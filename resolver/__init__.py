@@ -82,6 +82,12 @@ class _SessionCookie(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
+    def open_session(self, app: Flask, request):
+        # A stylesheet or script is the same for everyone: no session, so no cookie and no Vary: Cookie.
+        if request.path.startswith(f"{app.static_url_path}/"):
+            return None
+        return super().open_session(app, request)
+
 
 def _configure_sessions(app: Flask) -> None:
     app.session_interface = _SessionCookie()

@@ -7,6 +7,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from .api import blueprint as api
+    from .assets import init_app as send_pages_lean
     from .errors import register_error_handlers
     from .mailbox import blueprint as mailbox
     from .manager import blueprint as manager
@@ -21,3 +22,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(mailbox, url_prefix="/mailbox")
     register_error_handlers(app)
     add_security_headers(app)
+    send_pages_lean(app)

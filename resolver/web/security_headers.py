@@ -14,8 +14,11 @@ import re
 from flask import Flask, Response, request
 from markupsafe import Markup
 
-# No inline script or style anywhere: scripts and stylesheets are files under resolver/static/.
-POLICY = "; ".join([
+from .assets import inline_styles
+
+# No inline script anywhere, and no inline style but the stylesheets a page carries (assets.stylesheet),
+# each allowed by the hash of its bytes: scripts and stylesheets are files under resolver/static/.
+DIRECTIVES = (
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self'",
@@ -24,14 +27,16 @@ POLICY = "; ".join([
     "base-uri 'none'",
     "form-action 'self'",
     "frame-ancestors 'none'",
-])
+)
+POLICY = "; ".join(DIRECTIVES)
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
     # The address of a resident's or a member's page holds their token: it is never sent on.
     "Referrer-Policy": "no-referrer",
 }
 HSTS = "max-age=31536000"
-# Stylesheets and scripts are the same for everyone; everything else is someone's page or file.
+# Stylesheets and scripts are the same for everyone (assets.send_asset says for how long); everything else
+# is someone's page or file.
 CACHEABLE_ENDPOINTS = {"static"}
 
 # A style attribute in HTML Resolver rendered itself (a letter). Quotes inside typed text are escaped,
@@ -46,7 +51,7 @@ def init_app(app: Flask) -> None:
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", POLICY)
+    headers.setdefault("Content-Security-Policy", policy_allowing(inline_styles()))
     headers.setdefault("X-Frame-Options", "DENY")  # for browsers that predate frame-ancestors
     headers.update(ALWAYS)
     if request.endpoint not in CACHEABLE_ENDPOINTS and not response.cache_control.no_store:
@@ -54,6 +59,14 @@ def add_security_headers(response: Response) -> Response:
     if request.is_secure:
         headers["Strict-Transport-Security"] = HSTS
     return response
+
+
+def policy_allowing(style_sources: list[str]) -> str:
+    """POLICY, with these inline stylesheets (named by hash) allowed too."""
+    if not style_sources:
+        return POLICY
+    styles = " ".join(["'self'", *dict.fromkeys(style_sources)])
+    return "; ".join(f"style-src {styles}" if d.startswith("style-src") else d for d in DIRECTIVES)
 
 
 def without_inline_styles(html: str) -> Markup:

@@ -1,0 +1,110 @@
+"""How pages, stylesheets and scripts travel to a browser on a slow phone connection.
+
+A resident opens their page from an email, often on a phone: the page should paint after one round
+trip. So each page carries its stylesheets inside it (a few kB once compressed; the page's policy
+allows exactly those styles, by their hashes), scripts are linked under an address that carries a
+hash of their bytes and may be kept for a year (a changed file is a new address, so nobody runs an
+old one), and pages are sent compressed (brotli or gzip, by Flask-Compress) to browsers that ask.
+Stored files are not compressed: they are sent a block at a time, and most are compressed already.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, Response, abort, current_app, g, request
+from flask_compress import Compress
+from markupsafe import Markup
+
+FOREVER = "public, max-age=31536000, immutable"
+# An address without the current hash (an old page in a tab, a hand-typed address): the file as it is
+# now, kept a few minutes only.
+BRIEFLY = "public, max-age=300"
+COMPRESSION = {
+    "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/json"],
+    "COMPRESS_STREAMS": False,  # a download streamed from storage stays streamed
+}
+# "resident.1a2b3c4d5e.css": the name, the hash of the bytes, the extension.
+_FINGERPRINTED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{10})(?P<suffix>\.[^.]+)$")
+
+
+@dataclass(frozen=True)
+class Asset:
+    body: bytes
+    fingerprint: str  # the first ten hex digits of the bytes' SHA-256
+    mimetype: str
+    policy_source: str  # how a Content-Security-Policy names these bytes inside a page: 'sha256-...'
+
+    def address(self, name: str) -> str:
+        path = Path(name)
+        return str(path.with_name(f"{path.stem}.{self.fingerprint}{path.suffix}"))
+
+
+def read_assets(folder: Path) -> dict[str, Asset]:
+    """Every file under the static folder, by its name there, read once when the app is built (a changed
+    file is served once the app is started again, as on a deploy)."""
+    assets = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        body = path.read_bytes()
+        digest = hashlib.sha256(body)
+        mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        assets[path.relative_to(folder).as_posix()] = Asset(
+            body, digest.hexdigest()[:10], mimetype, f"'sha256-{base64.b64encode(digest.digest()).decode()}'")
+    return assets
+
+
+def init_app(app: Flask) -> None:
+    for key, value in COMPRESSION.items():
+        app.config.setdefault(key, value)
+    Compress(app)
+    app.extensions["resolver.assets"] = read_assets(Path(app.static_folder))
+    app.url_defaults(_fingerprint_static_addresses)
+    app.view_functions["static"] = send_asset
+    app.add_template_global(stylesheet)
+    app.before_request(_forget_inline_styles)
+
+
+def _forget_inline_styles() -> None:
+    g.pop("inline_styles", None)  # g outlives a request when an app context was pushed already (tests)
+
+
+def _assets() -> dict[str, Asset]:
+    return current_app.extensions["resolver.assets"]
+
+
+def _fingerprint_static_addresses(endpoint: str, values: dict) -> None:
+    """``url_for('static', filename='evidence-form.js')`` gives /static/evidence-form.<hash>.js."""
+    if endpoint == "static" and (asset := _assets().get(values.get("filename", ""))):
+        values["filename"] = asset.address(values["filename"])
+
+
+def send_asset(filename: str) -> Response:
+    """A static file: kept for a year under its current fingerprinted address, briefly under any other."""
+    assets = _assets()
+    name, fingerprint = filename, None
+    if (match := _FINGERPRINTED.match(filename)) and f"{match['stem']}{match['suffix']}" in assets:
+        name, fingerprint = f"{match['stem']}{match['suffix']}", match["hash"]
+    asset = assets.get(name)
+    if asset is None:
+        abort(404)
+    response = Response(asset.body, mimetype=asset.mimetype)
+    response.headers["Cache-Control"] = FOREVER if fingerprint == asset.fingerprint else BRIEFLY
+    response.set_etag(asset.fingerprint)
+    return response.make_conditional(request)
+
+
+def stylesheet(name: str) -> Markup:
+    """The static stylesheet ``name`` inside the page, in a ``<style>`` the page's policy allows by its hash."""
+    asset = _assets()[name]
+    g.setdefault("inline_styles", []).append(asset.policy_source)
+    return Markup(f'<style data-file="{name}">{asset.body.decode("utf-8")}</style>')
+
+
+def inline_styles() -> list[str]:
+    """The policy sources ('sha256-...') of the stylesheets the current page carries inside it."""
+    return g.get("inline_styles", [])
