@@ -19,8 +19,10 @@ OUR_PACKAGES = {"resolver", "tests", "bench"}
 
 # Which requirements each tree may import: the application only what installing Resolver brings; the
 # tests and benchmarks (run by the test command) also the test extra.
+# The application's PostgreSQL-only parts (the outbox's LISTEN/NOTIFY wake-up) import the driver the
+# postgres extra installs, and only when the database is PostgreSQL.
 TREES = {
-    "resolver": ("install_requires",),
+    "resolver": ("install_requires", "postgres"),
     "wsgi.py": ("install_requires",),
     "tests": ("install_requires", "test"),
     "bench": ("install_requires", "test"),

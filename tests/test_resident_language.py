@@ -40,7 +40,7 @@ def waiting(make_dispute, spanish):
 def words_on(page: str) -> str:
     """What a person reads on ``page``: its title and text, without markup, scripts or the letter's
     copy (the letter is written in the resident's language by the letter itself)."""
-    page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
     page = re.sub(r'<div class="card letter-copy">.*?</div>\s*</section>', " ", page, flags=re.S)
     return html_text.unescape(re.sub(r"<[^>]+>", " ", page))
 
