@@ -4,12 +4,21 @@ field's message tied to it, no sideways scrolling at 320 px (400 % zoom), the br
 and the evidence and vote forms completed with the keyboard alone, the focus always visible."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from flask import current_app
 from playwright.sync_api import expect
 
+from resolver import clock, links
+from resolver.actors import Actor
 from resolver.extensions import db
-from resolver.models import Submission, Vote
+from resolver.mail import send_pending
+from resolver.mailcatcher import mailbox_folder, store_message
+from resolver.models import PanelSeat, Submission, Vote
+from resolver.services import accounts
 
+from .test_import_browser import ROLL
 from .test_panel_browser import invite
 from .test_resident_browser import invited  # noqa: F401 (a fixture)
 
@@ -224,3 +233,231 @@ def test_axe_finds_nothing_on_the_resident_and_panel_pages(page, invited, vote_l
         refuse(page, url)  # and the page again, sent back with its problems
         found = axe.run(page)
         assert found.violations_count == 0, found.generate_report()
+
+
+# Every page of every audience, WCAG 2.2 AA ------------------------------------------------------------
+#
+# One walk over the pages: each is loaded once in a 1280 px window, where axe-core runs (its default
+# rules and WCAG 2.2's target size) and the page's frame is checked (one h1, landmarks, the language,
+# the skip link); then the same page is narrowed to 640 and 320 px, as a 1280 px window shows it at
+# 200 % and 400 % zoom, where nothing may scroll sideways, before or after WCAG 1.4.12's text spacing.
+
+WINDOW = {"width": 1280, "height": 900}
+ZOOMS = {"200 %": 640, "400 %": 320}
+
+# WCAG 1.4.12: a reader's own style sheet may set these, and nothing may be lost.
+TEXT_SPACING = """() => { const style = document.createElement('style'); style.id = 'text-spacing';
+  style.textContent = `* { line-height: 1.5 !important; letter-spacing: .12em !important; word-spacing: .16em !important; }
+    p { margin-bottom: 2em !important; }`;
+  document.head.appendChild(style); }"""
+
+# The page's frame: what a screen reader's user moves by, and the skip link a keyboard's user starts with.
+FRAME = """() => {
+  const problems = [];
+  const lang = document.documentElement.getAttribute('lang') || '';
+  if (!/^[a-z]{2,3}(-[A-Za-z0-9]+)*$/.test(lang)) problems.push(`lang="${lang}"`);
+  const h1s = document.querySelectorAll('h1');
+  if (h1s.length !== 1) problems.push(`${h1s.length} h1`);
+  const top = sel => Array.from(document.querySelectorAll(sel)).filter(el =>
+      !el.parentElement.closest('main, article, aside, nav, section, header, footer'));
+  if (document.querySelectorAll('main').length !== 1) problems.push('not one main');
+  if (top('header').length !== 1) problems.push('no page header (banner)');
+  const first = document.querySelector('a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex="-1"])');
+  const skip = first && first.matches('a.skip-link[href="#main"]') ? first : null;
+  if (!skip) problems.push('the first stop is not the skip link');
+  else {
+    skip.focus();
+    const box = skip.getBoundingClientRect();
+    if (box.top < 0 || box.left < 0 || box.bottom > innerHeight || box.width < 1) problems.push('the skip link is not seen when focused');
+    skip.blur();
+  }
+  return problems; }"""
+
+# What a narrow screen loses: the page wider than the screen, or text cut off in a box that hides
+# its overflow (its content taller or wider than the box).
+NARROW_LOSSES = """() => {
+  const problems = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) {
+    const wide = Array.from(document.body.querySelectorAll('*')).filter(el =>
+        el.getBoundingClientRect().right > root.clientWidth + 0.5).slice(-3);
+    problems.push(`${root.scrollWidth}px wide: ` + wide.map(el => `${el.tagName.toLowerCase()}.${el.className}`).join(', '));
+  }
+  for (const el of document.body.querySelectorAll('*')) {
+    const s = getComputedStyle(el);
+    const hides = v => v === 'hidden' || v === 'clip';
+    if (s.display === 'none' || s.visibility === 'hidden' || el.matches('.skip-link')) continue;
+    // (a one-line field scrolls its own text sideways as the caret moves: only its height counts)
+    const cut = (hides(s.overflowY) && el.scrollHeight > el.clientHeight + 1)
+             || (hides(s.overflowX) && el.scrollWidth > el.clientWidth + 1 && el.tagName !== 'INPUT')
+             || (s.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1);
+    if (cut) problems.push(`cut off: ${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 40)}"`);
+  }
+  return problems; }"""
+
+AXE_OPTIONS = {"resultTypes": ["violations"], "rules": {"target-size": {"enabled": True}}}
+
+
+def what_axe_found(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe  # axe-core ships in the package: nothing fetched
+
+    found = Axe().run(page, options=AXE_OPTIONS).response["violations"]
+    return [f"axe {v['id']}: {node['target']} {node['failureSummary'][:160]!r}" for v in found for node in v["nodes"]]
+
+
+def problems_of(page) -> list[str]:
+    """Everything the page (loaded at WINDOW's width) does wrong, at each zoom."""
+    page.wait_for_load_state("load")  # measured with its stylesheet in
+    problems = what_axe_found(page) + page.evaluate(FRAME)
+    for zoom, width in ZOOMS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        problems += [f"at {zoom}: {p}" for p in page.evaluate(NARROW_LOSSES)]
+        page.evaluate(TEXT_SPACING)
+        problems += [f"at {zoom} with text spacing: {p}" for p in page.evaluate(NARROW_LOSSES)]
+        page.evaluate("document.getElementById('text-spacing').remove()")
+    page.set_viewport_size(WINDOW)
+    return problems
+
+
+def walk(page, urls: dict[str, str]) -> dict[str, list[str]]:
+    """Each page's problems, by name; every page is loaded once."""
+    found = {}
+    for name, url in urls.items():
+        response = page.goto(url)
+        assert response is not None and response.status < 500, (name, url)
+        problems = problems_of(page)
+        if problems:
+            found[name] = problems
+    return found
+
+
+def report(found: dict[str, list[str]]) -> str:
+    return "\n".join(f"{name}:\n  " + "\n  ".join(problems) for name, problems in found.items())
+
+
+@pytest.fixture
+def wide(browser):
+    context = browser.new_context(viewport=WINDOW)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def cases(make_dispute):
+    """A dispute in each state a page looks different in (the session's database is shared: these are
+    this test's own)."""
+    # The walks to a lapse and a close move the clock on past their windows: they go first.
+    states = ("lapsed", "closed", "outcome_sent", "outcome_draft", "deadlocked", "panel_review",
+              "evidence_received", "awaiting_evidence", "draft")
+    made = {}
+    for state in states:
+        votes = ("uphold", "resident", "compromise") if state == "deadlocked" else ("uphold", "uphold", "compromise")
+        made[state] = make_dispute(state, items=[
+            {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the living room."},
+        ], votes=votes)
+    db.session.commit()
+    return made
+
+
+PATHS = {"evidence": "/r/e/", "outcome": "/r/o/", "vote": "/p/v/"}
+
+
+def url_of(link) -> str:
+    return current_app.config["LIVE_URL"] + PATHS[link.purpose] + links.token_for(link)
+
+
+def resident_link(dispute, purpose: str = "evidence") -> str:
+    return url_of(links.current_link(dispute.id, purpose, resident_id=dispute.resident_id))
+
+
+def first_seat(dispute) -> PanelSeat:
+    return db.session.scalars(db.select(PanelSeat).filter_by(dispute_id=dispute.id).order_by(PanelSeat.id)).first()
+
+
+def seat_link(dispute) -> str:
+    return url_of(links.current_link(dispute.id, "vote", seat_id=first_seat(dispute).id))
+
+
+def test_every_resident_and_panel_page_passes_axe_and_reads_at_any_zoom(app, wide, cases):
+    evidence = resident_link(cases["awaiting_evidence"])
+    received = cases["evidence_received"]
+    submission = db.session.scalars(db.select(Submission).filter_by(dispute_id=received.id)).one()
+    expired = links.issue_link(cases["closed"], "evidence", resident=received.resident,
+                               expires_dt=clock.now_utc() - timedelta(days=1))
+    reviewing, split = cases["panel_review"], cases["deadlocked"]
+    first_seat(split).is_chair = True  # the chair of a split team decides on their page
+    db.session.commit()
+    urls = {
+        "resident: the evidence form": evidence,
+        "resident: the receipt": f"{resident_link(received)}/receipt/{submission.id}",
+        "resident: the status page": f"{resident_link(received)}/status",
+        "resident: the window closed": resident_link(cases["lapsed"]),
+        "resident: the outcome letter": resident_link(cases["outcome_sent"], "outcome"),
+        "resident: an expired link": url_of(expired),
+        "resident: a broken link": app.config["LIVE_URL"] + "/r/e/not-a-link",
+        "panel: the vote page": seat_link(reviewing),
+        "panel: the chair decides": seat_link(split),
+        "panel: the review is over": seat_link(cases["outcome_draft"]),
+        "panel: a broken link": app.config["LIVE_URL"] + "/p/v/not-a-link",
+    }
+    found = walk(wide, urls)
+    assert not found, report(found)
+
+
+def caught_email(smtp, dispute) -> str:
+    """One email the dispute's resident was sent, put in the Mailbox as its catcher would: its id."""
+    send_pending()
+    message = smtp.to(dispute.resident.email)[-1]
+    return store_message(mailbox_folder(current_app), bytes(message))
+
+
+def test_every_staff_and_mailbox_page_passes_axe_and_reads_at_any_zoom(app, wide, cases, login, supervisor, smtp,
+                                                                       tmp_path):
+    live = app.config["LIVE_URL"]
+    resident = cases["draft"].resident
+    prop = resident.unit.property
+    invitation = accounts.invite_staff_user(Actor.staff(supervisor), supervisor.company, name="Nia New",
+                                            email=f"nia-{supervisor.id}@aspen.test", role="manager")
+    message_id = caught_email(smtp, cases["awaiting_evidence"])
+    db.session.commit()
+    signed_out = {
+        "staff: sign in": live + "/login",
+        "staff: forgot the password": live + "/forgot-password",
+        "staff: choose a password": invitation.link_url.replace("https://public-address.invalid", live),
+        "staff: a page that is not there": live + "/no-such-page",
+    }
+    found = walk(wide, signed_out)
+    login(wide, supervisor)
+    signed_in = {
+        "staff: dashboard": live + "/",
+        **{f"staff: a dispute, {state}": f"{live}/disputes/{dispute.id}" for state, dispute in cases.items()},
+        "staff: a team's call": f"{live}/disputes/{cases['panel_review'].id}/call",
+        "staff: open a dispute": live + "/disputes/new",
+        "staff: reports": live + "/reports",
+        "staff: residents": live + "/residents",
+        "staff: a resident": f"{live}/residents/{resident.id}",
+        "staff: add a resident": live + "/residents/new",
+        "staff: erase a resident": f"{live}/residents/{resident.id}/erase",
+        "staff: properties": live + "/properties",
+        "staff: a property": f"{live}/properties/{prop.id}",
+        "staff: add a property": live + "/properties/new",
+        "staff: import": live + "/import",
+        "staff: settings": live + "/settings",
+        "staff: unmatched mail": live + "/mail/unmatched",
+        "staff: a dispute not there": live + "/disputes/999999",
+        "mailbox: the inbox": live + "/mailbox/",
+        "mailbox: a message": f"{live}/mailbox/{message_id}",
+    }
+    found |= walk(wide, signed_in)
+    # The import's preview, after an upload.
+    roll = tmp_path / "rent-roll.csv"
+    roll.write_text(ROLL)
+    wide.goto(live + "/import")
+    wide.get_by_label("CSV file").set_input_files(str(roll))
+    wide.get_by_role("button", name="Upload and preview").click()
+    wide.get_by_role("heading", name="Preview of rent-roll.csv").wait_for()
+    if problems := problems_of(wide):
+        found["staff: an import's preview"] = problems
+    assert not found, report(found)
