@@ -13,11 +13,13 @@ from playwright.sync_api import expect
 from resolver import clock, links
 from resolver.actors import Actor
 from resolver.extensions import db
+from resolver.letters.receipt import receipt_context
 from resolver.mail import send_pending
 from resolver.mailcatcher import mailbox_folder, store_message
 from resolver.models import PanelSeat, Submission, Vote
 from resolver.services import accounts
 
+from ..conftest import Inbox
 from .test_import_browser import ROLL
 from .test_panel_browser import invite
 from .test_resident_browser import invited  # noqa: F401 (a fixture)
@@ -295,6 +297,18 @@ NARROW_LOSSES = """() => {
   }
   return problems; }"""
 
+# WCAG 1.4.11: a field's edge is how a reader finds it (its inside is as white as the page): 3:1.
+FIELD_EDGES = """() => { """ + LUMINANCE + """
+  const fields = document.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea');
+  return Array.from(fields).filter(el => el.getClientRects().length).flatMap(el => {
+    let back = el.parentElement;
+    while (back && getComputedStyle(back).backgroundColor === 'rgba(0, 0, 0, 0)') back = back.parentElement;
+    const [hi, lo] = [lum(rgb(getComputedStyle(el).borderTopColor)), lum(rgb(getComputedStyle(back || document.body).backgroundColor))]
+      .sort((a, b) => b - a);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    return ratio < 3 ? [`the edge of ${el.name || el.id} at ${ratio.toFixed(2)}:1`] : [];
+  }); }"""
+
 AXE_OPTIONS = {"resultTypes": ["violations"], "rules": {"target-size": {"enabled": True}}}
 
 
@@ -308,7 +322,7 @@ def what_axe_found(page) -> list[str]:
 def problems_of(page) -> list[str]:
     """Everything the page (loaded at WINDOW's width) does wrong, at each zoom."""
     page.wait_for_load_state("load")  # measured with its stylesheet in
-    problems = what_axe_found(page) + page.evaluate(FRAME)
+    problems = what_axe_found(page) + page.evaluate(FRAME) + page.evaluate(FIELD_EDGES)[:3]
     for zoom, width in ZOOMS.items():
         page.set_viewport_size({"width": width, "height": 900})
         problems += [f"at {zoom}: {p}" for p in page.evaluate(NARROW_LOSSES)]
@@ -461,3 +475,51 @@ def test_every_staff_and_mailbox_page_passes_axe_and_reads_at_any_zoom(app, wide
     if problems := problems_of(wide):
         found["staff: an import's preview"] = problems
     assert not found, report(found)
+
+
+# The brand colour, and each mark's contrast against what it is drawn on --------------------------------
+
+# The fills of a chart's or diagram's shapes, each with its contrast against the white card (WCAG
+# 1.4.11 asks 3:1 of a graphic's parts a reader needs).
+SHAPE_CONTRASTS = """(selector) => { """ + LUMINANCE + """
+  const white = lum([255, 255, 255]);
+  return Array.from(document.querySelectorAll(selector)).map(el => getComputedStyle(el).fill)
+    .filter(fill => fill.startsWith('rgb')).map(fill => { const l = lum(rgb(fill)); return (1.05) / (l + 0.05); }); }"""
+
+
+def axe_contrast(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page, options={"runOnly": ["color-contrast"]}).response["violations"]
+    return [f"{node['target']}: {node['failureSummary'][:160]}" for v in found for node in v["nodes"]]
+
+
+def test_emails_letters_and_charts_wear_the_brand_colour_and_every_word_reads(app, wide, make_dispute, smtp,
+                                                                              login, supervisor):
+    dispute = make_dispute("outcome_sent", items=[
+        {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the living room."},
+    ])
+    submission = db.session.scalars(db.select(Submission).filter_by(dispute_id=dispute.id)).one()
+    receipt = current_app.jinja_env.get_template("letters/paper_receipt.html").render(
+        receipt_context(dispute, submission))
+    db.session.commit()
+    send_pending()
+    [letter_email] = [m for m in smtp.to(dispute.resident.email) if 'class="letter"' in Inbox.html_of(m)]
+    # The email's layout and the letter inside it; the receipt the office posts.
+    for name, html, brand_marks in (("the letter's email", Inbox.html_of(letter_email),
+                                     ['td[style*="font-size:18px"]', ".letter > header p:first-child"]),
+                                    ("the paper receipt", receipt, ["header p:first-child"])):
+        wide.set_content(html)
+        assert axe_contrast(wide) == [], name  # every word at 4.5:1 at least
+        for selector in brand_marks:
+            ratio = wide.locator(selector).evaluate(CONTRAST)
+            assert ratio >= 7, f"{selector} in {name}: {ratio:.2f}:1"  # the brand colour, as on the pages
+    # The staff's charts and the workflow's diagram.
+    login(wide, supervisor)
+    wide.goto(f"{app.config['LIVE_URL']}/reports")
+    shapes = wide.evaluate(SHAPE_CONTRASTS, ".chart svg rect")
+    assert shapes and min(shapes) >= 3, shapes
+    assert max(shapes) >= 7  # the first series is the brand colour
+    wide.goto(f"{app.config['LIVE_URL']}/disputes/{dispute.id}")
+    [current] = wide.evaluate(SHAPE_CONTRASTS, ".diagram .wf-current rect")
+    assert current >= 7, current
