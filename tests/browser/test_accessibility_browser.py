@@ -4,6 +4,7 @@ field's message tied to it, no sideways scrolling at 320 px (400 % zoom), the br
 and the evidence and vote forms completed with the keyboard alone, the focus always visible."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from resolver.extensions import db
 from resolver.letters.receipt import receipt_context
 from resolver.mail import send_pending
 from resolver.mailcatcher import mailbox_folder, store_message
-from resolver.models import PanelSeat, Submission, Vote
+from resolver.models import LinkUse, PanelSeat, Submission, Vote
 from resolver.services import accounts
 
 from ..conftest import Inbox
@@ -523,3 +524,89 @@ def test_emails_letters_and_charts_wear_the_brand_colour_and_every_word_reads(ap
     wide.goto(f"{app.config['LIVE_URL']}/disputes/{dispute.id}")
     [current] = wide.evaluate(SHAPE_CONTRASTS, ".diagram .wf-current rect")
     assert current >= 7, current
+
+
+def sent_too_often(link) -> None:
+    """``link`` has already sent as often as its pace allows."""
+    pace = links.PACES[link.purpose]
+    db.session.add_all(LinkUse(link_id=link.id, method="POST", outcome="ok", used_dt=clock.now_utc())
+                       for _ in range(pace.sends))
+    db.session.commit()
+
+
+def after(page, found: dict, name: str, send) -> None:
+    """Do ``send`` on the page (a form sent, as a person would), and check the page it leads to."""
+    send()
+    page.wait_for_load_state("load")
+    if problems := problems_of(page):
+        found[name] = problems
+
+
+def sent_without_the_browser_checks(page, button: str) -> None:
+    """Send the form empty, past the browser's own checks, to see the server's refusal page."""
+    page.evaluate("document.querySelectorAll('form').forEach(form => form.noValidate = true)")
+    page.get_by_role("button", name=button).click()
+
+
+def submitted_past_its_script(page, form_id: str) -> None:
+    """Send the form as a browser without JavaScript would, past the page's own checks (a file's size)."""
+    with page.expect_navigation():
+        page.evaluate("(id) => document.getElementById(id).submit()", form_id)
+
+
+def test_the_pages_a_send_leads_to_pass_axe_and_read_at_any_zoom(app, wide, cases, login, supervisor):
+    live = app.config["LIVE_URL"]
+    reviewing, split = cases["panel_review"], cases["deadlocked"]
+    first_seat(split).is_chair = True
+    seats = db.session.scalars(db.select(PanelSeat).filter_by(dispute_id=reviewing.id).order_by(PanelSeat.id)).all()
+    received = cases["evidence_received"]
+    received.company.max_dispute_bytes = 1000
+    db.session.commit()
+    found = {}
+
+    wide.goto(url_of(links.current_link(reviewing.id, "vote", seat_id=seats[1].id)))
+    after(wide, found, "panel: stepped aside", lambda: (
+        wide.fill("#recusal_reason", "I manage the building next door."),
+        wide.get_by_role("button", name="Step aside from this case").click()))
+    wide.goto(seat_link(split))
+    after(wide, found, "panel: the chair decided", lambda: (
+        wide.locator('input[name="decision"][value="compromise"]').check(), wide.fill("#note", "Meet halfway."),
+        wide.get_by_role("button", name=re.compile("^Decide as")).click()))
+    third = links.current_link(reviewing.id, "vote", seat_id=seats[2].id)
+    sent_too_often(third)
+    wide.goto(url_of(third))
+    after(wide, found, "panel: too many votes", lambda: (
+        wide.locator('input[name="choice"][value="uphold"]').check(), wide.fill("#reason", "The photos."),
+        wide.get_by_role("button", name=re.compile("Record my vote")).click()))
+
+    evidence = links.current_link(received.id, "evidence", resident_id=received.resident_id)
+    wide.goto(url_of(evidence))
+    after(wide, found, "resident: a file too large", lambda: (
+        wide.get_by_label("What happened, in your own words").fill("The carpet was clean."),
+        wide.get_by_label("Photos and documents (optional)").set_input_files(
+            [{"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n" + b"0" * 1_100_000}]),
+        submitted_past_its_script(wide, "evidence-form")))
+    sent_too_often(evidence)
+    wide.goto(url_of(evidence))
+    after(wide, found, "resident: too many sends", lambda: (
+        wide.get_by_label("What happened, in your own words").fill("The carpet was clean."),
+        wide.get_by_role("button", name="Send my side").click()))
+    wide.goto(resident_link(cases["outcome_sent"], "outcome"))
+    after(wide, found, "resident: receipt of the letter confirmed", lambda: (
+        wide.get_by_role("button", name="Yes, I received this letter").click()))
+
+    wide.goto(live + "/login")
+    after(wide, found, "staff: a refused sign-in", lambda: (
+        wide.get_by_label("Email").fill(supervisor.email), wide.get_by_label("Password").fill("not the password"),
+        wide.get_by_role("button", name="Sign in").click()))
+    wide.goto(live + "/forgot-password")
+    after(wide, found, "staff: a reset link asked for", lambda: (
+        wide.get_by_label("Email").fill(supervisor.email), wide.get_by_role("button", name=re.compile("link")).click()))
+    wide.goto(live + "/set-password/not-a-link")
+    if problems := problems_of(wide):
+        found["staff: a password link that does not work"] = problems
+    login(wide, supervisor)
+    wide.goto(live + "/disputes/new")
+    after(wide, found, "staff: a refused new dispute", lambda: (
+        sent_without_the_browser_checks(wide, "Open and send the invitation")))
+    assert not found, report(found)
