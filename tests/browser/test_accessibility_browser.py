@@ -442,6 +442,7 @@ def test_every_staff_and_mailbox_page_passes_axe_and_reads_at_any_zoom(app, wide
         "staff: forgot the password": live + "/forgot-password",
         "staff: choose a password": invitation.link_url.replace("https://public-address.invalid", live),
         "staff: a page that is not there": live + "/no-such-page",
+        "staff: the API described": live + "/api/v1/",
     }
     found = walk(wide, signed_out)
     login(wide, supervisor)
