@@ -1,7 +1,12 @@
 """Every resident, panel member and manager can use Resolver with a keyboard, a screen reader or a
 large zoom: the skip link, the error summary that takes the focus with or without JavaScript, each
 field's message tied to it, no sideways scrolling at 320 px (400 % zoom), the brand colour's contrast,
-and the evidence and vote forms completed with the keyboard alone, the focus always visible."""
+and the evidence and vote forms completed with the keyboard alone, the focus always visible.
+
+Then WCAG 2.2 AA on every page of every audience (resident, panel, staff, Mailbox, error pages, and
+the pages a send leads to): axe-core finds nothing, each page has one h1, its landmarks, its language
+and a skip link, and at 200 % and 400 % zoom, with or without WCAG's text spacing, nothing scrolls
+sideways or is cut off; the emails, letters and charts wear the brand colour at full contrast."""
 from __future__ import annotations
 
 import re
