@@ -281,8 +281,9 @@ FRAME = """() => {
   }
   return problems; }"""
 
-# What a narrow screen loses: the page wider than the screen, or text cut off in a box that hides
-# its overflow (its content taller or wider than the box).
+# What a narrow screen loses: the page wider than the screen, text cut off in a box that hides its
+# overflow (its content taller or wider than the box), or spilling out of a box of fixed height over
+# what follows it.
 NARROW_LOSSES = """() => {
   const problems = [];
   const root = document.documentElement;
@@ -298,7 +299,8 @@ NARROW_LOSSES = """() => {
     // (a one-line field scrolls its own text sideways as the caret moves: only its height counts)
     const cut = (hides(s.overflowY) && el.scrollHeight > el.clientHeight + 1)
              || (hides(s.overflowX) && el.scrollWidth > el.clientWidth + 1 && el.tagName !== 'INPUT')
-             || (s.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1);
+             || (s.textOverflow === 'ellipsis' && el.scrollWidth > el.clientWidth + 1)
+             || (s.overflowY === 'visible' && el.clientHeight && el.scrollHeight > el.clientHeight + 1 && !['HTML', 'BODY'].includes(el.tagName));
     if (cut) problems.push(`cut off: ${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 40)}"`);
   }
   return problems; }"""
