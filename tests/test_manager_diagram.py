@@ -22,7 +22,7 @@ def test_every_state_is_drawn_once_and_the_current_one_is_highlighted():
 def test_the_next_steps_are_drawn_in_the_accent_colour():
     workflow = load_definition("dispute")
     svg = str(workflow_svg("evidence_received", workflow.allowed_triggers("evidence_received")))
-    accented = re.findall(r'stroke="#2f6f5e" stroke-width="2.2"[^>]*><title>([a-z ]+)</title>', svg)
+    accented = re.findall(r'stroke="#22594b" stroke-width="2.2"[^>]*><title>([a-z ]+)</title>', svg)
     assert sorted(accented) == sorted(t.replace("_", " ") for t in workflow.allowed_triggers("evidence_received")
                                       if workflow.transitions[t].dest != "evidence_received")
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError, StaleDispute
 from ..extensions import db
@@ -10,6 +11,11 @@ from ..extensions import db
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def missing_page(error: HTTPException):
+    """A page that is not there (404, or 405 for a method it does not take), as a page of Resolver's."""
+    return render_template("http_error.html"), error.code
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -1,17 +1,35 @@
 """Every resident, panel member and manager can use Resolver with a keyboard, a screen reader or a
 large zoom: the skip link, the error summary that takes the focus with or without JavaScript, each
 field's message tied to it, no sideways scrolling at 320 px (400 % zoom), the brand colour's contrast,
-and the evidence and vote forms completed with the keyboard alone, the focus always visible."""
+and the evidence and vote forms completed with the keyboard alone, the focus always visible.
+
+Then WCAG 2.2 AA on every page of every audience (resident, panel, staff, Mailbox, error pages, and
+the pages a send leads to): axe-core finds nothing, each page has one h1, its landmarks, its language
+and a skip link, and at 200 % and 400 % zoom, with or without WCAG's text spacing, nothing scrolls
+sideways or is cut off; the emails, letters and charts wear the brand colour at full contrast."""
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
+from flask import current_app
 from playwright.sync_api import expect
 
+from resolver import clock, links
+from resolver.actors import Actor
 from resolver.extensions import db
-from resolver.models import Submission, Vote
+from resolver.letters.receipt import receipt_context
+from resolver.mail import send_pending
+from resolver.mailcatcher import mailbox_folder, store_message
+from resolver.models import LinkUse, PanelSeat, Submission, Vote
+from resolver.services import accounts
 
+from ..conftest import Inbox
+from .test_import_browser import ROLL
 from .test_panel_browser import invite
 from .test_resident_browser import invited  # noqa: F401 (a fixture)
+from .wcag import LUMINANCE, SHAPE_CONTRASTS, WINDOW, axe_wcag, problems_of, report, walk
 
 pytestmark = pytest.mark.browser
 ZOOMED = {"width": 320, "height": 640}  # 1280 px at 400 %
@@ -22,11 +40,6 @@ BROKEN_REFERENCES = """() => Array.from(document.querySelectorAll(
     ['aria-describedby', 'aria-errormessage', 'aria-labelledby', 'aria-controls'].flatMap(attr =>
       (el.getAttribute(attr) || '').split(/\\s+/).filter(id => id && !document.getElementById(id))
         .map(id => `${el.id || el.name}: ${attr}=${id}`)))"""
-
-# A CSS colour's numbers, and its relative luminance (WCAG's formula), for the scripts below.
-LUMINANCE = """const rgb = c => c.match(/[\\d.]+/g).map(Number);
-  const lum = ([r, g, b]) => [r, g, b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
-      .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);"""
 
 # The focused element shows a ring that is seen (WCAG 2.4.13): at least 2 px thick, at least 3:1
 # against the page behind it.
@@ -224,3 +237,258 @@ def test_axe_finds_nothing_on_the_resident_and_panel_pages(page, invited, vote_l
         refuse(page, url)  # and the page again, sent back with its problems
         found = axe.run(page)
         assert found.violations_count == 0, found.generate_report()
+
+
+# Every page of every audience, WCAG 2.2 AA (what is measured: tests/browser/wcag.py) ------------------
+
+
+@pytest.fixture
+def wide(browser):
+    # A reader's own style sheet (the text spacing below) is theirs: the pages' Content-Security-Policy,
+    # which refuses a style the page did not bring, does not apply to it.
+    context = browser.new_context(viewport=WINDOW, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def cases(make_dispute):
+    """A dispute in each state a page looks different in (the session's database is shared: these are
+    this test's own)."""
+    # The walks to a lapse and a close move the clock on past their windows: they go first.
+    states = ("lapsed", "closed", "outcome_sent", "outcome_draft", "deadlocked", "panel_review",
+              "evidence_received", "awaiting_evidence", "draft")
+    made = {}
+    for state in states:
+        votes = ("uphold", "resident", "compromise") if state == "deadlocked" else ("uphold", "uphold", "compromise")
+        made[state] = make_dispute(state, items=[
+            {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the living room."},
+        ], votes=votes)
+    db.session.commit()
+    return made
+
+
+PATHS = {"evidence": "/r/e/", "outcome": "/r/o/", "vote": "/p/v/"}
+
+
+def url_of(link) -> str:
+    return current_app.config["LIVE_URL"] + PATHS[link.purpose] + links.token_for(link)
+
+
+def resident_link(dispute, purpose: str = "evidence") -> str:
+    return url_of(links.current_link(dispute.id, purpose, resident_id=dispute.resident_id))
+
+
+def first_seat(dispute) -> PanelSeat:
+    return db.session.scalars(db.select(PanelSeat).filter_by(dispute_id=dispute.id).order_by(PanelSeat.id)).first()
+
+
+def seat_link(dispute) -> str:
+    return url_of(links.current_link(dispute.id, "vote", seat_id=first_seat(dispute).id))
+
+
+def test_every_resident_and_panel_page_passes_axe_and_reads_at_any_zoom(app, wide, cases):
+    evidence = resident_link(cases["awaiting_evidence"])
+    received = cases["evidence_received"]
+    submission = db.session.scalars(db.select(Submission).filter_by(dispute_id=received.id)).one()
+    expired = links.issue_link(cases["closed"], "evidence", resident=received.resident,
+                               expires_dt=clock.now_utc() - timedelta(days=1))
+    reviewing, split = cases["panel_review"], cases["deadlocked"]
+    first_seat(split).is_chair = True  # the chair of a split team decides on their page
+    db.session.commit()
+    urls = {
+        "resident: the evidence form": evidence,
+        "resident: the receipt": f"{resident_link(received)}/receipt/{submission.id}",
+        "resident: the status page": f"{resident_link(received)}/status",
+        "resident: the window closed": resident_link(cases["lapsed"]),
+        "resident: the outcome letter": resident_link(cases["outcome_sent"], "outcome"),
+        "resident: an expired link": url_of(expired),
+        "resident: a broken link": app.config["LIVE_URL"] + "/r/e/not-a-link",
+        "panel: the vote page": seat_link(reviewing),
+        "panel: the chair decides": seat_link(split),
+        "panel: the review is over": seat_link(cases["outcome_draft"]),
+        "panel: a broken link": app.config["LIVE_URL"] + "/p/v/not-a-link",
+    }
+    found = walk(wide, urls)
+    assert not found, report(found)
+
+
+def caught_email(smtp, dispute) -> str:
+    """One email the dispute's resident was sent, put in the Mailbox as its catcher would: its id."""
+    send_pending()
+    message = smtp.to(dispute.resident.email)[-1]
+    return store_message(mailbox_folder(current_app), bytes(message))
+
+
+def test_every_staff_and_mailbox_page_passes_axe_and_reads_at_any_zoom(app, wide, cases, login, supervisor, smtp,
+                                                                       tmp_path):
+    live = app.config["LIVE_URL"]
+    resident = cases["draft"].resident
+    prop = resident.unit.property
+    invitation = accounts.invite_staff_user(Actor.staff(supervisor), supervisor.company, name="Nia New",
+                                            email=f"nia-{supervisor.id}@aspen.test", role="manager")
+    message_id = caught_email(smtp, cases["awaiting_evidence"])
+    db.session.commit()
+    signed_out = {
+        "staff: sign in": live + "/login",
+        "staff: forgot the password": live + "/forgot-password",
+        "staff: choose a password": live + "/set-password/" + invitation.link_url.rsplit("/", 1)[1],
+        "staff: a page that is not there": live + "/no-such-page",
+        "staff: the API described": live + "/api/v1/",
+    }
+    found = walk(wide, signed_out)
+    login(wide, supervisor)
+    signed_in = {
+        "staff: dashboard": live + "/",
+        **{f"staff: a dispute, {state}": f"{live}/disputes/{dispute.id}" for state, dispute in cases.items()},
+        "staff: a team's call": f"{live}/disputes/{cases['panel_review'].id}/call",
+        "staff: open a dispute": live + "/disputes/new",
+        "staff: reports": live + "/reports",
+        "staff: residents": live + "/residents",
+        "staff: a resident": f"{live}/residents/{resident.id}",
+        "staff: add a resident": live + "/residents/new",
+        "staff: erase a resident": f"{live}/residents/{resident.id}/erase",
+        "staff: properties": live + "/properties",
+        "staff: a property": f"{live}/properties/{prop.id}",
+        "staff: add a property": live + "/properties/new",
+        "staff: import": live + "/import",
+        "staff: settings": live + "/settings",
+        "staff: unmatched mail": live + "/mail/unmatched",
+        "staff: a dispute not there": live + "/disputes/999999",
+        "mailbox: the inbox": live + "/mailbox/",
+        "mailbox: a message": f"{live}/mailbox/{message_id}",
+    }
+    found |= walk(wide, signed_in)
+    # The import's preview, after an upload.
+    roll = tmp_path / "rent-roll.csv"
+    roll.write_text(ROLL)
+    wide.goto(live + "/import")
+    wide.get_by_label("CSV file").set_input_files(str(roll))
+    wide.get_by_role("button", name="Upload and preview").click()
+    wide.get_by_role("heading", name="Preview of rent-roll.csv").wait_for()
+    if problems := problems_of(wide):
+        found["staff: an import's preview"] = problems
+    assert not found, report(found)
+
+
+# The brand colour, and each mark's contrast against what it is drawn on --------------------------------
+
+def test_emails_letters_and_charts_wear_the_brand_colour_and_every_word_reads(app, wide, make_dispute, smtp,
+                                                                              login, supervisor):
+    dispute = make_dispute("outcome_sent", items=[
+        {"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the living room."},
+    ])
+    submission = db.session.scalars(db.select(Submission).filter_by(dispute_id=dispute.id)).one()
+    receipt = current_app.jinja_env.get_template("letters/paper_receipt.html").render(
+        receipt_context(dispute, submission))
+    db.session.commit()
+    send_pending()
+    # Every email the resident was sent (the letter in one of them), and the receipt the office posts.
+    emails = {message["Subject"]: Inbox.html_of(message) for message in smtp.to(dispute.resident.email)}
+    brand_marks = ['td[style*="font-size:18px"]', ".letter > header p:first-child", "body > header p:first-child"]
+    for name, html in {**emails, "the paper receipt": receipt}.items():
+        wide.set_content(html)
+        assert axe_wcag(wide) == [], name  # every word at 4.5:1 at least, among the rest
+        marks = wide.locator(", ".join(brand_marks)).element_handles()
+        assert marks, name
+        for mark in marks:
+            ratio = mark.evaluate(CONTRAST)
+            assert ratio >= 7, f"{mark.inner_text()} in {name}: {ratio:.2f}:1"  # the brand colour, as on the pages
+    assert any('class="letter"' in html for html in emails.values())
+    # The staff's charts and the workflow's diagram.
+    login(wide, supervisor)
+    wide.goto(f"{app.config['LIVE_URL']}/reports")
+    shapes = wide.evaluate(SHAPE_CONTRASTS, ".chart svg rect")
+    assert shapes and min(shapes) >= 3, shapes
+    assert max(shapes) >= 7  # the first series is the brand colour
+    wide.goto(f"{app.config['LIVE_URL']}/disputes/{dispute.id}")
+    [current] = wide.evaluate(SHAPE_CONTRASTS, ".diagram .wf-current rect")
+    assert current >= 7, current
+
+
+def sent_too_often(link) -> None:
+    """``link`` has already sent as often as its pace allows."""
+    pace = links.PACES[link.purpose]
+    db.session.add_all(LinkUse(link_id=link.id, method="POST", outcome="ok", used_dt=clock.now_utc())
+                       for _ in range(pace.sends))
+    db.session.commit()
+
+
+def after(page, found: dict, name: str, send) -> None:
+    """Do ``send`` on the page (a form sent, as a person would), and check the page it leads to."""
+    send()
+    page.wait_for_load_state("load")
+    if problems := problems_of(page):
+        found[name] = problems
+
+
+def sent_without_the_browser_checks(page, button: str) -> None:
+    """Send the form empty, past the browser's own checks, to see the server's refusal page."""
+    page.evaluate("document.querySelectorAll('form').forEach(form => form.noValidate = true)")
+    page.get_by_role("button", name=button).click()
+
+
+def submitted_past_its_script(page, form_id: str) -> None:
+    """Send the form as a browser without JavaScript would, past the page's own checks (a file's size)."""
+    with page.expect_navigation():
+        page.evaluate("(id) => document.getElementById(id).submit()", form_id)
+
+
+def test_the_pages_a_send_leads_to_pass_axe_and_read_at_any_zoom(app, wide, cases, login, supervisor):
+    live = app.config["LIVE_URL"]
+    reviewing, split = cases["panel_review"], cases["deadlocked"]
+    first_seat(split).is_chair = True
+    seats = db.session.scalars(db.select(PanelSeat).filter_by(dispute_id=reviewing.id).order_by(PanelSeat.id)).all()
+    received = cases["evidence_received"]
+    received.company.max_dispute_bytes = 1000
+    db.session.commit()
+    found = {}
+
+    wide.goto(url_of(links.current_link(reviewing.id, "vote", seat_id=seats[1].id)))
+    after(wide, found, "panel: stepped aside", lambda: (
+        wide.fill("#recusal_reason", "I manage the building next door."),
+        wide.get_by_role("button", name="Step aside from this case").click()))
+    wide.goto(seat_link(split))
+    after(wide, found, "panel: the chair decided", lambda: (
+        wide.locator('input[name="decision"][value="compromise"]').check(), wide.fill("#note", "Meet halfway."),
+        wide.get_by_role("button", name=re.compile("^Decide as")).click()))
+    third = links.current_link(reviewing.id, "vote", seat_id=seats[2].id)
+    sent_too_often(third)
+    wide.goto(url_of(third))
+    after(wide, found, "panel: too many votes", lambda: (
+        wide.locator('input[name="choice"][value="uphold"]').check(), wide.fill("#reason", "The photos."),
+        wide.get_by_role("button", name=re.compile("Record my vote")).click()))
+
+    evidence = links.current_link(received.id, "evidence", resident_id=received.resident_id)
+    wide.goto(url_of(evidence))
+    after(wide, found, "resident: a file too large", lambda: (
+        wide.get_by_label("What happened, in your own words").fill("The carpet was clean."),
+        wide.get_by_label("Photos and documents (optional)").set_input_files(
+            [{"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n" + b"0" * 1_100_000}]),
+        submitted_past_its_script(wide, "evidence-form")))
+    sent_too_often(evidence)
+    wide.goto(url_of(evidence))
+    after(wide, found, "resident: too many sends", lambda: (
+        wide.get_by_label("What happened, in your own words").fill("The carpet was clean."),
+        wide.get_by_role("button", name="Send my side").click()))
+    wide.goto(resident_link(cases["outcome_sent"], "outcome"))
+    after(wide, found, "resident: receipt of the letter confirmed", lambda: (
+        wide.get_by_role("button", name="Yes, I received this letter").click()))
+
+    wide.goto(live + "/login")
+    after(wide, found, "staff: a refused sign-in", lambda: (
+        wide.get_by_label("Email").fill(supervisor.email), wide.get_by_label("Password").fill("not the password"),
+        wide.get_by_role("button", name="Sign in").click()))
+    wide.goto(live + "/forgot-password")
+    after(wide, found, "staff: a reset link asked for", lambda: (
+        wide.get_by_label("Email").fill(supervisor.email), wide.get_by_role("button", name=re.compile("link")).click()))
+    wide.goto(live + "/set-password/not-a-link")
+    if problems := problems_of(wide):
+        found["staff: a password link that does not work"] = problems
+    login(wide, supervisor)
+    wide.goto(live + "/disputes/new")
+    after(wide, found, "staff: a refused new dispute", lambda: (
+        sent_without_the_browser_checks(wide, "Open and send the invitation")))
+    assert not found, report(found)

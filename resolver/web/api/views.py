@@ -21,6 +21,7 @@ from ...services.categories import categories_of, phrases_of
 from ...services.disputes import create_dispute, open_dispute
 from ...services.people import NewResident, find_or_add_resident
 from ...workflow.engine import dispute_engine
+from ..errors import missing_page
 from ..manager import queries
 from ..manager.forms import MAX_ID, has_id_beyond_range
 from ..unit_of_work import unit_of_work
@@ -78,10 +79,11 @@ def http_error(error: HTTPException):
 @blueprint.app_errorhandler(404)
 @blueprint.app_errorhandler(405)
 def unrouted(error: HTTPException):
-    """A URL under /api/ that matches no endpoint (``/disputes/abc``) is answered in JSON too."""
+    """A URL under /api/ that matches no endpoint (``/disputes/abc``) is answered in JSON too; any other, with
+    Resolver's own page."""
     if request.path.startswith("/api/"):
         return http_error(error)
-    return error
+    return missing_page(error)
 
 
 @blueprint.get("/openapi.json")

@@ -5,7 +5,7 @@ import math
 
 from markupsafe import Markup, escape
 
-PALETTE = ["#2f6f5e", "#b44d12", "#3d6a9e", "#8a6d1d", "#7b4b94", "#9aa5b1"]
+PALETTE = ["#22594b", "#b44d12", "#3d6a9e", "#8a6d1d", "#7b4b94", "#7b8794"]
 FONT = 'font-family="system-ui, sans-serif"'
 
 

@@ -72,9 +72,9 @@ def workflow_svg(current: str | None = None, allowed: list[str] | None = None) -
     for name, state in definition.states.items():
         x, y = positions[name]
         is_current = name == current
-        fill = "#2f6f5e" if is_current else ("#e3f4ee" if name in allowed_dests and current else "#ffffff")
+        fill = "#22594b" if is_current else ("#e3f4ee" if name in allowed_dests and current else "#ffffff")
         ink = "#ffffff" if is_current else "#1f2933"
-        stroke = "#2f6f5e" if is_current or name in allowed_dests else "#9aa5b1"
+        stroke = "#22594b" if is_current or name in allowed_dests else "#9aa5b1"
         label = state.label if len(state.label) <= 34 else state.label[:32] + "…"
         parts.append(
             f'<g class="wf-state{" wf-current" if is_current else ""}" data-state="{name}">'
@@ -90,7 +90,7 @@ def workflow_svg(current: str | None = None, allowed: list[str] | None = None) -
 
 def _edge(start, end, to_side: bool, is_next: bool, trigger: str) -> str:
     (x1, y1), (x2, y2) = start, end
-    colour = "#2f6f5e" if is_next else "#9aa5b1"
+    colour = "#22594b" if is_next else "#9aa5b1"
     width = 2.2 if is_next else 1
     dash = "" if is_next or not to_side else ' stroke-dasharray="4 4"'
     if to_side:
