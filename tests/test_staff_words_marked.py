@@ -1,0 +1,133 @@
+"""The staff, panel and Mailbox pages are ready for translating: every word they show is marked.
+
+Each page is rendered with a pseudo-language installed, whose every string is the English wrapped in
+⟦…⟧. Whatever is left outside the marks, once the test's own data is taken out (names, the company's
+name, what the dispute says, dates and amounts), is a word nobody could translate. The pages below
+are the ones fully marked; a page added here must be marked to pass.
+"""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+from sqlalchemy import select
+from babel.support import NullTranslations
+from flask_babel import get_babel
+
+from resolver.actors import Actor
+from resolver.extensions import db
+from resolver.links import PUBLIC_ADDRESS
+from resolver.models import Submission
+from resolver.services import panel
+
+from .dispute_checks import emails
+
+_MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+class Pseudo(NullTranslations):
+    """A language that is English in ⟦…⟧: what a page shows outside the marks was never translated."""
+
+    def gettext(self, message):
+        return f"⟦{message}⟧"
+
+    def ngettext(self, singular, plural, n):
+        return f"⟦{singular if n == 1 else plural}⟧"
+
+    def pgettext(self, context, message):
+        return self.gettext(message)
+
+    def npgettext(self, context, singular, plural, n):
+        return self.ngettext(singular, plural, n)
+
+    ugettext, ungettext, upgettext, unpgettext = gettext, ngettext, pgettext, npgettext
+
+
+class MainText(HTMLParser):
+    """The text nodes inside <main>, as a reader sees them (no scripts, no styles)."""
+
+    def __init__(self):
+        super().__init__()
+        self.depth = 0
+        self.skipping = 0
+        self.pieces: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "main":
+            self.depth += 1
+        elif tag in ("script", "style"):
+            self.skipping += 1
+
+    def handle_endtag(self, tag):
+        if tag == "main":
+            self.depth -= 1
+        elif tag in ("script", "style"):
+            self.skipping -= 1
+
+    def handle_data(self, data):
+        if self.depth and not self.skipping:
+            self.pieces.append(data)
+
+
+def unmarked_words(html: str, data: list[str]) -> list[str]:
+    """The words of <main> outside every ⟦…⟧ and not the test's own ``data``."""
+    parser = MainText()
+    parser.feed(html)
+    text = "\n".join(parser.pieces)
+    assert "⟦" in text, "the pseudo-language was not installed"
+    while _MARKED.search(text):
+        text = _MARKED.sub(" ", text)
+    for value in sorted(filter(None, data), key=len, reverse=True):
+        text = text.replace(value, " ")
+    return [line.strip() for line in text.splitlines() if _WORD.search(line)]
+
+
+@pytest.fixture
+def pseudo_language(app):
+    """Every English string the pages ask for comes back as ⟦English⟧ (Python's and the templates')."""
+    domain = get_babel(app).instance.domain_instance
+    with app.app_context():
+        domain.cache[("en", domain.domain[0])] = Pseudo()
+    yield
+    domain.cache.pop(("en", domain.domain[0]), None)
+
+
+def _people_and_case(dispute) -> list[str]:
+    """What a page may show of the test's own data: people, company, property, the case's words."""
+    resident, company = dispute.resident, dispute.company
+    values = [company.name, dispute.manager.name, dispute.manager.email, resident.name, resident.email,
+              company.contact_phone or "", dispute.issue or "", dispute.what_was_fixed or "",
+              dispute.company_position or "", dispute.category or ""]
+    if dispute.unit is not None:
+        values += [dispute.unit.label, dispute.unit.property.name]
+    for item in dispute.items:
+        values += [item.description, item.company_reason]
+    for submission in db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)):
+        values += [submission.details, submission.suggested_resolution, *map(str, submission.item_responses.values())]
+        values += [file.original_name for file in submission.files]
+    return values
+
+
+# The pages -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def member_page(client, make_dispute, make_panel, manager):
+    """A team member's vote page, open for voting."""
+    dispute = make_dispute("evidence_received")
+    members = make_panel(dispute.company, size=3)
+    panel.seat_panel(Actor.staff(manager), dispute, [m.id for m in members])
+    panel.send_to_panel(Actor.staff(manager), dispute)
+    db.session.commit()
+    invitation = emails(dispute, "panel_invitation")[0]
+    path = re.search(re.escape(PUBLIC_ADDRESS) + r"(/p/v/\S+)", invitation.body_text).group(1)
+    member = next(m for m in members if m.email == invitation.to_addr)
+    return client, path, dispute, [member.name, member.organisation]
+
+
+def test_the_panel_vote_page_is_marked(member_page, pseudo_language):
+    client, path, dispute, member = member_page
+    response = client.get(path)
+    assert response.status_code == 200
+    assert unmarked_words(response.get_data(as_text=True), _people_and_case(dispute) + member) == []
