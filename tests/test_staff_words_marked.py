@@ -18,13 +18,18 @@ from flask_babel import get_babel
 from resolver.actors import Actor
 from resolver.extensions import db
 from resolver.links import PUBLIC_ADDRESS
+from resolver.mail import send_pending
+from resolver.mailcatcher import list_messages, read_message, start_mail_catcher
 from resolver.models import Submission
 from resolver.services import panel
 
+from .conftest import free_port
 from .dispute_checks import emails
 
 _MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
 _WORD = re.compile(r"[A-Za-z]{2,}")
+# Moments a page writes without words to translate ("Thu 3 Dec, 3:04 AM" is the Mailbox's, in Babel's words).
+_MOMENTS = re.compile(r"\b[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, \d{1,2}:\d\d [AP]M\b")
 
 
 class Pseudo(NullTranslations):
@@ -81,6 +86,7 @@ def unmarked_words(html: str, data: list[str]) -> list[str]:
         text = _MARKED.sub(" ", text)
     for value in sorted(filter(None, data), key=len, reverse=True):
         text = text.replace(value, " ")
+    text = _MOMENTS.sub(" ", text)
     return [line.strip() for line in text.splitlines() if _WORD.search(line)]
 
 
@@ -110,24 +116,68 @@ def _people_and_case(dispute) -> list[str]:
     return values
 
 
-# The pages -------------------------------------------------------------------------------------
+# The pages: each builds its case and returns (a client that may read it, the page's path, its data) ----
 
-@pytest.fixture
-def member_page(client, make_dispute, make_panel, manager):
-    """A team member's vote page, open for voting."""
-    dispute = make_dispute("evidence_received")
-    members = make_panel(dispute.company, size=3)
+PAGES = {}
+
+
+def page(name: str):
+    def register(build):
+        PAGES[name] = build
+        return build
+    return register
+
+
+@page("panel: vote")
+def _vote_page(request):
+    client, manager = request.getfixturevalue("client"), request.getfixturevalue("manager")
+    dispute = request.getfixturevalue("make_dispute")("evidence_received")
+    members = request.getfixturevalue("make_panel")(dispute.company, size=3)
     panel.seat_panel(Actor.staff(manager), dispute, [m.id for m in members])
     panel.send_to_panel(Actor.staff(manager), dispute)
     db.session.commit()
     invitation = emails(dispute, "panel_invitation")[0]
     path = re.search(re.escape(PUBLIC_ADDRESS) + r"(/p/v/\S+)", invitation.body_text).group(1)
     member = next(m for m in members if m.email == invitation.to_addr)
-    return client, path, dispute, [member.name, member.organisation]
+    return client, path, _people_and_case(dispute) + [member.name, member.organisation]
 
 
-def test_the_panel_vote_page_is_marked(member_page, pseudo_language):
-    client, path, dispute, member = member_page
+def _caught_mail(request):
+    """A signed-in manager and one email of theirs, caught by the Mailbox."""
+    app, manager = request.getfixturevalue("app"), request.getfixturevalue("manager")
+    app.config["LOCAL_MAIL_PORT"] = free_port()
+    catcher = start_mail_catcher(app)
+    request.addfinalizer(catcher.stop)
+    dispute = request.getfixturevalue("make_dispute")("awaiting_evidence")
+    db.session.commit()
+    assert send_pending() >= 1
+    [caught, *_] = list_messages(company_id=manager.company_id)
+    staff = request.getfixturevalue("signed_in_client")(manager)
+    message = read_message(caught.id)
+    data = _people_and_case(dispute) + [manager.name, message.subject, message.to, message.sender,
+                                        message.reply_to or "", message.message_id]
+    # The email's own words, which the page shows with each link made a link.
+    for line in message.text.splitlines():
+        data += [*re.split(r"(https?://[^\s<>\"']+)", line)]
+    return staff, caught, data
+
+
+@page("mailbox: inbox")
+def _inbox(request):
+    staff, _caught, data = _caught_mail(request)
+    return staff, "/mailbox/", data
+
+
+@page("mailbox: an email")
+def _email(request):
+    staff, caught, data = _caught_mail(request)
+    return staff, f"/mailbox/{caught.id}", data
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_every_word_on_the_page_is_marked_for_translating(name, request):
+    client, path, data = PAGES[name](request)
+    request.getfixturevalue("pseudo_language")
     response = client.get(path)
     assert response.status_code == 200
-    assert unmarked_words(response.get_data(as_text=True), _people_and_case(dispute) + member) == []
+    assert unmarked_words(response.get_data(as_text=True), data) == []
