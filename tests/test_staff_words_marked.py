@@ -20,7 +20,9 @@ from resolver.extensions import db
 from resolver.links import PUBLIC_ADDRESS
 from resolver.mail import send_pending
 from resolver.mailcatcher import list_messages, read_message, start_mail_catcher
-from resolver.models import Submission
+from resolver.models import Property, StaffUser, Submission
+from resolver.services.categories import phrases_of
+from resolver.workflow.engine import dispute_engine
 from resolver.services import panel
 
 from .conftest import free_port
@@ -28,8 +30,16 @@ from .dispute_checks import emails
 
 _MARKED = re.compile(r"⟦[^⟦⟧]*⟧")
 _WORD = re.compile(r"[A-Za-z]{2,}")
-# Moments a page writes without words to translate ("Thu 3 Dec, 3:04 AM" is the Mailbox's, in Babel's words).
-_MOMENTS = re.compile(r"\b[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, \d{1,2}:\d\d [AP]M\b")
+# Days and moments, which resolver.workdays writes in each language's own way ("Friday 14 March 2026",
+# "3 March"; "Thu 3 Dec, 3:04 AM" is the Mailbox's, in Babel's words), and the time left to a deadline,
+# which resolver.presentation writes (its words are not the staff pages' own: they are marked with it).
+_MONTH = "(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_MOMENTS = re.compile(
+    r"\b[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, \d{1,2}:\d\d [AP]M\b"
+    r"|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) \d{1,2} " + _MONTH + r" \d{4}\b"
+    r"|\b\d{1,2} " + _MONTH + r"\b"
+    r"|\b(?:due in|overdue by) \d+ (?:hours?|days?)\b"
+)
 
 
 class Pseudo(NullTranslations):
@@ -100,14 +110,22 @@ def pseudo_language(app):
     domain.cache.pop(("en", domain.domain[0]), None)
 
 
+def _workflow_words() -> list[str]:
+    """The workflow's names for its states (workflows/dispute.yaml: data the pages show, not their words)."""
+    return [state.label for state in dispute_engine.definition.states.values()]
+
+
 def _people_and_case(dispute) -> list[str]:
-    """What a page may show of the test's own data: people, company, property, the case's words."""
+    """What a page may show of the test's own data: people, company, property, the case's words, and
+    the words the workflow and the company's categories give it."""
     resident, company = dispute.resident, dispute.company
-    values = [company.name, dispute.manager.name, dispute.manager.email, resident.name, resident.email,
+    values = [*_workflow_words(), phrases_of(dispute).label, company.name, dispute.manager.name, dispute.manager.email, resident.name, resident.email,
               company.contact_phone or "", dispute.issue or "", dispute.what_was_fixed or "",
               dispute.company_position or "", dispute.category or ""]
     if dispute.unit is not None:
         values += [dispute.unit.label, dispute.unit.property.name]
+    values += db.session.scalars(select(Property.name).where(Property.company_id == company.id)).all()
+    values += db.session.scalars(select(StaffUser.name).where(StaffUser.company_id == company.id)).all()
     for item in dispute.items:
         values += [item.description, item.company_reason]
     for submission in db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)):
@@ -172,6 +190,32 @@ def _inbox(request):
 def _email(request):
     staff, caught, data = _caught_mail(request)
     return staff, f"/mailbox/{caught.id}", data
+
+
+def _staff(request, role: str = "manager"):
+    user = request.getfixturevalue(role)
+    return request.getfixturevalue("signed_in_client")(user), user
+
+
+@page("staff: sign in")
+def _sign_in(request):
+    return request.getfixturevalue("client"), "/login", []
+
+
+@page("staff: dashboard")
+def _dashboard(request):
+    dispute = request.getfixturevalue("make_dispute")("awaiting_evidence")
+    db.session.commit()
+    staff, user = _staff(request)
+    return staff, "/", _people_and_case(dispute) + [user.name, dispute.company.time_zone]
+
+
+@page("staff: dashboard, as supervisor")
+def _supervisor_dashboard(request):
+    dispute = request.getfixturevalue("make_dispute")("awaiting_evidence")
+    db.session.commit()
+    staff, user = _staff(request, "supervisor")
+    return staff, "/", _people_and_case(dispute) + [user.name, dispute.company.time_zone]
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
