@@ -20,8 +20,9 @@ from resolver.extensions import db
 from resolver.links import PUBLIC_ADDRESS
 from resolver.mail import send_pending
 from resolver.mailcatcher import list_messages, read_message, start_mail_catcher
-from resolver.models import Property, StaffUser, Submission
+from resolver.models import PanelSeat, Property, StaffUser, Submission
 from resolver.services.categories import phrases_of
+from resolver.services.company_evidence import company_side_problem
 from resolver.workflow.engine import dispute_engine
 from resolver.services import panel
 
@@ -39,6 +40,7 @@ _MOMENTS = re.compile(
     r"|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) \d{1,2} " + _MONTH + r" \d{4}\b"
     r"|\b\d{1,2} " + _MONTH + r"\b"
     r"|\b(?:due in|overdue by) \d+ (?:hours?|days?)\b"
+    r"|\b\d+(?:\.\d)? (?:MB|KB|bytes)\b"  # a file's size, as resolver.uploads writes it
 )
 
 
@@ -112,7 +114,9 @@ def pseudo_language(app):
 
 def _workflow_words() -> list[str]:
     """The workflow's names for its states (workflows/dispute.yaml: data the pages show, not their words)."""
-    return [state.label for state in dispute_engine.definition.states.values()]
+    definition = dispute_engine.definition
+    return [*(state.label for state in definition.states.values()),
+            *(name.replace("_", " ") for name in definition.transitions)]
 
 
 def _people_and_case(dispute) -> list[str]:
@@ -216,6 +220,28 @@ def _supervisor_dashboard(request):
     db.session.commit()
     staff, user = _staff(request, "supervisor")
     return staff, "/", _people_and_case(dispute) + [user.name, dispute.company.time_zone]
+
+
+def _dispute_page(request, state: str):
+    dispute = request.getfixturevalue("make_dispute")(state, items=[{"description": "Carpet cleaning", "amount_cents": 15000, "company_reason": "Stains in the bedroom"}])
+    db.session.commit()
+    staff, user = _staff(request)
+    members = [seat.member for seat in db.session.scalars(select(PanelSeat).where(PanelSeat.dispute_id == dispute.id))]
+    data = [user.name, *(m.name for m in members), *(m.organisation for m in members)]
+    data += [text for email in emails(dispute) for text in (email.subject, email.to_name, email.to_addr)]
+    # Sentences the verbs write (resolver.services: marked there, collected with what residents read).
+    data.append(company_side_problem(dispute) or "")
+    return staff, f"/disputes/{dispute.id}", _people_and_case(dispute) + data
+
+
+@page("staff: dispute, waiting for the resident")
+def _dispute_waiting(request):
+    return _dispute_page(request, "awaiting_evidence")
+
+
+@page("staff: dispute, with the team")
+def _dispute_with_team(request):
+    return _dispute_page(request, "panel_review")
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
