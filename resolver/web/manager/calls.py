@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from wtforms import BooleanField, Form, FormField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -165,9 +167,11 @@ def record_call(dispute_id: int):
     votes = panel.record_call(actor, dispute, call_on=form.call_on.data, votes=form.votes(rows),
                               expected_version=form.expected_version.data)
     people = len(votes)
-    message = (f"The call's {people} vote{'s are' if people != 1 else ' is'} recorded, and each member has been "
-               f"emailed what you recorded for them, with a link to correct it.")
+    message = ngettext("The call's %(num)s vote is recorded, and each member has been emailed what you recorded "
+                       "for them, with a link to correct it.",
+                       "The call's %(num)s votes are recorded, and each member has been emailed what you recorded "
+                       "for them, with a link to correct it.", people)
     if not WORKFLOW.can("decide", dispute.state):
-        message += " With them the team's review is complete."
+        message += " " + _("With them the team's review is complete.")
     flash(message, "success")
     return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)

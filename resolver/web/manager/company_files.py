@@ -5,6 +5,8 @@ team. One POST, one verb, one unit of work; a refused send keeps nothing, not ev
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from wtforms import MultipleFileField
 from wtforms.validators import DataRequired
 
@@ -65,9 +67,11 @@ def add_company_files(dispute_id: int):
     batch = files_of_this_request(form.files.data or [], dispute, side="company")
     added = add_company_evidence(actor, dispute, files=batch.files, description=form.description.data,
                                  expected_version=form.expected_version.data)
-    count = f"{len(added)} file{'s' if len(added) != 1 else ''}"
-    flash(f"{count} added to the company's side. The team will see {'them' if len(added) != 1 else 'it'} with the "
-          f"case, and {dispute.resident.name} once the case goes to the team.", "success")
+    flash(ngettext("%(num)s file added to the company's side. The team will see it with the case, and %(resident)s "
+                   "once the case goes to the team.",
+                   "%(num)s files added to the company's side. The team will see them with the case, and "
+                   "%(resident)s once the case goes to the team.", len(added), resident=dispute.resident.name),
+          "success")
     return _company_side(dispute.id)
 
 
@@ -79,6 +83,6 @@ def remove_company_file(dispute_id: int):
     form = _read(RemoveCompanyFileForm)
     removed = remove_company_evidence(actor, dispute, form.file_id.data, expected_version=form.expected_version.data)
     after_commit(lambda: uploads.discard_unreferenced(removed.hashes))
-    flash(f"“{removed.name}” is no longer on the company's side. The history keeps that it was added and removed.",
-          "success")
+    flash(_("“%(file)s” is no longer on the company's side. The history keeps that it was added and removed.",
+            file=removed.name), "success")
     return _company_side(dispute.id)

@@ -3,6 +3,7 @@ is sent to the resident and the request is done. One POST, one verb, one unit of
 from __future__ import annotations
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired
 
@@ -37,5 +38,6 @@ def answer_ladder_request(request_id: int):
     outcome.ladder_request_of(actor, request_id)  # another company's is not found, whatever the form says
     form = refuse_unless_valid(LadderAnswerForm())
     answered = outcome.answer_ladder_request(actor, request_id, note=form.note.data)
-    flash(f"Your answer is on its way to {answered.dispute.resident.name}, and the request is done.", "success")
+    flash(_("Your answer is on its way to %(resident)s, and the request is done.",
+            resident=answered.dispute.resident.name), "success")
     return _dashboard()

@@ -7,6 +7,7 @@ nothing.
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from ...clock import now_utc
@@ -143,7 +144,7 @@ def new_dispute():
     if form.manager_id.data is not None:
         manager = next((m for m in queries.staff_of(company.id) if m.id == form.manager_id.data), None)
         if manager is None:
-            raise InvalidInput("Choose one of your company's managers.", field="manager_id")
+            raise InvalidInput(_("Choose one of your company's managers."), field="manager_id")
     dispute = create_dispute(
         actor, resident=resident, unit=unit, manager=manager, issue=form.issue.data,
         what_was_fixed=form.what_was_fixed.data, company_position=form.company_position.data,
@@ -151,10 +152,10 @@ def new_dispute():
     )
     if form.intent.data == "open":
         open_dispute(actor, dispute)
-        flash(f"The invitation is on its way to {resident.name} <{resident.email}>. They have until "
-              f"{_moment(dispute.evidence_due_dt)} to send their side.", "success")
+        flash(_("The invitation is on its way to %(resident)s <%(email)s>. They have until %(due)s to send their "
+                "side.", resident=resident.name, email=resident.email, due=_moment(dispute.evidence_due_dt)), "success")
     else:
-        flash("Saved as a draft. Nothing has been sent yet.", "success")
+        flash(_("Saved as a draft. Nothing has been sent yet."), "success")
     return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)
 
 
