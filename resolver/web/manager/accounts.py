@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ...clock import now_utc
 from ...errors import DomainError, LinkError
@@ -23,7 +24,7 @@ from .forms import refuse_unless_valid
 
 # A page whose URL holds a secret: never cached, never named to another site.
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-_HEADINGS = {"set_password": "Set your password", "reset_password": "Choose a new password"}
+_HEADINGS = {"set_password": _l("Set your password"), "reset_password": _l("Choose a new password")}
 
 
 # Forgot your password? ----------------------------------------------------------------------------

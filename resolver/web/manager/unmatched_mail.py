@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired
@@ -18,10 +19,10 @@ from .forms import refuse_unless_valid
 
 # Why a reply was not added, in a manager's words (``inbound.matching`` gives the reasons).
 REASONS = {
-    "window closed": "the time for the resident's side had ended, or the dispute had moved on",
-    "token expired": "the reply address had expired",
-    "link withdrawn": "the reply address had been withdrawn",
-    "no evidence link": "the dispute was not waiting for the resident's side",
+    "window closed": _l("the time for the resident's side had ended, or the dispute had moved on"),
+    "token expired": _l("the reply address had expired"),
+    "link withdrawn": _l("the reply address had been withdrawn"),
+    "no evidence link": _l("the dispute was not waiting for the resident's side"),
 }
 
 
