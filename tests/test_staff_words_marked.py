@@ -20,8 +20,10 @@ from resolver.extensions import db
 from resolver.links import PUBLIC_ADDRESS
 from resolver.mail import send_pending
 from resolver.mailcatcher import list_messages, read_message, start_mail_catcher
-from resolver.models import PanelSeat, Property, StaffUser, Submission
-from resolver.services.categories import phrases_of
+from resolver.languages import LANGUAGES
+from resolver.models import PanelSeat, Property, Resident, StaffUser, Submission, Unit
+from resolver.services import portfolio_csv
+from resolver.services.categories import categories_of, phrases_of
 from resolver.services.company_evidence import company_side_problem
 from resolver.workflow.engine import dispute_engine
 from resolver.services import panel
@@ -242,6 +244,51 @@ def _dispute_waiting(request):
 @page("staff: dispute, with the team")
 def _dispute_with_team(request):
     return _dispute_page(request, "panel_review")
+
+
+def _company_data(company) -> list[str]:
+    """Everything of the company's own a list or a form may show: its people, places and categories,
+    and the languages a resident may prefer (resolver.languages names them)."""
+    values = [company.name, company.time_zone, *LANGUAGES.values(), *(c.label for c in categories_of(company))]
+    for prop in db.session.scalars(select(Property).where(Property.company_id == company.id)):
+        values += [prop.name, prop.address, prop.portfolio, prop.external_id or ""]
+        values += [unit.label for unit in db.session.scalars(select(Unit).where(Unit.property_id == prop.id))]
+    for person in db.session.scalars(select(Resident).where(Resident.company_id == company.id)):
+        values += [person.name, person.email or "", person.phone or "", person.external_id or ""]
+    values += db.session.scalars(select(StaffUser.name).where(StaffUser.company_id == company.id)).all()
+    return [value for value in values if value]
+
+
+def _portfolio_page(request, path):
+    """A staff page about the company's properties and residents, with one dispute on file."""
+    dispute = request.getfixturevalue("make_dispute")("awaiting_evidence")
+    db.session.commit()
+    staff, _user = _staff(request)
+    where = {"resident": dispute.resident_id, "property": dispute.unit.property_id}
+    return staff, path.format(**where), _company_data(dispute.company) + _people_and_case(dispute) + _csv_names()
+
+
+def _csv_names() -> list[str]:
+    """The import's column names and the other names it reads them from: the file's words, not the page's."""
+    names = [*portfolio_csv.COLUMNS]
+    for column, aliases in portfolio_csv.ALIASES.items():
+        names += [alias.title().replace(" Id", " ID") for alias in aliases]
+    return sorted(names, key=len, reverse=True)
+
+
+for _name, _path in {
+    "staff: residents": "/residents", "staff: a resident": "/residents/{resident}",
+    "staff: properties": "/properties", "staff: a property": "/properties/{property}",
+    "staff: add a property": "/properties/new", "staff: open a dispute": "/disputes/new",
+    "staff: import": "/import", "staff: add a resident": "/residents/new",
+    "staff: erase a resident": "/residents/{resident}/erase", "staff: unmatched mail": "/mail/unmatched",
+}.items():
+    page(_name)(lambda request, path=_path: _portfolio_page(request, path))
+
+
+@page("staff: forgot password")
+def _forgot_password(request):
+    return request.getfixturevalue("client"), "/forgot-password", []
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
