@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from wtforms import MultipleFileField
 from wtforms.validators import DataRequired
@@ -33,7 +34,7 @@ class CompanyFilesForm(ActionForm):
 
 
 class RemoveCompanyFileForm(ActionForm):
-    file_id = IdField(choose="the file", validators=[DataRequired("Choose the file to remove.")])
+    file_id = IdField(choose=_l("the file"), validators=[DataRequired(_l("Choose the file to remove."))])
 
 
 def _refused(error: DomainError, dispute_id: int):
