@@ -216,6 +216,14 @@ def _dashboard(request):
     return staff, "/", _people_and_case(dispute) + [user.name, dispute.company.time_zone]
 
 
+@page("staff: dashboard, a team reviewing")
+def _dashboard_with_team(request):
+    dispute = request.getfixturevalue("make_dispute")("panel_review")
+    db.session.commit()
+    staff, user = _staff(request)
+    return staff, "/", _people_and_case(dispute) + [user.name, dispute.company.time_zone]
+
+
 @page("staff: dashboard, as supervisor")
 def _supervisor_dashboard(request):
     dispute = request.getfixturevalue("make_dispute")("awaiting_evidence")

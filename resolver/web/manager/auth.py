@@ -77,7 +77,7 @@ login_manager.session_protection = "basic"
 
 @login_manager.user_loader
 def load_user(session_id: str) -> StaffUser | None:
-    user_id, _, fingerprint = (session_id or "").partition(":")
+    user_id, _colon, fingerprint = (session_id or "").partition(":")
     if not user_id.isdigit():
         return None
     user = db.session.get(StaffUser, int(user_id))

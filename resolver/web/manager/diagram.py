@@ -27,7 +27,7 @@ def _layout(name: str) -> tuple[dict[str, tuple[float, float]], set[str], int, i
     side = {name for name, sources in incoming.items() if len(sources) > SIDE_THRESHOLD}
     layer = {definition.initial: 0}
     # Longest path over the (acyclic once self-loops are dropped) graph, by relaxation.
-    for _ in range(len(definition.states)):
+    for _round in range(len(definition.states)):
         for source, dest in edges:
             if source in layer and dest not in side and layer.get(dest, -1) < layer[source] + 1:
                 layer[dest] = layer[source] + 1

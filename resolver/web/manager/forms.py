@@ -175,7 +175,8 @@ class ExtendForm(ActionForm):
 
 class AnswerMoreTimeForm(ActionForm):
     request_id = IdField(choose=_l("the request"))
-    answer = StringField(validators=[AnyOf(["grant", "refuse"], message=_l("Choose whether to give the resident more time."))])
+    answer = StringField(validators=[AnyOf(["grant", "refuse"],
+                                           message=_l("Choose whether to give the resident more time."))])
     note = TextField(2000)
 
 

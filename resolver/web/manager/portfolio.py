@@ -124,8 +124,8 @@ def add_unit(property_id: int):
     actor = current_actor()
     prop = portfolio.own_property(actor, property_id)
     unit = portfolio.add_unit(actor, prop, refuse_unless_valid(UnitForm()).label.data)
-    return _done(_("Unit %(unit)s is added to %(property)s.", unit=unit.label, property=prop.name), "manager.property_page",
-                 property_id=prop.id)
+    return _done(_("Unit %(unit)s is added to %(property)s.", unit=unit.label, property=prop.name),
+                 "manager.property_page", property_id=prop.id)
 
 
 def _unit(property_id: int, unit_id: int):
