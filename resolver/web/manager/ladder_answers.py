@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired
 
@@ -17,7 +18,7 @@ from .forms import TextField, refuse_unless_valid
 
 class LadderAnswerForm(FlaskForm):
     note = TextField(2000, validators=[InputRequired(
-        message="Write what you decided, in words for the resident: it is sent to them.")])
+        message=_l("Write what you decided, in words for the resident: it is sent to them."))])
 
 
 def _dashboard():

@@ -27,7 +27,7 @@ REASONS = {
 
 
 class AttachForm(FlaskForm):
-    dispute_id = IntegerField(validators=[InputRequired(message="Choose the dispute this email belongs to.")])
+    dispute_id = IntegerField(validators=[InputRequired(message=_l("Choose the dispute this email belongs to."))])
 
 
 def _list():
