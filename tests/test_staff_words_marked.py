@@ -3,7 +3,10 @@
 Each page is rendered with a pseudo-language installed, whose every string is the English wrapped in
 ⟦…⟧. Whatever is left outside the marks, once the test's own data is taken out (names, the company's
 name, what the dispute says, dates and amounts), is a word nobody could translate. The pages below
-are the ones fully marked; a page added here must be marked to pass.
+are the ones fully marked; a page added here must be marked to pass. Not yet listed: the reports
+(their summaries, headings and charts are written in resolver/web/manager/reports.py and its parts),
+Settings, and the panel's pages that show the verbs' own sentences (the vote's choice, the team's
+result, a link's problem), which resolver/services writes.
 """
 from __future__ import annotations
 
@@ -11,22 +14,21 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from sqlalchemy import select
 from babel.support import NullTranslations
 from flask_babel import get_babel
+from sqlalchemy import select
 
 from resolver.actors import Actor
 from resolver.extensions import db
+from resolver.languages import LANGUAGES
 from resolver.links import PUBLIC_ADDRESS
 from resolver.mail import send_pending
 from resolver.mailcatcher import list_messages, read_message, start_mail_catcher
-from resolver.languages import LANGUAGES
 from resolver.models import PanelSeat, Property, Resident, StaffUser, Submission, Unit
-from resolver.services import portfolio_csv
+from resolver.services import panel, portfolio_csv
 from resolver.services.categories import categories_of, phrases_of
 from resolver.services.company_evidence import company_side_problem
 from resolver.workflow.engine import dispute_engine
-from resolver.services import panel
 
 from .conftest import free_port
 from .dispute_checks import emails
@@ -125,9 +127,9 @@ def _people_and_case(dispute) -> list[str]:
     """What a page may show of the test's own data: people, company, property, the case's words, and
     the words the workflow and the company's categories give it."""
     resident, company = dispute.resident, dispute.company
-    values = [*_workflow_words(), phrases_of(dispute).label, company.name, dispute.manager.name, dispute.manager.email, resident.name, resident.email,
-              company.contact_phone or "", dispute.issue or "", dispute.what_was_fixed or "",
-              dispute.company_position or "", dispute.category or ""]
+    values = [*_workflow_words(), phrases_of(dispute).label, company.name, dispute.manager.name,
+              dispute.manager.email, resident.name, resident.email, company.contact_phone or "", dispute.issue or "",
+              dispute.what_was_fixed or "", dispute.company_position or "", dispute.category or ""]
     if dispute.unit is not None:
         values += [dispute.unit.label, dispute.unit.property.name]
     values += db.session.scalars(select(Property.name).where(Property.company_id == company.id)).all()
@@ -135,7 +137,8 @@ def _people_and_case(dispute) -> list[str]:
     for item in dispute.items:
         values += [item.description, item.company_reason]
     for submission in db.session.scalars(select(Submission).where(Submission.dispute_id == dispute.id)):
-        values += [submission.details, submission.suggested_resolution, *map(str, submission.item_responses.values())]
+        values += [submission.details, submission.suggested_resolution,
+                   *map(str, submission.item_responses.values())]
         values += [file.original_name for file in submission.files]
     return values
 
