@@ -9,10 +9,13 @@ from __future__ import annotations
 import io
 import re
 
+from babel.dates import format_datetime
 from flask import abort, current_app, render_template, send_file
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
 
+from ...i18n import format_locale
 from ...installation import public_address
 from ...mail import outbox_counts, waiting_for_address
 from ...mailcatcher import is_catching, list_messages, mailbox_folder, read_attachment, read_message, read_raw
@@ -51,15 +54,15 @@ def _company():
 def _when(value) -> str:
     company = _company()
     moment = local(value, company) if company is not None else value
-    return f"{moment:%a} {moment.day} {moment:%b}, {moment:%I:%M %p}".replace(", 0", ", ")
+    return format_datetime(moment, "EEE d MMM, h:mm a", locale=format_locale())
 
 
 def _size(count: int) -> str:
     if count < 1024:
-        return f"{count} bytes"
+        return _("%(count)s bytes", count=count)
     if count < 1024 * 1024:
-        return f"{count / 1024:.0f} KB"
-    return f"{count / 1024 / 1024:.1f} MB"
+        return _("%(size).0f KB", size=count / 1024)
+    return _("%(size).1f MB", size=count / 1024 / 1024)
 
 
 def _mail_server() -> str:

@@ -1,6 +1,7 @@
 """The forms of getting a password: asking for a reset link, and choosing a password from a link."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
 from wtforms.validators import InputRequired
@@ -15,7 +16,7 @@ def _lower(value: str) -> str:
 
 class ForgotPasswordForm(FlaskForm):
     email = TextField(254, filters=[_lower], validators=[
-        InputRequired("Give the email address you sign in with."), EmailAddress()])
+        InputRequired(_l("Give the email address you sign in with.")), EmailAddress()])
 
 
 class ChoosePasswordForm(FlaskForm):

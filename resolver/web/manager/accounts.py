@@ -7,6 +7,8 @@ answers the same whether or not the address has an account, and is throttled lik
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ...clock import now_utc
 from ...errors import DomainError, LinkError
@@ -22,7 +24,7 @@ from .forms import refuse_unless_valid
 
 # A page whose URL holds a secret: never cached, never named to another site.
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-_HEADINGS = {"set_password": "Set your password", "reset_password": "Choose a new password"}
+_HEADINGS = {"set_password": _l("Set your password"), "reset_password": _l("Choose a new password")}
 
 
 # Forgot your password? ----------------------------------------------------------------------------
@@ -48,8 +50,8 @@ def forgot_password():
     until = wait_until(email, ip, now, kind="password_reset")
     if until is not None:
         # Counted per address whether or not it has an account, so this says nothing about who does.
-        error = DomainError(f"Too many requests for a reset link. Please wait {minutes_until(until, now)} and "
-                            "try again, or ask your supervisor.")
+        error = DomainError(_("Too many requests for a reset link. Please wait %(wait)s and try again, or ask your "
+                              "supervisor.", wait=minutes_until(until, now)))
         return _forgot_page(429, email=email, error=error)
     db.session.add(SignInAttempt(kind="password_reset", email=email, ip=ip, attempted_dt=now, is_success=False))
     accounts.request_password_reset(email)
@@ -89,5 +91,6 @@ def choose_password(token: str):
     refuse_unless_valid(form)
     user = accounts.choose_password(token, form.password.data, form.confirmation.data)
     start_session(user, now_utc())
-    flash(f"Your password is set, {user.name}: you are signed in. Use it with {user.email} from now on.", "success")
+    flash(_("Your password is set, %(name)s: you are signed in. Use it with %(email)s from now on.", name=user.name,
+            email=user.email), "success")
     return redirect(url_for("manager.dashboard"), 303)

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from ...actors import Actor
@@ -58,8 +61,8 @@ def _due(dispute: Dispute, value) -> str:
 
 def _open(actor, dispute, form):
     open_dispute(actor, dispute, expected_version=form.expected_version.data)
-    return (f"The invitation is on its way to {dispute.resident.name}. They have until "
-            f"{_due(dispute, dispute.evidence_due_dt)} to send their side.")
+    return _("The invitation is on its way to %(resident)s. They have until %(due)s to send their side.",
+             resident=dispute.resident.name, due=_due(dispute, dispute.evidence_due_dt))
 
 
 def running_windows(dispute: Dispute) -> list[str]:
@@ -69,62 +72,67 @@ def running_windows(dispute: Dispute) -> list[str]:
 
 def _extend(actor, dispute, form: forms.ExtendForm):
     if form.window.data not in running_windows(dispute):
-        raise InvalidInput("Choose one of the deadlines that is running now.", field="window")
+        raise InvalidInput(_("Choose one of the deadlines that is running now."), field="window")
     new_due = form.new_due.due_in(dispute.company)
     extend_window(actor, dispute, window=form.window.data, new_due=new_due, reason=form.reason.data,
                   expected_version=form.expected_version.data)
-    moved = f"The deadline moved to {_due(dispute, new_due)}. The history keeps both dates and your reason."
+    moved = _("The deadline moved to %(due)s. The history keeps both dates and your reason.",
+              due=_due(dispute, new_due))
     if form.window.data == "reply" and dispute.reply_promised_dt is not None:
-        return (f"{moved} {dispute.resident.name} and the supervisor have been told. A reply sent after "
-                f"{_due(dispute, dispute.reply_promised_dt)}, the date first promised, still counts as late.")
+        told = _("%(resident)s and the supervisor have been told. A reply sent after %(promised)s, the date first "
+                 "promised, still counts as late.", resident=dispute.resident.name,
+                 promised=_due(dispute, dispute.reply_promised_dt))
+        return f"{moved} {told}"
     return moved
 
 
 def _answer_more_time(actor, dispute, form: forms.AnswerMoreTimeForm):
     request = db.session.get(ExtensionRequest, form.request_id.data) if form.request_id.data else None
     if request is None or request.dispute_id != dispute.id:
-        raise InvalidInput("That request for more time is not on this dispute.", field="request_id")
+        raise InvalidInput(_("That request for more time is not on this dispute."), field="request_id")
     grant = form.answer.data == "grant"
     answer_more_time(actor, dispute, request, grant=grant, note=form.note.data,
                      expected_version=form.expected_version.data)
     if grant:
-        return f"More time given: the resident now has until {_due(dispute, dispute.evidence_due_dt)}."
-    return "The resident has been told there is no more time, and until when they can still send their side."
+        return _("More time given: the resident now has until %(due)s.", due=_due(dispute, dispute.evidence_due_dt))
+    return _("The resident has been told there is no more time, and until when they can still send their side.")
 
 
 def _seat_panel(actor, dispute, form: forms.SeatPanelForm):
     ids = form.member_ids.data
     panel.seat_panel(actor, dispute, ids, form.chair_id.data, conflict_note=form.conflict_note.data,
                      expected_version=form.expected_version.data)
-    return f"The team is chosen ({len(ids)} member{'s' if len(ids) != 1 else ''}). Send the case when ready."
+    return ngettext("The team is chosen (%(num)s member). Send the case when ready.",
+                    "The team is chosen (%(num)s members). Send the case when ready.", len(ids))
 
 
 def _replace_seat(actor, dispute, form: forms.ReplaceSeatForm):
     panel.replace_seat(actor, dispute, form.member_id.data, conflict_note=form.conflict_note.data,
                        expected_version=form.expected_version.data)
-    return "The replacement is seated and invited."
+    return _("The replacement is seated and invited.")
 
 
 def _send_to_panel(actor, dispute, form):
     panel.send_to_panel(actor, dispute, expected_version=form.expected_version.data)
-    return f"The case went to the resolution team. Their review closes {_due(dispute, dispute.panel_due_dt)}."
+    return _("The case went to the resolution team. Their review closes %(due)s.",
+             due=_due(dispute, dispute.panel_due_dt))
 
 
 def _decide_deadlock(actor, dispute, form: forms.DecideForm):
     panel.decide_deadlock(actor, dispute, decision=form.decision.data, note=form.note.data,
                           expected_version=form.expected_version.data)
-    return "Decided. Next, draft the letter to the resident."
+    return _("Decided. Next, draft the letter to the resident.")
 
 
 def _draft_outcome(actor, dispute, form):
     outcome.draft_outcome(actor, dispute, expected_version=form.expected_version.data)
-    return "A draft letter is ready below. Read it, edit it, then approve it."
+    return _("A draft letter is ready below. Read it, edit it, then approve it.")
 
 
 def _letter_of(dispute: Dispute, form: forms.LetterForm) -> Letter:
     letter = db.session.get(Letter, form.letter_id.data) if form.letter_id.data else None
     if letter is None or letter.dispute_id != dispute.id:
-        raise InvalidInput("That letter is not on this dispute.", field="letter_id")
+        raise InvalidInput(_("That letter is not on this dispute."), field="letter_id")
     return letter
 
 
@@ -136,97 +144,97 @@ def _edit_letter(actor, dispute, form: forms.EditLetterForm):
         token_cents=form.token.data or 0, concession_cents=form.concession.data or 0,
         expected_version=form.expected_version.data,
     )
-    return "The letter is saved."
+    return _("The letter is saved.")
 
 
 def _approve_letter(actor, dispute, form: forms.ApproveLetterForm):
     outcome.approve_letter(actor, _letter_of(dispute, form), override_reason=form.override_reason.data,
                            expected_version=form.expected_version.data)
-    return "The letter is approved. Send it when ready."
+    return _("The letter is approved. Send it when ready.")
 
 
 def _send_outcome(actor, dispute, form):
     outcome.send_outcome(actor, dispute, expected_version=form.expected_version.data)
-    return f"The letter is on its way to {dispute.resident.name}, with the PDF attached."
+    return _("The letter is on its way to %(resident)s, with the PDF attached.", resident=dispute.resident.name)
 
 
 def _correct_letter(actor, dispute, form):
     outcome.correct_letter(actor, dispute, expected_version=form.expected_version.data)
-    return "A correction is drafted below, linked to the letter the resident has. Edit it, approve it, send it."
+    return _("A correction is drafted below, linked to the letter the resident has. Edit it, approve it, send it.")
 
 
 def _refer_out(actor, dispute, form: forms.ReasonForm):
     outcome.refer_out(actor, dispute, reason=form.reason.data, expected_version=form.expected_version.data)
-    return "Referred to outside mediation."
+    return _("Referred to outside mediation.")
 
 
 def _complete_task(actor, dispute, form: forms.CompleteTaskForm):
     task = db.session.get(Task, form.task_id.data) if form.task_id.data else None
     if task is None or task.dispute_id != dispute.id:
-        raise InvalidInput("That task is not on this dispute.", field="task_id")
+        raise InvalidInput(_("That task is not on this dispute."), field="task_id")
     outcome.complete_task(actor, task, note=form.note.data, expected_version=form.expected_version.data)
-    return f"Done: {task.title}."
+    return _("Done: %(task)s.", task=task.title)
 
 
 def _withdraw(actor, dispute, form: forms.ReasonForm):
     withdraw_dispute(actor, dispute, reason=form.reason.data, expected_version=form.expected_version.data)
-    return "The dispute is withdrawn. Its links no longer work."
+    return _("The dispute is withdrawn. Its links no longer work.")
 
 
 def _reopen(actor, dispute, form: forms.ReasonForm):
     reopen_dispute(actor, dispute, reason=form.reason.data, expected_version=form.expected_version.data)
-    return (f"Reopened. {dispute.resident.name} has been told, with a working link, and has until "
-            f"{_due(dispute, dispute.evidence_due_dt)} to send their side.")
+    return _("Reopened. %(resident)s has been told, with a working link, and has until %(due)s to send their side.",
+             resident=dispute.resident.name, due=_due(dispute, dispute.evidence_due_dt))
 
 
 def _close(actor, dispute, form: forms.CloseForm):
     close_dispute(actor, dispute, reason=form.reason.data, lessons_learned=form.lessons_learned.data,
                   expected_version=form.expected_version.data)
     if dispute.lessons_learned:
-        return "The dispute is closed. What you learned is in the training report."
-    return "The dispute is closed."
+        return _("The dispute is closed. What you learned is in the training report.")
+    return _("The dispute is closed.")
 
 
 _LIST = [
-    Action("open", "Send the invitation", lambda c: "open" in c.allowed, _open),
-    Action("answer_more_time", "Answer the request for more time",
+    Action("open", _l("Send the invitation"), lambda c: "open" in c.allowed, _open),
+    Action("answer_more_time", _l("Answer the request for more time"),
            lambda c: any(r.status == "pending" for r in c.requests), _answer_more_time,
            forms.AnswerMoreTimeForm),
-    Action("extend", "Extend a deadline", lambda c: bool(running_windows(c.dispute)), _extend,
+    Action("extend", _l("Extend a deadline"), lambda c: bool(running_windows(c.dispute)), _extend,
            forms.ExtendForm),
-    Action("seat_panel", "Choose the resolution team",
+    Action("seat_panel", _l("Choose the resolution team"),
            lambda c: "send_to_panel" in c.allowed, _seat_panel, forms.SeatPanelForm),
-    Action("replace_seat", "Seat a replacement",
+    Action("replace_seat", _l("Seat a replacement"),
            lambda c: c.dispute.state in WORKFLOW.windows["panel"].active_in and any(s.recused_dt for s in c.seats),
            _replace_seat, forms.ReplaceSeatForm),
-    Action("send_to_panel", "Send the case to the team",
+    Action("send_to_panel", _l("Send the case to the team"),
            lambda c: "send_to_panel" in c.allowed and bool(c.seats),
            _send_to_panel),
-    Action("decide_deadlock", "Decide for the split team",
+    Action("decide_deadlock", _l("Decide for the split team"),
            lambda c: "manager_decides" in c.allowed, _decide_deadlock, forms.DecideForm),
-    Action("draft_outcome", "Draft the letter",
+    Action("draft_outcome", _l("Draft the letter"),
            lambda c: "draft_outcome" in c.allowed and c.draft_letter is None,
            _draft_outcome),
-    Action("correct_letter", "Write a correction",
+    Action("correct_letter", _l("Write a correction"),
            lambda c: c.dispute.state in SENT_STATES and c.draft_letter is None
            and any(x.status == "sent" for x in c.letters), _correct_letter),
-    Action("edit_letter", "Edit the letter",
+    Action("edit_letter", _l("Edit the letter"),
            lambda c: c.draft_letter is not None, _edit_letter, forms.EditLetterForm),
-    Action("approve_letter", "Approve the letter",
+    Action("approve_letter", _l("Approve the letter"),
            lambda c: c.draft_letter is not None and c.draft_letter.status != LetterStatus.APPROVED, _approve_letter,
            forms.ApproveLetterForm),
-    Action("send_outcome", "Send the letter",
+    Action("send_outcome", _l("Send the letter"),
            lambda c: c.draft_letter is not None and c.draft_letter.status == LetterStatus.APPROVED
            and ("send_outcome" in c.allowed or c.dispute.state in SENT_STATES),
            _send_outcome),
-    Action("refer_out", "Refer to outside mediation",
+    Action("refer_out", _l("Refer to outside mediation"),
            lambda c: "refer_out" in c.allowed, _refer_out, forms.ReasonForm),
-    Action("complete_task", "Mark a task done",
+    Action("complete_task", _l("Mark a task done"),
            lambda c: any(t.done_dt is None for t in c.tasks), _complete_task,
            forms.CompleteTaskForm),
-    Action("withdraw", "Withdraw the dispute", lambda c: "withdraw" in c.allowed, _withdraw, forms.ReasonForm),
-    Action("reopen", "Reopen the dispute", lambda c: "reopen" in c.allowed, _reopen, forms.ReasonForm),
-    Action("close", "Close the dispute", lambda c: "close" in c.allowed, _close, forms.CloseForm),
+    Action("withdraw", _l("Withdraw the dispute"), lambda c: "withdraw" in c.allowed, _withdraw, forms.ReasonForm),
+    Action("reopen", _l("Reopen the dispute"), lambda c: "reopen" in c.allowed, _reopen, forms.ReasonForm),
+    Action("close", _l("Close the dispute"), lambda c: "close" in c.allowed, _close, forms.CloseForm),
 ]
 ACTIONS = {action.name: action for action in _LIST}
 
@@ -236,8 +244,8 @@ def not_offered(action: Action, dispute: Dispute, expected_version: int | None) 
     else's change (say so first, whatever it asked for), or it is simply not possible now."""
     if expected_version != dispute.version:
         return StaleDispute()
-    return WrongState(f"“{action.label}” is not possible for a dispute that is {dispute.state_label}. "
-                      "Reload the page to see what you can do now.")
+    return WrongState(_("“%(action)s” is not possible for a dispute that is %(state)s. Reload the page to see what "
+                        "you can do now.", action=action.label, state=dispute.state_label))
 
 
 def available_actions(dispute: Dispute, *, allowed, requests, seats, letters, tasks) -> dict[str, Action]:

@@ -20,6 +20,9 @@ from functools import cache, wraps
 from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -70,14 +73,14 @@ StaffUser.is_anonymous = False
 StaffUser.get_id = _session_id
 
 login_manager.login_view = "manager.login"
-login_manager.login_message = "Please sign in to see that page."
+login_manager.login_message = _l("Please sign in to see that page.")
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 
 @login_manager.user_loader
 def load_user(session_id: str) -> StaffUser | None:
-    user_id, _, fingerprint = (session_id or "").partition(":")
+    user_id, _colon, fingerprint = (session_id or "").partition(":")
     if not user_id.isdigit():
         return None
     user = db.session.get(StaffUser, int(user_id))
@@ -102,11 +105,11 @@ def _session_is_current(user: StaffUser, now: datetime) -> bool:
     lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"]
     idle = timedelta(minutes=user.company.idle_timeout_minutes)
     if now - started > lifetime:
-        return _end_session(f"For your security, a session lasts {duration_in_words(lifetime)} and yours has "
-                            "ended. Please sign in again.")
+        return _end_session(_("For your security, a session lasts %(length)s and yours has ended. Please sign in "
+                              "again.", length=duration_in_words(lifetime)))
     if now - last_active > idle:
-        return _end_session(f"You were signed out after {duration_in_words(idle)} without activity. "
-                            "Please sign in again.")
+        return _end_session(_("You were signed out after %(length)s without activity. Please sign in again.",
+                              length=duration_in_words(idle)))
     session["active_dt"] = now.isoformat()
     return True
 
@@ -122,8 +125,8 @@ def duration_in_words(length: timedelta) -> str:
     minutes = max(1, round(length.total_seconds() / 60))
     if minutes % 60 == 0:
         hours = minutes // 60
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        return ngettext("%(num)s hour", "%(num)s hours", hours)
+    return ngettext("%(num)s minute", "%(num)s minutes", minutes)
 
 
 @login_manager.unauthorized_handler
@@ -131,7 +134,7 @@ def unauthorized():
     if request.path.startswith("/api/"):
         abort(401)
     if request.method == "GET":
-        flash(login_manager.login_message, login_manager.login_message_category)
+        flash(str(login_manager.login_message), login_manager.login_message_category)
         return redirect(url_for("manager.login", next=request.full_path.rstrip("?")))
     return redirect(url_for("manager.login"))
 
@@ -304,8 +307,8 @@ def login():
         ip = client_ip()
         until = wait_until(email, ip, now)
         if until is not None:
-            error = (f"Too many sign-in attempts from here. For your security, please wait "
-                     f"{minutes_until(until, now)} and try again, or use “Forgot your password?” below.")
+            error = _("Too many sign-in attempts from here. For your security, please wait %(wait)s and try again, "
+                      "or use “Forgot your password?” below.", wait=minutes_until(until, now))
             status = 429
         else:
             user = db.session.scalars(select(StaffUser).where(func.lower(StaffUser.email) == email)).first()
@@ -315,7 +318,7 @@ def login():
             if ok:
                 start_session(user, now)
                 return redirect(_safe_next(form.next.data or request.args.get("next")))
-            error = "That email and password do not match an account. Check them and try again."
+            error = _("That email and password do not match an account. Check them and try again.")
             status = 401
     return render_template("manager/login.html", email=email, error=error,
                            next=request.values.get("next", "")), status
@@ -328,5 +331,5 @@ def logout():
     current_staff().session_version += 1
     logout_user()
     session.clear()
-    flash("You are signed out, here and on any other device where you were signed in.", "info")
+    flash(_("You are signed out, here and on any other device where you were signed in."), "info")
     return redirect(url_for("manager.login"))

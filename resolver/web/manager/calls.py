@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import BooleanField, Form, FormField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -31,8 +34,8 @@ from .forms import ActionForm, DayField
 
 WORKFLOW = dispute_engine.definition
 
-THEIR_CHOICE = "Choose how they voted."
-THEIR_REASON = "Give their reason, as they said it: it is the feedback the resident's letter is built from."
+THEIR_CHOICE = _l("Choose how they voted.")
+THEIR_REASON = _l("Give their reason, as they said it: it is the feedback the resident's letter is built from.")
 
 
 class CallVoteForm(Form):
@@ -44,8 +47,8 @@ class CallVoteForm(Form):
     reason = TextAreaField(filters=[stripped], validators=[DataRequired(message=THEIR_REASON),
                                                            Length(max=MAX_REASON, message=REASON_TOO_LONG)])
     token_kind = StringField(filters=[stripped])
-    token_amount = MoneyField(amount="The token")
-    concession_amount = MoneyField(amount="The concession")
+    token_amount = MoneyField(amount=_l("The token"))
+    concession_amount = MoneyField(amount=_l("The concession"))
 
     def validate(self, extra_validators=None) -> bool:
         if not self.attended.data:
@@ -78,8 +81,9 @@ class RecordCallForm(ActionForm):
         for row in rows:
             for field in self.row(row.seat.id):
                 if field.errors:
-                    raise InvalidInput(f"{row.seat.member.name}: {field.errors[0]}", field=field.name)
-        raise InvalidInput("Please check the form and send it again.")
+                    raise InvalidInput(_("%(member)s: %(problem)s", member=row.seat.member.name, problem=field.errors[0]),
+                                       field=field.name)
+        raise InvalidInput(_("Please check the form and send it again."))
 
     def votes(self, rows: list[CallRow]) -> list[panel.CallVote]:
         """The votes of the members ticked as attending (the verb refuses a member who stepped aside,
@@ -165,9 +169,11 @@ def record_call(dispute_id: int):
     votes = panel.record_call(actor, dispute, call_on=form.call_on.data, votes=form.votes(rows),
                               expected_version=form.expected_version.data)
     people = len(votes)
-    message = (f"The call's {people} vote{'s are' if people != 1 else ' is'} recorded, and each member has been "
-               f"emailed what you recorded for them, with a link to correct it.")
+    message = ngettext("The call's %(num)s vote is recorded, and each member has been emailed what you recorded "
+                       "for them, with a link to correct it.",
+                       "The call's %(num)s votes are recorded, and each member has been emailed what you recorded "
+                       "for them, with a link to correct it.", people)
     if not WORKFLOW.can("decide", dispute.state):
-        message += " With them the team's review is complete."
+        message += " " + _("With them the team's review is complete.")
     flash(message, "success")
     return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)

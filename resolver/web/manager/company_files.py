@@ -5,6 +5,9 @@ team. One POST, one verb, one unit of work; a refused send keeps nothing, not ev
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from wtforms import MultipleFileField
 from wtforms.validators import DataRequired
 
@@ -31,7 +34,7 @@ class CompanyFilesForm(ActionForm):
 
 
 class RemoveCompanyFileForm(ActionForm):
-    file_id = IdField(choose="the file", validators=[DataRequired("Choose the file to remove.")])
+    file_id = IdField(choose=_l("the file"), validators=[DataRequired(_l("Choose the file to remove."))])
 
 
 def _refused(error: DomainError, dispute_id: int):
@@ -65,9 +68,11 @@ def add_company_files(dispute_id: int):
     batch = files_of_this_request(form.files.data or [], dispute, side="company")
     added = add_company_evidence(actor, dispute, files=batch.files, description=form.description.data,
                                  expected_version=form.expected_version.data)
-    count = f"{len(added)} file{'s' if len(added) != 1 else ''}"
-    flash(f"{count} added to the company's side. The team will see {'them' if len(added) != 1 else 'it'} with the "
-          f"case, and {dispute.resident.name} once the case goes to the team.", "success")
+    flash(ngettext("%(num)s file added to the company's side. The team will see it with the case, and %(resident)s "
+                   "once the case goes to the team.",
+                   "%(num)s files added to the company's side. The team will see them with the case, and "
+                   "%(resident)s once the case goes to the team.", len(added), resident=dispute.resident.name),
+          "success")
     return _company_side(dispute.id)
 
 
@@ -79,6 +84,6 @@ def remove_company_file(dispute_id: int):
     form = _read(RemoveCompanyFileForm)
     removed = remove_company_evidence(actor, dispute, form.file_id.data, expected_version=form.expected_version.data)
     after_commit(lambda: uploads.discard_unreferenced(removed.hashes))
-    flash(f"“{removed.name}” is no longer on the company's side. The history keeps that it was added and removed.",
-          "success")
+    flash(_("“%(file)s” is no longer on the company's side. The history keeps that it was added and removed.",
+            file=removed.name), "success")
     return _company_side(dispute.id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from ...workflow.definition import WorkflowDef, load_definition
@@ -26,7 +27,7 @@ def _layout(name: str) -> tuple[dict[str, tuple[float, float]], set[str], int, i
     side = {name for name, sources in incoming.items() if len(sources) > SIDE_THRESHOLD}
     layer = {definition.initial: 0}
     # Longest path over the (acyclic once self-loops are dropped) graph, by relaxation.
-    for _ in range(len(definition.states)):
+    for _round in range(len(definition.states)):
         for source, dest in edges:
             if source in layer and dest not in side and layer.get(dest, -1) < layer[source] + 1:
                 layer[dest] = layer[source] + 1
@@ -49,14 +50,19 @@ def _layout(name: str) -> tuple[dict[str, tuple[float, float]], set[str], int, i
     return positions, side, width, height
 
 
+def _title(definition, current: str | None) -> str:
+    if current:
+        return _("The dispute workflow — now %(state)s", state=definition.label(current))
+    return _("The dispute workflow")
+
+
 def workflow_svg(current: str | None = None, allowed: list[str] | None = None) -> Markup:
     definition = load_definition("dispute")
     positions, side, width, height = _layout(definition.name)
     allowed_dests = {definition.transitions[t].dest for t in (allowed or []) if t in definition.transitions}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-labelledby="wf-title"><title id="wf-title">The dispute workflow'
-        f'{" — now " + str(escape(definition.label(current))) if current else ""}</title>',
+        f'aria-labelledby="wf-title"><title id="wf-title">{escape(_title(definition, current))}</title>',
         '<defs><marker id="wf-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>',
     ]

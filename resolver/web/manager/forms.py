@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, Form, FormField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
@@ -42,7 +44,7 @@ def _problems(fields):
         if isinstance(field, FormField):
             yield from _problems(field.form)
         elif field.errors:
-            yield field.name, field.errors[0]
+            yield field.name, str(field.errors[0])  # a marked message, said now (and escaped when shown)
 
 
 # Fields -------------------------------------------------------------------------------------------
@@ -54,7 +56,8 @@ def _stripped(value) -> str:
 def TextField(limit: int, **kwargs) -> StringField:  # noqa: N802 - a field constructor, named like one
     """Free text, trimmed, at most ``limit`` characters."""
     return StringField(default="", filters=[_stripped, *kwargs.pop("filters", [])],
-                       validators=[Length(max=limit, message=f"Please keep this under {limit:,} characters."),
+                       validators=[Length(max=limit, message=_l("Please keep this under %(limit)s characters.",
+                                                                 limit=f"{limit:,}")),
                                    *kwargs.pop("validators", [])], **kwargs)
 
 
@@ -88,7 +91,7 @@ def _id(raw: str, choose: str) -> int | None:
         return None
     number = ascii_whole_number(text, low=0, high=MAX_ID)
     if number is None:
-        raise ValueError(f"Choose {choose} from the list.")
+        raise ValueError(_("Choose %(what)s from the list.", what=choose))
     return number
 
 
@@ -120,11 +123,11 @@ class DayField(StringField):
             self.data = date.fromisoformat((valuelist[0] if valuelist else "").strip())
         except ValueError:
             self.data = None
-            raise ValueError("Pick a date (for example 2026-03-20).") from None
+            raise ValueError(_("Pick a date (for example 2026-03-20).")) from None
 
     def pre_validate(self, form):
         if self.data is None and not self.process_errors:
-            raise ValidationError("Pick a date (for example 2026-03-20).")
+            raise ValidationError(_("Pick a date (for example 2026-03-20)."))
 
     def due_in(self, company) -> datetime:
         return datetime.combine(self.data, END_OF_DAY, tzinfo=local_zone(company)).astimezone(timezone.utc)
@@ -138,14 +141,14 @@ class VersionField(Field):
         text = (valuelist[0] if valuelist else "").strip()
         self.data = None
         if not text:
-            raise ValueError("This form is missing its version. Reload the page and try again.")
+            raise ValueError(_("This form is missing its version. Reload the page and try again."))
         self.data = ascii_whole_number(text)
         if self.data is None:
-            raise ValueError("This form's version is not a number. Reload the page and try again.")
+            raise ValueError(_("This form's version is not a number. Reload the page and try again."))
 
     def pre_validate(self, form):
         if self.data is None and not self.process_errors:
-            raise ValidationError("This form is missing its version. Reload the page and try again.")
+            raise ValidationError(_("This form is missing its version. Reload the page and try again."))
 
 
 # The dispute page's actions ----------------------------------------------------------------------
@@ -160,7 +163,7 @@ class ActionForm(FlaskForm):
         field = self.expected_version
         if field.process_errors or field.data is None:
             field.validate(self)
-            return InvalidInput(field.errors[0], field=field.name)
+            return InvalidInput(str(field.errors[0]), field=field.name)
         return None
 
 
@@ -171,39 +174,39 @@ class ExtendForm(ActionForm):
 
 
 class AnswerMoreTimeForm(ActionForm):
-    request_id = IdField(choose="the request")
-    answer = StringField(validators=[AnyOf(["grant", "refuse"], message="Choose whether to give the resident "
-                                                                          "more time.")])
+    request_id = IdField(choose=_l("the request"))
+    answer = StringField(validators=[AnyOf(["grant", "refuse"],
+                                           message=_l("Choose whether to give the resident more time."))])
     note = TextField(2000)
 
 
 class SeatPanelForm(ActionForm):
-    member_ids = IdListField(choose="team members",
-                             validators=[DataRequired("Choose the members of the resolution team.")])
-    chair_id = IdField(choose="the chair")
+    member_ids = IdListField(choose=_l("team members"),
+                             validators=[DataRequired(_l("Choose the members of the resolution team."))])
+    chair_id = IdField(choose=_l("the chair"))
     conflict_note = TextField(2000)
 
 
 class ReplaceSeatForm(ActionForm):
-    member_id = IdField(choose="the member", validators=[DataRequired("Choose who takes the seat.")])
+    member_id = IdField(choose=_l("the member"), validators=[DataRequired(_l("Choose who takes the seat."))])
     conflict_note = TextField(2000)
 
 
 class DecideForm(ActionForm):
-    decision = StringField(validators=[AnyOf([d.value for d in Decision], message="Choose the decision.")])
+    decision = StringField(validators=[AnyOf([d.value for d in Decision], message=_l("Choose the decision."))])
     note = TextField(5000)
 
 
 class LetterForm(ActionForm):
-    letter_id = IdField(choose="the letter")
+    letter_id = IdField(choose=_l("the letter"))
 
 
 class EditLetterForm(LetterForm):
     subject = TextField(300)
     body_text = TextField(50_000)
     token_kind = TextField(120)
-    token = MoneyField(amount="The token amount")
-    concession = MoneyField(amount="The concession")
+    token = MoneyField(amount=_l("The token amount"))
+    concession = MoneyField(amount=_l("The concession"))
 
 
 class ApproveLetterForm(LetterForm):
@@ -219,7 +222,7 @@ class CloseForm(ReasonForm):
 
 
 class CompleteTaskForm(ActionForm):
-    task_id = IdField(choose="the task")
+    task_id = IdField(choose=_l("the task"))
     note = TextField(2000)
 
 
@@ -236,15 +239,15 @@ class SignInForm(FlaskForm):
 # The dashboard's filters (a GET: nothing changes, so no CSRF) --------------------------------------
 
 class DashboardForm(Form):
-    property = IdField(choose="a property")
-    manager = IdField(choose="a manager")
+    property = IdField(choose=_l("a property"))
+    manager = IdField(choose=_l("a manager"))
 
 
 # Opening a dispute --------------------------------------------------------------------------------
 
 class DisputedItemForm(Form):
     description = TextField(300)
-    amount = MoneyField(amount="The amount")
+    amount = MoneyField(amount=_l("The amount"))
     reason = TextField(5000)
 
     @property
@@ -255,23 +258,23 @@ class DisputedItemForm(Form):
     def validate_description(self, field):
         if not field.data and not self.is_blank:
             number = int(field.name.split("-")[-2]) + 1
-            raise ValidationError(f"Disputed item {number} needs a description.")
+            raise ValidationError(_("Disputed item %(number)s needs a description.", number=number))
 
 
 class NewDisputeForm(FlaskForm):
     resident_choice = StringField(default="existing")
-    resident_id = IdField(choose="the resident")
+    resident_id = IdField(choose=_l("the resident"))
     new_name = NameField(200)
     new_email = TextField(254)
     new_phone = TextField(40)
-    property_id = IdField(choose="a property")
+    property_id = IdField(choose=_l("a property"))
     unit_label = TextField(40)
-    manager_id = IdField(choose="the manager")
+    manager_id = IdField(choose=_l("the manager"))
     issue = TextField(20_000)
     what_was_fixed = TextField(20_000)
     company_position = TextField(20_000)
     # A key of one of the company's categories (the verb refuses any other).
-    category = TextField(80, validators=[DataRequired("Choose the dispute's category.")])
+    category = TextField(80, validators=[DataRequired(_l("Choose the dispute's category."))])
     intent = StringField(default="")
     # The item rows follow (``item-0-description``, ...), added below: one FormField per row, so a row
     # keeps its number whichever rows are filled in.

@@ -8,6 +8,8 @@ A refused file (not a CSV, not UTF-8, missing columns, too large) shows why and 
 from __future__ import annotations
 
 from flask import Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -25,9 +27,10 @@ from .import_forms import ConfirmForm, UploadForm
 # Room for the form's other fields and the multipart framing, on top of the file itself.
 FORM_ALLOWANCE = 64 * 1024
 SHOWN_COLLAPSED = 500  # new and unchanged rows listed at most on the preview (all are counted)
-TOO_LARGE = (f"The file is larger than {portfolio_csv.MAX_BYTES // (1024 * 1024)} MB, so it was not uploaded. "
-             f"Split it into smaller files (at most {portfolio_csv.MAX_ROWS:,} rows each) and import them one "
-             "after the other.")
+def _too_large_message() -> str:
+    return _("The file is larger than %(size)s MB, so it was not uploaded. Split it into smaller files (at most "
+             "%(rows)s rows each) and import them one after the other.",
+             size=portfolio_csv.MAX_BYTES // (1024 * 1024), rows=f"{portfolio_csv.MAX_ROWS:,}")
 
 
 @blueprint.url_value_preprocessor
@@ -44,7 +47,7 @@ def _upload_size_limit(endpoint: str | None, values: dict | None) -> None:
 def _too_large(error: RequestEntityTooLarge):
     if request.endpoint != "manager.portfolio_import" or not current_user.is_authenticated:
         return error
-    return _upload_page(InvalidInput(TOO_LARGE, field="file"), 413)
+    return _upload_page(InvalidInput(_too_large_message(), field="file"), 413)
 
 
 def _upload_page(error: DomainError | None = None, status: int = 200):
@@ -58,7 +61,6 @@ def _preview_page(upload: import_uploads.Upload, preview: Preview, *, error: Dom
                   status: int = 200):
     return render_template(
         "manager/import_preview.html", upload=upload, preview=preview, error=error, shown=SHOWN_COLLAPSED,
-        counted=counted,
         wrong=preview.rows_of(WRONG), changed=preview.rows_of(CHANGED), new=preview.rows_of(NEW),
         unchanged=preview.rows_of(UNCHANGED),
     ), status
@@ -107,19 +109,24 @@ def portfolio_import_confirm(upload: str):
     return redirect(url_for("manager.portfolio_import"), 303)
 
 
-def counted(n: int, singular: str, plural: str = "") -> str:
-    """"1 property", "2 properties"."""
-    return f"{n:,} {singular if n == 1 else plural or singular + 's'}"
-
-
 def _summary(name: str, done: Preview) -> str:
-    added = done.added
-    said = [f"{counted(added['properties'], 'property', 'properties')}, {counted(added['units'], 'unit')} and "
-            f"{counted(added['residents'], 'resident')} added",
-            f"{counted(done.changed_residents, 'resident')} changed"]
-    if done.counts[WRONG]:
-        said.append(f"{counted(done.counts[WRONG], 'wrong row')} skipped")
-    return f"Imported {name}: " + "; ".join(said) + "."
+    """"Imported roll.csv: 1 property, 2 units and 3 residents added; 0 residents changed." (counts as plurals)"""
+    added, wrong = done.added, done.counts[WRONG]
+    counts = {
+        "properties": ngettext("%(count)s property", "%(count)s properties", added["properties"],
+                               count=f"{added['properties']:,}"),
+        "units": ngettext("%(count)s unit", "%(count)s units", added["units"], count=f"{added['units']:,}"),
+        "residents": ngettext("%(count)s resident", "%(count)s residents", added["residents"],
+                              count=f"{added['residents']:,}"),
+        "changed": ngettext("%(count)s resident", "%(count)s residents", done.changed_residents,
+                            count=f"{done.changed_residents:,}"),
+        "wrong": ngettext("%(count)s wrong row", "%(count)s wrong rows", wrong, count=f"{wrong:,}"),
+    }
+    if wrong:
+        return _("Imported %(file)s: %(properties)s, %(units)s and %(residents)s added; %(changed)s changed; "
+                 "%(wrong)s skipped.", file=name, **counts)
+    return _("Imported %(file)s: %(properties)s, %(units)s and %(residents)s added; %(changed)s changed.",
+             file=name, **counts)
 
 
 @blueprint.get("/export.csv")

@@ -3,6 +3,8 @@ is sent to the resident and the request is done. One POST, one verb, one unit of
 from __future__ import annotations
 
 from flask import flash, redirect, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms.validators import InputRequired
 
@@ -16,7 +18,7 @@ from .forms import TextField, refuse_unless_valid
 
 class LadderAnswerForm(FlaskForm):
     note = TextField(2000, validators=[InputRequired(
-        message="Write what you decided, in words for the resident: it is sent to them.")])
+        message=_l("Write what you decided, in words for the resident: it is sent to them."))])
 
 
 def _dashboard():
@@ -37,5 +39,6 @@ def answer_ladder_request(request_id: int):
     outcome.ladder_request_of(actor, request_id)  # another company's is not found, whatever the form says
     form = refuse_unless_valid(LadderAnswerForm())
     answered = outcome.answer_ladder_request(actor, request_id, note=form.note.data)
-    flash(f"Your answer is on its way to {answered.dispute.resident.name}, and the request is done.", "success")
+    flash(_("Your answer is on its way to %(resident)s, and the request is done.",
+            resident=answered.dispute.resident.name), "success")
     return _dashboard()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 
+from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, MultipleFileField
 from wtforms.validators import Regexp
 
@@ -17,11 +18,11 @@ class PaperSubmissionForm(ActionForm):
     asks for, and a one-time key so a double-clicked button records the letter once."""
 
     form_key = HiddenField(validators=[Regexp(FORM_KEY, message=(
-        "This form is missing part of itself. Please reload the page and enter the letter again."))])
+        _l("This form is missing part of itself. Please reload the page and enter the letter again.")))])
     received_on = DayField()
     details = TextField(MAX_TEXT)
     suggested_resolution = TextField(MAX_TEXT)
-    suggested_amount = MoneyField(amount="The amount the resident asks for")
+    suggested_amount = MoneyField(amount=_l("The amount the resident asks for"))
     files = MultipleFileField()
 
     @classmethod

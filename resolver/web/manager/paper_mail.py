@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 
 from flask import flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ...errors import DomainError, NotFound
@@ -61,11 +62,13 @@ def _recorded_message(dispute, submission: Submission) -> str:
     resident = dispute.resident
     due = format_moment(dispute.reply_due_dt, dispute.company)
     if resident.email:
-        receipt = f"A receipt is on its way to {resident.name} <{resident.email}>."
+        receipt = _("A receipt is on its way to %(resident)s <%(email)s>.", resident=resident.name,
+                    email=resident.email)
     else:
-        receipt = (f"{resident.name} has no email address, so please print the receipt (the PDF beside the "
-                   "letter below) and post it to them.")
-    return f"The letter is recorded as the resident's side. The written reply is due by {due}. {receipt}"
+        receipt = _("%(resident)s has no email address, so please print the receipt (the PDF beside the letter "
+                    "below) and post it to them.", resident=resident.name)
+    recorded = _("The letter is recorded as the resident's side. The written reply is due by %(due)s.", due=due)
+    return f"{recorded} {receipt}"
 
 
 @blueprint.get("/disputes/<int:dispute_id>/submissions/<int:submission_id>/receipt.pdf")

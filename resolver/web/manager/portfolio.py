@@ -8,6 +8,7 @@ the reason beside what was typed, and changes nothing. The residents' pages are 
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from ...errors import DomainError, NotFound
@@ -54,7 +55,8 @@ def new_property():
         return _new_property_page()
     form = refuse_unless_valid(PropertyForm())
     prop = portfolio.add_property(current_actor(), **form.fields)
-    return _done(f"{prop.name} is added. Add its units below.", "manager.property_page", property_id=prop.id)
+    return _done(_("%(property)s is added. Add its units below.", property=prop.name), "manager.property_page",
+                 property_id=prop.id)
 
 
 # A property's page --------------------------------------------------------------------------------
@@ -87,7 +89,7 @@ def edit_property(property_id: int):
     prop = portfolio.own_property(actor, property_id)
     form = refuse_unless_valid(PropertyForm())
     portfolio.edit_property(actor, prop, **form.fields)
-    return _done(f"Saved {prop.name}.", "manager.property_page", property_id=prop.id)
+    return _done(_("Saved %(property)s.", property=prop.name), "manager.property_page", property_id=prop.id)
 
 
 @blueprint.post("/properties/<int:property_id>/archive")
@@ -97,8 +99,8 @@ def archive_property(property_id: int):
     prop = portfolio.own_property(actor, property_id)
     refuse_unless_valid(FlaskForm())  # nothing to read but the CSRF token
     portfolio.archive_property(actor, prop)
-    return _done(f"{prop.name} is archived, with its units and their residents: they are no longer offered "
-                 "for new disputes. Disputes that name them keep them.", "manager.property_page",
+    return _done(_("%(property)s is archived, with its units and their residents: they are no longer offered for new "
+                   "disputes. Disputes that name them keep them.", property=prop.name), "manager.property_page",
                  property_id=prop.id)
 
 
@@ -109,7 +111,8 @@ def restore_property(property_id: int):
     prop = portfolio.own_property(actor, property_id)
     refuse_unless_valid(FlaskForm())
     portfolio.restore_property(actor, prop)
-    return _done(f"{prop.name} is back, with the units and residents archived with it.", "manager.property_page",
+    return _done(_("%(property)s is back, with the units and residents archived with it.", property=prop.name),
+                 "manager.property_page",
                  property_id=prop.id)
 
 
@@ -121,7 +124,8 @@ def add_unit(property_id: int):
     actor = current_actor()
     prop = portfolio.own_property(actor, property_id)
     unit = portfolio.add_unit(actor, prop, refuse_unless_valid(UnitForm()).label.data)
-    return _done(f"Unit {unit.label} is added to {prop.name}.", "manager.property_page", property_id=prop.id)
+    return _done(_("Unit %(unit)s is added to %(property)s.", unit=unit.label, property=prop.name),
+                 "manager.property_page", property_id=prop.id)
 
 
 def _unit(property_id: int, unit_id: int):
@@ -135,7 +139,8 @@ def rename_unit(property_id: int, unit_id: int):
     actor, unit = _unit(property_id, unit_id)
     before = unit.label
     portfolio.rename_unit(actor, unit, refuse_unless_valid(UnitForm()).label.data)
-    message = f"Unit {before} is unit {unit.label} now." if unit.label != before else "Nothing changed."
+    message = (_("Unit %(before)s is unit %(after)s now.", before=before, after=unit.label) if unit.label != before
+               else _("Nothing changed."))
     return _done(message, "manager.property_page", property_id=property_id)
 
 
@@ -145,7 +150,7 @@ def archive_unit(property_id: int, unit_id: int):
     actor, unit = _unit(property_id, unit_id)
     refuse_unless_valid(FlaskForm())
     portfolio.archive_unit(actor, unit)
-    return _done(f"Unit {unit.label} is archived, with its residents.", "manager.property_page",
+    return _done(_("Unit %(unit)s is archived, with its residents.", unit=unit.label), "manager.property_page",
                  property_id=property_id)
 
 
@@ -155,6 +160,7 @@ def restore_unit(property_id: int, unit_id: int):
     actor, unit = _unit(property_id, unit_id)
     refuse_unless_valid(FlaskForm())
     portfolio.restore_unit(actor, unit)
-    return _done(f"Unit {unit.label} is back, with the residents archived with it.", "manager.property_page",
+    return _done(_("Unit %(unit)s is back, with the residents archived with it.", unit=unit.label),
+                 "manager.property_page",
                  property_id=property_id)
 

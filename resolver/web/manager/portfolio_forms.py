@@ -3,6 +3,7 @@ restores one (its CSRF token is all it carries). Each field is read and checked 
 make the checks every door shares (a name required, one label per property, the email check)."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, StringField
 from wtforms.validators import AnyOf
@@ -35,7 +36,7 @@ class ResidentForm(FlaskForm):
     email = EmailField()
     phone = TextField(40)
     preferred_language = StringField(default=DEFAULT_LANGUAGE, validators=[AnyOf(
-        list(LANGUAGES), message="Choose the resident's language from the list.")])
+        list(LANGUAGES), message=_l("Choose the resident's language from the list."))])
     external_id = TextField(80)
     property_id = IdField(choose="a property")
     unit_label = TextField(40)

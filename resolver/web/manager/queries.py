@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import case, func, literal, or_, select
 
 from ...extensions import db
@@ -228,13 +229,14 @@ def _add_page_extras(rows: list[DashboardRow]) -> None:
         }
     for row in rows:
         if row.dispute.id in tasks:
-            row.next_step = f"To do: {tasks[row.dispute.id]}"
+            row.next_step = _("To do: %(task)s", task=tasks[row.dispute.id])
         if row.dispute.id in pending:
             row.pending_request = True
-            row.next_step = "The resident asks for more time: answer"
+            row.next_step = _("The resident asks for more time: answer")
         if row.dispute.id in progress:
             row.seats, row.votes_cast = progress[row.dispute.id]
-            row.next_step = f"The team is reviewing ({row.votes_cast} of {row.seats} voted)"
+            row.next_step = _("The team is reviewing (%(voted)s of %(seated)s voted)", voted=row.votes_cast,
+                              seated=row.seats)
 
 
 def properties_of(company_id: int) -> list[Property]:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 
 from flask import flash, g, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField
@@ -81,7 +83,7 @@ def new_resident():
         return _form_page(None)
     form = refuse_unless_valid(ResidentForm())
     resident = portfolio.add_resident(current_actor(), **form.fields)
-    return _done(f"{resident.name} is added.", resident)
+    return _done(_("%(resident)s is added.", resident=resident.name), resident)
 
 
 def _refused(error: DomainError, resident_id: int, **_):
@@ -102,7 +104,7 @@ def edit_resident(resident_id: int):
     resident = portfolio.own_resident(actor, resident_id)
     form = refuse_unless_valid(ResidentForm())
     portfolio.edit_resident(actor, resident, **form.fields)
-    return _done(f"Saved {resident.name}.", resident)
+    return _done(_("Saved %(resident)s.", resident=resident.name), resident)
 
 
 @blueprint.post("/residents/<int:resident_id>/archive")
@@ -112,8 +114,8 @@ def archive_resident(resident_id: int):
     resident = portfolio.own_resident(actor, resident_id)
     refuse_unless_valid(FlaskForm())  # nothing to read but the CSRF token
     portfolio.archive_resident(actor, resident)
-    return _done(f"{resident.name} is archived: no longer offered for new disputes. Disputes that name them "
-                 "keep them.", resident)
+    return _done(_("%(resident)s is archived: no longer offered for new disputes. Disputes that name them keep "
+                   "them.", resident=resident.name), resident)
 
 
 @blueprint.post("/residents/<int:resident_id>/restore")
@@ -123,7 +125,7 @@ def restore_resident(resident_id: int):
     resident = portfolio.own_resident(actor, resident_id)
     refuse_unless_valid(FlaskForm())
     portfolio.restore_resident(actor, resident)
-    return _done(f"{resident.name} is back.", resident)
+    return _done(_("%(resident)s is back.", resident=resident.name), resident)
 
 
 # Their personal data ------------------------------------------------------------------------------
@@ -142,7 +144,7 @@ def export_resident(resident_id: int):
 class ErasureForm(FlaskForm):
     reason = TextField(personal_data.MAX_REASON)
     is_confirmed = BooleanField(validators=[DataRequired(
-        "Tick the box to confirm: what is erased cannot be brought back.")])
+        _l("Tick the box to confirm: what is erased cannot be brought back."))])
 
 
 def _erasure_page(resident: Resident, *, error: DomainError | None = None, status: int = 200):
@@ -173,5 +175,5 @@ def erase_resident(resident_id: int):
     form = refuse_unless_valid(ErasureForm())
     files = personal_data.erase_resident(actor, resident, reason=form.reason.data)
     after_commit(lambda: personal_data.remove_files(files))
-    return _done("Their personal data is erased: contact details, files and what was written in their disputes. "
-                 "The history and the reports' numbers remain.", resident)
+    return _done(_("Their personal data is erased: contact details, files and what was written in their disputes. "
+                   "The history and the reports' numbers remain."), resident)

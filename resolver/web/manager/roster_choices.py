@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ...extensions import db
@@ -38,8 +39,8 @@ class RosterChoices:
     def kept_away_from(self, member: PanelMember) -> str:
         """The member's exclusions in a line ("" when none)."""
         names = {p.id: p.name for p in self.properties}
-        parts = [names.get(i, f"property {i}") for i in member.excluded_property_ids or []]
-        parts += [f"the {name} portfolio" for name in member.excluded_portfolios or []]
+        parts = [names.get(i) or _("property %(number)s", number=i) for i in member.excluded_property_ids or []]
+        parts += [_("the %(name)s portfolio", name=name) for name in member.excluded_portfolios or []]
         return ", ".join(parts)
 
 

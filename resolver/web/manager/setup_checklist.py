@@ -4,6 +4,7 @@ a dispute."""
 from __future__ import annotations
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
 
 from ...models import Company
 from ...services import readiness
@@ -29,8 +30,8 @@ def setup_url(key: str) -> str:
 
 def setup_place(item: readiness.ChecklistItem) -> str:
     """The words for that link: the place the item names, or Settings when that page does not exist."""
-    endpoint, _ = _FIXED_AT[item.key]
-    return item.place if endpoint in current_app.view_functions else "Settings"
+    endpoint, _part = _FIXED_AT[item.key]
+    return item.place if endpoint in current_app.view_functions else _("Settings")
 
 
 def unfinished_checklist(company: Company) -> list[readiness.ChecklistItem] | None:

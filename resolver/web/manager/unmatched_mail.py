@@ -3,6 +3,8 @@ a dispute by hand or to dismiss. One POST, one verb, one unit of work."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField
 from wtforms.validators import InputRequired
@@ -17,15 +19,15 @@ from .forms import refuse_unless_valid
 
 # Why a reply was not added, in a manager's words (``inbound.matching`` gives the reasons).
 REASONS = {
-    "window closed": "the time for the resident's side had ended, or the dispute had moved on",
-    "token expired": "the reply address had expired",
-    "link withdrawn": "the reply address had been withdrawn",
-    "no evidence link": "the dispute was not waiting for the resident's side",
+    "window closed": _l("the time for the resident's side had ended, or the dispute had moved on"),
+    "token expired": _l("the reply address had expired"),
+    "link withdrawn": _l("the reply address had been withdrawn"),
+    "no evidence link": _l("the dispute was not waiting for the resident's side"),
 }
 
 
 class AttachForm(FlaskForm):
-    dispute_id = IntegerField(validators=[InputRequired(message="Choose the dispute this email belongs to.")])
+    dispute_id = IntegerField(validators=[InputRequired(message=_l("Choose the dispute this email belongs to."))])
 
 
 def _list():
@@ -53,8 +55,8 @@ def attach_mail(mail_id: int):
     by_hand.mail_for(actor, mail_id)  # another company's is not found, whatever the form says
     form = refuse_unless_valid(AttachForm())
     submission = by_hand.attach_mail(actor, mail_id, form.dispute_id.data)
-    flash(f"The email was added to dispute {submission.dispute_id}, and the resident was sent the usual receipt.",
-          "success")
+    flash(_("The email was added to dispute %(number)s, and the resident was sent the usual receipt.",
+            number=submission.dispute_id), "success")
     return _list()
 
 
@@ -62,5 +64,5 @@ def attach_mail(mail_id: int):
 @unit_of_work(refused=_refused)
 def dismiss_mail(mail_id: int):
     by_hand.dismiss_mail(current_actor(), mail_id)
-    flash("The email was set aside. It is still recorded, but no longer listed here.", "success")
+    flash(_("The email was set aside. It is still recorded, but no longer listed here."), "success")
     return _list()

@@ -7,6 +7,7 @@ nothing.
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
 from ...clock import now_utc
@@ -42,7 +43,7 @@ RESIDENT_CHOICES = 200  # residents listed on the form at once; the rest are fou
 def _ids_in_range():
     """An id in a URL too large to name any row is simply not found (the database would refuse it)."""
     if has_id_beyond_range(request.view_args):
-        raise NotFound("There is no such record.")
+        raise NotFound(_("There is no such record."))
 
 
 # Dashboard -----------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def new_dispute():
     if form.manager_id.data is not None:
         manager = next((m for m in queries.staff_of(company.id) if m.id == form.manager_id.data), None)
         if manager is None:
-            raise InvalidInput("Choose one of your company's managers.", field="manager_id")
+            raise InvalidInput(_("Choose one of your company's managers."), field="manager_id")
     dispute = create_dispute(
         actor, resident=resident, unit=unit, manager=manager, issue=form.issue.data,
         what_was_fixed=form.what_was_fixed.data, company_position=form.company_position.data,
@@ -151,10 +152,10 @@ def new_dispute():
     )
     if form.intent.data == "open":
         open_dispute(actor, dispute)
-        flash(f"The invitation is on its way to {resident.name} <{resident.email}>. They have until "
-              f"{_moment(dispute.evidence_due_dt)} to send their side.", "success")
+        flash(_("The invitation is on its way to %(resident)s <%(email)s>. They have until %(due)s to send their "
+                "side.", resident=resident.name, email=resident.email, due=_moment(dispute.evidence_due_dt)), "success")
     else:
-        flash("Saved as a draft. Nothing has been sent yet.", "success")
+        flash(_("Saved as a draft. Nothing has been sent yet."), "success")
     return redirect(url_for("manager.dispute_page", dispute_id=dispute.id), 303)
 
 
@@ -188,7 +189,7 @@ def dispute_action(dispute_id: int, name: str):
     dispute = dispute_for(actor, dispute_id)
     action = ACTIONS.get(name)
     if action is None:
-        raise NotFound(f"There is no action called {name!r}.")
+        raise NotFound(_("There is no action called %(name)s.", name=repr(name)))
     form = action.form()
     if problem := form.version_problem():
         raise problem  # a form without its version cannot say whether it is stale: nothing else is read
@@ -224,9 +225,9 @@ def evidence_file(dispute_id: int, file_id: int):
         select(EvidenceFile).where(EvidenceFile.id == file_id, EvidenceFile.dispute_id == dispute.id)
     ).first()
     if stored is None:
-        raise NotFound("That file is not part of this dispute.")
+        raise NotFound(_("That file is not part of this dispute."))
     inline = stored.content_type in INLINE_IMAGE_TYPES and request.args.get("download") != "1"
-    return _send_or_gone(stored.sha256, "The file is missing from storage.",
+    return _send_or_gone(stored.sha256, _("The file is missing from storage."),
                          mimetype=stored.content_type if inline else "application/octet-stream",
                          as_attachment=not inline, download_name=served_name(stored.original_name, stored.content_type))
 
@@ -236,8 +237,8 @@ def letter_pdf(dispute_id: int, letter_id: int):
     dispute = dispute_for(current_actor(), dispute_id)
     letter = db.session.scalars(select(Letter).where(Letter.id == letter_id, Letter.dispute_id == dispute.id)).first()
     if letter is None or not letter.pdf_sha256:
-        raise NotFound("That letter has no PDF yet.")
-    return _send_or_gone(letter.pdf_sha256, "The letter's PDF is missing from storage.", mimetype="application/pdf",
+        raise NotFound(_("That letter has no PDF yet."))
+    return _send_or_gone(letter.pdf_sha256, _("The letter's PDF is missing from storage."), mimetype="application/pdf",
                          as_attachment=True, download_name=f"dispute-{dispute.id}-letter-v{letter.version}.pdf")
 
 
@@ -248,8 +249,8 @@ def task_calendar(dispute_id: int, task_id: int):
     task = db.session.scalars(select(Task).where(Task.id == task_id, Task.dispute_id == dispute.id)).first()
     sha256 = (task.detail or {}).get("ics_sha256") if task is not None else None
     if not sha256:
-        raise NotFound("That task has no calendar reminder.")
-    return _send_or_gone(sha256, "The reminder is missing from storage.", mimetype="text/calendar", as_attachment=True,
+        raise NotFound(_("That task has no calendar reminder."))
+    return _send_or_gone(sha256, _("The reminder is missing from storage."), mimetype="text/calendar", as_attachment=True,
                          download_name=f"dispute-{dispute.id}-task-{task.id}.ics")
 
 

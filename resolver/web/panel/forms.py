@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -21,12 +22,12 @@ from ...workflow.definition import Decision
 from ..fields import MoneyField, PageForm, stripped
 
 # How each decision reads on the page, for the whole case, one disputed item, and the chair.
-VOTE_LABELS = {Decision.UPHOLD: "The company's position stands",
-               Decision.RESIDENT: "Grant the resident's suggested resolution",
-               Decision.COMPROMISE: "A compromise (meet partway)"}
-ITEM_LABELS = {Decision.UPHOLD: "The charge stands", Decision.RESIDENT: "Remove the charge",
-               Decision.COMPROMISE: "Reduce the charge"}
-CHAIR_LABELS = {**VOTE_LABELS, Decision.COMPROMISE: "A compromise"}
+VOTE_LABELS = {Decision.UPHOLD: _l("The company's position stands"),
+               Decision.RESIDENT: _l("Grant the resident's suggested resolution"),
+               Decision.COMPROMISE: _l("A compromise (meet partway)")}
+ITEM_LABELS = {Decision.UPHOLD: _l("The charge stands"), Decision.RESIDENT: _l("Remove the charge"),
+               Decision.COMPROMISE: _l("Reduce the charge")}
+CHAIR_LABELS = {**VOTE_LABELS, Decision.COMPROMISE: _l("A compromise")}
 ITEM_FIELD = re.compile(r"^item-")
 
 
@@ -35,7 +36,7 @@ def _choices(labels: dict[Decision, str]) -> list[SelectChoice]:
 
 
 # A disputed item's select: blank follows the member's vote for the whole case.
-ITEM_OPTIONS = [SelectChoice("", "As my vote above"), *_choices(ITEM_LABELS)]
+ITEM_OPTIONS = [SelectChoice("", _l("As my vote above")), *_choices(ITEM_LABELS)]
 
 
 class VoteForm(PageForm):
@@ -48,8 +49,8 @@ class VoteForm(PageForm):
     reason = TextAreaField(filters=[stripped], validators=[DataRequired(message=REASON_NEEDED),
                                                            Length(max=MAX_REASON, message=REASON_TOO_LONG)])
     token_kind = StringField(filters=[stripped])
-    token_amount = MoneyField(amount="The token")
-    concession_amount = MoneyField(amount="The concession")
+    token_amount = MoneyField(amount=_l("The token"))
+    concession_amount = MoneyField(amount=_l("The concession"))
 
     @classmethod
     def for_items(cls, item_ids, **kwargs) -> VoteForm:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -52,7 +53,7 @@ def _resolve_vote_link(endpoint: str | None, values: dict | None) -> None:
 
 def _not_a_seat(link: AccessLink) -> LinkError | None:
     if link.seat_id is None:
-        return LinkError("This link is not a team member's link.", reason="wrong-person")
+        return LinkError(_("This link is not a team member's link."), reason="wrong-person")
     return None
 
 
@@ -103,8 +104,8 @@ def _form_expired(error: CSRFError):
         return error
     if g.get("link_problem") is not None:
         return _link_problem_page(g.link_problem)
-    message = ("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote is "
-               "still below; please check it and press the button once more.")
+    message = _("For your safety, this page needs to be sent again. Nothing was saved yet. What you wrote is "
+                "still below; please check it and press the button once more.")
     return _shown_again(InvalidInput(message), **request.view_args, status=400)
 
 
@@ -174,17 +175,25 @@ class MemberView:
         dispute = self.dispute
         if dispute.decision and dispute.decided_by == "panel":
             result = panels.tally(dispute)
-            return (f"The team decided that {panels.CHOICE_LABELS[dispute.decision]} "
-                    f"({result.counts[dispute.decision]} of {result.voted} votes).")
+            return _("The team decided that %(decision)s (%(count)s of %(voted)s votes).",
+                     decision=panels.CHOICE_LABELS[dispute.decision], count=result.counts[dispute.decision],
+                     voted=result.voted)
         if dispute.decision:
-            who = "the team's chair" if dispute.decided_by == "chair" else dispute.manager.name
-            return f"The team was split, so {who} decided that {panels.CHOICE_LABELS[dispute.decision]}."
+            if dispute.decided_by == "chair":
+                return _("The team was split, so the team's chair decided that %(decision)s.",
+                         decision=panels.CHOICE_LABELS[dispute.decision])
+            return _("The team was split, so %(manager)s decided that %(decision)s.",
+                     manager=dispute.manager.name, decision=panels.CHOICE_LABELS[dispute.decision])
+        manager = dispute.manager.name
         if dispute.panel_closed_dt is not None:
             chair = db.session.scalars(select(PanelSeat).where(
                 PanelSeat.dispute_id == dispute.id, PanelSeat.is_chair.is_(True), PanelSeat.recused_dt.is_(None))).first()
-            who = "the team's chair" if chair is not None else dispute.manager.name
-            return f"The team was split, so {who} will decide; {dispute.manager.name} will write to the resident."
-        return f"The votes are being counted; {dispute.manager.name} will be told the team's result."
+            if chair is not None:
+                return _("The team was split, so the team's chair will decide; %(manager)s will write to the resident.",
+                         manager=manager)
+            return _("The team was split, so %(manager)s will decide; %(manager)s will write to the resident.",
+                     manager=manager)
+        return _("The votes are being counted; %(manager)s will be told the team's result.", manager=manager)
 
     @property
     def is_chair_deciding(self) -> bool:
@@ -229,11 +238,12 @@ class MemberView:
 
 def until_the_review_closes(dispute: Dispute) -> str:
     """The sentence that says until when a vote can be changed (the invitation says the same)."""
-    due = format_moment(dispute.panel_due_dt, dispute.company) if dispute.panel_due_dt else "its deadline"
+    due = format_moment(dispute.panel_due_dt, dispute.company) if dispute.panel_due_dt else _("its deadline")
     if dispute.company.is_panel_closing_early:
-        return (f"You can change it until the review closes: at {due} at the latest, or sooner, as soon as the "
-                f"team's result is clear.")
-    return f"You can change it until the review closes: at {due}, or sooner once everyone on the team has voted."
+        return _("You can change it until the review closes: at %(due)s at the latest, or sooner, as soon as the "
+                 "team's result is clear.", due=due)
+    return _("You can change it until the review closes: at %(due)s, or sooner once everyone on the team has voted.",
+             due=due)
 
 
 def _seat() -> PanelSeat:
@@ -302,11 +312,11 @@ def cast_vote(token: str):
     vote = panels.record_vote(Actor.panel(seat.member), seat, **form.for_verb())
     dispute = vote.dispute  # as the vote left it (closed, if it closed the panel)
     if WORKFLOW.can("decide", dispute.state):  # the team is still reviewing
-        flash(f"Thank you, {seat.member.name}. Your vote is recorded. {until_the_review_closes(dispute)}",
-              "success")
+        flash(_("Thank you, %(name)s. Your vote is recorded. %(until)s", name=seat.member.name,
+                until=until_the_review_closes(dispute)), "success")
     else:
-        flash(f"Thank you, {seat.member.name}. Your vote is recorded, and with it the team's review is complete.",
-              "success")
+        flash(_("Thank you, %(name)s. Your vote is recorded, and with it the team's review is complete.",
+                name=seat.member.name), "success")
     return redirect(url_for(".vote_page", token=token), code=303)
 
 
