@@ -34,6 +34,7 @@ WISH = "Que me devuelvan el cargo de limpieza."
 TOKEN = "tarjeta de regalo de una cafetería"
 ENGLISH_WORDS = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
                            r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|AM|PM)\b")
+UNCONTRACTED = re.compile(r"\b(de|a) el\b")
 SPANISH_DATE = re.compile(r"\d{1,2} de (enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|"
                           r"noviembre|diciembre) de 2026")
 
@@ -78,6 +79,7 @@ def in_spanish(text: str, dispute, *, dated: bool = True) -> str:
     for value in sorted(their_data(dispute), key=len, reverse=True):
         stripped = stripped.replace(value, " ") if value else stripped
     assert not ENGLISH_WORDS.search(stripped), ENGLISH_WORDS.search(stripped).group(0)
+    assert not UNCONTRACTED.search(text), UNCONTRACTED.search(text).group(0)  # "del", "al": words glued badly
     if dated:
         assert SPANISH_DATE.search(text), text
     return text
@@ -204,7 +206,9 @@ def test_a_spanish_speaking_resident_goes_through_the_whole_dispute_in_spanish(
     page_in_spanish(page, dispute)
     screenshot("accepted")
 
-    # The confirmation email.
-    email_in_spanish(the_one_email(smtp, dispute), dispute)
+    # The confirmation email, with what the manager will do, in Spanish too.
+    text, html_words = email_in_spanish(the_one_email(smtp, dispute), dispute)
+    for part in (text, html_words):
+        assert "se descuenta una parte del cargo de $150" in part and TOKEN in part and "$50" in part
     db.session.expire_all()
     assert db.session.get(Dispute, dispute.id).state != "outcome_sent"
