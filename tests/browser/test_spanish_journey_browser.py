@@ -32,7 +32,7 @@ DETAILS = "Limpié la alfombra con vapor el día que me fui; tengo fotos."
 ITEM_ANSWER = "No había manchas de mascotas; vea la foto."
 WISH = "Que me devuelvan el cargo de limpieza."
 TOKEN = "tarjeta de regalo de una cafetería"
-ENGLISH_WORDS = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
+ENGLISH_DATES = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
                            r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|AM|PM)\b")
 UNCONTRACTED = re.compile(r"\b(de|a) el\b")
 SPANISH_DATE = re.compile(r"\d{1,2} de (enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|"
@@ -56,51 +56,46 @@ def their_data(dispute) -> list[str]:
     """What the test and its people put in: names, addresses, the company's words, the team's reasons."""
     company, resident, manager = dispute.company, dispute.resident, dispute.manager
     reasons = db.session.scalars(select(Vote.reason).where(Vote.dispute_id == dispute.id)).all()
-    members = db.session.scalars(select(PanelMember.name).where(PanelMember.company_id == company.id)).all()
     return [
         resident.name, resident.email, dispute.unit.label, dispute.unit.property.name, company.name,
         company.contact_email, company.supervisor_name, company.supervisor_email, manager.name, manager.email,
         company.mediation_service_name, company.mediation_service_contact, dispute.issue,
         dispute.what_was_fixed or "", dispute.company_position or "", "America/Denver", "Resolver",
-        *(text for item in dispute.items for text in (item.description, item.company_reason or "")),
-        *reasons, *members, "bedroom.jpg",
+        *(text for item in dispute.items for text in (item.description, item.company_reason or "")), *reasons,
     ]
 
 
-def without_links(text: str) -> str:
-    return re.sub(r"https?://\S+|\S+@\S+", " ", text)
-
-
 def in_spanish(text: str, dispute, *, dated: bool = True) -> str:
-    """``text`` reads in Spanish: no English word of Resolver's, no English date, a Spanish date."""
-    text = without_links(" ".join(text.split()))
-    assert english_left(text, their_data(dispute)) == [], text
-    stripped = text
-    for value in sorted(their_data(dispute), key=len, reverse=True):
-        stripped = stripped.replace(value, " ") if value else stripped
-    assert not ENGLISH_WORDS.search(stripped), ENGLISH_WORDS.search(stripped).group(0)
-    assert not UNCONTRACTED.search(text), UNCONTRACTED.search(text).group(0)  # "del", "al": words glued badly
+    """``text`` reads in Spanish: no English word or date of Resolver's, a Spanish date (``dated``), and no
+    "de el" where Spanish says "del" (words glued from pieces)."""
+    text = re.sub(r"https?://\S+|\S+@\S+", " ", " ".join(text.split()))  # links and addresses aside
+    data = their_data(dispute)
+    assert english_left(text, data) == [], text
+    resolvers = text
+    for value in sorted(filter(None, data), key=len, reverse=True):
+        resolvers = resolvers.replace(value, " ")
+    for wrong in (ENGLISH_DATES, UNCONTRACTED):
+        assert not wrong.search(resolvers), (wrong.search(resolvers).group(0), text)
     if dated:
         assert SPANISH_DATE.search(text), text
     return text
 
 
-def page_in_spanish(page, dispute, *, dated: bool = True) -> str:
+def page_in_spanish(page, dispute) -> str:
+    """The page says it is Spanish, reads in Spanish and fits the phone's screen: its words."""
     page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.lang") == "es"
     assert fits_the_screen(page)
-    return in_spanish(page.evaluate("document.title + ' ' + document.body.innerText"), dispute, dated=dated)
+    return in_spanish(page.evaluate("document.title + ' ' + document.body.innerText"), dispute)
 
 
-def email_in_spanish(message, dispute, *, dated: bool = True) -> tuple[str, str]:
-    """The email's subject, text and HTML in Spanish; its text and the words of its HTML."""
+def email_in_spanish(message, dispute) -> tuple[str, str]:
+    """The email's subject, text and HTML in Spanish: its text and the words of its HTML."""
     in_spanish(message["Subject"], dispute, dated=False)
-    text = in_spanish(Inbox.text_of(message), dispute, dated=dated)
+    text = in_spanish(Inbox.text_of(message), dispute)
     html = Inbox.html_of(message)
     assert re.search(r'<html[^>]*\blang="es"', html), html[:200]
-    words = in_spanish(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|head)\b.*?</\1>", " ", html, flags=re.S)), dispute,
-                       dated=dated)
-    return text, words
+    return text, in_spanish(re.sub(r"<[^>]+>", " ", re.sub(r"<(style|head)\b.*?</\1>", " ", html, flags=re.S)), dispute)
 
 
 def the_one_email(smtp, dispute):
@@ -162,8 +157,8 @@ def test_a_spanish_speaking_resident_goes_through_the_whole_dispute_in_spanish(
     page.get_by_label("¿Qué lo arreglaría para usted?").fill(WISH)
     page.get_by_label("Cantidad que pide, si la hay (opcional)").fill("150")
     page.get_by_label("Fotos y documentos (opcional)").set_input_files([
-        {"name": "bedroom.jpg", "mimeType": "image/jpeg", "buffer": photo()}])
-    expect(page.locator("#chosen-files")).to_contain_text("bedroom.jpg")
+        {"name": "dormitorio.jpg", "mimeType": "image/jpeg", "buffer": photo()}])
+    expect(page.locator("#chosen-files")).to_contain_text("dormitorio.jpg")
     page_in_spanish(page, dispute)  # what the page says of the file chosen
     page.get_by_role("button", name="Enviar mi versión").click()
 
