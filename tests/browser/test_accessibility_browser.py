@@ -543,6 +543,7 @@ SPANISH_HEADINGS = {
     "the window closed": "El plazo para enviar su versión terminó",
     "the outcome letter": "Nuestra respuesta por escrito",
     "an expired link": "Este enlace venció",
+    "a link no longer active": "Este enlace ya no está activo",
     "the evidence form, refused": "Envíe su versión",  # (its summary: "Su versión todavía no se envió")
     "a file too large": "Era demasiado para enviarlo de una vez",
     "too many sends": "Espere un poco antes de enviar de nuevo",
@@ -561,6 +562,10 @@ def test_every_resident_page_in_spanish_passes_axe_and_reads_at_any_zoom(app, wi
     submission = db.session.scalars(db.select(Submission).filter_by(dispute_id=received.id)).one()
     expired = links.issue_link(spanish_cases["closed"], "evidence", resident=received.resident,
                                expires_dt=clock.now_utc() - timedelta(days=1))
+    answered = spanish_cases["outcome_sent"]
+    revoked = links.issue_link(answered, "evidence", resident=answered.resident,
+                               expires_dt=clock.now_utc() + timedelta(days=30))
+    links.revoke_links(answered.id, "evidence", clock.now_utc(), "The letter was sent.")
     received.company.max_dispute_bytes = 1000
     db.session.commit()
     pages = {
@@ -568,8 +573,9 @@ def test_every_resident_page_in_spanish_passes_axe_and_reads_at_any_zoom(app, wi
         "the receipt": (f"{resident_link(received)}/receipt/{submission.id}", received),
         "the status page": (f"{resident_link(received)}/status", received),
         "the window closed": (resident_link(spanish_cases["lapsed"]), spanish_cases["lapsed"]),
-        "the outcome letter": (resident_link(spanish_cases["outcome_sent"], "outcome"), spanish_cases["outcome_sent"]),
+        "the outcome letter": (resident_link(answered, "outcome"), answered),
         "an expired link": (url_of(expired), spanish_cases["closed"]),
+        "a link no longer active": (url_of(revoked), answered),
     }
     found, headings = {}, {}
     for name, (url, dispute) in pages.items():
@@ -595,10 +601,10 @@ def test_every_resident_page_in_spanish_passes_axe_and_reads_at_any_zoom(app, wi
     wide.fill("#details", SPANISH_TYPED)
     wide.click("button.send")
     headings["too many sends"] = in_spanish_and_whole(wide, found, "too many sends", waiting)
-    wide.goto(resident_link(spanish_cases["outcome_sent"], "outcome"))
+    wide.goto(resident_link(answered, "outcome"))
     wide.get_by_role("button", name="Sí, recibí esta carta").click()
     wide.get_by_text("Gracias por avisarnos de que recibió la carta.").wait_for()
     headings["the letter's receipt confirmed"] = in_spanish_and_whole(wide, found, "the letter's receipt confirmed",
-                                                                      spanish_cases["outcome_sent"])
+                                                                      answered)
     assert not found, report(found)
     assert headings == SPANISH_HEADINGS

@@ -35,6 +35,7 @@ TOKEN = "tarjeta de regalo de una cafetería"
 ENGLISH_DATES = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
                            r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|AM|PM)\b")
 UNCONTRACTED = re.compile(r"\b(de|a) el\b")
+OTHER_MONEY = re.compile(r"US\$|\$\s?\d+,\d\d\b|\d+(,\d\d)?\s?\$|\$\d+\.00\b")  # Spanish reads "$150", as in English
 SPANISH_DATE = re.compile(r"\d{1,2} de (enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|"
                           r"noviembre|diciembre) de 2026")
 
@@ -66,15 +67,15 @@ def their_data(dispute) -> list[str]:
 
 
 def in_spanish(text: str, dispute, *, dated: bool = True) -> str:
-    """``text`` reads in Spanish: no English word or date of Resolver's, a Spanish date (``dated``), and no
-    "de el" where Spanish says "del" (words glued from pieces)."""
+    """``text`` reads in Spanish: no English word or date of Resolver's, a Spanish date (``dated``), amounts
+    as "$150", and no "de el" where Spanish says "del" (words glued from pieces)."""
     text = re.sub(r"https?://\S+|\S+@\S+", " ", " ".join(text.split()))  # links and addresses aside
     data = their_data(dispute)
     assert english_left(text, data) == [], text
     resolvers = text
     for value in sorted(filter(None, data), key=len, reverse=True):
         resolvers = resolvers.replace(value, " ")
-    for wrong in (ENGLISH_DATES, UNCONTRACTED):
+    for wrong in (ENGLISH_DATES, UNCONTRACTED, OTHER_MONEY):
         assert not wrong.search(resolvers), (wrong.search(resolvers).group(0), text)
     if dated:
         assert SPANISH_DATE.search(text), text
