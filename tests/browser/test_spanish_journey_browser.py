@@ -35,7 +35,7 @@ TOKEN = "tarjeta de regalo de una cafetería"
 ENGLISH_DATES = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|"
                            r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|AM|PM)\b")
 UNCONTRACTED = re.compile(r"\b(de|a) el\b")
-OTHER_MONEY = re.compile(r"US\$|\$\s?\d+,\d\d\b|\d+(,\d\d)?\s?\$|\$\d+\.00\b")  # Spanish reads "$150", as in English
+OTHER_MONEY = re.compile(r"US\$|\d,\d\d\s?\$|\$\s?\d+,\d\d\b|\$\d+\.00\b")  # Spanish reads "$150", as in English
 SPANISH_DATE = re.compile(r"\d{1,2} de (enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|"
                           r"noviembre|diciembre) de 2026")
 
