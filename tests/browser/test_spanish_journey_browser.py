@@ -166,7 +166,7 @@ def test_a_spanish_speaking_resident_goes_through_the_whole_dispute_in_spanish(
     # The receipt page, and the receipt email.
     expect(page.get_by_role("heading", name="Gracias, ya tenemos su versión")).to_be_visible()
     receipt = page_in_spanish(page, dispute)
-    assert "16 de marzo de 2026" in receipt
+    assert "16 de marzo de 2026" in receipt and "$150" in receipt
     screenshot("receipt")
     email_in_spanish(the_one_email(smtp, dispute), dispute)
 
@@ -194,11 +194,12 @@ def test_a_spanish_speaking_resident_goes_through_the_whole_dispute_in_spanish(
     page_in_spanish(page, dispute)
     screenshot("letter")
     page.get_by_role("button", name="Sí, recibí esta carta").click()
-    page.wait_for_load_state("load")
+    expect(page.get_by_text("Nos confirmó que la recibió el lunes, 9 de marzo de 2026.")).to_be_visible()
     page_in_spanish(page, dispute)
     smtp.clear()
     page.get_by_role("button", name="Aceptar la oferta").click()
     expect(page.get_by_role("button", name="Aceptar la oferta")).to_have_count(0)
+    expect(page.get_by_text("Usted aceptó esta oferta el lunes, 9 de marzo de 2026.")).to_be_visible()
     page_in_spanish(page, dispute)
     screenshot("accepted")
 
