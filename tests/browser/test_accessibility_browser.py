@@ -6,7 +6,8 @@ and the evidence and vote forms completed with the keyboard alone, the focus alw
 Then WCAG 2.2 AA on every page of every audience (resident, panel, staff, Mailbox, error pages, and
 the pages a send leads to): axe-core finds nothing, each page has one h1, its landmarks, its language
 and a skip link, and at 200 % and 400 % zoom, with or without WCAG's text spacing, nothing scrolls
-sideways or is cut off; the emails, letters and charts wear the brand colour at full contrast."""
+sideways or is cut off; the emails, letters and charts wear the brand colour at full contrast. Every
+resident page is walked again for a resident who reads Spanish: the same checks, the page in Spanish."""
 from __future__ import annotations
 
 import re
@@ -26,6 +27,7 @@ from resolver.models import LinkUse, PanelSeat, Submission, Vote
 from resolver.services import accounts
 
 from ..conftest import Inbox
+from ..spanish import english_left
 from .test_import_browser import ROLL
 from .test_panel_browser import invite
 from .test_resident_browser import invited  # noqa: F401 (a fixture)
@@ -257,9 +259,12 @@ def wide(browser):
 def cases(make_dispute):
     """A dispute in each state a page looks different in (the session's database is shared: these are
     this test's own)."""
+    return in_each_state(make_dispute, ("lapsed", "closed", "outcome_sent", "outcome_draft", "deadlocked",
+                                        "panel_review", "evidence_received", "awaiting_evidence", "draft"))
+
+
+def in_each_state(make_dispute, states) -> dict:
     # The walks to a lapse and a close move the clock on past their windows: they go first.
-    states = ("lapsed", "closed", "outcome_sent", "outcome_draft", "deadlocked", "panel_review",
-              "evidence_received", "awaiting_evidence", "draft")
     made = {}
     for state in states:
         votes = ("uphold", "resident", "compromise") if state == "deadlocked" else ("uphold", "uphold", "compromise")
@@ -492,3 +497,116 @@ def test_the_pages_a_send_leads_to_pass_axe_and_read_at_any_zoom(app, wide, case
     after(wide, found, "staff: a refused new dispute", lambda: (
         sent_without_the_browser_checks(wide, "Open and send the invitation")))
     assert not found, report(found)
+
+
+# Every resident page again, for a resident who reads Spanish ------------------------------------------
+
+SPANISH_TYPED = "Escrito en el autobús, con un error más abajo."
+
+
+def written_by_people(dispute) -> list[str]:
+    """What the test's people wrote on a resident's page (names, addresses, the company's and the team's
+    words, the resident's own side): theirs, not Resolver's, so English there is no fault."""
+    company, resident, manager = dispute.company, dispute.resident, dispute.manager
+    reasons = db.session.scalars(db.select(Vote.reason).filter_by(dispute_id=dispute.id)).all()
+    return [resident.name, resident.email, dispute.unit.label, dispute.unit.property.name, company.name,
+            company.contact_email, company.supervisor_name, company.supervisor_email, manager.name, manager.email,
+            company.mediation_service_name, company.mediation_service_contact, dispute.issue,
+            dispute.what_was_fixed or "", dispute.company_position or "", "America/Denver", "Resolver",
+            "The carpet was clean when I left; I have photos.", "Refund the $150 cleaning charge.",
+            "The photos and the inspection report point this way.",  # a reason, as the letter quotes it
+            "coffee-shop gift card", "scan.pdf", SPANISH_TYPED, *reasons,
+            *(text for item in dispute.items for text in (item.description, item.company_reason or ""))]
+
+
+def spoken_in_spanish(page, dispute) -> list[str]:
+    """What a page meant for a Spanish speaker gets wrong: its language, and any English of Resolver's."""
+    problems = [] if page.evaluate("document.documentElement.lang") == "es" else [
+        f'lang="{page.evaluate("document.documentElement.lang")}"']
+    words = english_left(page.evaluate("document.title + ' ' + document.body.innerText"), written_by_people(dispute))
+    return problems + ([f"English left: {' '.join(words)}"] if words else [])
+
+
+def in_spanish_and_whole(page, found: dict, name: str, dispute) -> str:
+    """The page (loaded once) in Spanish, with nothing axe-core finds, and whole at 200 % and 400 % zoom;
+    its heading, to say which page it was."""
+    page.wait_for_load_state("load")
+    if problems := spoken_in_spanish(page, dispute) + problems_of(page):
+        found[name] = problems
+    return page.locator("h1").first.inner_text()
+
+
+# The heading each page should have in Spanish (which says the walk reached it).
+SPANISH_HEADINGS = {
+    "the evidence form": "Envíe su versión",
+    "the receipt": "Gracias, ya tenemos su versión",
+    "the status page": "Cómo va su caso",
+    "the window closed": "El plazo para enviar su versión terminó",
+    "the outcome letter": "Nuestra respuesta por escrito",
+    "an expired link": "Este enlace venció",
+    "a link no longer active": "Este enlace ya no está activo",
+    "the evidence form, refused": "Envíe su versión",  # (its summary: "Su versión todavía no se envió")
+    "a file too large": "Era demasiado para enviarlo de una vez",
+    "too many sends": "Espere un poco antes de enviar de nuevo",
+    "the letter's receipt confirmed": "Nuestra respuesta por escrito",
+}
+
+
+@pytest.fixture
+def spanish_cases(resident, make_dispute):
+    resident.preferred_language = "es"
+    return in_each_state(make_dispute, ("lapsed", "closed", "outcome_sent", "evidence_received", "awaiting_evidence"))
+
+
+def test_every_resident_page_in_spanish_passes_axe_and_reads_at_any_zoom(app, wide, spanish_cases):
+    waiting, received = spanish_cases["awaiting_evidence"], spanish_cases["evidence_received"]
+    submission = db.session.scalars(db.select(Submission).filter_by(dispute_id=received.id)).one()
+    expired = links.issue_link(spanish_cases["closed"], "evidence", resident=received.resident,
+                               expires_dt=clock.now_utc() - timedelta(days=1))
+    answered = spanish_cases["outcome_sent"]
+    revoked = links.issue_link(answered, "evidence", resident=answered.resident,
+                               expires_dt=clock.now_utc() + timedelta(days=30))
+    links.revoke_links(answered.id, "evidence", clock.now_utc(), "The letter was sent.")
+    received.company.max_dispute_bytes = 1000
+    db.session.commit()
+    pages = {
+        "the evidence form": (resident_link(waiting), waiting),
+        "the receipt": (f"{resident_link(received)}/receipt/{submission.id}", received),
+        "the status page": (f"{resident_link(received)}/status", received),
+        "the window closed": (resident_link(spanish_cases["lapsed"]), spanish_cases["lapsed"]),
+        "the outcome letter": (resident_link(answered, "outcome"), answered),
+        "an expired link": (url_of(expired), spanish_cases["closed"]),
+        "a link no longer active": (url_of(revoked), answered),
+    }
+    found, headings = {}, {}
+    for name, (url, dispute) in pages.items():
+        wide.goto(url)
+        headings[name] = in_spanish_and_whole(wide, found, name, dispute)
+
+    # The pages a send leads to: refused, a file too large, too many sends, the letter's receipt confirmed.
+    wide.goto(resident_link(waiting))
+    wide.fill("#details", SPANISH_TYPED)
+    wide.fill("#suggested_amount", "1e9")
+    wide.click("button.send")
+    expect(wide.locator("#problem")).to_contain_text("Su versión todavía no se envió")
+    headings["the evidence form, refused"] = in_spanish_and_whole(wide, found, "the evidence form, refused", waiting)
+    wide.goto(resident_link(received))
+    wide.fill("#details", SPANISH_TYPED)
+    wide.locator('input[type="file"]').set_input_files(
+        [{"name": "scan.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7\n" + b"0" * 1_100_000}])
+    submitted_past_its_script(wide, "evidence-form")
+    headings["a file too large"] = in_spanish_and_whole(wide, found, "a file too large", received)
+    evidence = links.current_link(waiting.id, "evidence", resident_id=waiting.resident_id)
+    sent_too_often(evidence)
+    wide.goto(url_of(evidence))
+    wide.fill("#details", SPANISH_TYPED)
+    with wide.expect_navigation():
+        wide.click("button.send")
+    headings["too many sends"] = in_spanish_and_whole(wide, found, "too many sends", waiting)
+    wide.goto(resident_link(answered, "outcome"))
+    wide.get_by_role("button", name="Sí, recibí esta carta").click()
+    wide.get_by_text("Gracias por avisarnos de que recibió la carta.").wait_for()
+    headings["the letter's receipt confirmed"] = in_spanish_and_whole(wide, found, "the letter's receipt confirmed",
+                                                                      answered)
+    assert not found, report(found)
+    assert headings == SPANISH_HEADINGS

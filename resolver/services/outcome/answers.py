@@ -12,6 +12,7 @@ from ...clock import now_utc
 from ...errors import AlreadyRecorded, DeadlinePassed, InvalidInput, NotAllowed, WrongState
 from ...extensions import db
 from ...history import record_event
+from ...i18n import speaking
 from ...letters import render
 from ...links import current_link, link_url
 from ...models import Dispute, Letter, OfferAnswer
@@ -112,9 +113,10 @@ def respond_to_offer(actor: Actor, dispute: Dispute, *, accept: bool) -> Letter:
     tell(dispute.manager, dispute, "offer_accepted", {
         "task": task, "steps": task.detail["steps"], "due": task.due_dt, "offer": offer, "resident": dispute.resident,
     })
+    with speaking(letter.language):  # the resident reads the decision's lines in the letter's language
+        decision_lines = [step.resident for step in decision_steps(dispute, has_offer=True)]
     tell(dispute.resident, dispute, "offer_confirmation", {
-        "offer": offer, "due": task.due_dt, "manager": dispute.manager,
-        "decision_lines": [step.resident for step in decision_steps(dispute, has_offer=True)],
+        "offer": offer, "due": task.due_dt, "manager": dispute.manager, "decision_lines": decision_lines,
     })
     return letter
 

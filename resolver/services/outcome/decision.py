@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ...extensions import db
-from ...i18n import current_language
+from ...i18n import current_language, speaking
 from ...letters.render import AMOUNT, DecisionFacts, ItemOutcome, items_of, number_word, offer_of, to_fill_in
 from ...models import Company, Dispute, Letter, Submission
 from ...presentation import money
@@ -220,30 +220,41 @@ def decision_steps(dispute: Dispute, *, has_offer: bool) -> list[Step]:
         cents = submission.suggested_amount_cents if submission is not None else None
         amount = f" ({money(cents)})" if cents else ""
         quoted = f": “{asked}”" if asked else ""
-        steps.append(Step(f"Do what {dispute.resident.name} asked{amount}{quoted}",
-                          f"what you asked us to do{amount}{quoted}"))
+        steps.append(Step(f"Do what {dispute.resident.name} asked{amount}{quoted}", _what_you_asked(asked, cents)))
     elif not dispute.items and dispute.decision == Decision.COMPROMISE and not has_offer:
         steps.append(Step(f"Carry out the compromise you wrote to {dispute.resident.name} (the team named no amount)",
-                          f"the compromise {dispute.manager.name} set out for you"))
+                          _("the compromise %(manager)s set out for you", manager=dispute.manager.name)))
     return steps
+
+
+def _what_you_asked(asked: str, cents: int | None) -> str:
+    """What the resident asked for, as the resident is told it will be done (its amount, their words)."""
+    if cents and asked:
+        return _("what you asked us to do (%(amount)s): “%(asked)s”", amount=money(cents), asked=asked)
+    if cents:
+        return _("what you asked us to do (%(amount)s)", amount=money(cents))
+    if asked:
+        return _("what you asked us to do: “%(asked)s”", asked=asked)
+    return _("what you asked us to do")
 
 
 def _item_step(item: ItemOutcome, dispute: Dispute) -> Step | None:
     charge = f"the {item.description} charge ({money(item.amount_cents)})"
     if item.decision == Decision.RESIDENT:
-        return Step(f"Remove {charge}",
-                    f"{item.description}: the {money(item.amount_cents)} charge is removed; you owe nothing for it")
+        return Step(f"Remove {charge}", _("%(item)s: the %(amount)s charge is removed; you owe nothing for it",
+                                          item=item.description, amount=money(item.amount_cents)))
     if item.decision != Decision.COMPROMISE:
         return None
     if item.is_vague:
         return Step(f"Reduce {charge}: the team named no amount, so agree it with {dispute.resident.name} in "
                     "writing first",
-                    f"{item.description}: part of the {money(item.amount_cents)} charge is taken off (the amount "
-                    f"to be agreed with {dispute.manager.name})")
+                    _("%(item)s: part of the %(amount)s charge is taken off (the amount to be agreed with "
+                      "%(manager)s)", item=item.description, amount=money(item.amount_cents),
+                      manager=dispute.manager.name))
     taken, owed = money(item.taken_off_cents), money(item.owed_cents)
     return Step(f"Take {taken} off {charge}, leaving {owed}",
-                f"{item.description}: {taken} is taken off the {money(item.amount_cents)} charge; you owe {owed} "
-                "for it")
+                _("%(item)s: %(taken)s is taken off the %(amount)s charge; you owe %(owed)s for it",
+                  item=item.description, taken=taken, amount=money(item.amount_cents), owed=owed))
 
 
 def fulfilment_steps(letter: Letter, dispute: Dispute, *, with_offer: bool) -> list[Step]:
@@ -251,7 +262,8 @@ def fulfilment_steps(letter: Letter, dispute: Dispute, *, with_offer: bool) -> l
     (when the resident accepted it) the offer, one step per thing to send or adjust, in the words of the
     dispute's kind the letter was written with."""
     offer = offer_of(letter, dispute) if with_offer else None
-    steps = decision_steps(dispute, has_offer=letter.has_offer)
+    with speaking(letter.language):  # what the resident is told, in the letter's language
+        steps = decision_steps(dispute, has_offer=letter.has_offer)
     if offer and offer.token_cents:
         steps.append(Step(offer.token_task, offer.token_line))
     if offer and offer.concession_cents:
