@@ -246,16 +246,18 @@ class Offer:
         if not owing:
             return line
         owed = self._owed(owing)
-        charge = _("the %(item)s charge", item=owing[0].description) if len(owing) == 1 else \
-            _("what you still owe on the charges above")
-        if owed is None:
-            return _("%(line)s. It comes off %(charge)s.", line=line, charge=charge)
-        left = money(max(owed - self.concession_cents, 0))
         if len(owing) == 1:
-            return _("%(line)s. It comes off %(charge)s: you would then owe %(left)s for it instead of %(owed)s.",
-                     line=line, charge=charge, left=left, owed=money(owed))
-        return _("%(line)s. It comes off %(charge)s: you would then owe %(left)s in all instead of %(owed)s.",
-                 line=line, charge=charge, left=left, owed=money(owed))
+            item = owing[0].description
+            if owed is None:
+                return _("%(line)s. It comes off the %(item)s charge.", line=line, item=item)
+            return _("%(line)s. It comes off the %(item)s charge: you would then owe %(left)s for it instead of "
+                     "%(owed)s.", line=line, item=item, left=money(max(owed - self.concession_cents, 0)),
+                     owed=money(owed))
+        if owed is None:
+            return _("%(line)s. It comes off what you still owe on the charges above.", line=line)
+        return _("%(line)s. It comes off what you still owe on the charges above: you would then owe %(left)s "
+                 "in all instead of %(owed)s.", line=line, left=money(max(owed - self.concession_cents, 0)),
+                 owed=money(owed))
 
     @property
     def concession_task(self) -> str:
