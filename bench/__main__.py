@@ -25,6 +25,7 @@ from .common import cpu_info, row, stop_postgres
 
 # In the order of the table. vote_load and pages_at_scale may be absent: a row says so.
 BENCHMARKS = (
+    "reference",
     "lifecycle",
     "engine_overhead",
     "deadline_sweep",
