@@ -4,6 +4,8 @@
     python -m bench --quick          # a smoke run, well under a minute
     python -m bench --only mail_throughput letter_render
     python -m bench --markdown       # also print the table as Markdown, for BENCHMARKS.md
+    python -m bench --compare bench/baseline.json            # fail on a figure 25 % worse than the baseline
+    python -m bench --compare bench/baseline.json --from results.json   # compare a run already made
 """
 from __future__ import annotations
 
@@ -22,9 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .common import cpu_info, row, stop_postgres
+from .compare import compare_files
 
 # In the order of the table. vote_load and pages_at_scale may be absent: a row says so.
 BENCHMARKS = (
+    "reference",
     "lifecycle",
     "engine_overhead",
     "deadline_sweep",
@@ -109,9 +113,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench-results.json", help="where to write the JSON (default: %(default)s)")
     parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=BENCHMARKS, help="run only these benchmarks")
+    parser.add_argument("--compare", metavar="BASELINE",
+                        help="compare the run with this baseline (e.g. bench/baseline.json); exit 1 naming each figure "
+                             "worse than the limit, after dividing each run's figures by its hello-world request")
+    parser.add_argument("--limit", type=float, default=1.25,
+                        help="how many times worse a figure may be before --compare fails (default: %(default)s)")
+    parser.add_argument("--from", dest="result", metavar="RESULT",
+                        help="with --compare: compare this run's JSON instead of running the benchmarks")
     args = parser.parse_args(argv)
+    if args.result:
+        if not args.compare:
+            parser.error("--from needs --compare")
+        return report_comparison(json.loads(Path(args.result).read_text()), args.compare, args.limit)
 
-    names = [name for name in BENCHMARKS if not args.only or name in args.only]
+    # The reference runs whatever --only says, so a comparison always has its yardstick.
+    names = [name for name in BENCHMARKS if not args.only or name in args.only or name == "reference"]
     started = time.perf_counter()
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="resolver-bench-") as folder:
@@ -137,7 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(markdown(rows))
     print(f"\n{len(rows)} rows in {elapsed:.0f} s; written to {args.out}", file=sys.stderr)
-    return 0
+    return report_comparison(result, args.compare, args.limit) if args.compare else 0
+
+
+def report_comparison(result: dict, baseline: str, limit: float) -> int:
+    """Print the figures worse than ``limit`` times the baseline's; 1 when there is any."""
+    worse, compared = compare_files(result, baseline, limit)
+    for figure in worse:
+        print(f"WORSE: {figure}")
+    print(f"{compared} figures compared with {baseline} (limit {limit:g}x): "
+          + (f"{len(worse)} worse" if worse else "none worse"))
+    return 1 if worse else 0
 
 
 if __name__ == "__main__":

@@ -43,10 +43,12 @@ def run(quick: bool, workdir: Path) -> list[dict]:
     built_nothing = not (workdir / "instance").exists()
     load = os.getloadavg()[0]
     return [
-        row(NAME, "resolver --help", wall, "s", target="<= 0.3", met=wall <= 0.3,
+        # Compared with the baseline by its CPU time: on a busy machine the wall time is mostly waiting
+        # for a core, which the run's in-process reference does not feel.
+        row(NAME, "resolver --help", wall, "s", target="<= 0.3", met=wall <= 0.3, better=None,
             note=f"median of {repeats} new processes; instance folder left uncreated: "
                  f"{'yes' if built_nothing else 'NO'}; load average {load:.1f} as it ran"),
         row(NAME, "resolver --help, CPU", cpu, "s", note="user + system time of the process"),
-        row(NAME, "python -c pass", median([w for w, _ in bare]), "s",
+        row(NAME, "python -c pass", median([w for w, _ in bare]), "s", better=None,
             note=f"starting Python alone; CPU {median([c for _, c in bare]):.3f} s"),
     ]

@@ -13,13 +13,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Which way a figure is better, from its unit; a ratio ("x") says so itself, when it is watched.
+LOWER_IS_BETTER = ("µs", "ms", "s", "kB", "MiB", "%", "requests")
+HIGHER_IS_BETTER = ("/s",)
+BY_UNIT = "by unit"
+
+
+def better_way(unit: str) -> str | None:
+    """"lower" or "higher" for a figure in ``unit``, or None when the unit does not say."""
+    if unit.endswith(HIGHER_IS_BETTER):
+        return "higher"
+    if unit in LOWER_IS_BETTER or unit.startswith("µs/"):
+        return "lower"
+    return None
+
+
 def row(benchmark: str, measure: str, value, unit: str, *, target: str | None = None, met: bool | None = None,
-        note: str = "") -> dict:
-    """One line of the results table."""
+        note: str = "", better: str | None = BY_UNIT) -> dict:
+    """One line of the results table. ``better`` ("lower" or "higher") is which way the figure
+    improves, for ``python -m bench --compare``; by default the unit says (seconds lower, a rate
+    higher); None leaves the figure out of the comparison."""
     if isinstance(value, float):
         value = round(value, 4 if abs(value) < 10 else 1)
     return {"benchmark": benchmark, "measure": measure, "value": value, "unit": unit, "target": target,
-            "met": met, "note": note}
+            "met": met, "note": note, "better": better_way(unit) if better == BY_UNIT else better}
 
 
 def median(values) -> float:

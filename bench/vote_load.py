@@ -147,15 +147,14 @@ def run(quick: bool, workdir: Path) -> list[dict]:
     hello_ms = 1000 * hello_cpu / max(1, hello_result["requests"])
     cores = os.cpu_count() or 1
     return [
-        common.row(BENCHMARK, "vote POST rate", rate, "req/s", target=">= 800", met=rate >= 800 and not failed,
-                   note=f"{setup}; load average {load:.1f} on {cores} cores as it started"),
+        common.row(BENCHMARK, "vote POST rate", rate, "req/s",
+                   note=f"{setup}; load average {load:.1f} on {cores} cores as it started; watched, no target"),
         common.row(BENCHMARK, "vote POST p50", p50, "ms", note=check),
-        common.row(BENCHMARK, "vote POST p99", p99, "ms", target="<= 15", met=p99 <= 15),
+        common.row(BENCHMARK, "vote POST p99", p99, "ms", note="under a load far beyond any team's: watched, no target"),
         common.row(BENCHMARK, "hello-world GET rate", hello_rate, "req/s",
                    note=f"same server settings; p50 {hello_result['p50_us'] / 1000:.2f} ms, "
                         f"p99 {hello_result['p99_us'] / 1000:.2f} ms"),
-        common.row(BENCHMARK, "vote rate / hello-world rate", rate / hello_rate, "ratio", target=">= 0.10",
-                   met=rate / hello_rate >= 0.10),
+        common.row(BENCHMARK, "vote rate / hello-world rate", rate / hello_rate, "ratio", better="higher"),
         # CPU time per request does not depend on what else the machine is running; the rates do.
         common.row(BENCHMARK, "CPU per vote: gunicorn workers", app_ms, "ms",
                    note=f"hello-world: {hello_ms:.2f} ms per request"),

@@ -17,7 +17,7 @@ from typing import Callable
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import escape
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -119,7 +119,7 @@ def resolve_link(token: str, purpose: str, *, now: datetime | None = None,
     except (BadSignature, ValueError, TypeError):
         raise LinkError("This link is not valid. Please use the link exactly as it appears in your email.",
                         reason="tampered") from None
-    link = db.session.scalars(_link_query(purpose), {"nonce": nonce}).first()
+    link = db.session.scalars(_link_query(nonce, purpose)).first()
     if link is None:
         raise LinkError("This link is not valid. Please use the link exactly as it appears in your email.",
                         reason="unknown")
@@ -143,9 +143,9 @@ def resolve_link(token: str, purpose: str, *, now: datetime | None = None,
     return link
 
 
-def _link_query(purpose: str):
+def _link_query(nonce: str, purpose: str):
     """The link by its nonce; a vote link with its seat and member, which its pages read next."""
-    query = select(AccessLink).where(AccessLink.nonce == bindparam("nonce"))
+    query = select(AccessLink).where(AccessLink.nonce == nonce)
     if purpose == "vote":
         query = query.options(joinedload(AccessLink.seat).joinedload(PanelSeat.member))
     return query

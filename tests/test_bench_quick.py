@@ -1,7 +1,10 @@
 """The benchmarks' smoke run: ``python -m bench --quick`` runs every benchmark and writes its JSON.
 
 No target is asserted here (timings belong to BENCHMARKS.md, not to tests): only that each
-benchmark ran and gave numbers.
+benchmark ran and gave numbers, and that none is far worse than the committed baseline
+(``bench/baseline.json``, a full run) once both are divided by their run's hello-world request. The
+limit is generous, four times: the quick run's sizes are not the baseline's, and the suite shares the
+machine with other work. tests/test_bench_compare.py shows the comparison failing on a worse figure.
 """
 from __future__ import annotations
 
@@ -24,21 +27,25 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
+QUICK_LIMIT = 4
 
 
 def test_the_quick_run_writes_a_row_with_a_number_for_every_benchmark(tmp_path):
     out = tmp_path / "bench.json"
     finished = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out),
+         "--compare", str(ROOT / "bench" / "baseline.json"), "--limit", str(QUICK_LIMIT)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
+    assert "WORSE" not in finished.stdout, finished.stdout[-3000:]
     assert finished.returncode == 0, finished.stderr[-3000:]
+    assert "figures compared with" in finished.stdout
     result = json.loads(out.read_text())
     assert result["quick"] is True
     assert result["machine"]["cores"] >= 1
     rows = result["rows"]
     for row in rows:
-        assert set(row) == {"benchmark", "measure", "value", "unit", "target", "met", "note"}
+        assert set(row) == {"benchmark", "measure", "value", "unit", "target", "met", "note", "better"}
     for name in BENCHMARKS:
         mine = [row for row in rows if row["benchmark"] == name]
         assert mine, f"no row for {name}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from ..extensions import db
 from ..models import OutboxEmail
@@ -89,13 +89,6 @@ def release(emails, lease_end: datetime) -> None:
     db.session.commit()
 
 
-_SENT = (
-    update(OutboxEmail.__table__)
-    .where(OutboxEmail.__table__.c.id == bindparam("outbox_id"))
-    .values(status="sent", sent_dt=bindparam("sent_dt"), claimed_until_dt=None, last_error="")
-)
-
-
 def _about(email, outcome: str) -> dict:
     return {"outbox_id": email.id, "dispute_id": email.dispute_id, "template": email.template, "outcome": outcome}
 
@@ -103,11 +96,13 @@ def _about(email, outcome: str) -> dict:
 def mark_sent(email, now: datetime) -> None:
     """Record that the server took the email, at once and on its own: a crash later in the batch
     must not send it again."""
-    db.session.execute(_SENT, {"outbox_id": email.id, "sent_dt": now})
+    db.session.execute(
+        update(OutboxEmail).where(OutboxEmail.id == email.id)
+        .values(status="sent", sent_dt=now, claimed_until_dt=None, last_error="")
+    )
     db.session.commit()
-    if log.isEnabledFor(logging.INFO):
-        log.info("sent email %s (%s) for dispute %s to %s", email.id, email.template, email.dispute_id,
-                 email.to_addr, extra=_about(email, "sent"))
+    log.info("sent email %s (%s) for dispute %s to %s", email.id, email.template, email.dispute_id,
+             email.to_addr, extra=_about(email, "sent"))
 
 
 def mark_failed(email, error: str, now: datetime, *, permanent: bool, is_logged: bool = True) -> None:
