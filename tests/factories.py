@@ -161,3 +161,11 @@ def make_dispute(app, company, manager, resident, make_panel):
                             team=lambda dispute: make_panel(dispute.company, size=len(votes)))
 
     return make
+
+
+@pytest.fixture
+def waiting(make_dispute):
+    """A dispute waiting for the resident's side, committed (pages and other threads can see it)."""
+    dispute = make_dispute("awaiting_evidence")
+    db.session.commit()
+    return dispute

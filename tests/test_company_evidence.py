@@ -34,13 +34,6 @@ RESIDENTS_PHOTO = photo(color=(30, 90, 200), gps=False)
 
 
 @pytest.fixture
-def waiting(make_dispute):
-    dispute = make_dispute("awaiting_evidence")
-    db.session.commit()
-    return dispute
-
-
-@pytest.fixture
 def received(client, waiting):
     """The resident has sent their side, with a photo: the case can go to the team."""
     assert ResidentForm(client, waiting).send(files=[("my-carpet.jpg", RESIDENTS_PHOTO)]).status_code == 303

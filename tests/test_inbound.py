@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from resolver import clock
 from resolver.extensions import db
-from resolver.files import file_exists, read_bytes
+from resolver.files import file_exists
 from resolver.inbound import receive
 from resolver.inbound.addresses import reply_address, reply_token
 from resolver.links import current_link
@@ -22,13 +22,6 @@ from resolver.models import Dispute, EvidenceFile, InboundMail, OutboxEmail, Sub
 
 from .dispute_checks import emails, move_to, pending
 from .test_resident_support import EXECUTABLE, pdf, photo, plain_zip
-
-
-@pytest.fixture
-def waiting(make_dispute):
-    dispute = make_dispute("awaiting_evidence")
-    db.session.commit()
-    return dispute
 
 
 def invitation(dispute: Dispute) -> OutboxEmail:

@@ -21,13 +21,6 @@ INVISIBLE = ("\u202e", "\u202d", "\u2066", "\u2069", "\u200b", "\u200f", "\ufeff
 
 
 @pytest.fixture
-def waiting(make_dispute):
-    dispute = make_dispute("awaiting_evidence")
-    db.session.commit()
-    return dispute
-
-
-@pytest.fixture
 def api(app, supervisor, manager):
     """A client that sends the company's API key."""
     _, key = create_api_key(supervisor, name="AppFolio sync", acting_user=manager)

@@ -41,13 +41,6 @@ def arrived(smtp, address: str, timeout: float = 10.0):
 
 
 @pytest.fixture
-def waiting(make_dispute):
-    dispute = make_dispute("awaiting_evidence")
-    db.session.commit()
-    return dispute
-
-
-@pytest.fixture
 def worker_in_this_process(app):
     """A worker in a thread of the app's process, as `resolver serve` runs it, polling once a minute."""
     worker = Worker(app, poll_seconds=A_MINUTE)

@@ -35,13 +35,6 @@ def dana(company, make_staff):
 
 
 @pytest.fixture
-def waiting(make_dispute):
-    dispute = make_dispute("awaiting_evidence")
-    db.session.commit()
-    return dispute
-
-
-@pytest.fixture
 def desk(signed_in_client, dana):
     """Dana at her desk, signed in when she sits down (the clock has moved to the typing day)."""
     return lambda: signed_in_client(dana)

@@ -18,13 +18,6 @@ from .conftest import Inbox
 from .test_resident_support import ResidentForm, counts, dispute_snapshot, evidence_path, hidden, photo
 
 
-@pytest.fixture
-def waiting(make_dispute):
-    dispute = make_dispute("awaiting_evidence")
-    db.session.commit()
-    return dispute
-
-
 def ask(client, dispute, *, days="3", reason="My photos are on my sister's phone.", csrf=True):
     page = client.get(evidence_path(dispute, "/status")).get_data(as_text=True)
     data = {"days": days, "reason": reason}

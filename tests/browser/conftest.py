@@ -16,6 +16,7 @@ from waitress.server import create_server
 
 from resolver import create_app
 from resolver.extensions import db
+from resolver.links import current_link, token_for
 
 from ..conftest import TEMPLATE_CODE, free_port
 
@@ -123,3 +124,12 @@ def record_call_in_browser(app):
         page.get_by_text("each member has been emailed what you recorded").wait_for()
 
     return record
+
+
+@pytest.fixture
+def evidence_path(make_dispute):
+    """The path of the evidence form of a dispute waiting for the resident's side."""
+    dispute = make_dispute("awaiting_evidence")
+    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+    db.session.commit()
+    return f"/r/e/{token_for(link)}"

@@ -26,14 +26,6 @@ def live(app, path: str) -> str:
 
 
 @pytest.fixture
-def evidence_path(make_dispute):
-    dispute = make_dispute("awaiting_evidence")
-    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
-    db.session.commit()
-    return f"/r/e/{token_for(link)}"
-
-
-@pytest.fixture
 def outcome_path(make_dispute):
     dispute = make_dispute("outcome_sent", votes=("uphold", "compromise", "compromise"))
     db.session.commit()

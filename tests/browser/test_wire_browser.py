@@ -10,20 +10,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from resolver.extensions import db
-from resolver.links import current_link, token_for
 
 pytestmark = pytest.mark.browser
 
 FINGERPRINTED_SCRIPT = re.compile(r'<script src="(/static/evidence-form\.[0-9a-f]{10}\.js)"')
-
-
-@pytest.fixture
-def evidence_path(make_dispute):
-    dispute = make_dispute("awaiting_evidence")
-    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
-    db.session.commit()
-    return f"/r/e/{token_for(link)}"
 
 
 @pytest.fixture
