@@ -211,28 +211,16 @@ def _sign_in(request):
     return request.getfixturevalue("client"), "/login", []
 
 
-@page("staff: dashboard")
-def _dashboard(request):
-    dispute = request.getfixturevalue("make_dispute")("awaiting_evidence")
+def _dashboard(request, state: str = "awaiting_evidence", role: str = "manager"):
+    dispute = request.getfixturevalue("make_dispute")(state)
     db.session.commit()
-    staff, user = _staff(request)
+    staff, user = _staff(request, role)
     return staff, "/", _people_and_case(dispute) + [user.name, dispute.company.time_zone]
 
 
-@page("staff: dashboard, a team reviewing")
-def _dashboard_with_team(request):
-    dispute = request.getfixturevalue("make_dispute")("panel_review")
-    db.session.commit()
-    staff, user = _staff(request)
-    return staff, "/", _people_and_case(dispute) + [user.name, dispute.company.time_zone]
-
-
-@page("staff: dashboard, as supervisor")
-def _supervisor_dashboard(request):
-    dispute = request.getfixturevalue("make_dispute")("awaiting_evidence")
-    db.session.commit()
-    staff, user = _staff(request, "supervisor")
-    return staff, "/", _people_and_case(dispute) + [user.name, dispute.company.time_zone]
+page("staff: dashboard")(_dashboard)
+page("staff: dashboard, a team reviewing")(lambda request: _dashboard(request, "panel_review"))
+page("staff: dashboard, as supervisor")(lambda request: _dashboard(request, role="supervisor"))
 
 
 def _dispute_page(request, state: str):
