@@ -59,6 +59,7 @@ class Scenario:
     days_ago: float = 3  # when the dispute was created, before today
     votes: tuple[str, ...] = (Decision.UPHOLD, Decision.UPHOLD, Decision.COMPROMISE)  # the team's, in turn
     lessons_learned: str = ""  # what the company learned, recorded on closing
+    language: str = "en"  # the resident's preferred language
 
 
 def _scenarios() -> dict[str, Scenario]:
@@ -213,7 +214,8 @@ def _resident(company: Company, scenario: Scenario) -> Resident:
     resident = db.session.scalar(select(Resident).where(Resident.company_id == company.id, Resident.email == email))
     if resident is None:
         resident = Resident(company_id=company.id, unit_id=unit.id, name=scenario.resident, email=email,
-                            phone="303-555-01" + f"{len(scenario.resident):02d}")
+                            phone="303-555-01" + f"{len(scenario.resident):02d}",
+                            preferred_language=scenario.language)
         db.session.add(resident)
         db.session.flush()
     return resident

@@ -18,7 +18,7 @@ from sqlalchemy import func, inspect, select
 from resolver import clock, create_app
 from resolver.workflow.diagram import mermaid_diagram
 from resolver.extensions import db
-from resolver.models import Dispute, OutboxEmail, StaffUser, Timer
+from resolver.models import Dispute, Letter, OutboxEmail, Resident, StaffUser, Timer
 from resolver.workflow.definition import load_definition
 
 from .conftest import START, free_port
@@ -214,6 +214,11 @@ def test_demo_builds_a_company_with_a_dispute_in_every_state(blank_app, run):
     # The closed dispute has a lesson, so the training report has something to show a newcomer.
     assert db.session.scalar(select(Dispute.lessons_learned).where(Dispute.state == "closed")).startswith(
         "When a repair waits on a part")
+    # One resident reads Resolver in Spanish, so a newcomer can see a letter written in another language.
+    spanish = db.session.scalar(select(Dispute).join(Resident, Dispute.resident_id == Resident.id)
+                                .where(Resident.preferred_language == "es"))
+    letter = db.session.scalar(select(Letter).where(Letter.dispute_id == spanish.id, Letter.status == "sent"))
+    assert letter.language == "es" and letter.body_text.startswith("Estimado/a Carlos Mendez:")
     assert clock.now_utc() == START, "the demo puts the clock back as it found it"
     # Deadlines still running are ahead of today, so nothing fires the moment the server starts.
     assert db.session.scalar(
