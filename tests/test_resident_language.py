@@ -148,7 +148,7 @@ def test_every_page_behind_the_link_offers_the_other_language_named_in_itself(cl
     assert 'aria-labelledby="language-label"' in page and "Language:" in page
 
 
-def test_switching_to_spanish_is_remembered_and_recorded(client, app, make_dispute):
+def test_switching_to_spanish_is_remembered_and_recorded(client, app, make_dispute, signed_in_client, manager):
     dispute = make_dispute("awaiting_evidence", items=ITEMS)
     db.session.commit()
     status = evidence_path(dispute, "/status")
@@ -161,6 +161,10 @@ def test_switching_to_spanish_is_remembered_and_recorded(client, app, make_dispu
     assert event.actor_kind == "resident" and event.actor_label == "Resident" and event.data == {"language": "es"}
     # The next visit, from another browser, is in Spanish too.
     assert_all_spanish(app.test_client().get(evidence_path(dispute)), dispute)
+    # The manager reads it in the dispute's history, in words.
+    history = signed_in_client(manager).get(f"/disputes/{dispute.id}").get_data(as_text=True)
+    assert (f"{dispute.resident.name} chose to read Resolver in Spanish: their pages, emails and letters "
+            "from now on.") in history
 
 
 def test_switching_back_to_english_from_the_outcome_page(client, make_dispute, spanish):

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from ...models import AuditEvent
+from ...wording import english_name
 from ...workdays import day_words, format_date, format_moment
 from ...workflow.definition import Decision, load_definition
 
@@ -143,7 +144,7 @@ def describe(event: AuditEvent, company, decision: str | None = None, *,
     title = (task_titles or {}).get(data.get("task_id")) or data.get("title")  # events before 0015 kept it
     who = _who(event, resident_name)
     key = _sentence_of(event.action, data)
-    if key not in _SENTENCES and key != "call_recorded":
+    if key not in _SENTENCES and key not in ("call_recorded", "language_chosen"):
         words = event.action.replace("_", " ")
         if event.is_state_change:
             workflow = load_definition("dispute")
@@ -186,6 +187,9 @@ def _told_more(key: str, data: dict, company, who: str, title: str | None) -> st
         return ngettext("%(who)s recorded the team's call on %(day)s: %(num)s member attended.",
                         "%(who)s recorded the team's call on %(day)s: %(num)s members attended.",
                         len(data.get("seat_ids") or ()), who=who, day=_call_day(data))
+    if key == "language_chosen" and data.get("language"):
+        return _("%(who)s chose to read Resolver in %(language)s: their pages, emails and letters from now on.",
+                 who=who, language=english_name(data["language"]))
     if key in _WITH_TASK and title:
         return _WITH_TASK[key] % {"who": who, "task": title}
     return None
