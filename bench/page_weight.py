@@ -38,18 +38,22 @@ _TIMING = """() => new Promise(resolve => {
 
 
 def run(quick: bool, workdir: Path) -> list[dict]:
-    # As a newcomer runs it: SQLite in the instance folder, mail caught by serve; no setting from outside.
+    # As a newcomer runs it: SQLite in the instance folder, mail caught by serve; no setting from outside but
+    # the catcher's port, so that a demo or another run on this machine does not hold it.
     env = {name: value for name, value in os.environ.items() if not name.startswith("RESOLVER_")}
     env.update(RESOLVER_INSTANCE_PATH=str(workdir / "instance"), RESOLVER_SECRET_KEY="bench",
-               RESOLVER_DATABASE_URL=common.sqlite_url(workdir / "instance"), RESOLVER_LOG_LEVEL="WARNING")
+               RESOLVER_DATABASE_URL=common.sqlite_url(workdir / "instance"), RESOLVER_LOG_LEVEL="WARNING",
+               RESOLVER_LOCAL_MAIL_PORT=str(_free_port()))
     for command in (["init"], ["demo", "--password", PASSWORD]):
         subprocess.run([sys.executable, "-m", "resolver", *command], env=env, check=True, capture_output=True)
     port = _free_port()
     paths, manager = _page_paths(env)
-    server = subprocess.Popen([sys.executable, "-m", "resolver", "serve", "--port", str(port)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    said = workdir / "serve.log"
+    with said.open("w") as log:
+        server = subprocess.Popen([sys.executable, "-m", "resolver", "serve", "--port", str(port)], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
     try:
-        _wait_for(port)
+        _wait_for(port, server, said)
         figures = _measure(f"http://127.0.0.1:{port}", paths, manager, runs=1 if quick else RUNS)
     finally:
         server.terminate()
@@ -183,9 +187,11 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_for(port: int, seconds: float = 60) -> None:
+def _wait_for(port: int, server: subprocess.Popen, said: Path, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"resolver serve stopped: {said.read_text().strip()[-500:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
