@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Flask
+from flask_babel import ngettext
 
 from .clock import instance_offset, now_utc
 from .links import email_url
@@ -20,10 +21,13 @@ def time_left(due: datetime | None, now: datetime | None = None) -> str:
     now = now or now_utc()
     seconds = (due - now).total_seconds()
     hours = abs(seconds) / 3600
-    amount = f"{round(hours)} hour{'s' if round(hours) != 1 else ''}" if hours < 36 else (
-        f"{round(hours / 24)} day{'s' if round(hours / 24) != 1 else ''}"
-    )
-    return f"due in {amount}" if seconds >= 0 else f"overdue by {amount}"
+    if hours < 36:
+        if seconds >= 0:
+            return ngettext("due in %(num)d hour", "due in %(num)d hours", round(hours))
+        return ngettext("overdue by %(num)d hour", "overdue by %(num)d hours", round(hours))
+    if seconds >= 0:
+        return ngettext("due in %(num)d day", "due in %(num)d days", round(hours / 24))
+    return ngettext("overdue by %(num)d day", "overdue by %(num)d days", round(hours / 24))
 
 
 def duration_words(delta: timedelta) -> str:
