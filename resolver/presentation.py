@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Flask
-from flask_babel import ngettext
+from flask_babel import gettext, ngettext
 
 from .clock import instance_offset, now_utc
 from .links import email_url
@@ -34,8 +34,11 @@ def duration_words(delta: timedelta) -> str:
     """'6 days', '2 days 3 hours', '45 minutes'."""
     days, rest = divmod(round(delta.total_seconds()), 86400)
     hours, rest = divmod(rest, 3600)
-    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in ((days, "day"), (hours, "hour"), (rest // 60, "minute")) if n]
-    return " ".join(parts) or "less than a minute"
+    minutes = rest // 60
+    parts = [ngettext("%(num)d day", "%(num)d days", days) if days else "",
+             ngettext("%(num)d hour", "%(num)d hours", hours) if hours else "",
+             ngettext("%(num)d minute", "%(num)d minutes", minutes) if minutes else ""]
+    return " ".join(filter(None, parts)) or gettext("less than a minute")
 
 
 def by_post_note(submission, company) -> str:
