@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Flask
+from flask_babel import gettext, ngettext
 
 from .clock import instance_offset, now_utc
 from .links import email_url
@@ -20,18 +21,24 @@ def time_left(due: datetime | None, now: datetime | None = None) -> str:
     now = now or now_utc()
     seconds = (due - now).total_seconds()
     hours = abs(seconds) / 3600
-    amount = f"{round(hours)} hour{'s' if round(hours) != 1 else ''}" if hours < 36 else (
-        f"{round(hours / 24)} day{'s' if round(hours / 24) != 1 else ''}"
-    )
-    return f"due in {amount}" if seconds >= 0 else f"overdue by {amount}"
+    if hours < 36:
+        if seconds >= 0:
+            return ngettext("due in %(num)d hour", "due in %(num)d hours", round(hours))
+        return ngettext("overdue by %(num)d hour", "overdue by %(num)d hours", round(hours))
+    if seconds >= 0:
+        return ngettext("due in %(num)d day", "due in %(num)d days", round(hours / 24))
+    return ngettext("overdue by %(num)d day", "overdue by %(num)d days", round(hours / 24))
 
 
 def duration_words(delta: timedelta) -> str:
     """'6 days', '2 days 3 hours', '45 minutes'."""
     days, rest = divmod(round(delta.total_seconds()), 86400)
     hours, rest = divmod(rest, 3600)
-    parts = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in ((days, "day"), (hours, "hour"), (rest // 60, "minute")) if n]
-    return " ".join(parts) or "less than a minute"
+    minutes = rest // 60
+    parts = [ngettext("%(num)d day", "%(num)d days", days) if days else "",
+             ngettext("%(num)d hour", "%(num)d hours", hours) if hours else "",
+             ngettext("%(num)d minute", "%(num)d minutes", minutes) if minutes else ""]
+    return " ".join(filter(None, parts)) or gettext("less than a minute")
 
 
 def by_post_note(submission, company) -> str:

@@ -6,6 +6,7 @@ stops the set-password links emailed to them (``services.accounts`` invites peop
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from werkzeug.security import generate_password_hash
 
@@ -19,14 +20,14 @@ from .people import is_email_address
 
 MIN_PASSWORD_LENGTH = 8
 ROLES = ("manager", "supervisor")
-PASSWORD_RULE = f"Use at least {MIN_PASSWORD_LENGTH} characters for the password."
+PASSWORD_RULE = _l("Use at least %(count)s characters for the password.", count=MIN_PASSWORD_LENGTH)
 
 
 def set_password(user: StaffUser, password: str) -> None:
     """Hash and keep a password (the hash only), refusing one too short to be safe. The links
     emailed to choose a password stop working: the password they were for has been chosen."""
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(PASSWORD_RULE, field="password")
+        raise InvalidInput(str(PASSWORD_RULE), field="password")
     user.password_hash = generate_password_hash(password, method="scrypt")
     revoke_staff_tokens(user)
 

@@ -81,7 +81,7 @@ def describe_size(size: int) -> str:
         return f"{size / MB:.1f} MB"
     if size >= 1024:
         return f"{round(size / 1024)} KB"
-    return f"{size} bytes"
+    return _("%(size)s bytes", size=size)
 
 
 display_name = cleaned_file_name  # the file's name as the resident knows it, kept and shown

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 PALETTE = ["#22594b", "#b44d12", "#3d6a9e", "#8a6d1d", "#7b4b94", "#7b8794"]
@@ -57,7 +58,7 @@ def columns(labels: list[str], series: dict[str, list[float]], *, title: str, un
             x += 24 + 7.2 * len(name)
     if not any(totals):
         parts.append(f'<text x="{width / 2}" y="{top + plot_h / 2}" text-anchor="middle" font-size="14" {FONT} '
-                     f'fill="#52606d">Nothing in this period yet</text>')
+                     f'fill="#52606d">{escape(_nothing_yet())}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -78,9 +79,14 @@ def bars(rows: list[tuple[str, float]], *, title: str, unit: str = "") -> Markup
                      f'<text x="{left + w + 6:.1f}" y="{y + 15}" font-size="12" {FONT}>{_fmt(value)}{escape(unit)}</text>')
     if not rows:
         parts.append(f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="14" {FONT} fill="#52606d">'
-                     'Nothing in this period yet</text>')
+                     f'{escape(_nothing_yet())}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _nothing_yet() -> str:
+    """What an empty chart says, in the page's language."""
+    return _("Nothing in this period yet")
 
 
 def _fmt(value: float) -> str:

@@ -6,9 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import median, quantiles
 
+from babel import dates as babel_dates
 from markupsafe import Markup
 
 from ...clock import now_utc
+from ...i18n import current_language, format_locale
+from ...languages import DEFAULT_LANGUAGE
 from ...workdays import local
 
 
@@ -55,11 +58,11 @@ def month_of(value: datetime | None, company) -> str | None:
 
 
 def month_label(key: str) -> str:
-    return datetime.strptime(key, "%Y-%m").strftime("%b %Y")
-
-
-def count_of(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
+    """'Mar 2026' under a chart's column, in the page's language."""
+    month = datetime.strptime(key, "%Y-%m")
+    if current_language() == DEFAULT_LANGUAGE:
+        return month.strftime("%b %Y")
+    return babel_dates.format_skeleton("yMMM", month, locale=format_locale())
 
 
 def median_and_90th(values: list[float]) -> tuple[float, float] | None:

@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from flask import Response, g, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from ...clock import now_utc
@@ -27,7 +30,6 @@ from ...workflow.engine import dispute_engine
 from . import blueprint
 from .charts import bars, columns
 from .report_parts import Report
-from .report_parts import count_of as _count
 from .report_parts import month_label as _label
 from .report_parts import month_of as _month
 from .report_parts import months_back as _months
@@ -35,11 +37,13 @@ from .staff_reports import first_response, lessons_learned
 
 WORKFLOW = dispute_engine.definition
 # How a dispute written up in the period ended (or not): a decision, or one of the ends without one.
-OUTCOMES = {Decision.UPHOLD: "Company upheld", Decision.COMPROMISE: "Compromise", Decision.RESIDENT: "Resident granted",
-            "withdrawal": "Withdrawn", "no_reply": "Lapsed", "open": "Still open"}
-RESPONSE_BUCKETS = [(1, "under 1 hour"), (6, "1–6 hours"), (24, "6–24 hours"), (72, "1–3 days"),
-                    (None, "over 3 days")]
-PERIODS = {3: "the last 3 months", 6: "the last 6 months", 12: "the last 12 months", 24: "the last 24 months"}
+OUTCOMES = {Decision.UPHOLD: _l("Company upheld"), Decision.COMPROMISE: _l("Compromise"),
+            Decision.RESIDENT: _l("Resident granted"), "withdrawal": _l("Withdrawn"), "no_reply": _l("Lapsed"),
+            "open": _l("Still open")}
+RESPONSE_BUCKETS = [(1, _l("under 1 hour")), (6, _l("1–6 hours")), (24, _l("6–24 hours")), (72, _l("1–3 days")),
+                    (None, _l("over 3 days"))]
+PERIODS = {3: _l("the last 3 months"), 6: _l("the last 6 months"), 12: _l("the last 12 months"),
+           24: _l("the last 24 months")}
 
 
 def _money(cents: int) -> str:
@@ -87,12 +91,13 @@ def _by_month_and_outcome(company, keys, in_period, disputes) -> Report:
         key = _month(row.created_dt, company)
         if key in in_period:
             counts[key][_outcome_of(row)] += 1
-    report = Report("by-month", "Disputes by month and outcome",
-                    f"{_count(sum(sum(c.values()) for c in counts.values()), 'dispute')} written up in the period.",
-                    ["month", *OUTCOMES.values(), "total"])
+    report = Report("by-month", _("Disputes by month and outcome"),
+                    ngettext("%(num)d dispute written up in the period.", "%(num)d disputes written up in the period.",
+                             sum(sum(c.values()) for c in counts.values())),
+                    [_("month"), *map(str, OUTCOMES.values()), _("total")])
     report.rows = [[key, *counts[key].values(), sum(counts[key].values())] for key in keys]
     report.chart = columns([_label(k) for k in keys],
-                           {OUTCOMES[o]: [counts[k][o] for k in keys] for o in OUTCOMES}, title=report.title)
+                           {str(OUTCOMES[o]): [counts[k][o] for k in keys] for o in OUTCOMES}, title=report.title)
     return report
 
 
@@ -103,13 +108,14 @@ def _time_to_letter(company, keys, in_period, disputes) -> Report:
         if key in in_period and row.opened_dt:
             days[key].append((row.outcome_sent_dt - row.opened_dt).total_seconds() / 86400)
     everything = [d for values in days.values() for d in values]
-    overall = f"Median {median(everything):.1f} days over {_count(len(everything), 'letter')}." if everything else \
-        "No letter was sent in the period."
-    report = Report("time-to-letter", "Days from opening to the letter", overall,
-                    ["month letter sent", "letters", "median days", "longest days"])
+    overall = ngettext("Median %(median)s days over %(num)d letter.", "Median %(median)s days over %(num)d letters.",
+                       len(everything), median=f"{median(everything):.1f}") if everything else \
+        _("No letter was sent in the period.")
+    report = Report("time-to-letter", _("Days from opening to the letter"), overall,
+                    [_("month letter sent"), _("letters"), _("median days"), _("longest days")])
     report.rows = [[k, len(days[k]), round(median(days[k]), 1) if days[k] else "",
                     round(max(days[k]), 1) if days[k] else ""] for k in keys]
-    report.chart = columns([_label(k) for k in keys], {"median days": [round(median(days[k]), 1) if days[k] else 0
+    report.chart = columns([_label(k) for k in keys], {_("median days"): [round(median(days[k]), 1) if days[k] else 0
                                                                         for k in keys]},
                            title=report.title, unit="")
     return report
@@ -133,21 +139,33 @@ def _replies_in_time(company, keys, in_period, disputes) -> Report:
     done = sum(t["in time"] + t["late"] for t in tally.values())
     in_time = sum(t["in time"] for t in tally.values())
     moved = sum(t["moved"] for t in tally.values())
-    summary = (f"{round(100 * in_time / done)}% of {_count(done, 'written reply', 'written replies')} went inside the reply window "
-               f"({company.reply_window_days} days)" + (f"; {moved} had their date moved." if moved else ".")
-               if done else "No written reply is due or sent in the period yet.")
-    report = Report("replies-in-time", "Written replies inside the reply window", summary,
-                    ["month evidence arrived", "in time", "late", "share in time %", "date moved"],
-                    note=f"Each reply is counted against the date first promised the resident, "
-                         f"{company.reply_window_days} days from receiving their side, even when its date was "
-                         "moved later. The 'date moved' column counts those replies, in time or late.")
+    summary = _replies_summary(company, done, in_time, moved) if done else \
+        _("No written reply is due or sent in the period yet.")
+    report = Report("replies-in-time", _("Written replies inside the reply window"), summary,
+                    [_("month evidence arrived"), _("in time"), _("late"), _("share in time %"), _("date moved")],
+                    note=_("Each reply is counted against the date first promised the resident, %(days)s days from "
+                           "receiving their side, even when its date was moved later. The 'date moved' column "
+                           "counts those replies, in time or late.", days=company.reply_window_days))
     report.rows = [[k, t["in time"], t["late"],
                     round(100 * t["in time"] / (t["in time"] + t["late"])) if t["in time"] + t["late"] else "",
                     t["moved"]]
                    for k, t in tally.items()]
-    report.chart = columns([_label(k) for k in keys], {"in time": [tally[k]["in time"] for k in keys],
-                                                       "late": [tally[k]["late"] for k in keys]}, title=report.title)
+    report.chart = columns([_label(k) for k in keys], {_("in time"): [tally[k]["in time"] for k in keys],
+                                                       _("late"): [tally[k]["late"] for k in keys]}, title=report.title)
     return report
+
+
+def _replies_summary(company, done: int, in_time: int, moved: int) -> str:
+    """The share of written replies sent inside the window, and how many had their date moved."""
+    words = {"share": round(100 * in_time / done), "days": company.reply_window_days, "moved": moved}
+    if moved:
+        return ngettext("%(share)s%% of %(num)d written reply went inside the reply window (%(days)s days); "
+                        "%(moved)s had their date moved.",
+                        "%(share)s%% of %(num)d written replies went inside the reply window (%(days)s days); "
+                        "%(moved)s had their date moved.", done, **words)
+    return ngettext("%(share)s%% of %(num)d written reply went inside the reply window (%(days)s days).",
+                    "%(share)s%% of %(num)d written replies went inside the reply window (%(days)s days).",
+                    done, **words)
 
 
 def _evidence_vs_lapsed(company, keys, in_period, disputes) -> Report:
@@ -162,12 +180,12 @@ def _evidence_vs_lapsed(company, keys, in_period, disputes) -> Report:
             tally[key]["no_reply"] += 1
     received = sum(t["received"] for t in tally.values())
     lapsed = sum(t["no_reply"] for t in tally.values())
-    report = Report("evidence", "Residents' sides received vs lapsed",
-                    f"{received} received, {lapsed} lapsed without a reply.",
-                    ["month opened", "received", "lapsed without a reply"])
+    report = Report("evidence", _("Residents' sides received vs lapsed"),
+                    _("%(received)s received, %(lapsed)s lapsed without a reply.", received=received, lapsed=lapsed),
+                    [_("month opened"), _("received"), _("lapsed without a reply")])
     report.rows = [[k, t["received"], t["no_reply"]] for k, t in tally.items()]
-    report.chart = columns([_label(k) for k in keys], {"received": [tally[k]["received"] for k in keys],
-                                                       "lapsed without a reply": [tally[k]["no_reply"] for k in keys]},
+    report.chart = columns([_label(k) for k in keys], {_("received"): [tally[k]["received"] for k in keys],
+                                                       _("lapsed without a reply"): [tally[k]["no_reply"] for k in keys]},
                            title=report.title)
     return report
 
@@ -200,16 +218,20 @@ def _offers(company, keys, in_period, since) -> Report:
             tally[key]["accepted"] += 1
     total = {name: sum(t[name] for t in tally.values()) for name in next(iter(tally.values()))}
     report = Report(
-        "offers", "Tokens and concessions offered",
-        f"{_count(total['tokens'], 'token')} (${total['token_cents'] / 100:,.2f}) and "
-        f"{_count(total['concessions'], 'concession')} (${total['concession_cents'] / 100:,.2f}) offered; "
-        f"{_count(total['accepted'], 'offer')} accepted.",
-        ["month letter sent", "tokens", "tokens total $", "concessions", "concessions total $", "offers accepted"])
+        "offers", _("Tokens and concessions offered"),
+        _("%(tokens)s (%(tokens_total)s) and %(concessions)s (%(concessions_total)s) offered; %(accepted)s accepted.",
+          tokens=ngettext("%(num)d token", "%(num)d tokens", total["tokens"]),
+          tokens_total=f"${total['token_cents'] / 100:,.2f}",
+          concessions=ngettext("%(num)d concession", "%(num)d concessions", total["concessions"]),
+          concessions_total=f"${total['concession_cents'] / 100:,.2f}",
+          accepted=ngettext("%(num)d offer", "%(num)d offers", total["accepted"])),
+        [_("month letter sent"), _("tokens"), _("tokens total $"), _("concessions"), _("concessions total $"),
+         _("offers accepted")])
     report.rows = [[k, t["tokens"], _money(t["token_cents"]), t["concessions"], _money(t["concession_cents"]),
                     t["accepted"]] for k, t in tally.items()]
     report.chart = columns([_label(k) for k in keys], {
-        "tokens $": [tally[k]["token_cents"] / 100 for k in keys],
-        "concessions $": [tally[k]["concession_cents"] / 100 for k in keys]}, title=report.title)
+        _("tokens $"): [tally[k]["token_cents"] / 100 for k in keys],
+        _("concessions $"): [tally[k]["concession_cents"] / 100 for k in keys]}, title=report.title)
     return report
 
 
@@ -229,13 +251,16 @@ def _panel_response(company, since) -> Report:
         .where(Dispute.company_id == company.id, Dispute.created_dt >= since, PanelSeat.invited_dt.is_not(None),
                PanelSeat.invited_dt >= since)
     )]
-    counts = {label: 0 for _, label in RESPONSE_BUCKETS}
+    buckets = [(limit, str(label)) for limit, label in RESPONSE_BUCKETS]
+    counts = {label: 0 for _limit, label in buckets}
     for h in hours:
-        label = next(label for limit, label in RESPONSE_BUCKETS if limit is None or h < limit)
+        label = next(label for limit, label in buckets if limit is None or h < limit)
         counts[label] += 1
-    summary = (f"Median {median(hours):.1f} hours from invitation to vote, over {_count(len(hours), 'vote')}." if hours
-               else "No team votes in the period.")
-    report = Report("panel-response", "How fast team members vote", summary, ["time to vote", "votes"])
+    summary = (ngettext("Median %(median)s hours from invitation to vote, over %(num)d vote.",
+                        "Median %(median)s hours from invitation to vote, over %(num)d votes.",
+                        len(hours), median=f"{median(hours):.1f}") if hours
+               else _("No team votes in the period."))
+    report = Report("panel-response", _("How fast team members vote"), summary, [_("time to vote"), _("votes")])
     report.rows = [[label, n] for label, n in counts.items()]
     report.chart = bars(list(counts.items()), title=report.title)
     return report
@@ -250,13 +275,14 @@ def _categories(company, in_period, disputes) -> Report:
     counts: dict[str, int] = {}
     for row in disputes:
         if _month(row.created_dt, company) in in_period:
-            name = category_among(known, row.category).label if row.category else "(no category)"
+            name = category_among(known, row.category).label if row.category else _("(no category)")
             counts[name] = counts.get(name, 0) + 1
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    report = Report("categories", "Most common categories",
-                    f"{_count(len(counts), 'category', 'categories')}; the top ones are worth a training session."
+    report = Report("categories", _("Most common categories"),
+                    ngettext("%(num)d category; the top ones are worth a training session.",
+                             "%(num)d categories; the top ones are worth a training session.", len(counts))
                     if counts
-                    else "No disputes in the period.", ["category", "disputes"])
+                    else _("No disputes in the period."), [_("category"), _("disputes")])
     report.rows = [[name, n] for name, n in top]
     report.chart = bars(top[:12], title=report.title)
     return report
@@ -279,7 +305,7 @@ def report_csv(slug: str):
     months = _period()
     report = next((r for r in build_reports(g.company, months) if r.slug == slug), None)
     if report is None:
-        raise NotFound(f"There is no report called {slug!r}.")
+        raise NotFound(_("There is no report called %(slug)s.", slug=repr(slug)))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(report.header)

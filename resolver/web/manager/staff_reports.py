@@ -3,6 +3,8 @@ side arrived, and what the company learned from the disputes it closed (for trai
 from __future__ import annotations
 
 from flask import url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import and_, func, select
 
 from ...extensions import db
@@ -10,13 +12,7 @@ from ...models import AuditEvent, Dispute
 from ...services.categories import all_categories, category_among
 from ...workdays import local
 from .charts import columns
-from .report_parts import Link, Report, count_of, median_and_90th, month_label, month_of
-
-FIRST_RESPONSE_NOTE = (
-    "Time to first response runs from the moment the resident's side arrived to the next step a staff "
-    "member recorded in the dispute's history (choosing the team, moving a date, a decision, a letter...). "
-    "Reading the dispute is not a step, and reminders and other automatic steps do not count.")
-
+from .report_parts import Link, Report, median_and_90th, month_label, month_of
 
 def _hours(start, end) -> float:
     return (end - start).total_seconds() / 3600
@@ -59,21 +55,29 @@ def first_response(company, keys, in_period, since) -> Report:
             hours[key].append(_hours(received, acted))
     every = [h for values in hours.values() for h in values]
     overall = median_and_90th(every)
-    summary = (f"Median {overall[0]:.1f} hours from the resident's side arriving to the first response "
-               f"(90% within {overall[1]:.1f} hours), over {count_of(len(every), 'dispute')}."
-               if overall else "No response to a resident's side in the period yet.")
+    summary = (ngettext("Median %(median)s hours from the resident's side arriving to the first response "
+                        "(90%% within %(ninetieth)s hours), over %(num)d dispute.",
+                        "Median %(median)s hours from the resident's side arriving to the first response "
+                        "(90%% within %(ninetieth)s hours), over %(num)d disputes.",
+                        len(every), median=f"{overall[0]:.1f}", ninetieth=f"{overall[1]:.1f}")
+               if overall else _("No response to a resident's side in the period yet."))
     waiting_now = sum(waiting.values())
     if waiting_now:
-        summary += f" {count_of(waiting_now, 'side')} still without a response."
-    report = Report("first-response", "Time to first response", summary,
-                    ["month side arrived", "sides received", "responded", "median hours", "90th percentile hours"],
-                    note=FIRST_RESPONSE_NOTE)
+        summary += " " + ngettext("%(num)d side still without a response.",
+                                  "%(num)d sides still without a response.", waiting_now)
+    report = Report("first-response", _("Time to first response"), summary,
+                    [_("month side arrived"), _("sides received"), _("responded"), _("median hours"),
+                     _("90th percentile hours")],
+                    note=_("Time to first response runs from the moment the resident's side arrived to the next "
+                           "step a staff member recorded in the dispute's history (choosing the team, moving a "
+                           "date, a decision, a letter...). Reading the dispute is not a step, and reminders and "
+                           "other automatic steps do not count."))
     for key in keys:
         spread = median_and_90th(hours[key])
         report.rows.append([key, len(hours[key]) + waiting[key], len(hours[key]),
                             round(spread[0], 1) if spread else "", round(spread[1], 1) if spread else ""])
     report.chart = columns([month_label(k) for k in keys],
-                           {"median hours": [row[3] or 0 for row in report.rows]}, title=report.title, unit="")
+                           {_("median hours"): [row[3] or 0 for row in report.rows]}, title=report.title, unit="")
     return report
 
 
@@ -89,13 +93,14 @@ def lessons_learned(company, since) -> Report:
     for dispute in closed:
         by_category.setdefault(category_among(known, dispute.category).label, []).append(dispute)
     report = Report(
-        "training", "Lessons learned, for training",
-        f"{count_of(len(closed), 'lesson')} recorded on closing, in "
-        f"{count_of(len(by_category), 'category', 'categories')}." if closed
-        else "No lesson was recorded on closing a dispute in the period.",
-        ["category", "closed on", "dispute", "what we learned"],
-        note="What the manager wrote under \u201cWhat did we learn?\u201d when closing a dispute; the newest first "
-             "in each category.", is_list=True)
+        "training", _("Lessons learned, for training"),
+        ngettext("%(num)d lesson recorded on closing, in %(categories)s.",
+                 "%(num)d lessons recorded on closing, in %(categories)s.", len(closed),
+                 categories=ngettext("%(num)d category", "%(num)d categories", len(by_category))) if closed
+        else _("No lesson was recorded on closing a dispute in the period."),
+        [_("category"), _("closed on"), _("dispute"), _("what we learned")],
+        note=_("What the manager wrote under \u201cWhat did we learn?\u201d when closing a dispute; the newest "
+               "first in each category."), is_list=True)
     for label in sorted(by_category, key=str.casefold):
         for dispute in by_category[label]:
             report.rows.append([label, local(dispute.closed_dt, company).date().isoformat(), _link(dispute),
