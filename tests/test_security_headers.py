@@ -15,6 +15,7 @@ from resolver import clock, create_app
 from resolver.extensions import db
 from resolver.links import current_link, issue_link, token_for
 from resolver.models import PanelSeat
+from resolver.web.assets import read_assets
 
 from .fixtures_manager import PASSWORD, csrf_from, give_password
 from .test_manager_authz import (  # noqa: F401 (world is a fixture)
@@ -105,18 +106,47 @@ def test_every_page_and_file_carries_the_headers_that_keep_it_private(app, world
     assert MUST_OPEN <= opened, f"not opened, so not checked for real: {sorted(MUST_OPEN - opened)}"
 
 
+def directives_of(response) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+
+
+def carried(element: str, response) -> list[str]:
+    """The text of each ``<style>`` or ``<script>`` the page carries inside it."""
+    return re.findall(rf"<{element}[^>]*>(.*?)</{element}>", response.get_data(as_text=True), re.S)
+
+
+def hashes_of(texts: list[str]) -> list[str]:
+    return [f"'sha256-{base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()}'" for text in texts]
+
+
 def test_a_page_allows_no_inline_script_and_no_inline_style_but_the_stylesheets_it_carries(client):
     response = client.get("/login")
-    policy = response.headers["Content-Security-Policy"]
-    directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
+    directives = directives_of(response)
     assert directives["script-src"] == "'self'"
-    carried = re.findall(r"<style[^>]*>(.*?)</style>", response.get_data(as_text=True), re.S)
-    hashes = [f"'sha256-{base64.b64encode(hashlib.sha256(css.encode()).digest()).decode()}'" for css in carried]
-    assert len(carried) == 2  # resolver.css and staff.css
-    assert directives["style-src"] == " ".join(["'self'", *hashes])
+    styles = carried("style", response)
+    assert len(styles) == 2  # resolver.css and staff.css
+    assert directives["style-src"] == " ".join(["'self'", *hashes_of(styles)])
     assert directives["frame-ancestors"] == "'none'"
     assert directives["object-src"] == "'none'" and directives["base-uri"] == "'none'"
     assert directives["form-action"] == "'self'"
+
+
+def test_the_evidence_form_carries_its_script_and_allows_that_script_alone_by_its_hash(client, make_dispute):
+    dispute = make_dispute("awaiting_evidence")
+    link = current_link(dispute.id, "evidence", resident_id=dispute.resident_id)
+    db.session.commit()
+    response = client.get(f"/r/e/{token_for(link)}")
+    [script] = carried("script", response)
+    assert "localStorage" in script  # the draft kept in the browser: resolver/static/evidence-form.js
+    assert "<script src" not in response.get_data(as_text=True)
+    assert directives_of(response)["script-src"] == " ".join(["'self'", *hashes_of([script])])
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+
+
+def test_a_script_that_would_end_its_own_element_inside_a_page_stops_the_app_being_built(tmp_path):
+    (tmp_path / "greeting.js").write_text('document.body.insertAdjacentHTML("beforeend", "</SCRIPT><p>Hello</p>");')
+    with pytest.raises(ValueError, match="greeting.js holds </script"):
+        read_assets(tmp_path)
 
 
 def test_stylesheets_and_scripts_may_be_cached(client):

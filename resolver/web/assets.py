@@ -1,11 +1,13 @@
 """How pages, stylesheets and scripts travel to a browser on a slow phone connection.
 
-A resident opens their page from an email, often on a phone: the page should paint after one round
-trip. So each page carries its stylesheets inside it (a few kB once compressed; the page's policy
-allows exactly those styles, by their hashes), scripts are linked under an address that carries a
-hash of their bytes and may be kept for a year (a changed file is a new address, so nobody runs an
-old one), and pages are sent compressed (brotli or gzip, by Flask-Compress) to browsers that ask.
-Stored files are not compressed: they are sent a block at a time, and most are compressed already.
+A resident opens their page from an email, often on a phone: the page should paint, and its script
+run, after one round trip. So each page carries its stylesheets and scripts inside it (a few kB once
+compressed; the page's policy allows exactly those, by the hashes of their bytes, worked out once when
+the app is built), and pages are sent compressed (brotli or gzip, by Flask-Compress) to browsers that
+ask. A static file asked for by its address (a page from before a deploy, a future image) is served
+under an address that carries a hash of its bytes and may be kept for a year (a changed file is a new
+address, so nobody runs an old one). Stored files are not compressed: they are sent a block at a time,
+and most are compressed already.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from flask import Flask, Response, abort, current_app, g, request
 from flask_compress import Compress
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 FOREVER = "public, max-age=31536000, immutable"
 # An address without the current hash (an old page in a tab, a hand-typed address): the file as it is
@@ -29,6 +31,8 @@ COMPRESSION = {
     "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/json"],
     "COMPRESS_STREAMS": False,  # a download streamed from storage stays streamed
 }
+# What a page carries inside it, by extension: the element it goes in (allowed by "<element>-src" in the policy).
+CARRIED = {".css": "style", ".js": "script"}
 # "resident.1a2b3c4d5e.css": the name, the hash of the bytes, the extension.
 _FINGERPRINTED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{10})(?P<suffix>\.[^.]+)$")
 
@@ -39,6 +43,7 @@ class Asset:
     fingerprint: str  # the first ten hex digits of the bytes' SHA-256
     mimetype: str
     policy_source: str  # how a Content-Security-Policy names these bytes inside a page: 'sha256-...'
+    element: str | None = None  # "style" or "script" for a file a page can carry inside it
 
     def address(self, name: str) -> str:
         path = Path(name)
@@ -53,8 +58,12 @@ def read_assets(folder: Path) -> dict[str, Asset]:
         body = path.read_bytes()
         digest = hashlib.sha256(body)
         mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        element = CARRIED.get(path.suffix)
+        if element and f"</{element}".encode() in body.lower():
+            raise ValueError(f"{path.name} holds </{element}, which would end it early inside a page")
         assets[path.relative_to(folder).as_posix()] = Asset(
-            body, digest.hexdigest()[:10], mimetype, f"'sha256-{base64.b64encode(digest.digest()).decode()}'")
+            body, digest.hexdigest()[:10], mimetype, f"'sha256-{base64.b64encode(digest.digest()).decode()}'",
+            element)
     return assets
 
 
@@ -66,11 +75,12 @@ def init_app(app: Flask) -> None:
     app.url_defaults(_fingerprint_static_addresses)
     app.view_functions["static"] = send_asset
     app.add_template_global(stylesheet)
-    app.before_request(_forget_inline_styles)
+    app.add_template_global(script)
+    app.before_request(_forget_carried)
 
 
-def _forget_inline_styles() -> None:
-    g.pop("inline_styles", None)  # g outlives a request when an app context was pushed already (tests)
+def _forget_carried() -> None:
+    g.pop("carried_sources", None)  # g outlives a request when an app context was pushed already (tests)
 
 
 def _assets() -> dict[str, Asset]:
@@ -100,11 +110,24 @@ def send_asset(filename: str) -> Response:
 
 def stylesheet(name: str) -> Markup:
     """The static stylesheet ``name`` inside the page, in a ``<style>`` the page's policy allows by its hash."""
+    return carry(name)
+
+
+def script(name: str, **data: object) -> Markup:
+    """The static script ``name`` inside the page, in a ``<script>`` the page's policy allows by its hash;
+    ``draft=7`` gives it ``data-draft="7"`` to read (the hash covers the script, not its attributes)."""
+    return carry(name, {f"data-{key.replace('_', '-')}": value for key, value in data.items()})
+
+
+def carry(name: str, attributes: dict[str, object] | None = None) -> Markup:
+    """The static file ``name`` inside the page, its hash noted for the page's policy (carried_sources)."""
     asset = _assets()[name]
-    g.setdefault("inline_styles", []).append(asset.policy_source)
-    return Markup(f'<style data-file="{name}">{asset.body.decode("utf-8")}</style>')
+    g.setdefault("carried_sources", {}).setdefault(f"{asset.element}-src", []).append(asset.policy_source)
+    named = "".join(f' {key}="{escape(value)}"' for key, value in {"data-file": name, **(attributes or {})}.items())
+    return Markup(f"<{asset.element}{named}>{asset.body.decode('utf-8')}</{asset.element}>")
 
 
-def inline_styles() -> list[str]:
-    """The policy sources ('sha256-...') of the stylesheets the current page carries inside it."""
-    return g.get("inline_styles", [])
+def carried_sources() -> dict[str, list[str]]:
+    """The policy sources ('sha256-...') of the stylesheets and scripts the current page carries inside it,
+    by the directive that allows them: {"style-src": [...], "script-src": [...]}."""
+    return g.get("carried_sources", {})

@@ -14,10 +14,10 @@ import re
 from flask import Flask, Response, request
 from markupsafe import Markup
 
-from .assets import inline_styles
+from .assets import carried_sources
 
-# No inline script anywhere, and no inline style but the stylesheets a page carries (assets.stylesheet),
-# each allowed by the hash of its bytes: scripts and stylesheets are files under resolver/static/.
+# No inline script or style but the scripts and stylesheets a page carries (assets.script, assets.stylesheet),
+# each allowed by the hash of its bytes: they are files under resolver/static/, never written by a page.
 DIRECTIVES = (
     "default-src 'self'",
     "script-src 'self'",
@@ -28,7 +28,6 @@ DIRECTIVES = (
     "form-action 'self'",
     "frame-ancestors 'none'",
 )
-POLICY = "; ".join(DIRECTIVES)
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
     # The address of a resident's or a member's page holds their token: it is never sent on.
@@ -51,7 +50,7 @@ def init_app(app: Flask) -> None:
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", policy_allowing(inline_styles()))
+    headers.setdefault("Content-Security-Policy", policy_allowing(carried_sources()))
     headers.setdefault("X-Frame-Options", "DENY")  # for browsers that predate frame-ancestors
     headers.update(ALWAYS)
     if request.endpoint not in CACHEABLE_ENDPOINTS and not response.cache_control.no_store:
@@ -61,12 +60,13 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
-def policy_allowing(style_sources: list[str]) -> str:
-    """POLICY, with these inline stylesheets (named by hash) allowed too."""
-    if not style_sources:
-        return POLICY
-    styles = " ".join(["'self'", *dict.fromkeys(style_sources)])
-    return "; ".join(f"style-src {styles}" if d.startswith("style-src") else d for d in DIRECTIVES)
+def policy_allowing(carried: dict[str, list[str]]) -> str:
+    """POLICY, with the scripts and stylesheets a page carries inside it allowed too, each by its hash
+    ({"style-src": ["'sha256-...'"], "script-src": [...]})."""
+    def directive(text: str) -> str:
+        name = text.split(" ", 1)[0]
+        return " ".join([text, *dict.fromkeys(carried[name])]) if carried.get(name) else text
+    return "; ".join(directive(d) for d in DIRECTIVES)
 
 
 def without_inline_styles(html: str) -> Markup:
