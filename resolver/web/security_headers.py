@@ -61,8 +61,8 @@ def add_security_headers(response: Response) -> Response:
 
 
 def policy_allowing(carried: dict[str, list[str]]) -> str:
-    """POLICY, with the scripts and stylesheets a page carries inside it allowed too, each by its hash
-    ({"style-src": ["'sha256-...'"], "script-src": [...]})."""
+    """The policy of DIRECTIVES, with the scripts and stylesheets a page carries inside it allowed too,
+    each by its hash ({"style-src": ["'sha256-...'"], "script-src": [...]})."""
     def directive(text: str) -> str:
         name = text.split(" ", 1)[0]
         return " ".join([text, *dict.fromkeys(carried[name])]) if carried.get(name) else text
