@@ -84,6 +84,16 @@ def pending(database: Path) -> int:
     return count
 
 
+def first_due(database: Path, kind: str) -> str:
+    """When the first pending timer of this kind falls due, as `resolver tick --as-of` takes it."""
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        due = connection.execute(text("SELECT min(due_dt) FROM timer WHERE kind = :kind AND status = 'pending'"),
+                                 {"kind": kind}).scalar()
+    engine.dispose()
+    return str(due).replace(" ", "T")
+
+
 def wait_for(condition, what: str, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -150,8 +160,10 @@ def test_serve_on_any_port_makes_every_emails_links_answer_there_and_the_demo_ca
         for template in ("evidence_invitation", "panel_invitation", "outcome_letter"):
             assert 200 in seen.get(template, ()), f"no {template} link answered 200: {seen}"
 
-        # Rehearse: three days on, the resident's reminder; four more, the lapse, the escalations, the follow-up.
-        for step, expected in (("in 3 days", ("reminder",)), ("+4d", ("lapse", "escalation", "last follow-up"))):
+        # Rehearse: to the resident's reminder (due at the end of the company's day three days on, which
+        # "in 3 days" misses late in that day); four days more, the lapse, the escalations, the follow-up.
+        reminder = first_due(database, "evidence:remind:0")
+        for step, expected in ((reminder, ("reminder",)), ("+4d", ("lapse", "escalation", "last follow-up"))):
             smtp.clear()
             said = resolver(env, "tick", "--as-of", step)
             moved, happened = said.splitlines()[:2]
@@ -163,7 +175,7 @@ def test_serve_on_any_port_makes_every_emails_links_answer_there_and_the_demo_ca
             fresh = [m["message"] for m in smtp.messages]
             assert fresh, said
             seen = follow_every_link(browser, fresh, base, templates)
-            for template in ("evidence_reminder",) if step == "in 3 days" else ("follow_up_resident",):
+            for template in ("evidence_reminder",) if step == reminder else ("follow_up_resident",):
                 assert seen.get(template) == {200}, f"{template}: {seen}"
 
         # The web app runs on the moved clock: the date the tick printed is the date the pages show.
