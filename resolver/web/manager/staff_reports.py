@@ -13,7 +13,7 @@ from ...models import AuditEvent, Dispute
 from ...services.categories import all_categories, category_among
 from ...workdays import local
 from .charts import columns
-from .report_parts import Link, Report, median_and_90th, month_label, month_of
+from .report_parts import Link, Period, Report, median_and_90th, month_label
 
 def _hours(start, end) -> float:
     return (end - start).total_seconds() / 3600
@@ -33,18 +33,20 @@ def _first_response_dt():
             .scalar_subquery())
 
 
-def first_response(company, keys, in_period, since) -> Report:
+def first_response(company, period: Period) -> Report:
     """Per month the resident's side arrived: how many, how many a manager has acted on, and the median
     and 90th percentile hours to that first action."""
     rows = db.session.execute(
         select(Dispute.evidence_received_dt, _first_response_dt())
-        .where(Dispute.company_id == company.id, Dispute.created_dt >= since, Dispute.evidence_received_dt.is_not(None))
+        .where(Dispute.company_id == company.id, Dispute.created_dt >= period.since,
+               Dispute.evidence_received_dt.is_not(None))
     ).all()
+    keys = period.keys
     hours = {key: [] for key in keys}
     waiting = {key: 0 for key in keys}
     for received, acted in rows:
-        key = month_of(received, company)
-        if key not in in_period:
+        key = period.month_of(received)
+        if key is None:
             continue
         if acted is None:
             waiting[key] += 1
