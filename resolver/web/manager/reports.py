@@ -29,7 +29,7 @@ from . import blueprint
 from .charts import bars, columns
 from .report_parts import Period, Report, last_months
 from .report_parts import month_label as _label
-from .staff_reports import first_response, lessons_learned
+from .staff_reports import first_response, first_response_dt, lessons_learned
 
 WORKFLOW = dispute_engine.definition
 # How a dispute written up in the period ended (or not): a decision, or one of the ends without one.
@@ -51,7 +51,8 @@ def build_reports(company, months: int) -> list[Report]:
     disputes = db.session.execute(
         select(Dispute.id, Dispute.created_dt, Dispute.opened_dt, Dispute.state, Dispute.decision,
                Dispute.evidence_received_dt, Dispute.lapsed_dt, Dispute.outcome_sent_dt, Dispute.reply_due_dt,
-               Dispute.reply_promised_dt, Dispute.reply_breached_dt, Dispute.category)
+               Dispute.reply_promised_dt, Dispute.reply_breached_dt, Dispute.category,
+               first_response_dt().label("first_response_dt"))
         .where(Dispute.company_id == company.id, Dispute.created_dt >= period.since)
     ).all()
     return [
@@ -61,7 +62,7 @@ def build_reports(company, months: int) -> list[Report]:
         _evidence_vs_lapsed(period, disputes),
         _offers(company, period),
         _panel_response(company, period.since),
-        first_response(company, period),
+        first_response(period, disputes),
         _categories(company, period, disputes),
         lessons_learned(company, period.since),
     ]

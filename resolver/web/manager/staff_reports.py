@@ -19,7 +19,7 @@ def _hours(start, end) -> float:
     return (end - start).total_seconds() / 3600
 
 
-def _first_response_dt():
+def first_response_dt():
     """SQL for when a staff member first recorded a step in a dispute's history after the resident's
     side arrived (its first submit_evidence event), asked of each dispute on its own: a few entries
     of two small indexes, however long the company's history. History ids keep the order of what
@@ -33,25 +33,20 @@ def _first_response_dt():
             .scalar_subquery())
 
 
-def first_response(company, period: Period) -> Report:
+def first_response(period: Period, disputes) -> Report:
     """Per month the resident's side arrived: how many, how many a manager has acted on, and the median
-    and 90th percentile hours to that first action."""
-    rows = db.session.execute(
-        select(Dispute.evidence_received_dt, _first_response_dt())
-        .where(Dispute.company_id == company.id, Dispute.created_dt >= period.since,
-               Dispute.evidence_received_dt.is_not(None))
-    ).all()
+    and 90th percentile hours to that first action (each dispute's ``first_response_dt``)."""
     keys = period.keys
     hours = {key: [] for key in keys}
     waiting = {key: 0 for key in keys}
-    for received, acted in rows:
-        key = period.month_of(received)
+    for row in disputes:
+        key = period.month_of(row.evidence_received_dt)
         if key is None:
             continue
-        if acted is None:
+        if row.first_response_dt is None:
             waiting[key] += 1
         else:
-            hours[key].append(_hours(received, acted))
+            hours[key].append(_hours(row.evidence_received_dt, row.first_response_dt))
     every = [h for values in hours.values() for h in values]
     overall = median_and_90th(every)
     summary = (ngettext("Median %(median)s hours from the resident's side arriving to the first response "
