@@ -74,8 +74,8 @@ def last_months(company, count: int) -> Period:
     keys = months_back(company, count)
     zone = local_zone(company)
     starts = [datetime.strptime(key, "%Y-%m").replace(tzinfo=zone) for key in keys]
-    after = starts[-1].replace(year=starts[-1].year + 1, month=1) if starts[-1].month == 12 else \
-        starts[-1].replace(month=starts[-1].month + 1)
+    last = starts[-1]
+    after = last.replace(year=last.year + last.month // 12, month=last.month % 12 + 1)
     return Period(keys, [start.astimezone(timezone.utc) for start in [*starts, after]], starts[0] - timedelta(days=1))
 
 
