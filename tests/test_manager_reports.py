@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime, timezone
 
 from resolver.actors import Actor
 from resolver.extensions import db
@@ -92,3 +93,18 @@ def test_disputes_are_counted_by_their_categorys_name_as_the_company_words_it(
     db.session.commit()
     rows = rows_of(signed_in_client(manager).get("/reports/categories.csv"))
     assert rows[1:] == [["Deposit charges", "3"]]
+
+
+def test_a_dispute_counts_in_the_month_it_was_written_up_on_the_companys_clock(
+    app, signed_in_client, manager, make_dispute, frozen_clock
+):
+    # Denver is seven hours behind UTC until 8 March: 1 March 05:00 UTC is still 28 February there.
+    frozen_clock.freeze(datetime(2026, 3, 1, 5, 0, tzinfo=timezone.utc))
+    make_dispute("draft")
+    frozen_clock.freeze(datetime(2026, 3, 1, 7, 0, tzinfo=timezone.utc))  # midnight in Denver
+    make_dispute("draft")
+    make_dispute("draft")
+    db.session.commit()
+
+    rows = rows_of(signed_in_client(manager).get("/reports/by-month.csv?months=3"))
+    assert [(row[0], row[-1]) for row in rows[1:]] == [("2026-01", "0"), ("2026-02", "1"), ("2026-03", "2")]

@@ -36,6 +36,14 @@ class Dispute(Base):
         Index("ix_dispute_company_state", "company_id", "state"),
         # Reports read one company's disputes written up in the last months.
         Index("ix_dispute_company_created", "company_id", "created_dt"),
+        # The training report reads a company's disputes closed with a lesson, by closing time.
+        Index(
+            "ix_dispute_company_lessons",
+            "company_id",
+            "closed_dt",
+            sqlite_where=text("lessons_learned != ''"),
+            postgresql_where=text("lessons_learned != ''"),
+        ),
         # The retention sweep reads a company's ended disputes whose personal data is still held.
         Index(
             "ix_dispute_personal_data_held",
@@ -174,6 +182,12 @@ class AuditEvent(Base):
     __table_args__ = (
         CheckConstraint("actor_kind IN ('staff', 'resident', 'panel', 'system')", name="actor_kind_known"),
         Index("ix_audit_event_dispute_time", "dispute_id", "occurred_dt"),
+        # The first-response report asks of each dispute when the resident's side arrived and when
+        # staff next acted: these two read a few entries each, from the index alone on PostgreSQL.
+        Index("ix_audit_event_evidence_arrived", "dispute_id", "id",
+              sqlite_where=text("action = 'submit_evidence'"), postgresql_where=text("action = 'submit_evidence'")),
+        Index("ix_audit_event_staff_steps", "dispute_id", "id", postgresql_include=["occurred_dt"],
+              sqlite_where=text("actor_kind = 'staff'"), postgresql_where=text("actor_kind = 'staff'")),
         # One event per place in a dispute's history: two writers at once cannot fork the chain.
         UniqueConstraint("dispute_id", "position"),
     )

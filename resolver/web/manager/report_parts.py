@@ -3,7 +3,8 @@ and the months a report counts in, in the company's time zone."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from bisect import bisect_right
+from datetime import datetime, timedelta, timezone
 from statistics import median, quantiles
 
 from babel import dates as babel_dates
@@ -12,7 +13,7 @@ from markupsafe import Markup
 from ...clock import now_utc
 from ...i18n import current_language, format_locale
 from ...languages import DEFAULT_LANGUAGE
-from ...workdays import local
+from ...workdays import local, local_zone
 
 
 @dataclass
@@ -50,11 +51,32 @@ def months_back(company, count: int) -> list[str]:
     return keys[::-1]
 
 
-def month_of(value: datetime | None, company) -> str | None:
-    if not value:
-        return None
-    moment = local(value, company)  # called for every date of every row: no strftime
-    return f"{moment.year:04d}-{moment.month:02d}"
+@dataclass(frozen=True)
+class Period:
+    """The months a report counts in, oldest first ('YYYY-MM' in the company's time zone), with the
+    moment each began and the moment the next one begins after the last."""
+
+    keys: list[str]
+    starts: list[datetime]
+    since: datetime  # what the reports read from: a day before the first month, on the company's clock
+
+    def month_of(self, moment: datetime | None) -> str | None:
+        """The month of the period ``moment`` falls in, or None. Called for every date of every row:
+        a search among the months' first moments, not a time-zone conversion per date."""
+        if moment is None:
+            return None
+        index = bisect_right(self.starts, moment) - 1
+        return self.keys[index] if 0 <= index < len(self.keys) else None
+
+
+def last_months(company, count: int) -> Period:
+    """The last ``count`` months, this one included, in the company's time zone."""
+    keys = months_back(company, count)
+    zone = local_zone(company)
+    starts = [datetime.strptime(key, "%Y-%m").replace(tzinfo=zone) for key in keys]
+    last = starts[-1]
+    after = last.replace(year=last.year + last.month // 12, month=last.month % 12 + 1)
+    return Period(keys, [start.astimezone(timezone.utc) for start in [*starts, after]], starts[0] - timedelta(days=1))
 
 
 def month_label(key: str) -> str:

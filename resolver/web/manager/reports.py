@@ -10,30 +10,27 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from bisect import bisect_right
+from collections import Counter
 from statistics import median
 
 from flask import Response, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import Float, cast, func, select
 
-from ...clock import now_utc
 from ...errors import NotFound
 from ...extensions import db
 from ...models import Dispute, Letter, PanelSeat, Vote
 from ...text import ascii_whole_number
-from ...workdays import local
 from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
 from . import blueprint
 from .charts import bars, columns
-from .report_parts import Report
+from .report_parts import Period, Report, last_months
 from .report_parts import month_label as _label
-from .report_parts import month_of as _month
-from .report_parts import months_back as _months
-from .staff_reports import first_response, lessons_learned
+from .staff_reports import first_response, first_response_dt, lessons_learned
 
 WORKFLOW = dispute_engine.definition
 # How a dispute written up in the period ended (or not): a decision, or one of the ends without one.
@@ -51,28 +48,25 @@ def _money(cents: int) -> str:
 
 
 def build_reports(company, months: int) -> list[Report]:
-    keys = _months(company, months)
-    first = datetime.strptime(keys[0], "%Y-%m").replace(tzinfo=local(now_utc(), company).tzinfo)
-    since = first - timedelta(days=1)
+    period = last_months(company, months)
     disputes = db.session.execute(
         select(Dispute.id, Dispute.created_dt, Dispute.opened_dt, Dispute.state, Dispute.decision,
                Dispute.evidence_received_dt, Dispute.lapsed_dt, Dispute.outcome_sent_dt, Dispute.reply_due_dt,
-               Dispute.reply_promised_dt, Dispute.reply_breached_dt, Dispute.category)
-        .where(Dispute.company_id == company.id, Dispute.created_dt >= since)
+               Dispute.reply_promised_dt, Dispute.reply_breached_dt, Dispute.category,
+               first_response_dt().label("first_response_dt"))
+        .where(Dispute.company_id == company.id, Dispute.created_dt >= period.since)
     ).all()
-    in_period = set(keys)
-    reports = [
-        _by_month_and_outcome(company, keys, in_period, disputes),
-        _time_to_letter(company, keys, in_period, disputes),
-        _replies_in_time(company, keys, in_period, disputes),
-        _evidence_vs_lapsed(company, keys, in_period, disputes),
-        _offers(company, keys, in_period, since),
-        _panel_response(company, since),
-        first_response(company, keys, in_period, since),
-        _categories(company, in_period, disputes),
-        lessons_learned(company, since),
+    return [
+        _by_month_and_outcome(period, disputes),
+        _time_to_letter(period, disputes),
+        _replies_in_time(company, period, disputes),
+        _evidence_vs_lapsed(period, disputes),
+        _offers(company, period),
+        _panel_response(company, period.since),
+        first_response(period, disputes),
+        _categories(company, period, disputes),
+        lessons_learned(company, period.since),
     ]
-    return reports
 
 
 def _outcome_of(row) -> str:
@@ -85,11 +79,12 @@ def _outcome_of(row) -> str:
     return "open"
 
 
-def _by_month_and_outcome(company, keys, in_period, disputes) -> Report:
+def _by_month_and_outcome(period: Period, disputes) -> Report:
+    keys = period.keys
     counts = {key: {outcome: 0 for outcome in OUTCOMES} for key in keys}
     for row in disputes:
-        key = _month(row.created_dt, company)
-        if key in in_period:
+        key = period.month_of(row.created_dt)
+        if key:
             counts[key][_outcome_of(row)] += 1
     report = Report("by-month", _("Disputes by month and outcome"),
                     ngettext("%(num)d dispute written up in the period.", "%(num)d disputes written up in the period.",
@@ -101,11 +96,12 @@ def _by_month_and_outcome(company, keys, in_period, disputes) -> Report:
     return report
 
 
-def _time_to_letter(company, keys, in_period, disputes) -> Report:
+def _time_to_letter(period: Period, disputes) -> Report:
+    keys = period.keys
     days = {key: [] for key in keys}
     for row in disputes:
-        key = _month(row.outcome_sent_dt, company)
-        if key in in_period and row.opened_dt:
+        key = period.month_of(row.outcome_sent_dt)
+        if key and row.opened_dt:
             days[key].append((row.outcome_sent_dt - row.opened_dt).total_seconds() / 86400)
     everything = [d for values in days.values() for d in values]
     overall = ngettext("Median %(median)s days over %(num)d letter.", "Median %(median)s days over %(num)d letters.",
@@ -127,11 +123,12 @@ def _is_reply_late(row) -> bool:
     return row.reply_breached_dt is not None or bool(row.outcome_sent_dt and row.outcome_sent_dt > promised)
 
 
-def _replies_in_time(company, keys, in_period, disputes) -> Report:
+def _replies_in_time(company, period: Period, disputes) -> Report:
+    keys = period.keys
     tally = {key: {"in time": 0, "late": 0, "moved": 0} for key in keys}
     for row in disputes:
-        key = _month(row.evidence_received_dt, company)
-        if key not in in_period or (row.outcome_sent_dt is None and row.reply_breached_dt is None):
+        key = period.month_of(row.evidence_received_dt)
+        if key is None or (row.outcome_sent_dt is None and row.reply_breached_dt is None):
             continue
         tally[key]["late" if _is_reply_late(row) else "in time"] += 1
         if row.reply_promised_dt is not None and row.reply_due_dt > row.reply_promised_dt:
@@ -168,11 +165,12 @@ def _replies_summary(company, done: int, in_time: int, moved: int) -> str:
                     done, **words)
 
 
-def _evidence_vs_lapsed(company, keys, in_period, disputes) -> Report:
+def _evidence_vs_lapsed(period: Period, disputes) -> Report:
+    keys = period.keys
     tally = {key: {"received": 0, "no_reply": 0} for key in keys}
     for row in disputes:
-        key = _month(row.opened_dt, company)
-        if key not in in_period:
+        key = period.month_of(row.opened_dt)
+        if key is None:
             continue
         if row.evidence_received_dt is not None:
             tally[key]["received"] += 1
@@ -190,7 +188,8 @@ def _evidence_vs_lapsed(company, keys, in_period, disputes) -> Report:
     return report
 
 
-def _offers(company, keys, in_period, since) -> Report:
+def _offers(company, period: Period) -> Report:
+    keys, since = period.keys, period.since
     letters = db.session.execute(
         select(Letter.dispute_id, Letter.version, Letter.sent_dt, Letter.token_cents, Letter.concession_cents,
                Letter.offer_response)
@@ -205,8 +204,8 @@ def _offers(company, keys, in_period, since) -> Report:
     tally = {key: {"tokens": 0, "token_cents": 0, "concessions": 0, "concession_cents": 0, "accepted": 0}
              for key in keys}
     for letter in latest.values():
-        key = _month(letter.sent_dt, company)
-        if key not in in_period:
+        key = period.month_of(letter.sent_dt)
+        if key is None:
             continue
         if letter.token_cents:
             tally[key]["tokens"] += 1
@@ -237,25 +236,24 @@ def _offers(company, keys, in_period, since) -> Report:
 
 def _hours_between(start, end):
     """SQL for the hours from ``start`` to ``end``, worked out by the database: a report reads
-    thousands of votes, and a number per vote is much cheaper to fetch than two datetimes."""
+    thousands of votes, and a number per vote is much cheaper to fetch than two datetimes (a float
+    rather than a decimal on PostgreSQL, cheaper still)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", end - start) / 3600
+        return cast(func.extract("epoch", end - start), Float) / 3600
     return (func.julianday(end) - func.julianday(start)) * 24
 
 
 def _panel_response(company, since) -> Report:
-    hours = [float(h) for h in db.session.scalars(
+    hours = db.session.scalars(
         select(_hours_between(PanelSeat.invited_dt, Vote.cast_dt)).select_from(PanelSeat)
         .join(Vote, Vote.seat_id == PanelSeat.id)
         .join(Dispute, Dispute.id == PanelSeat.dispute_id)
         .where(Dispute.company_id == company.id, Dispute.created_dt >= since, PanelSeat.invited_dt.is_not(None),
                PanelSeat.invited_dt >= since)
-    )]
-    buckets = [(limit, str(label)) for limit, label in RESPONSE_BUCKETS]
-    counts = {label: 0 for _limit, label in buckets}
-    for h in hours:
-        label = next(label for limit, label in buckets if limit is None or h < limit)
-        counts[label] += 1
+    ).all()
+    limits = [limit for limit, _label in RESPONSE_BUCKETS if limit is not None]
+    in_bucket = Counter(bisect_right(limits, h) for h in hours)  # the first bucket whose limit is above h
+    counts = {str(label): in_bucket[n] for n, (_limit, label) in enumerate(RESPONSE_BUCKETS)}
     summary = (ngettext("Median %(median)s hours from invitation to vote, over %(num)d vote.",
                         "Median %(median)s hours from invitation to vote, over %(num)d votes.",
                         len(hours), median=f"{median(hours):.1f}") if hours
@@ -266,17 +264,17 @@ def _panel_response(company, since) -> Report:
     return report
 
 
-def _categories(company, in_period, disputes) -> Report:
+def _categories(company, period: Period, disputes) -> Report:
     """Disputes counted by their category's name, as the company words it (text typed before
     categories existed counts with the category it names, else with "other")."""
     from ...services.categories import all_categories, category_among
 
+    typed = Counter(row.category for row in disputes if period.month_of(row.created_dt))
     known = all_categories(company)
     counts: dict[str, int] = {}
-    for row in disputes:
-        if _month(row.created_dt, company) in in_period:
-            name = category_among(known, row.category).label if row.category else _("(no category)")
-            counts[name] = counts.get(name, 0) + 1
+    for category, disputes_typed in typed.items():  # each text named once, however many disputes have it
+        name = category_among(known, category).label if category else _("(no category)")
+        counts[name] = counts.get(name, 0) + disputes_typed
     top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     report = Report("categories", _("Most common categories"),
                     ngettext("%(num)d category; the top ones are worth a training session.",

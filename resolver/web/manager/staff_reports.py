@@ -5,54 +5,48 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from ...extensions import db
 from ...models import AuditEvent, Dispute
 from ...services.categories import all_categories, category_among
 from ...workdays import local
 from .charts import columns
-from .report_parts import Link, Report, median_and_90th, month_label, month_of
+from .report_parts import Link, Period, Report, median_and_90th, month_label
 
 def _hours(start, end) -> float:
     return (end - start).total_seconds() / 3600
 
 
-def first_response(company, keys, in_period, since) -> Report:
+def first_response_dt():
+    """SQL for when a staff member first recorded a step in a dispute's history after the resident's
+    side arrived (its first submit_evidence event), asked of each dispute on its own: a few entries
+    of two small indexes, however long the company's history. History ids keep the order of what
+    happened, also when two steps share a moment."""
+    arrival = aliased(AuditEvent)
+    arrival_id = (select(func.min(arrival.id))
+                  .where(arrival.dispute_id == Dispute.id, arrival.action == "submit_evidence")
+                  .correlate(Dispute).scalar_subquery())
+    return (select(func.min(AuditEvent.occurred_dt))
+            .where(AuditEvent.dispute_id == Dispute.id, AuditEvent.actor_kind == "staff", AuditEvent.id > arrival_id)
+            .scalar_subquery())
+
+
+def first_response(period: Period, disputes) -> Report:
     """Per month the resident's side arrived: how many, how many a manager has acted on, and the median
-    and 90th percentile hours to that first action."""
-    in_company = [Dispute.company_id == company.id, Dispute.created_dt >= since]
-    # The side's arrival is its first submit_evidence event; history ids keep the order of what happened,
-    # also when two steps share a moment.
-    arrival = (
-        select(AuditEvent.dispute_id, func.min(AuditEvent.id).label("event_id"))
-        .join(Dispute, Dispute.id == AuditEvent.dispute_id)
-        .where(*in_company, AuditEvent.action == "submit_evidence")
-        .group_by(AuditEvent.dispute_id)
-        .subquery()
-    )
-    first_action = (
-        select(arrival.c.dispute_id, func.min(AuditEvent.occurred_dt).label("acted_dt"))
-        .join(AuditEvent, and_(AuditEvent.dispute_id == arrival.c.dispute_id, AuditEvent.id > arrival.c.event_id,
-                               AuditEvent.actor_kind == "staff"))
-        .group_by(arrival.c.dispute_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Dispute.evidence_received_dt, first_action.c.acted_dt)
-        .outerjoin(first_action, first_action.c.dispute_id == Dispute.id)
-        .where(*in_company, Dispute.evidence_received_dt.is_not(None))
-    ).all()
+    and 90th percentile hours to that first action (each dispute's ``first_response_dt``)."""
+    keys = period.keys
     hours = {key: [] for key in keys}
     waiting = {key: 0 for key in keys}
-    for received, acted in rows:
-        key = month_of(received, company)
-        if key not in in_period:
+    for row in disputes:
+        key = period.month_of(row.evidence_received_dt)
+        if key is None:
             continue
-        if acted is None:
+        if row.first_response_dt is None:
             waiting[key] += 1
         else:
-            hours[key].append(_hours(received, acted))
+            hours[key].append(_hours(row.evidence_received_dt, row.first_response_dt))
     every = [h for values in hours.values() for h in values]
     overall = median_and_90th(every)
     summary = (ngettext("Median %(median)s hours from the resident's side arriving to the first response "
