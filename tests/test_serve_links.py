@@ -68,29 +68,26 @@ class Browser:
         assert status == 200 and "Sign out" in page, page[:500]
 
 
-def templates_by_message_id(database: Path) -> dict[str, str]:
+def read(database: Path, sql: str, **params) -> list:
+    """The rows a query of serve's SQLite database gives, read beside the running server."""
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
-        rows = connection.execute(text("SELECT message_id, template FROM outbox_email")).all()
+        rows = connection.execute(text(sql), params).all()
     engine.dispose()
-    return dict(rows)
+    return rows
+
+
+def templates_by_message_id(database: Path) -> dict[str, str]:
+    return dict(read(database, "SELECT message_id, template FROM outbox_email"))
 
 
 def pending(database: Path) -> int:
-    engine = create_engine(f"sqlite:///{database}")
-    with engine.connect() as connection:
-        count = connection.execute(text("SELECT count(*) FROM outbox_email WHERE status = 'pending'")).scalar()
-    engine.dispose()
-    return count
+    return read(database, "SELECT count(*) FROM outbox_email WHERE status = 'pending'")[0][0]
 
 
 def first_due(database: Path, kind: str) -> str:
     """When the first pending timer of this kind falls due, as `resolver tick --as-of` takes it."""
-    engine = create_engine(f"sqlite:///{database}")
-    with engine.connect() as connection:
-        due = connection.execute(text("SELECT min(due_dt) FROM timer WHERE kind = :kind AND status = 'pending'"),
-                                 {"kind": kind}).scalar()
-    engine.dispose()
+    due = read(database, "SELECT min(due_dt) FROM timer WHERE kind = :kind AND status = 'pending'", kind=kind)[0][0]
     return str(due).replace(" ", "T")
 
 
