@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import gc
 import os
+import socket
 import statistics
 import time
 from contextlib import contextmanager
@@ -243,3 +244,10 @@ def smtp_sink():
         process.join(timeout=10)
         if process.is_alive():
             process.terminate()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now, for a server a benchmark starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

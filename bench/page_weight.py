@@ -43,10 +43,10 @@ def run(quick: bool, workdir: Path) -> list[dict]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("RESOLVER_")}
     env.update(RESOLVER_INSTANCE_PATH=str(workdir / "instance"), RESOLVER_SECRET_KEY="bench",
                RESOLVER_DATABASE_URL=common.sqlite_url(workdir / "instance"), RESOLVER_LOG_LEVEL="WARNING",
-               RESOLVER_LOCAL_MAIL_PORT=str(_free_port()))
+               RESOLVER_LOCAL_MAIL_PORT=str(common.free_port()))
     for command in (["init"], ["demo", "--password", PASSWORD]):
         subprocess.run([sys.executable, "-m", "resolver", *command], env=env, check=True, capture_output=True)
-    port = _free_port()
+    port = common.free_port()
     paths, manager = _page_paths(env)
     said = workdir / "serve.log"
     with said.open("w") as log:
@@ -179,12 +179,6 @@ def _rows(page_name: str, visits: dict[str, list[dict]]) -> list[dict]:
                        note="the most in any of the runs; those answered from chromium's cache not counted"),
         ]
     return rows
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _wait_for(port: int, server: subprocess.Popen, said: Path, seconds: float = 60) -> None:

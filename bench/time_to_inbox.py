@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -23,18 +22,12 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .common import ROOT, make_app, median, postgres_database, row, seed_company, sqlite_url
+from .common import ROOT, free_port, make_app, median, postgres_database, row, seed_company, sqlite_url
 
 NAME = "time_to_inbox"
 SECRET = "benchmark-secret"  # make_app's: serve and the workers must read the same links
 RECEIPT = "We have your side"
 WAIT_AT_MOST = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # The mail server: when each receipt arrived --------------------------------------------------------

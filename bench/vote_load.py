@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -294,12 +293,6 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 # gunicorn and wrk -------------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Server:
     def __init__(self, process: subprocess.Popen, port: int, log):
         self.process, self.port, self.log = process, port, log
@@ -316,7 +309,7 @@ class _Server:
 
 
 def _serve(app: str, env: dict, log_path: Path) -> _Server:
-    port = _free_port()
+    port = common.free_port()
     log = open(log_path, "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(common.ROOT / "deploy" / "gunicorn.conf.py"), app],
