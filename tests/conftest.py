@@ -188,14 +188,79 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def sqlite_path(tmp_path_factory):
+    """Where each test's SQLite database lives: one place, so one engine serves every test."""
+    return tmp_path_factory.mktemp("database") / "resolver.db"
+
+
 @pytest.fixture
-def database_url(request, tmp_path):
+def database_url(request):
     """This test's own database, every table created and empty."""
     if is_postgres():
-        return request.getfixturevalue("shared_postgres_url")
-    path = tmp_path / "resolver.db"
-    shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-    return f"sqlite:///{path}"
+        url = request.getfixturevalue("shared_postgres_url")
+    else:
+        # The last test's connections are closed (its app's teardown); a connection something left open
+        # keeps the old file, as the files are removed, not written over.
+        path = request.getfixturevalue("sqlite_path")
+        for left in (path, path.with_name("resolver.db-wal"), path.with_name("resolver.db-shm")):
+            left.unlink(missing_ok=True)
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    return url
+
+
+class SharedEngines:
+    """One SQLAlchemy engine for the tests' own database, whichever test's app asks for it.
+
+    Each engine compiles every statement it runs once, into a cache of its own (the dialect it was made
+    with is part of the cache's key, and so is it of the mappers' caches for the unit of work's INSERTs and
+    UPDATEs): with a new engine for each test's new app, a test spent a sixth of its time compiling
+    SQL it had compiled for the test before. Every test's database has the same URL (PostgreSQL's one
+    database, emptied; SQLite's one file, laid anew from the template), so the ``app`` fixture's apps
+    (``TESTS_SHARE_ENGINE`` in their settings) share the engine made for it. Any other app (a second app on
+    the same database, a restored instance, another machine) gets an engine of its own as before, which
+    it may dispose of while the test's own session still holds a connection of the shared one.
+    """
+
+    SETTING = "TESTS_SHARE_ENGINE"
+
+    def __init__(self):
+        self.engines: dict[tuple[str, str], Engine] = {}
+
+    def make(self, make_engine, extension, bind_key, options: dict, app) -> Engine:
+        if not app.config.get(self.SETTING):
+            return make_engine(extension, bind_key, options, app)
+        key = (str(options.get("url")), repr(sorted(options.items())))
+        if key not in self.engines:
+            self.engines[key] = make_engine(extension, bind_key, options, app)
+        return self.engines[key]
+
+    def is_shared(self, engine: Engine) -> bool:
+        return any(engine is shared for shared in self.engines.values())
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.dispose()
+        self.engines.clear()
+
+
+SHARED_ENGINES = SharedEngines()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_engines():
+    from flask_sqlalchemy import SQLAlchemy
+
+    make_engine = SQLAlchemy._make_engine
+
+    def make(extension, bind_key, options, app):
+        return SHARED_ENGINES.make(make_engine, extension, bind_key, options, app)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SQLAlchemy, "_make_engine", make)
+        yield SHARED_ENGINES
+    SHARED_ENGINES.close()
 
 
 class SessionTemplateCode(BytecodeCache):
@@ -258,10 +323,12 @@ def _connections_closed_when_a_test_ends():
     """Every engine a test used closes its idle connections when the test ends, whichever app made it (a
     second app for a proxy, another machine, a restored instance). Left to the garbage collector, a pooled
     PostgreSQL connection warns that it was never closed during whatever later test happens to be running,
-    and that test fails."""
+    and that test fails. The engine the tests share lives for the whole run: it keeps its PostgreSQL
+    connections for the next test."""
     yield
     for engine in list(_ENGINES_USED):
-        engine.dispose()
+        if not (is_postgres() and SHARED_ENGINES.is_shared(engine)):
+            engine.dispose()
     _ENGINES_USED.clear()
 
 
@@ -285,6 +352,7 @@ def app(tmp_path, smtp_server, frozen_clock, database_url):
             "MAIL_PORT": smtp_server.port,
             "PUBLIC_BASE_URL": "http://resolver.test",
             "WTF_CSRF_ENABLED": True,
+            SharedEngines.SETTING: True,
         }
     )
     app.jinja_env.bytecode_cache = TEMPLATE_CODE
@@ -294,7 +362,9 @@ def app(tmp_path, smtp_server, frozen_clock, database_url):
             empty_all_tables()
         yield app
         db.session.remove()
-        db.engine.dispose()
+        # The shared engine keeps its PostgreSQL connections for the next test; SQLite's file is laid anew.
+        if not (is_postgres() and SHARED_ENGINES.is_shared(db.engine)):
+            db.engine.dispose()
 
 
 @pytest.fixture
