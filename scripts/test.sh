@@ -3,8 +3,8 @@
 # virtual environment, install the test lock into it (exact versions, checked against their hashes),
 # then Resolver itself, install whichever Debian packages are missing, and run the whole suite, browser
 # tests included, on SQLite and on a throw-away PostgreSQL server started from the installed binaries,
-# side by side (one per core; each prints when it ends). The benchmarks' quick run is one of the SQLite
-# run's tests. Exits non-zero if either run fails.
+# side by side (one per core; each prints when it ends). The benchmarks' quick run and the browser tests
+# are the SQLite run's. Exits non-zero if either run fails.
 #
 #   bash scripts/test.sh                 the locked versions (what CI runs)
 #   bash scripts/test.sh --latest        the newest versions setup.cfg's ranges allow instead of the lock,
@@ -49,6 +49,9 @@ command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
 logs="$(mktemp -d)"
+# The browser tests run in the SQLite run only (tests/conftest.py says why); the PostgreSQL run has the
+# fault tests of several workers on one server instead.
+export RESOLVER_TEST_BROWSER_DATABASE="${RESOLVER_TEST_BROWSER_DATABASE:-sqlite}"
 # Each run ends with its 25 slowest tests: where the suite's time goes (BENCHMARKS.md "Test suite").
 RESOLVER_TEST_DATABASE=postgresql python -m pytest --durations=25 ${pytest_args[@]+"${pytest_args[@]}"} >"$logs/postgresql.log" 2>&1 &
 postgresql_run=$!

@@ -97,6 +97,30 @@ def is_postgres() -> bool:
     return TEST_DATABASE == "postgresql"
 
 
+# The browser tests run on one database when the suite runs on both side by side (scripts/test.sh sets
+# RESOLVER_TEST_BROWSER_DATABASE=sqlite for both runs): a browser test's subject is what a person sees
+# and does in chromium, and the pages' database work under it is the same code that the test client's
+# tests run on both databases. They are a fifth of a run's time. Unset, as when one database is run by
+# hand, every run has them.
+BROWSER_DATABASE = os.environ.get("RESOLVER_TEST_BROWSER_DATABASE") or TEST_DATABASE
+BROWSER_TESTS = os.path.join(os.path.dirname(__file__), "browser", "")
+
+
+def pytest_collection_modifyitems(config, items):
+    if BROWSER_DATABASE == TEST_DATABASE:
+        return
+    elsewhere = [item for item in items if str(item.path).startswith(BROWSER_TESTS)]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if not str(item.path).startswith(BROWSER_TESTS)]
+
+
+def pytest_report_header(config):
+    if BROWSER_DATABASE != TEST_DATABASE:
+        return f"browser tests: not in this run; they run on {BROWSER_DATABASE} (RESOLVER_TEST_BROWSER_DATABASE)"
+    return None
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
     """A throw-away PostgreSQL server, unless RESOLVER_TEST_DATABASE_URL names one."""
