@@ -21,8 +21,9 @@ def saved(client, key, phrases, change="save"):
 
 
 def events(company, action):
+    """In the order they were recorded (PostgreSQL returns rows in whatever order its pages hold them)."""
     return db.session.scalars(select(CompanyEvent).where(
-        CompanyEvent.company_id == company.id, CompanyEvent.action == action)).all()
+        CompanyEvent.company_id == company.id, CompanyEvent.action == action).order_by(CompanyEvent.id)).all()
 
 
 def test_a_company_words_a_category_and_its_disputes_speak_so(

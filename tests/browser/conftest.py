@@ -45,7 +45,10 @@ def live_server(tmp_path_factory, smtp_server, fresh_database):
         db.create_all()
     # waitress, as `resolver serve` runs: it closes a response's file even when chromium drops the
     # connection mid-response (Werkzeug's development server can leave it to the garbage collector).
-    server = create_server(app, host="127.0.0.1", port=port, threads=8)
+    # Its loop polls rather than selects: closing the server at the end of the run while the loop waits
+    # on the listening socket then leaves a closed socket polled (skipped), not select() failing on it
+    # with EBADF in the server's thread, which pytest reports as an error of whichever test ran last.
+    server = create_server(app, host="127.0.0.1", port=port, threads=8, asyncore_use_poll=True)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     app.config["LIVE_URL"] = f"http://127.0.0.1:{port}"
