@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import re
 import uuid
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -155,34 +154,25 @@ def pages(app, busy) -> list[tuple[str, dict]]:
 
 def statements_per_page(client, urls) -> dict[str, int]:
     counts = {}
-    with only_new_objects_collected():
-        for url, headers in urls:
-            client.get(url, headers=headers).close()  # templates compiled, caches warm: only the data differs
-            # The requests share the test's session: a row an earlier request left would be found without a
-            # statement, or not, as the garbage collector happened to run. Every count starts alike: what is
-            # unreachable collected, what the test still holds expired.
-            gc.collect()
-            db.session.expire_all()
-            with count_statements() as statements:
-                response = client.get(url, headers=headers)
-                assert response.status_code == 200, f"{url} -> {response.status_code}"
-                response.close()
-            counts[url] = len(statements)
-    return counts
-
-
-@contextmanager
-def only_new_objects_collected():
-    """Everything unreachable collected now, then what is still alive (the app, the modules, the test's
-    own rows) set aside, so each collection inside the block looks only at what was made since: a
-    quarter of a second a page less than walking every object of the process again, and the same
-    rows found unreachable (the requests' own are all made inside the block)."""
+    # What lives now (the app, the test's own rows) is set aside from the collections below, as the
+    # run's modules are (tests/conftest.py): each then walks only what the requests made, the rows an
+    # earlier request could have left among them, a quarter of a second a page less. It stays set aside
+    # for the rest of the run (a few megabytes).
     gc.collect()
     gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
+    for url, headers in urls:
+        client.get(url, headers=headers).close()  # templates compiled, caches warm: only the data differs
+        # The requests share the test's session: a row an earlier request left would be found without a
+        # statement, or not, as the garbage collector happened to run. Every count starts alike: what is
+        # unreachable collected, what the test still holds expired.
+        gc.collect()
+        db.session.expire_all()
+        with count_statements() as statements:
+            response = client.get(url, headers=headers)
+            assert response.status_code == 200, f"{url} -> {response.status_code}"
+            response.close()
+        counts[url] = len(statements)
+    return counts
 
 
 def test_ten_thousand_disputes_ask_no_more_of_the_database_than_a_dozen(
