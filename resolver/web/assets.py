@@ -30,6 +30,9 @@ COMPRESSION = {
     "COMPRESS_ALGORITHM": ["br", "gzip"],
     "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/json"],
     "COMPRESS_STREAMS": False,  # a download streamed from storage stays streamed
+    # Brotli's level 5 makes a page about a tenth smaller than Flask-Compress's 4 for a tenth of a
+    # millisecond more (a 13 kB page: 3.9 → 3.6 kB); 10 and 11 save a little more for 7–18 ms a page.
+    "COMPRESS_BR_LEVEL": 5,
 }
 # What a page carries inside it, by extension: the element it goes in (allowed by "<element>-src" in the policy).
 CARRIED = {".css": "style", ".js": "script"}
