@@ -6,6 +6,8 @@ one after another, 20 times (3 in the quick run). The workers keep their usual 5
 receipt that arrives sooner was sent because the commit woke a worker (``resolver.wakeup``).
 
 - SQLite, ``resolver serve``: the form is posted over HTTP to serve, whose worker thread sends.
+- SQLite, one ``resolver worker`` process beside a web server (the Procfile's shape on one machine): the
+  form is posted to the app in this process and the worker, woken by the database's doorbell, sends.
 - PostgreSQL, two ``resolver worker`` processes: the form is posted to the app in this process
   (through Flask's test client: the real view, its unit of work and commit, which sends NOTIFY),
   and whichever worker in another process wakes first sends the receipt.
@@ -203,18 +205,42 @@ def on_postgres_with_two_workers(count: int, workdir: Path) -> list[float]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the workers did not start listening")
                 time.sleep(0.05)
-            client = app.test_client()
+            seconds = measure(posting_in_this_process(app), paths, arrivals)
+        with app.app_context():
+            db.engine.dispose()
+        return seconds
 
-            def send_form(path: str) -> float:
-                page = client.get(path).get_data(as_text=True)
-                started = time.perf_counter()
-                answer = client.post(path, data={**form_fields(page), "files": (io.BytesIO(b""), "")},
-                                     content_type="multipart/form-data")
-                if answer.status_code != 303:
-                    raise RuntimeError(f"the form was not taken: {answer.status_code}")
-                return started
 
-            seconds = measure(send_form, paths, arrivals)
+def posting_in_this_process(app):
+    """Send a resident's form through ``app`` in this process: a web server's commit, and no worker of its own."""
+    client = app.test_client()
+
+    def send_form(path: str) -> float:
+        page = client.get(path).get_data(as_text=True)
+        started = time.perf_counter()
+        answer = client.post(path, data={**form_fields(page), "files": (io.BytesIO(b""), "")},
+                             content_type="multipart/form-data")
+        if answer.status_code != 303:
+            raise RuntimeError(f"the form was not taken: {answer.status_code}")
+        return started
+
+    return send_form
+
+
+# SQLite, a worker in another process -----------------------------------------------------------------
+
+def on_sqlite_with_a_worker(count: int, workdir: Path) -> list[float]:
+    """As the Procfile runs Resolver on one machine: a web server and ``resolver worker`` beside it, on
+    one SQLite database; the commit rings the database's doorbell."""
+    from resolver.extensions import db
+
+    url = sqlite_url(workdir / "sqlite-worker")
+    with mail_server() as (mail_port, arrivals):
+        app = make_app(workdir / "sqlite-worker", url, mail_port=mail_port, create=False)
+        paths = open_disputes(app, count, "worker")
+        env = environment(url, mail_port) | {"RESOLVER_INSTANCE_PATH": str(workdir / "worker-instance")}
+        with running([sys.executable, "-m", "resolver", "worker"], env, "Worker started", workdir):
+            seconds = measure(posting_in_this_process(app), paths, arrivals)
         with app.app_context():
             db.engine.dispose()
         return seconds
@@ -224,6 +250,7 @@ def run(quick: bool, workdir: Path) -> list[dict]:
     count = 3 if quick else 20
     rows = []
     for label, measured in (("SQLite, resolver serve", on_sqlite_with_serve),
+                            ("SQLite, a worker in another process", on_sqlite_with_a_worker),
                             ("PostgreSQL, 2 workers in other processes", on_postgres_with_two_workers)):
         seconds = measured(count, workdir)
         middle, worst = median(seconds), max(seconds)

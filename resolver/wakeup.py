@@ -4,7 +4,10 @@
 
 - in this process, every waiting worker is woken (``resolver serve`` runs its worker in a thread);
 - on PostgreSQL, the transaction also sends ``NOTIFY resolver_outbox``, which PostgreSQL delivers only
-  if it commits, to every worker on any machine that listens (``listening``).
+  if it commits, to every worker on any machine that listens (``listening``);
+- on SQLite, whose processes share one machine and one database file, the commit rings a doorbell: it
+  sets the time of a file beside the database (``resolver.db-outbox``), which a worker in another
+  process (``resolver worker`` beside a web server) looks at five times a second.
 
 A wake-up only makes the worker look now instead of later: the email is a row, and the worker's poll
 finds it anyway, so a notification that is missed (a worker restarting, a dropped connection) costs
@@ -13,11 +16,15 @@ a few seconds, never an email.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, SessionTransaction
 
 from .extensions import db
@@ -53,6 +60,8 @@ def _notify_other_processes(session: Session) -> None:
 def _wake_this_process(session: Session) -> None:
     if session.info.get(_QUEUED) and not session.in_nested_transaction():
         wake_workers()
+        if (doorbell := doorbell_of(session.get_bind().url)) is not None:
+            _ring(doorbell)
 
 
 @event.listens_for(db.session, "after_transaction_end")
@@ -65,13 +74,35 @@ def _is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def doorbell_of(url: str | URL) -> Path | None:
+    """The file beside a SQLite database whose time a commit that queued email sets (None for any other
+    database, or one held in memory)."""
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(f"{url.database}-outbox")
+
+
+def _ring(doorbell: Path) -> None:
+    now = time.time_ns()  # to the nanosecond: two commits in the same clock tick still ring twice
+    try:
+        doorbell.touch()
+        os.utime(doorbell, ns=(now, now))
+    except OSError as error:
+        log.warning("cannot ring the outbox's doorbell %s (%s); the worker's poll sends the email", doorbell, error)
+
+
 @contextmanager
 def listening(woken: threading.Event, database_url: str | None = None) -> Iterator[None]:
     """While inside, ``woken`` is set whenever email is queued: by a commit in this process, and, when
-    ``database_url`` is PostgreSQL, by a commit in any process on that database."""
+    ``database_url`` names a database other processes can reach, by a commit in any of them."""
     with _waiting_lock:
         _waiting.add(woken)
-    listener = _Listener(database_url, woken) if (database_url or "").startswith("postgresql") else None
+    listener = None
+    if (database_url or "").startswith("postgresql"):
+        listener = _Listener(database_url, woken)
+    elif database_url and (doorbell := doorbell_of(database_url)) is not None:
+        listener = _DoorbellWatch(doorbell, woken)
     try:
         if listener is not None:
             listener.start()
@@ -143,3 +174,38 @@ class _Listener:
                             error, self.RETRY_SECONDS)
                 self._close()
         self._close()
+
+
+class _DoorbellWatch:
+    """A thread that looks at a SQLite database's doorbell five times a second and sets ``woken`` when
+    its time has changed: a commit in another process queued email."""
+
+    LOOK_SECONDS = 0.2
+
+    def __init__(self, doorbell: Path, woken: threading.Event):
+        self.doorbell = doorbell
+        self.woken = woken
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="resolver-outbox-doorbell", daemon=True)
+
+    def start(self) -> None:
+        """Note the doorbell's time before returning, so that a ring from now on wakes the worker."""
+        self.seen = self._rung_at()
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=self.LOOK_SECONDS * 10)
+
+    def _rung_at(self) -> int | None:
+        try:
+            return self.doorbell.stat().st_mtime_ns
+        except OSError:
+            return None  # not rung yet
+
+    def _run(self) -> None:
+        while not self.stopping.wait(self.LOOK_SECONDS):
+            rung = self._rung_at()
+            if rung != self.seen:
+                self.seen = rung
+                self.woken.set()

@@ -30,9 +30,16 @@ COMPRESSION = {
     "COMPRESS_ALGORITHM": ["br", "gzip"],
     "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/json"],
     "COMPRESS_STREAMS": False,  # a download streamed from storage stays streamed
+    # Brotli's level 5 makes a page about a tenth smaller than Flask-Compress's 4 for a tenth of a
+    # millisecond more (a 13 kB page: 3.9 → 3.6 kB); 10 and 11 save a little more for 7–18 ms a page.
+    "COMPRESS_BR_LEVEL": 5,
 }
 # What a page carries inside it, by extension: the element it goes in (allowed by "<element>-src" in the policy).
 CARRIED = {".css": "style", ".js": "script"}
+# A stylesheet's comments are notes for whoever edits it: a page carries it without them (a quarter of
+# the base stylesheet's bytes once compressed).
+_CSS_COMMENT = re.compile(rb"/\*.*?\*/", re.S)
+_QUOTED_COMMENT_START = re.compile(rb"[\"'][^\"'\n]*/\*")
 # "resident.1a2b3c4d5e.css": the name, the hash of the bytes, the extension.
 _FINGERPRINTED = re.compile(r"^(?P<stem>.+)\.(?P<hash>[0-9a-f]{10})(?P<suffix>\.[^.]+)$")
 
@@ -55,7 +62,7 @@ def read_assets(folder: Path) -> dict[str, Asset]:
     file is served once the app is started again, as on a deploy)."""
     assets = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        body = path.read_bytes()
+        body = _as_sent(path)
         digest = hashlib.sha256(body)
         mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         element = CARRIED.get(path.suffix)
@@ -65,6 +72,16 @@ def read_assets(folder: Path) -> dict[str, Asset]:
             body, digest.hexdigest()[:10], mimetype, f"'sha256-{base64.b64encode(digest.digest()).decode()}'",
             element)
     return assets
+
+
+def _as_sent(path: Path) -> bytes:
+    """The file's bytes as pages carry them and /static serves them: a stylesheet without its comments."""
+    body = path.read_bytes()
+    if path.suffix != ".css":
+        return body
+    if _QUOTED_COMMENT_START.search(body):
+        raise ValueError(f"{path.name} has /* inside quotes, which removing its comments would cut")
+    return _CSS_COMMENT.sub(b"", body)
 
 
 def init_app(app: Flask) -> None:

@@ -120,3 +120,20 @@ def answered_from_cache(context, page) -> set[str]:
     session.on("Network.requestServedFromCache", lambda event: answered.add(addresses[event["requestId"]]))
     session.send("Network.enable")
     return answered
+
+
+def test_a_staff_page_carries_only_the_styles_it_uses_and_no_comments(app, signed_in_client, manager):
+    """What a phone waits for: the sign-in page and the dashboard carry the base and staff styles, not the
+    mailbox's or the import preview's, and none of the notes written in the stylesheets for their editors."""
+    styles_of = lambda html: re.findall(r"<style[^>]*>(.*?)</style>", html, re.S)  # noqa: E731
+    client = signed_in_client(manager)
+    with app.test_request_context():
+        inbox = url_for("mailbox.inbox")
+    mailbox = styles_of(client.get(inbox).get_data(as_text=True))
+    dashboard = styles_of(client.get("/").get_data(as_text=True))
+    sign_in = styles_of(app.test_client().get("/login").get_data(as_text=True))
+    assert any(".mail-list" in style for style in mailbox)  # the mailbox still looks like itself
+    for styles in (sign_in, dashboard):
+        assert len(styles) == 2
+        assert not any(".mail-list" in style or ".kind-wrong" in style for style in styles)
+    assert not any("/*" in style for style in sign_in + dashboard + mailbox)

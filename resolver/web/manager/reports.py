@@ -1,7 +1,8 @@
 """Reports: how the resolution-team process is going, as server-drawn SVG charts with CSV exports.
 
-Each report reads the columns it needs for the period in one query and counts in Python, so a
-page is a handful of queries however many disputes there are. Every report is about the disputes
+Each report reads what it needs for the period in one query and counts in Python, so a page is a
+handful of queries however many disputes there are. The database puts each date in its month and
+measures each duration, so a report fetches short texts and numbers, not thousands of dates. Every report is about the disputes
 written up in the period: each query starts from the company's disputes created since its first
 day (an index on company and creation time), so a company with years of history reads only the
 last months' rows.
@@ -18,7 +19,7 @@ from flask import Response, g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import Float, cast, func, select
+from sqlalchemy import and_, func, or_, select
 
 from ...errors import NotFound
 from ...extensions import db
@@ -28,7 +29,7 @@ from ...workflow.definition import Decision
 from ...workflow.engine import dispute_engine
 from . import blueprint
 from .charts import bars, columns
-from .report_parts import Period, Report, last_months
+from .report_parts import Period, Report, hours_between, last_months, plain_rows
 from .report_parts import month_label as _label
 from .staff_reports import first_response, first_response_dt, lessons_learned
 
@@ -49,13 +50,20 @@ def _money(cents: int) -> str:
 
 def build_reports(company, months: int) -> list[Report]:
     period = last_months(company, months)
-    disputes = db.session.execute(
-        select(Dispute.id, Dispute.created_dt, Dispute.opened_dt, Dispute.state, Dispute.decision,
-               Dispute.evidence_received_dt, Dispute.lapsed_dt, Dispute.outcome_sent_dt, Dispute.reply_due_dt,
-               Dispute.reply_promised_dt, Dispute.reply_breached_dt, Dispute.category,
-               first_response_dt().label("first_response_dt"))
+    disputes = plain_rows(
+        select(period.month(Dispute.created_dt).label("created_month"),
+               period.month(Dispute.opened_dt).label("opened_month"),
+               period.month(Dispute.evidence_received_dt).label("arrived_month"),
+               period.month(Dispute.outcome_sent_dt).label("letter_month"),
+               Dispute.state, Dispute.decision, Dispute.category,
+               Dispute.lapsed_dt.is_not(None).label("lapsed"),
+               Dispute.evidence_received_dt.is_not(None).label("side_received"),
+               (hours_between(Dispute.opened_dt, Dispute.outcome_sent_dt) / 24.0).label("days_to_letter"),
+               _reply_settled().label("reply_settled"), _reply_late().label("reply_late"),
+               _reply_moved().label("reply_moved"),
+               hours_between(Dispute.evidence_received_dt, first_response_dt()).label("hours_to_response"))
         .where(Dispute.company_id == company.id, Dispute.created_dt >= period.since)
-    ).all()
+    )
     return [
         _by_month_and_outcome(period, disputes),
         _time_to_letter(period, disputes),
@@ -74,7 +82,7 @@ def _outcome_of(row) -> str:
         return row.decision
     if row.state == WORKFLOW.state_of("withdraw"):
         return "withdrawal"
-    if row.lapsed_dt is not None:
+    if row.lapsed:
         return "no_reply"
     return "open"
 
@@ -83,9 +91,8 @@ def _by_month_and_outcome(period: Period, disputes) -> Report:
     keys = period.keys
     counts = {key: {outcome: 0 for outcome in OUTCOMES} for key in keys}
     for row in disputes:
-        key = period.month_of(row.created_dt)
-        if key:
-            counts[key][_outcome_of(row)] += 1
+        if row.created_month:
+            counts[row.created_month][_outcome_of(row)] += 1
     report = Report("by-month", _("Disputes by month and outcome"),
                     ngettext("%(num)d dispute written up in the period.", "%(num)d disputes written up in the period.",
                              sum(sum(c.values()) for c in counts.values())),
@@ -100,9 +107,8 @@ def _time_to_letter(period: Period, disputes) -> Report:
     keys = period.keys
     days = {key: [] for key in keys}
     for row in disputes:
-        key = period.month_of(row.outcome_sent_dt)
-        if key and row.opened_dt:
-            days[key].append((row.outcome_sent_dt - row.opened_dt).total_seconds() / 86400)
+        if row.letter_month and row.days_to_letter is not None:
+            days[row.letter_month].append(row.days_to_letter)
     everything = [d for values in days.values() for d in values]
     overall = ngettext("Median %(median)s days over %(num)d letter.", "Median %(median)s days over %(num)d letters.",
                        len(everything), median=f"{median(everything):.1f}") if everything else \
@@ -117,21 +123,32 @@ def _time_to_letter(period: Period, disputes) -> Report:
     return report
 
 
-def _is_reply_late(row) -> bool:
-    """Late against the date first promised the resident, however far the working date was moved."""
-    promised = row.reply_promised_dt or row.reply_due_dt
-    return row.reply_breached_dt is not None or bool(row.outcome_sent_dt and row.outcome_sent_dt > promised)
+def _reply_settled():
+    """SQL: the written reply went, or its date passed without it."""
+    return or_(Dispute.outcome_sent_dt.is_not(None), Dispute.reply_breached_dt.is_not(None))
+
+
+def _reply_late():
+    """SQL: late against the date first promised the resident, however far the working date was moved."""
+    promised = func.coalesce(Dispute.reply_promised_dt, Dispute.reply_due_dt)
+    return or_(Dispute.reply_breached_dt.is_not(None),
+               and_(Dispute.outcome_sent_dt.is_not(None), Dispute.outcome_sent_dt > promised))
+
+
+def _reply_moved():
+    """SQL: the reply's date was moved later than the one first promised."""
+    return and_(Dispute.reply_promised_dt.is_not(None), Dispute.reply_due_dt > Dispute.reply_promised_dt)
 
 
 def _replies_in_time(company, period: Period, disputes) -> Report:
     keys = period.keys
     tally = {key: {"in time": 0, "late": 0, "moved": 0} for key in keys}
     for row in disputes:
-        key = period.month_of(row.evidence_received_dt)
-        if key is None or (row.outcome_sent_dt is None and row.reply_breached_dt is None):
+        key = row.arrived_month
+        if key is None or not row.reply_settled:
             continue
-        tally[key]["late" if _is_reply_late(row) else "in time"] += 1
-        if row.reply_promised_dt is not None and row.reply_due_dt > row.reply_promised_dt:
+        tally[key]["late" if row.reply_late else "in time"] += 1
+        if row.reply_moved:
             tally[key]["moved"] += 1
     done = sum(t["in time"] + t["late"] for t in tally.values())
     in_time = sum(t["in time"] for t in tally.values())
@@ -169,12 +186,12 @@ def _evidence_vs_lapsed(period: Period, disputes) -> Report:
     keys = period.keys
     tally = {key: {"received": 0, "no_reply": 0} for key in keys}
     for row in disputes:
-        key = period.month_of(row.opened_dt)
+        key = row.opened_month
         if key is None:
             continue
-        if row.evidence_received_dt is not None:
+        if row.side_received:
             tally[key]["received"] += 1
-        elif row.lapsed_dt is not None:
+        elif row.lapsed:
             tally[key]["no_reply"] += 1
     received = sum(t["received"] for t in tally.values())
     lapsed = sum(t["no_reply"] for t in tally.values())
@@ -190,13 +207,13 @@ def _evidence_vs_lapsed(period: Period, disputes) -> Report:
 
 def _offers(company, period: Period) -> Report:
     keys, since = period.keys, period.since
-    letters = db.session.execute(
-        select(Letter.dispute_id, Letter.version, Letter.sent_dt, Letter.token_cents, Letter.concession_cents,
-               Letter.offer_response)
+    letters = plain_rows(
+        select(Letter.dispute_id, Letter.version, period.month(Letter.sent_dt).label("month"), Letter.token_cents,
+               Letter.concession_cents, Letter.offer_response)
         .join(Dispute, Dispute.id == Letter.dispute_id)
         .where(Dispute.company_id == company.id, Dispute.created_dt >= since, Letter.sent_dt.is_not(None),
                Letter.sent_dt >= since)
-    ).all()
+    )
     latest = {}
     for letter in letters:  # a correction replaces the offer of the letter it corrects
         if letter.dispute_id not in latest or letter.version > latest[letter.dispute_id].version:
@@ -204,7 +221,7 @@ def _offers(company, period: Period) -> Report:
     tally = {key: {"tokens": 0, "token_cents": 0, "concessions": 0, "concession_cents": 0, "accepted": 0}
              for key in keys}
     for letter in latest.values():
-        key = period.month_of(letter.sent_dt)
+        key = letter.month
         if key is None:
             continue
         if letter.token_cents:
@@ -234,18 +251,9 @@ def _offers(company, period: Period) -> Report:
     return report
 
 
-def _hours_between(start, end):
-    """SQL for the hours from ``start`` to ``end``, worked out by the database: a report reads
-    thousands of votes, and a number per vote is much cheaper to fetch than two datetimes (a float
-    rather than a decimal on PostgreSQL, cheaper still)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return cast(func.extract("epoch", end - start), Float) / 3600
-    return (func.julianday(end) - func.julianday(start)) * 24
-
-
 def _panel_response(company, since) -> Report:
     hours = db.session.scalars(
-        select(_hours_between(PanelSeat.invited_dt, Vote.cast_dt)).select_from(PanelSeat)
+        select(hours_between(PanelSeat.invited_dt, Vote.cast_dt)).select_from(PanelSeat)
         .join(Vote, Vote.seat_id == PanelSeat.id)
         .join(Dispute, Dispute.id == PanelSeat.dispute_id)
         .where(Dispute.company_id == company.id, Dispute.created_dt >= since, PanelSeat.invited_dt.is_not(None),
@@ -269,7 +277,7 @@ def _categories(company, period: Period, disputes) -> Report:
     categories existed counts with the category it names, else with "other")."""
     from ...services.categories import all_categories, category_among
 
-    typed = Counter(row.category for row in disputes if period.month_of(row.created_dt))
+    typed = Counter(row.category for row in disputes if row.created_month)
     known = all_categories(company)
     counts: dict[str, int] = {}
     for category, disputes_typed in typed.items():  # each text named once, however many disputes have it

@@ -15,10 +15,6 @@ from ...workdays import local
 from .charts import columns
 from .report_parts import Link, Period, Report, median_and_90th, month_label
 
-def _hours(start, end) -> float:
-    return (end - start).total_seconds() / 3600
-
-
 def first_response_dt():
     """SQL for when a staff member first recorded a step in a dispute's history after the resident's
     side arrived (its first submit_evidence event), asked of each dispute on its own: a few entries
@@ -35,18 +31,19 @@ def first_response_dt():
 
 def first_response(period: Period, disputes) -> Report:
     """Per month the resident's side arrived: how many, how many a manager has acted on, and the median
-    and 90th percentile hours to that first action (each dispute's ``first_response_dt``)."""
+    and 90th percentile hours to that first action (each dispute's ``hours_to_response``, from
+    ``first_response_dt``)."""
     keys = period.keys
     hours = {key: [] for key in keys}
     waiting = {key: 0 for key in keys}
     for row in disputes:
-        key = period.month_of(row.evidence_received_dt)
+        key = row.arrived_month
         if key is None:
             continue
-        if row.first_response_dt is None:
+        if row.hours_to_response is None:
             waiting[key] += 1
         else:
-            hours[key].append(_hours(row.evidence_received_dt, row.first_response_dt))
+            hours[key].append(row.hours_to_response)
     every = [h for values in hours.values() for h in values]
     overall = median_and_90th(every)
     summary = (ngettext("Median %(median)s hours from the resident's side arriving to the first response "
