@@ -185,6 +185,7 @@ class _DoorbellWatch:
     def __init__(self, doorbell: Path, woken: threading.Event):
         self.doorbell = doorbell
         self.woken = woken
+        self.seen: int | None = None  # the doorbell's time when last looked at (None: never rung)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="resolver-outbox-doorbell", daemon=True)
 
@@ -201,7 +202,7 @@ class _DoorbellWatch:
         try:
             return self.doorbell.stat().st_mtime_ns
         except OSError:
-            return None  # not rung yet
+            return None
 
     def _run(self) -> None:
         while not self.stopping.wait(self.LOOK_SECONDS):

@@ -2,10 +2,10 @@
 
 Each report reads what it needs for the period in one query and counts in Python, so a page is a
 handful of queries however many disputes there are. The database puts each date in its month and
-measures each duration, so a report fetches short texts and numbers, not thousands of dates. Every report is about the disputes
-written up in the period: each query starts from the company's disputes created since its first
-day (an index on company and creation time), so a company with years of history reads only the
-last months' rows.
+measures each duration, so a report fetches short texts and numbers, not thousands of dates. Every
+report is about the disputes written up in the period: each query starts from the company's disputes
+created since its first day (an index on company and creation time), so a company with years of
+history reads only the last months' rows.
 """
 from __future__ import annotations
 
