@@ -64,7 +64,8 @@ def submissions(dispute: Dispute) -> list[Submission]:
 
 
 def answers() -> list[OutboxEmail]:
-    return list(db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == "reply_not_filed")))
+    return list(db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == "reply_not_filed")
+                                   .order_by(OutboxEmail.id)))  # in the order they were queued
 
 
 def inbound(received) -> InboundMail:

@@ -56,7 +56,7 @@ def build_reports(company, months: int) -> list[Report]:
                period.month(Dispute.evidence_received_dt).label("arrived_month"),
                period.month(Dispute.outcome_sent_dt).label("letter_month"),
                Dispute.state, Dispute.decision, Dispute.category,
-               Dispute.lapsed_dt.is_not(None).label("lapsed"),
+               Dispute.lapsed_dt.is_not(None).label("ran_out"),  # the resident's time ran out without their side
                Dispute.evidence_received_dt.is_not(None).label("side_received"),
                (hours_between(Dispute.opened_dt, Dispute.outcome_sent_dt) / 24.0).label("days_to_letter"),
                _reply_settled().label("reply_settled"), _reply_late().label("reply_late"),
@@ -82,7 +82,7 @@ def _outcome_of(row) -> str:
         return row.decision
     if row.state == WORKFLOW.state_of("withdraw"):
         return "withdrawal"
-    if row.lapsed:
+    if row.ran_out:
         return "no_reply"
     return "open"
 
@@ -191,7 +191,7 @@ def _evidence_vs_lapsed(period: Period, disputes) -> Report:
             continue
         if row.side_received:
             tally[key]["received"] += 1
-        elif row.lapsed:
+        elif row.ran_out:
             tally[key]["no_reply"] += 1
     received = sum(t["received"] for t in tally.values())
     lapsed = sum(t["no_reply"] for t in tally.values())
