@@ -270,8 +270,11 @@ class SharedEngines:
             self.engines[key] = make_engine(extension, bind_key, options, app)
         return self.engines[key]
 
-    def is_shared(self, engine: Engine) -> bool:
-        return any(engine is shared for shared in self.engines.values())
+    def release(self, engine: Engine) -> None:
+        """Close the connections of an engine a test used, but the shared one's on PostgreSQL, which it
+        keeps for the next test (SQLite's file is laid anew for each test, so its connections go)."""
+        if not (is_postgres() and any(engine is shared for shared in self.engines.values())):
+            engine.dispose()
 
     def close(self) -> None:
         for engine in self.engines.values():
@@ -361,8 +364,7 @@ def _connections_closed_when_a_test_ends():
     connections for the next test."""
     yield
     for engine in list(_ENGINES_USED):
-        if not (is_postgres() and SHARED_ENGINES.is_shared(engine)):
-            engine.dispose()
+        SHARED_ENGINES.release(engine)
     _ENGINES_USED.clear()
 
 
@@ -396,9 +398,7 @@ def app(tmp_path, smtp_server, frozen_clock, database_url):
             empty_all_tables()
         yield app
         db.session.remove()
-        # The shared engine keeps its PostgreSQL connections for the next test; SQLite's file is laid anew.
-        if not (is_postgres() and SHARED_ENGINES.is_shared(db.engine)):
-            db.engine.dispose()
+        SHARED_ENGINES.release(db.engine)
 
 
 @pytest.fixture
